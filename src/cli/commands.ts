@@ -1,0 +1,8 @@
+// The list of subcommands. Each entry adds one command (with its subcommands) to the program.
+import type { Command } from 'commander';
+
+/** A function that adds one top-level command to the program. */
+export type RegisterCommand = (program: Command) => void;
+
+/** Every top-level command, in the order `pretrain --help` lists them. */
+export const commands: RegisterCommand[] = [];
