@@ -1,0 +1,121 @@
+// The kernel interface: the small set of operations every backend (reference CPU, WASM CPU, WebGPU) implements.
+//
+// Tensors, autograd, nn and models never touch a backend directly; they call the ops in src/tensor, which call
+// these kernels. Kernels take strided views (so transposes, slices and broadcasts need no copies) and return new
+// contiguous buffers. Reading values back is asynchronous, because a GPU answers later; `readSync` is an
+// optional shortcut that CPU backends offer and nothing in models or trainers may rely on.
+import type { DType, TypedArray } from '../tensor/dtype.js';
+import { createReferenceBackend } from './cpu/reference.js';
+
+/** A backend's handle to device memory. Opaque outside the backend that made it. */
+export type Buffer = object;
+
+/** A strided window onto a buffer: element (i0, i1, ...) lives at offset + sum(ik * strides[k]). */
+export interface View {
+  readonly buf: Buffer;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+/** Elementwise functions of one argument. */
+export type UnaryOp =
+  | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'tanh' | 'sigmoid' | 'relu'
+  | 'gelu' | 'gelu_tanh' | 'erf' | 'reciprocal' | 'square' | 'floor';
+
+/** Elementwise functions of two (broadcast) arguments. Comparisons give 1 or 0 in the inputs' dtype. */
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
+
+/** Reductions over a set of axes. */
+export type ReduceOp = 'sum' | 'max' | 'min';
+
+/** Hyper-parameters of one AdamW step (PyTorch semantics: decoupled decay, bias correction). */
+export interface AdamWStep {
+  lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number;
+}
+
+/**
+ * What a backend implements. Every kernel returns a new contiguous buffer of the output's size; the caller knows
+ * the output shape. Required kernels are the primitives; the optional ones are fused fast paths that the ops layer
+ * uses when present, each checked in tests against the composite it replaces.
+ */
+export interface Backend {
+  /** A short name, e.g. 'cpu-reference', 'cpu-wasm', 'webgpu'. */
+  readonly name: string;
+
+  /** A new buffer holding a copy of `data`. */
+  upload(data: TypedArray, dtype: DType): Buffer;
+  /** A new buffer of `size` elements, each `value`. */
+  fill(dtype: DType, size: number, value: number): Buffer;
+  /** `size` seeded random values: uniform in [a, b), or normal with mean a and std b (see tensor/random.ts). */
+  random(dtype: DType, size: number, kind: 'uniform' | 'normal', key: number, a: number, b: number): Buffer;
+  /** The view's elements, in row-major order, as a new host array (asynchronous on devices). */
+  read(x: View): Promise<TypedArray>;
+  /** The same as `read`, synchronously; only host-memory backends offer it. */
+  readSync?(x: View): TypedArray;
+  /** Releases a buffer early; buffers are otherwise released when their tensor is garbage collected. */
+  free(buf: Buffer): void;
+
+  /** Copies a strided view into a new contiguous buffer, converting to `dtype`. */
+  contiguous(x: View, dtype: DType): Buffer;
+  /** out[i] = op(x[i]). */
+  unary(op: UnaryOp, x: View): Buffer;
+  /** out[i] = op(a[i], b[i]); `a` and `b` are already broadcast to `shape` (stride 0 along broadcast axes). */
+  binary(op: BinaryOp, a: View, b: View, shape: readonly number[]): Buffer;
+  /** out[i] = cond[i] != 0 ? a[i] : b[i], all three broadcast to `shape`. */
+  where(cond: View, a: View, b: View, shape: readonly number[]): Buffer;
+  /** Reduces `axes` (sorted, unique) away; the output has the remaining axes in order. */
+  reduce(op: ReduceOp, x: View, axes: readonly number[]): Buffer;
+  /** Index (int32) of the largest element along `axis`, which is removed from the output. */
+  argmax(x: View, axis: number): Buffer;
+  /** Batched matrix product: a [B, M, K] times b [B, K, N] gives [B, M, N]; any strides (transposes are free). */
+  matmul(a: View, b: View): Buffer;
+  /** Concatenates views along `axis` (all other dims equal) into one contiguous buffer. */
+  concat(xs: readonly View[], axis: number): Buffer;
+  /** torch.gather: out[..., i, ...] = x[..., index[..., i, ...], ...] along `axis`; out has index's shape. */
+  gather(x: View, axis: number, index: View): Buffer;
+  /** torch.zeros(shape).scatter_add_(axis, index, src): the adjoint of gather. */
+  scatterAdd(shape: readonly number[], axis: number, index: View, src: View): Buffer;
+
+  /** Fused softmax or log-softmax over the last axis of a contiguous tensor. */
+  softmax?(x: View, log: boolean): Buffer;
+  /** Fused AdamW update, in place on param, m and v (contiguous, same size). */
+  adamw?(param: Buffer, grad: View, m: Buffer, v: Buffer, size: number, opts: AdamWStep): void;
+}
+
+let current: Backend | null = null;
+const factories = new Map<string, () => Backend>([
+  ['cpu-reference', createReferenceBackend],
+  ['cpu', createReferenceBackend],
+]);
+const instances = new Map<string, Backend>();
+
+/** Makes a backend available under `name`; it is created on first use. */
+export function registerBackend(name: string, factory: () => Backend): void {
+  factories.set(name, factory);
+}
+
+/** The names of the registered backends. */
+export function listBackends(): string[] {
+  return [...factories.keys()];
+}
+
+/** Selects the backend that new tensors are created on. */
+export function setBackend(name: string): Backend {
+  const factory = factories.get(name);
+  if (!factory) throw new Error(`setBackend: unknown backend '${name}' (available: ${listBackends().join(', ')})`);
+  let backend = instances.get(name);
+  if (!backend) {
+    backend = factory();
+    instances.set(name, backend);
+  }
+  current = backend;
+  return backend;
+}
+
+/** The backend that new tensors are created on. */
+export function getBackend(): Backend {
+  if (!current) current = setBackend('cpu');
+  return current;
+}

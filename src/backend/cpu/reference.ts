@@ -1,0 +1,295 @@
+// The reference backend: every kernel in plain TypeScript over host typed arrays, written to be obviously right.
+// Fast backends are tested against it. Buffers are the typed arrays themselves.
+import type { Backend, BinaryOp, ReduceOp, UnaryOp, View, AdamWStep } from '../backend.js';
+import { allocArray, type DType, type TypedArray } from '../../tensor/dtype.js';
+import { normalAt, uniformAt } from '../../tensor/random.js';
+import { contiguousStrides, sizeOf } from '../../tensor/shape.js';
+
+const arr = (v: View) => v.buf as TypedArray;
+
+/** Whether a view covers its elements in row-major order with no gaps. */
+export function isContiguous(shape: readonly number[], strides: readonly number[]): boolean {
+  let expected = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] !== 1 && strides[i] !== expected) return false;
+    expected *= shape[i]!;
+  }
+  return true;
+}
+
+/** The buffer offset of every element of a view, in row-major order. */
+export function elementOffsets(v: { shape: readonly number[]; strides: readonly number[]; offset: number }): Int32Array {
+  const n = sizeOf(v.shape);
+  const out = new Int32Array(n);
+  const rank = v.shape.length;
+  if (isContiguous(v.shape, v.strides)) {
+    for (let i = 0; i < n; i++) out[i] = v.offset + i;
+    return out;
+  }
+  const idx = new Array<number>(rank).fill(0);
+  let off = v.offset;
+  for (let i = 0; i < n; i++) {
+    out[i] = off;
+    for (let d = rank - 1; d >= 0; d--) {
+      idx[d]!++;
+      off += v.strides[d]!;
+      if (idx[d]! < v.shape[d]!) break;
+      off -= v.strides[d]! * v.shape[d]!;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+function erf(x: number): number {
+  const ax = Math.abs(x);
+  if (ax > 6) return Math.sign(x);
+  // Taylor series for small |x|, continued fraction (Lentz) for erfc otherwise: accurate to ~1e-15.
+  if (ax < 2.5) {
+    let sum = ax, term = ax;
+    const x2 = ax * ax;
+    for (let n = 1; n < 200; n++) {
+      term *= -x2 / n;
+      const add = term / (2 * n + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+    }
+    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  // erfc(x) = exp(-x^2)/sqrt(pi) * 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...))))
+  let f = 0;
+  for (let n = 60; n >= 1; n--) f = (n / 2) / (ax + f);
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + f);
+  return Math.sign(x) * (1 - erfc);
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const unaryFns: Record<UnaryOp, (x: number) => number> = {
+  neg: (x) => -x,
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  abs: Math.abs,
+  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
+  tanh: Math.tanh,
+  sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
+  relu: (x) => (x > 0 ? x : 0),
+  gelu: (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)),
+  gelu_tanh: (x) => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))),
+  erf,
+  reciprocal: (x) => 1 / x,
+  square: (x) => x * x,
+  floor: Math.floor,
+};
+
+const binaryFns: Record<BinaryOp, (a: number, b: number) => number> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  pow: Math.pow,
+  maximum: (a, b) => (a >= b || Number.isNaN(a) ? a : b),
+  minimum: (a, b) => (a <= b || Number.isNaN(a) ? a : b),
+  eq: (a, b) => (a === b ? 1 : 0),
+  ne: (a, b) => (a !== b ? 1 : 0),
+  lt: (a, b) => (a < b ? 1 : 0),
+  le: (a, b) => (a <= b ? 1 : 0),
+  gt: (a, b) => (a > b ? 1 : 0),
+  ge: (a, b) => (a >= b ? 1 : 0),
+};
+
+/** Moves `axes` to the end of a view (a pure stride permutation). */
+function moveAxesLast(v: View, axes: readonly number[]): { shape: number[]; strides: number[]; offset: number } {
+  const kept = v.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const order = [...kept, ...axes];
+  return { shape: order.map((i) => v.shape[i]!), strides: order.map((i) => v.strides[i]!), offset: v.offset };
+}
+
+function checkIndex(op: string, value: number, size: number, axis: number): void {
+  if (!(value >= 0 && value < size)) throw new RangeError(`${op}: index ${value} is out of range [0, ${size}) along axis ${axis}`);
+}
+
+/** Runs `fn(outFlat, xOffset)` over every element of `index`, with x's offset along all axes but `axis`. */
+function forEachIndexed(
+  op: string, shape: readonly number[], xShape: readonly number[], xStrides: readonly number[], xOffset: number,
+  axis: number, index: View, fn: (i: number, xOff: number) => void,
+): void {
+  const n = sizeOf(shape);
+  const outStrides = contiguousStrides(shape);
+  const idx = arr(index);
+  const idxOff = elementOffsets(index);
+  for (let i = 0; i < n; i++) {
+    let rem = i, off = xOffset;
+    for (let d = 0; d < shape.length; d++) {
+      const c = Math.floor(rem / outStrides[d]!);
+      rem -= c * outStrides[d]!;
+      if (d !== axis) off += c * xStrides[d]!;
+    }
+    const j = idx[idxOff[i]!]!;
+    checkIndex(op, j, xShape[axis]!, axis);
+    fn(i, off + j * xStrides[axis]!);
+  }
+}
+
+/** Creates the reference backend. */
+export function createReferenceBackend(): Backend {
+  return {
+    name: 'cpu-reference',
+    upload: (data, dtype) => {
+      const out = allocArray(dtype, data.length);
+      out.set(data);
+      return out;
+    },
+    fill: (dtype, size, value) => allocArray(dtype, size).fill(value),
+    random(dtype, size, kind, key, a, b) {
+      const out = allocArray(dtype, size);
+      for (let i = 0; i < size; i++) out[i] = kind === 'uniform' ? a + (b - a) * uniformAt(key, i) : a + b * normalAt(key, i);
+      return out;
+    },
+    read: async (x) => readView(x, x.dtype),
+    readSync: (x) => readView(x, x.dtype),
+    free: () => {},
+    contiguous: (x, dtype) => readView(x, dtype),
+    unary(op, x) {
+      const src = arr(x), offs = elementOffsets(x);
+      const out = allocArray(x.dtype, offs.length);
+      const f = unaryFns[op];
+      for (let i = 0; i < offs.length; i++) out[i] = f(src[offs[i]!]!);
+      return out;
+    },
+    binary(op, a, b, shape) {
+      const A = arr(a), B = arr(b), oa = elementOffsets(a), ob = elementOffsets(b);
+      const out = allocArray(a.dtype, sizeOf(shape));
+      const f = binaryFns[op];
+      if (a.dtype === 'int32' && op === 'div') {
+        for (let i = 0; i < out.length; i++) out[i] = Math.trunc(A[oa[i]!]! / B[ob[i]!]!);
+      } else {
+        for (let i = 0; i < out.length; i++) out[i] = f(A[oa[i]!]!, B[ob[i]!]!);
+      }
+      return out;
+    },
+    where(cond, a, b, shape) {
+      const C = arr(cond), A = arr(a), B = arr(b);
+      const oc = elementOffsets(cond), oa = elementOffsets(a), ob = elementOffsets(b);
+      const out = allocArray(a.dtype, sizeOf(shape));
+      for (let i = 0; i < out.length; i++) out[i] = C[oc[i]!] !== 0 ? A[oa[i]!]! : B[ob[i]!]!;
+      return out;
+    },
+    reduce(op: ReduceOp, x, axes) {
+      const moved = moveAxesLast(x, axes);
+      const inner = axes.reduce((p, a) => p * x.shape[a]!, 1);
+      const offs = elementOffsets(moved), src = arr(x);
+      const outSize = inner === 0 ? sizeOf(moved.shape.slice(0, moved.shape.length - axes.length)) : offs.length / inner;
+      const out = allocArray(x.dtype, outSize);
+      for (let o = 0; o < outSize; o++) {
+        let acc = op === 'sum' ? 0 : op === 'max' ? -Infinity : Infinity;
+        for (let r = 0; r < inner; r++) {
+          const v = src[offs[o * inner + r]!]!;
+          if (op === 'sum') acc += v;
+          else if (op === 'max') { if (v > acc || Number.isNaN(v)) acc = v; }
+          else if (v < acc || Number.isNaN(v)) acc = v;
+        }
+        out[o] = acc;
+      }
+      return out;
+    },
+    argmax(x, axis) {
+      const moved = moveAxesLast(x, [axis]);
+      const inner = x.shape[axis]!;
+      const offs = elementOffsets(moved), src = arr(x);
+      const out = new Int32Array(offs.length / inner);
+      for (let o = 0; o < out.length; o++) {
+        let best = -Infinity, arg = 0;
+        for (let r = 0; r < inner; r++) {
+          const v = src[offs[o * inner + r]!]!;
+          if (v > best) { best = v; arg = r; }
+        }
+        out[o] = arg;
+      }
+      return out;
+    },
+    matmul(a, b) {
+      const [B, M, K] = a.shape as [number, number, number];
+      const N = b.shape[2]!;
+      const A = arr(a), Bm = arr(b);
+      const out = allocArray(a.dtype, B * M * N);
+      const acc = new Float64Array(N);
+      const [sab, sam, sak] = a.strides as [number, number, number];
+      const [sbb, sbk, sbn] = b.strides as [number, number, number];
+      for (let bi = 0; bi < B; bi++) {
+        for (let i = 0; i < M; i++) {
+          acc.fill(0);
+          const aRow = a.offset + bi * sab + i * sam;
+          for (let k = 0; k < K; k++) {
+            const aik = A[aRow + k * sak]!;
+            if (aik === 0) continue;
+            const bRow = b.offset + bi * sbb + k * sbk;
+            for (let j = 0; j < N; j++) acc[j] += aik * Bm[bRow + j * sbn]!;
+          }
+          out.set(acc, (bi * M + i) * N);
+        }
+      }
+      return out;
+    },
+    concat(xs, axis) {
+      const shape = [...xs[0]!.shape];
+      shape[axis] = xs.reduce((n, x) => n + x.shape[axis]!, 0);
+      const out = allocArray(xs[0]!.dtype, sizeOf(shape));
+      const strides = contiguousStrides(shape);
+      let start = 0;
+      for (const x of xs) {
+        const dst = elementOffsets({ shape: x.shape, strides, offset: start * strides[axis]! });
+        const src = elementOffsets(x), X = arr(x);
+        for (let i = 0; i < dst.length; i++) out[dst[i]!] = X[src[i]!]!;
+        start += x.shape[axis]!;
+      }
+      return out;
+    },
+    gather(x, axis, index) {
+      const out = allocArray(x.dtype, sizeOf(index.shape));
+      const src = arr(x);
+      forEachIndexed('gather', index.shape, x.shape, x.strides, x.offset, axis, index, (i, off) => { out[i] = src[off]!; });
+      return out;
+    },
+    scatterAdd(shape, axis, index, src) {
+      const out = allocArray(src.dtype, sizeOf(shape));
+      const S = arr(src), so = elementOffsets(src);
+      forEachIndexed('scatterAdd', index.shape, shape, contiguousStrides(shape), 0, axis, index, (i, off) => { out[off] += S[so[i]!]!; });
+      return out;
+    },
+    softmax(x, log) {
+      const src = readView(x, x.dtype);
+      const n = x.shape[x.shape.length - 1]!;
+      const out = allocArray(x.dtype, src.length);
+      for (let r = 0; r < src.length; r += n) {
+        let max = -Infinity;
+        for (let j = 0; j < n; j++) max = Math.max(max, src[r + j]!);
+        let sum = 0;
+        for (let j = 0; j < n; j++) sum += Math.exp(src[r + j]! - max);
+        const logSum = Math.log(sum);
+        for (let j = 0; j < n; j++) out[r + j] = log ? src[r + j]! - max - logSum : Math.exp(src[r + j]! - max) / sum;
+      }
+      return out;
+    },
+    adamw(param, grad, m, v, size, o: AdamWStep) {
+      const p = param as TypedArray, g = readView(grad, grad.dtype), M = m as TypedArray, V = v as TypedArray;
+      const bc1 = 1 - Math.pow(o.beta1, o.step), bc2 = 1 - Math.pow(o.beta2, o.step);
+      for (let i = 0; i < size; i++) {
+        p[i] = p[i]! * (1 - o.lr * o.weightDecay);
+        M[i] = o.beta1 * M[i]! + (1 - o.beta1) * g[i]!;
+        V[i] = o.beta2 * V[i]! + (1 - o.beta2) * g[i]! * g[i]!;
+        p[i] = p[i]! - (o.lr / bc1) * M[i]! / (Math.sqrt(V[i]! / bc2) + o.eps);
+      }
+    },
+  };
+}
+
+function readView(x: View, dtype: DType): TypedArray {
+  const src = arr(x);
+  const n = sizeOf(x.shape);
+  if (isContiguous(x.shape, x.strides) && dtype === x.dtype) return src.slice(x.offset, x.offset + n);
+  const offs = elementOffsets(x);
+  const out = allocArray(dtype, n);
+  for (let i = 0; i < n; i++) out[i] = src[offs[i]!]!;
+  return out;
+}

@@ -1,0 +1,234 @@
+// Neural-network ops: softmax, dropout, layer norm, cross-entropy, attention, embedding, linear, the LSTM cell,
+// convolutions and pooling. Composites of primitives unless a backend offers a fused kernel.
+import { getBackend } from '../../backend/backend.js';
+import { noGrad, record } from '../autograd.js';
+import { ShapeError, fmt, normalizeAxis } from '../shape.js';
+import { fromKernel, type Tensor } from '../tensor.js';
+import { fromArray, full, rand } from './creation.js';
+import { add, div, exp, ge, gt, mul, neg, sigmoid, sqrt, sub, tanh, where } from './elementwise.js';
+import { matmul } from './linalg.js';
+import { max, mean, sum } from './reduce.js';
+import { concat, contiguous, expand, flatten, gather, indexSelect, permute, reshape, split, transpose } from './shape.js';
+
+/** The most negative float32: masked attention scores take it, so fully masked rows stay finite (as in HF). */
+export const MASK_VALUE = -3.4028234663852886e38;
+
+function lastAxisOp(x: Tensor, axis: number, fn: (x: Tensor) => Tensor): Tensor {
+  const a = normalizeAxis('softmax', axis, x.rank);
+  if (a === x.rank - 1) return fn(x);
+  const perm = [...x.shape.keys()];
+  [perm[a], perm[x.rank - 1]] = [perm[x.rank - 1]!, perm[a]!];
+  return permute(fn(permute(x, perm)), perm);
+}
+
+function softmaxLast(x: Tensor, log: boolean): Tensor {
+  const xc = contiguous(x.detach());
+  let out: Tensor;
+  if (x.backend.softmax) {
+    out = fromKernel(log ? 'logSoftmax' : 'softmax', x.backend.softmax(xc.view, log), x.shape, x.dtype, x.backend);
+  } else {
+    out = noGrad(() => {
+      const shifted = sub(xc, max(xc, -1, true));
+      const e = exp(shifted);
+      const s = sum(e, -1, true);
+      return log ? sub(shifted, reshape(s, s.shape).log()) : div(e, s);
+    });
+  }
+  return record(log ? 'logSoftmax' : 'softmax', out, [x], (g) => [
+    log ? sub(g, mul(exp(out), sum(g, -1, true))) : mul(out, sub(g, sum(mul(g, out), -1, true))),
+  ]);
+}
+
+/** Softmax along `axis` (default last). */
+export function softmax(x: Tensor, axis = -1): Tensor { return lastAxisOp(x, axis, (t) => softmaxLast(t, false)); }
+/** Log-softmax along `axis` (default last). */
+export function logSoftmax(x: Tensor, axis = -1): Tensor { return lastAxisOp(x, axis, (t) => softmaxLast(t, true)); }
+
+/** Zeroes each element with probability p and scales the rest by 1/(1-p) while `training`. */
+export function dropout(x: Tensor, p: number, training = true): Tensor {
+  if (p < 0 || p >= 1) throw new RangeError(`dropout: p must be in [0, 1), got ${p}`);
+  if (!training || p === 0) return x;
+  const keep = noGrad(() => div(ge(rand(x.shape, { dtype: x.dtype }), p), 1 - p));
+  return mul(x, keep);
+}
+
+/** Layer normalisation over the last `weight.rank` dims (biased variance, as in PyTorch). */
+export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps = 1e-5, normalizedDims = weight?.rank ?? 1): Tensor {
+  const axes = Array.from({ length: normalizedDims }, (_, i) => x.rank - normalizedDims + i);
+  const mu = mean(x, axes, true);
+  const centered = sub(x, mu);
+  const variance = mean(mul(centered, centered), axes, true);
+  let y = div(centered, sqrt(add(variance, eps)));
+  if (weight) y = mul(y, weight);
+  if (bias) y = add(y, bias);
+  return y;
+}
+
+/** Options of `crossEntropy`, with PyTorch's names and defaults. */
+export interface CrossEntropyOptions {
+  /** Targets equal to this are skipped (default -100). */
+  ignoreIndex?: number;
+  /** Mixes the one-hot target with a uniform distribution (default 0). */
+  labelSmoothing?: number;
+  /** 'mean' over non-ignored targets (default), 'sum', or 'none' (one loss per target). */
+  reduction?: 'mean' | 'sum' | 'none';
+}
+
+/** Cross-entropy of logits [N, C] (or [N, C, d...]) against int32 class targets [N] (or [N, d...]). */
+export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  const { ignoreIndex = -100, labelSmoothing = 0, reduction = 'mean' } = opts;
+  if (target.dtype !== 'int32') throw new ShapeError(`crossEntropy: target must be int32 class indices, got ${target.dtype}`);
+  let x = logits;
+  if (x.rank > 2) x = flatten(permute(x, [0, ...Array.from({ length: x.rank - 2 }, (_, i) => i + 2), 1]), 0, -2);
+  const C = x.shape[x.rank - 1]!;
+  const t = reshape(target, [-1]);
+  if (x.rank !== 2 || x.shape[0] !== t.shape[0]) {
+    throw new ShapeError(`crossEntropy: logits ${fmt(logits.shape)} do not match targets ${fmt(target.shape)}`);
+  }
+  const valid = noGrad(() => gt(sub(t, ignoreIndex).abs(), 0));
+  const safeTarget = noGrad(() => where(valid, t, 0));
+  const logp = logSoftmax(x, -1);
+  let loss = neg(reshape(gather(logp, 1, reshape(safeTarget, [-1, 1])), [-1]));
+  if (labelSmoothing > 0) loss = add(mul(loss, 1 - labelSmoothing), mul(neg(mean(logp, -1)), labelSmoothing));
+  const mask = noGrad(() => valid.cast(x.dtype));
+  loss = mul(loss, mask);
+  if (reduction === 'none') return reshape(loss, target.shape);
+  const total = sum(loss);
+  if (reduction === 'sum') return total;
+  return div(total, noGrad(() => sum(mask)));
+}
+
+/** Options of `scaledDotProductAttention`. */
+export interface AttentionOptions {
+  /** Nonzero where a query may attend to a key; broadcastable to [..., Tq, Tk] (e.g. a padding mask [B, 1, 1, Tk]). */
+  mask?: Tensor;
+  /** Hide future keys (key index > query index). */
+  causal?: boolean;
+  /** Dropout on the attention weights. */
+  dropout?: number;
+  training?: boolean;
+  /** Defaults to 1/sqrt(head dim). */
+  scale?: number;
+}
+
+/** softmax(q kᵀ · scale, masked) v over q [..., Tq, D], k [..., Tk, D], v [..., Tk, Dv]. */
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  const D = q.shape[q.rank - 1]!;
+  let scores = mul(matmul(q, transpose(k)), opts.scale ?? 1 / Math.sqrt(D));
+  const Tq = q.shape[q.rank - 2]!, Tk = k.shape[k.rank - 2]!;
+  if (opts.causal) {
+    const allowed = noGrad(() => {
+      const m = new Float32Array(Tq * Tk);
+      // Queries are aligned to the last Tq keys, so a KV cache (Tq < Tk) still sees its past.
+      for (let i = 0; i < Tq; i++) for (let j = 0; j <= i + Tk - Tq && j < Tk; j++) m[i * Tk + j] = 1;
+      return fromArray(m, [Tq, Tk], { dtype: scores.dtype });
+    });
+    scores = where(allowed, scores, MASK_VALUE);
+  }
+  if (opts.mask) scores = where(opts.mask, scores, MASK_VALUE);
+  let weights = softmax(scores, -1);
+  if (opts.dropout) weights = dropout(weights, opts.dropout, opts.training ?? true);
+  return matmul(weights, v);
+}
+
+/** Rows of `weight` [V, D] at int32 `ids` [...]: output [..., D]; the gradient scatter-adds into the rows. */
+export function embedding(weight: Tensor, ids: Tensor): Tensor {
+  if (ids.dtype !== 'int32') throw new ShapeError(`embedding: ids must be int32, got ${ids.dtype}`);
+  return reshape(indexSelect(weight, 0, reshape(ids, [-1])), [...ids.shape, weight.shape[1]!]);
+}
+
+/** x wᵀ + b, with weight [out, in] as in PyTorch. */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  const y = matmul(x, transpose(weight));
+  return bias ? add(y, bias) : y;
+}
+
+/** One LSTM step with PyTorch's gate order (input, forget, cell, output) and weight layout. */
+export function lstmCell(x: Tensor, h: Tensor, c: Tensor, wIh: Tensor, wHh: Tensor, bIh?: Tensor | null, bHh?: Tensor | null): { h: Tensor; c: Tensor } {
+  const gates = add(linear(x, wIh, bIh), linear(h, wHh, bHh));
+  const [i, f, g, o] = split(gates, gates.shape[gates.rank - 1]! / 4, -1) as [Tensor, Tensor, Tensor, Tensor];
+  const cNext = add(mul(sigmoid(f), c), mul(sigmoid(i), tanh(g)));
+  const hNext = mul(sigmoid(o), tanh(cNext));
+  return { h: hNext, c: cNext };
+}
+
+/** Pads the last dims: `pads[k]` = [before, after] for dim rank - pads.length + k. */
+export function pad(x: Tensor, pads: readonly (readonly [number, number])[], value = 0): Tensor {
+  let y = x;
+  pads.forEach(([before, after], k) => {
+    const axis = x.rank - pads.length + k;
+    const part = (n: number) => full(y.shape.map((d, i) => (i === axis ? n : d)), value, y.dtype);
+    const pieces = [...(before > 0 ? [part(before)] : []), y, ...(after > 0 ? [part(after)] : [])];
+    if (pieces.length > 1) y = concat(pieces, axis);
+  });
+  return y;
+}
+
+const patchIndexCache = new Map<string, Tensor>();
+
+/** Int32 positions [kh*kw * Ho*Wo] into a flattened [Hp*Wp] plane, for each kernel tap and output pixel. */
+function patchIndex(Hp: number, Wp: number, kh: number, kw: number, sh: number, sw: number, Ho: number, Wo: number): Tensor {
+  const key = [getBackend().name, Hp, Wp, kh, kw, sh, sw].join(',');
+  let idx = patchIndexCache.get(key);
+  if (!idx) {
+    const data = new Int32Array(kh * kw * Ho * Wo);
+    let n = 0;
+    for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) for (let i = 0; i < Ho; i++) for (let j = 0; j < Wo; j++) data[n++] = (i * sh + a) * Wp + (j * sw + b);
+    idx = fromArray(data, [data.length]);
+    patchIndexCache.set(key, idx);
+  }
+  return idx;
+}
+
+/** The kh×kw patches of x [N, C, H, W] as [N, C, kh*kw, Ho*Wo] (im2col through gather, so it has a gradient). */
+function unfold(x: Tensor, kh: number, kw: number, sh: number, sw: number, padding: [number, number], padValue: number): { cols: Tensor; Ho: number; Wo: number } {
+  const xp = padding[0] || padding[1] ? pad(x, [[padding[0], padding[0]], [padding[1], padding[1]]], padValue) : x;
+  const [N, C, Hp, Wp] = xp.shape as [number, number, number, number];
+  const Ho = Math.floor((Hp - kh) / sh) + 1, Wo = Math.floor((Wp - kw) / sw) + 1;
+  if (Ho < 1 || Wo < 1) throw new ShapeError(`conv/pool: kernel ${kh}x${kw} is larger than the padded input ${fmt(xp.shape)}`);
+  const idx = expand(reshape(patchIndex(Hp, Wp, kh, kw, sh, sw, Ho, Wo), [1, 1, -1]), [N, C, kh * kw * Ho * Wo]);
+  const cols = gather(reshape(contiguous(xp), [N, C, Hp * Wp]), 2, idx);
+  return { cols: reshape(cols, [N, C, kh * kw, Ho * Wo]), Ho, Wo };
+}
+
+type Pair = number | [number, number];
+const pair = (p: Pair): [number, number] => (typeof p === 'number' ? [p, p] : p);
+
+/** 2-D convolution (cross-correlation) of x [N, C, H, W] with weight [O, C, kh, kw], as in PyTorch. */
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: { stride?: Pair; padding?: Pair } = {}): Tensor {
+  if (x.rank !== 4 || weight.rank !== 4 || x.shape[1] !== weight.shape[1]) {
+    throw new ShapeError(`conv2d: input ${fmt(x.shape)} and weight ${fmt(weight.shape)} must be [N, C, H, W] and [O, C, kh, kw]`);
+  }
+  const [O, C, kh, kw] = weight.shape as [number, number, number, number];
+  const [sh, sw] = pair(opts.stride ?? 1);
+  const { cols, Ho, Wo } = unfold(x, kh, kw, sh, sw, pair(opts.padding ?? 0), 0);
+  const N = x.shape[0]!;
+  const out = matmul(reshape(weight, [O, C * kh * kw]), reshape(cols, [N, C * kh * kw, Ho * Wo]));
+  const y = bias ? add(out, reshape(bias, [O, 1])) : out;
+  return reshape(y, [N, O, Ho, Wo]);
+}
+
+/** 1-D convolution of x [N, C, L] with weight [O, C, k]. */
+export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: { stride?: number; padding?: number } = {}): Tensor {
+  if (x.rank !== 3 || weight.rank !== 3) throw new ShapeError(`conv1d: input ${fmt(x.shape)} and weight ${fmt(weight.shape)} must be [N, C, L] and [O, C, k]`);
+  const y = conv2d(reshape(x, [x.shape[0]!, x.shape[1]!, 1, x.shape[2]!]), reshape(weight, [weight.shape[0]!, weight.shape[1]!, 1, weight.shape[2]!]), bias,
+    { stride: [1, opts.stride ?? 1], padding: [0, opts.padding ?? 0] });
+  return reshape(y, [y.shape[0]!, y.shape[1]!, y.shape[3]!]);
+}
+
+function pool(kind: 'max' | 'avg', x: Tensor, kernel: Pair, stride?: Pair, padding: Pair = 0): Tensor {
+  if (x.rank !== 4) throw new ShapeError(`${kind}Pool2d: input must be [N, C, H, W], got ${fmt(x.shape)}`);
+  const [kh, kw] = pair(kernel);
+  const [sh, sw] = pair(stride ?? kernel);
+  const { cols, Ho, Wo } = unfold(x, kh, kw, sh, sw, pair(padding), kind === 'max' ? -Infinity : 0);
+  const y = kind === 'max' ? max(cols, 2) : mean(cols, 2);
+  return reshape(y, [x.shape[0]!, x.shape[1]!, Ho, Wo]);
+}
+
+/** Max pooling over kernel windows of x [N, C, H, W] (stride defaults to the kernel). */
+export function maxPool2d(x: Tensor, kernel: Pair, stride?: Pair, padding: Pair = 0): Tensor { return pool('max', x, kernel, stride, padding); }
+/** Average pooling (padding counted, PyTorch's default). */
+export function avgPool2d(x: Tensor, kernel: Pair, stride?: Pair, padding: Pair = 0): Tensor { return pool('avg', x, kernel, stride, padding); }
+
+/** Max over the time axis of x [N, C, L] (the character CNN's pooling): [N, C]. */
+export function maxOverTime(x: Tensor): Tensor { return max(x, -1); }
