@@ -145,11 +145,14 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
 
 /** One LSTM step with PyTorch's gate order (input, forget, cell, output) and weight layout. */
 export function lstmCell(x: Tensor, h: Tensor, c: Tensor, wIh: Tensor, wHh: Tensor, bIh?: Tensor | null, bHh?: Tensor | null): { h: Tensor; c: Tensor } {
-  const gates = add(linear(x, wIh, bIh), linear(h, wHh, bHh));
+  return lstmPointwise(add(linear(x, wIh, bIh), linear(h, wHh, bHh)), c);
+}
+
+/** The LSTM cell after its matrix products: gates [B, 4H] (i, f, g, o) and the previous cell state c [B, H]. */
+export function lstmPointwise(gates: Tensor, c: Tensor): { h: Tensor; c: Tensor } {
   const [i, f, g, o] = split(gates, gates.shape[gates.rank - 1]! / 4, -1) as [Tensor, Tensor, Tensor, Tensor];
   const cNext = add(mul(sigmoid(f), c), mul(sigmoid(i), tanh(g)));
-  const hNext = mul(sigmoid(o), tanh(cNext));
-  return { h: hNext, c: cNext };
+  return { h: mul(sigmoid(o), tanh(cNext)), c: cNext };
 }
 
 /** Pads the last dims: `pads[k]` = [before, after] for dim rank - pads.length + k. */

@@ -1,0 +1,107 @@
+// Basic layers with PyTorch's parameter names, shapes and default initialisation.
+import * as ops from '../tensor/ops.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { constantParam, fanInUniform, normalParam } from './init.js';
+import { Module, Parameter } from './module.js';
+
+/** y = x Wᵀ + b, weight [out, in]. */
+export class Linear extends Module {
+  weight: Parameter;
+  bias: Parameter | null;
+  constructor(readonly inFeatures: number, readonly outFeatures: number, bias = true) {
+    super();
+    this.weight = fanInUniform([outFeatures, inFeatures], inFeatures);
+    this.bias = bias ? fanInUniform([outFeatures], inFeatures) : null;
+  }
+  forward(x: Tensor): Tensor { return ops.linear(x, this.weight, this.bias); }
+}
+
+/** A lookup table of `num` vectors of size `dim`, initialised N(0, 1) as in PyTorch. */
+export class Embedding extends Module {
+  weight: Parameter;
+  constructor(readonly num: number, readonly dim: number) {
+    super();
+    this.weight = normalParam([num, dim], 1);
+  }
+  /** ids int32 [...] to vectors [..., dim]. */
+  forward(ids: Tensor): Tensor { return ops.embedding(this.weight, ids); }
+}
+
+/** Layer normalisation over the last dim, with a learned scale (ones) and shift (zeros). */
+export class LayerNorm extends Module {
+  weight: Parameter;
+  bias: Parameter;
+  constructor(readonly dim: number, readonly eps = 1e-5) {
+    super();
+    this.weight = constantParam([dim], 1);
+    this.bias = constantParam([dim], 0);
+  }
+  forward(x: Tensor): Tensor { return ops.layerNorm(x, this.weight, this.bias, this.eps); }
+}
+
+/** Dropout, active only in training mode. */
+export class Dropout extends Module {
+  constructor(readonly p: number) { super(); }
+  forward(x: Tensor): Tensor { return ops.dropout(x, this.p, this.training); }
+}
+
+/** 1-D convolution over x [N, C, L]; weight [out, in, k]. */
+export class Conv1d extends Module {
+  weight: Parameter;
+  bias: Parameter | null;
+  constructor(inChannels: number, outChannels: number, readonly kernelSize: number, readonly opts: { stride?: number; padding?: number; bias?: boolean } = {}) {
+    super();
+    const fanIn = inChannels * kernelSize;
+    this.weight = fanInUniform([outChannels, inChannels, kernelSize], fanIn);
+    this.bias = opts.bias === false ? null : fanInUniform([outChannels], fanIn);
+  }
+  forward(x: Tensor): Tensor { return ops.conv1d(x, this.weight, this.bias, this.opts); }
+}
+
+/** 2-D convolution over x [N, C, H, W]; weight [out, in, kh, kw]. */
+export class Conv2d extends Module {
+  weight: Parameter;
+  bias: Parameter | null;
+  constructor(inChannels: number, outChannels: number, kernelSize: number | [number, number],
+    readonly opts: { stride?: number | [number, number]; padding?: number | [number, number]; bias?: boolean } = {}) {
+    super();
+    const [kh, kw] = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;
+    const fanIn = inChannels * kh * kw;
+    this.weight = fanInUniform([outChannels, inChannels, kh, kw], fanIn);
+    this.bias = opts.bias === false ? null : fanInUniform([outChannels], fanIn);
+  }
+  forward(x: Tensor): Tensor { return ops.conv2d(x, this.weight, this.bias, this.opts); }
+}
+
+/**
+ * Highway layers (Srivastava et al. 2015) as in ELMo's character encoder: each layer projects x to [h, t],
+ * then y = g·x + (1-g)·relu(h) with the carry gate g = sigmoid(t). The gate bias starts at 1, favouring carry.
+ */
+export class Highway extends Module {
+  layers: Linear[];
+  constructor(readonly dim: number, numLayers: number) {
+    super();
+    this.layers = Array.from({ length: numLayers }, () => {
+      const layer = new Linear(dim, 2 * dim);
+      layer.bias = new Parameter(ops.concat([ops.zeros([dim]), ops.ones([dim])]));
+      return layer;
+    });
+  }
+  forward(x: Tensor): Tensor {
+    let y = x;
+    for (const layer of this.layers) {
+      const [h, t] = ops.split(layer.forward(y), this.dim, -1) as [Tensor, Tensor];
+      const gate = ops.sigmoid(t);
+      y = ops.add(ops.mul(gate, y), ops.mul(ops.sub(1, gate), ops.relu(h)));
+    }
+    return y;
+  }
+}
+
+/** Activations selectable by name in configs. */
+export type Activation = 'relu' | 'gelu' | 'gelu_tanh';
+
+/** Applies a named activation. */
+export function activate(x: Tensor, name: Activation): Tensor {
+  return name === 'relu' ? ops.relu(x) : ops.gelu(x, name === 'gelu_tanh' ? 'tanh' : 'none');
+}
