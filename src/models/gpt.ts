@@ -1,0 +1,211 @@
+// GPT (GPT-2 architecture), the whole model in one file: pre-LN Transformer blocks, learned positions,
+// tied input/output embeddings, tanh GELU.
+//
+// References: Radford et al. 2018 "Improving Language Understanding by Generative Pre-Training";
+// Radford et al. 2019 "Language Models are Unsupervised Multitask Learners"; Hugging Face modeling_gpt2.py.
+// Field names are Hugging Face GPT2LMHeadModel checkpoint keys (transformer.h.0.attn.c_attn.weight, ...), and
+// GPT-2's Conv1D layers keep their [in, out] weight layout, so a checkpoint loads by name with no transposes.
+import { Dropout, Embedding, LayerNorm, Module, Parameter, constantParam, normalParam } from '../nn/index.js';
+import * as ops from '../tensor/ops.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** GPT-2 configuration, with Hugging Face's `config.json` field names and GPT-2 small's defaults. */
+export interface GPTConfig {
+  vocab_size: number;
+  /** Context length. */
+  n_positions: number;
+  n_embd: number;
+  n_layer: number;
+  n_head: number;
+  /** Feed-forward size; null means 4 * n_embd. */
+  n_inner: number | null;
+  /** 'gelu_new' (tanh approximation, GPT-2) or 'gelu' (erf). */
+  activation_function: 'gelu_new' | 'gelu' | 'relu';
+  resid_pdrop: number;
+  embd_pdrop: number;
+  attn_pdrop: number;
+  layer_norm_epsilon: number;
+  initializer_range: number;
+  bos_token_id: number;
+  eos_token_id: number;
+  tie_word_embeddings: boolean;
+}
+
+/** GPT-2 small's configuration; override fields for smaller models. */
+export function gptConfig(overrides: Partial<GPTConfig> = {}): GPTConfig {
+  return {
+    vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12, n_inner: null,
+    activation_function: 'gelu_new', resid_pdrop: 0.1, embd_pdrop: 0.1, attn_pdrop: 0.1,
+    layer_norm_epsilon: 1e-5, initializer_range: 0.02, bos_token_id: 50256, eos_token_id: 50256,
+    tie_word_embeddings: true, ...overrides,
+  };
+}
+
+/** GPT-2's "Conv1D": a linear layer whose weight is stored [in, out] (y = x W + b). */
+export class Conv1D extends Module {
+  weight: Parameter;
+  bias: Parameter;
+  constructor(inFeatures: number, outFeatures: number, std: number) {
+    super();
+    this.weight = normalParam([inFeatures, outFeatures], std);
+    this.bias = constantParam([outFeatures], 0);
+  }
+  forward(x: Tensor): Tensor { return ops.add(ops.matmul(x, this.weight), this.bias); }
+}
+
+/** Cached keys and values of one layer, each [B, H, T_past, D], for incremental decoding. */
+export interface LayerCache { key: Tensor; value: Tensor }
+
+/** Causal multi-head self-attention with a fused qkv projection. */
+export class GPT2Attention extends Module {
+  c_attn: Conv1D;
+  c_proj: Conv1D;
+  attn_dropout: Dropout;
+  resid_dropout: Dropout;
+  constructor(private readonly cfg: GPTConfig) {
+    super();
+    const std = cfg.initializer_range;
+    this.c_attn = new Conv1D(cfg.n_embd, 3 * cfg.n_embd, std);
+    // GPT-2 scales residual projections by 1/sqrt(2 * n_layer) at init.
+    this.c_proj = new Conv1D(cfg.n_embd, cfg.n_embd, std / Math.sqrt(2 * cfg.n_layer));
+    this.attn_dropout = new Dropout(cfg.attn_pdrop);
+    this.resid_dropout = new Dropout(cfg.resid_pdrop);
+  }
+
+  forward(x: Tensor, attentionMask?: Tensor, past?: LayerCache): { y: Tensor; cache: LayerCache } {
+    const [B, T, C] = x.shape as [number, number, number];
+    const H = this.cfg.n_head, D = C / H;
+    const heads = (t: Tensor) => ops.transpose(ops.reshape(t, [B, T, H, D]), 1, 2); // (B, H, T, D)
+    let [q, k, v] = ops.split(this.c_attn.forward(x), C, -1).map(heads) as [Tensor, Tensor, Tensor];
+    if (past) {
+      k = ops.concat([past.key, k], 2);
+      v = ops.concat([past.value, v], 2);
+    }
+    const Tk = k.shape[2]!;
+    const mask = attentionMask ? ops.reshape(attentionMask, [B, 1, 1, Tk]) : undefined;
+    const y = ops.scaledDotProductAttention(q, k, v, {
+      causal: true, mask, dropout: this.cfg.attn_pdrop, training: this.training,
+    }); // (B, H, T, D)
+    const merged = ops.reshape(ops.transpose(y, 1, 2), [B, T, C]);
+    return { y: this.resid_dropout.forward(this.c_proj.forward(merged)), cache: { key: k, value: v } };
+  }
+}
+
+/** The position-wise feed-forward block. */
+export class GPT2MLP extends Module {
+  c_fc: Conv1D;
+  c_proj: Conv1D;
+  dropout: Dropout;
+  constructor(private readonly cfg: GPTConfig) {
+    super();
+    const inner = cfg.n_inner ?? 4 * cfg.n_embd;
+    this.c_fc = new Conv1D(cfg.n_embd, inner, cfg.initializer_range);
+    this.c_proj = new Conv1D(inner, cfg.n_embd, cfg.initializer_range / Math.sqrt(2 * cfg.n_layer));
+    this.dropout = new Dropout(cfg.resid_pdrop);
+  }
+  forward(x: Tensor): Tensor {
+    const h = this.c_fc.forward(x);
+    const act = this.cfg.activation_function === 'relu' ? ops.relu(h) : ops.gelu(h, this.cfg.activation_function === 'gelu_new' ? 'tanh' : 'none');
+    return this.dropout.forward(this.c_proj.forward(act));
+  }
+}
+
+/** A pre-LN block: x + attn(ln_1(x)), then x + mlp(ln_2(x)). */
+export class GPT2Block extends Module {
+  ln_1: LayerNorm;
+  attn: GPT2Attention;
+  ln_2: LayerNorm;
+  mlp: GPT2MLP;
+  constructor(cfg: GPTConfig) {
+    super();
+    this.ln_1 = new LayerNorm(cfg.n_embd, cfg.layer_norm_epsilon);
+    this.attn = new GPT2Attention(cfg);
+    this.ln_2 = new LayerNorm(cfg.n_embd, cfg.layer_norm_epsilon);
+    this.mlp = new GPT2MLP(cfg);
+  }
+  forward(x: Tensor, attentionMask?: Tensor, past?: LayerCache): { x: Tensor; cache: LayerCache } {
+    const { y, cache } = this.attn.forward(this.ln_1.forward(x), attentionMask, past);
+    x = ops.add(x, y);
+    return { x: ops.add(x, this.mlp.forward(this.ln_2.forward(x))), cache };
+  }
+}
+
+/** The Transformer trunk: embeddings, blocks, final LayerNorm (Hugging Face's GPT2Model). */
+export class GPT2Model extends Module {
+  wte: Embedding;
+  wpe: Embedding;
+  drop: Dropout;
+  h: GPT2Block[];
+  ln_f: LayerNorm;
+  constructor(readonly config: GPTConfig) {
+    super();
+    this.wte = new Embedding(config.vocab_size, config.n_embd);
+    this.wte.weight = normalParam([config.vocab_size, config.n_embd], config.initializer_range);
+    this.wpe = new Embedding(config.n_positions, config.n_embd);
+    this.wpe.weight = normalParam([config.n_positions, config.n_embd], config.initializer_range);
+    this.drop = new Dropout(config.embd_pdrop);
+    this.h = Array.from({ length: config.n_layer }, () => new GPT2Block(config));
+    this.ln_f = new LayerNorm(config.n_embd, config.layer_norm_epsilon);
+  }
+}
+
+/** Inputs of a GPT forward pass. */
+export interface GPTInputs {
+  /** int32 [B, T]. */
+  inputIds: Tensor;
+  /** int32 [B, T] next-token targets (-100 to skip); when given, the output carries the mean loss. */
+  targets?: Tensor;
+  /** [B, T_past + T]: 1 for real tokens, 0 for padding. */
+  attentionMask?: Tensor;
+  /** Per-layer caches from a previous call, for incremental decoding. */
+  past?: LayerCache[];
+  /** Also return every layer's hidden states (features for downstream use). */
+  outputHiddenStates?: boolean;
+}
+
+/** Outputs of a GPT forward pass. */
+export interface GPTOutput {
+  /** [B, T, vocab]. */
+  logits: Tensor;
+  loss?: Tensor;
+  /** The embeddings' output and every block's output ([B, T, C] each; the last after ln_f), when asked. */
+  hiddenStates?: Tensor[];
+  /** Per-layer caches to pass as `past` on the next call. */
+  cache: LayerCache[];
+}
+
+/** GPT with a language-modelling head tied to the token embeddings (Hugging Face's GPT2LMHeadModel). */
+export class GPT extends Module {
+  transformer: GPT2Model;
+  constructor(readonly config: GPTConfig) {
+    super();
+    this.transformer = new GPT2Model(config);
+  }
+
+  forward(inputs: GPTInputs): GPTOutput {
+    const { inputIds, targets, attentionMask, past } = inputs;
+    const [, T] = inputIds.shape as [number, number];
+    const pastLen = past?.[0]?.key.shape[2] ?? 0;
+    if (pastLen + T > this.config.n_positions) {
+      throw new Error(`GPT: sequence of ${pastLen + T} tokens exceeds the context of ${this.config.n_positions}`);
+    }
+    const t = this.transformer;
+    const positions = ops.arange(pastLen, pastLen + T);
+    let x = t.drop.forward(ops.add(t.wte.forward(inputIds), t.wpe.forward(positions))); // (B, T, C)
+    const hiddenStates: Tensor[] = [x];
+    const cache: LayerCache[] = [];
+    t.h.forEach((block, i) => {
+      const out = block.forward(x, attentionMask, past?.[i]);
+      x = out.x;
+      cache.push(out.cache);
+      hiddenStates.push(x);
+    });
+    x = t.ln_f.forward(x);
+    hiddenStates[hiddenStates.length - 1] = x;
+    const logits = ops.matmul(x, ops.transpose(t.wte.weight)); // tied head: (B, T, vocab)
+    const out: GPTOutput = { logits, cache };
+    if (inputs.outputHiddenStates) out.hiddenStates = hiddenStates;
+    if (targets) out.loss = ops.crossEntropy(ops.reshape(logits, [-1, this.config.vocab_size]), ops.reshape(targets, [-1]));
+    return out;
+  }
+}
