@@ -1,0 +1,262 @@
+#!/usr/bin/python3
+"""Writes the PyTorch reference fixtures that test/nn/torch-parity.test.ts checks our layers against.
+
+Run with Debian's python3-torch:  /usr/bin/python3 scripts/gen_torch_fixtures.py
+It rewrites test/fixtures/torch/<case>.json, one file per case:
+
+  {"case", "torch", "config": {...},
+   "inputs":   {name: tensor},   # float inputs are float32 values; int inputs are indices, lengths or masks
+   "params":   {name: tensor},   # names are PyTorch state_dict keys, which our modules share
+   "upstream": {name: tensor},   # a fixed random gradient for each output
+   "outputs":  {name: tensor},
+   "grads":    {name: tensor}}   # d(sum_k <outputs[k], upstream[k]>) / d(input or param), for every float one
+  tensor = {"shape": [...], "dtype": "float32" | "int32" | "float64", "data": [flat, row-major]}
+
+Every input, parameter and upstream gradient is a float32 value, so the test feeds the engine exactly what PyTorch
+saw, in float32 and in float64. Outputs and gradients are computed in float64 and written with 12 significant digits,
+so the float64 run can be held to a much tighter tolerance than the float32 one.
+"""
+import json
+import math
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures', 'torch')
+
+
+def f32(t):
+    """Rounds to float32 values and returns them as float64, so the reference math runs in float64."""
+    return t.float().double()
+
+
+def randn(*shape, scale=1.0, shift=0.0):
+    return f32(torch.randn(shape, dtype=torch.float64) * scale + shift)
+
+
+def uniform(*shape, bound=1.0):
+    return f32((torch.rand(shape, dtype=torch.float64) * 2 - 1) * bound)
+
+
+def enc(t, dtype=None):
+    """A tensor as {"shape", "dtype", "data"}: float32 values with 9 significant digits (exact), float64 with 12."""
+    t = t.detach()
+    if dtype is None:
+        dtype = 'int32' if not t.is_floating_point() else 'float32'
+    flat = t.reshape(-1).tolist()
+    if dtype == 'int32':
+        data = [int(v) for v in flat]
+    else:
+        digits = 9 if dtype == 'float32' else 12
+        data = [float('%.*g' % (digits, v)) for v in flat]
+    return {'shape': list(t.shape), 'dtype': dtype, 'data': data}
+
+
+def run_case(name, config, inputs, params, forward, int_inputs=(), param_owner=None):
+    """Runs `forward(inputs, params)` -> {output name: tensor}, backpropagates a fixed random upstream gradient
+    from every output, and writes the fixture. `params` maps state_dict keys to leaf tensors (or, with
+    `param_owner`, the module's own parameters are used and recorded)."""
+    leaves = {}
+    for k, v in inputs.items():
+        if k not in int_inputs:
+            v.requires_grad_(True)
+            leaves[k] = v
+    if param_owner is not None:
+        params = dict(param_owner.named_parameters())
+    for k, v in params.items():
+        v.requires_grad_(True)
+        leaves[k] = v
+    assert not (set(inputs) & set(params)), 'input and parameter names must not collide'
+    outputs = forward(inputs, params)
+    upstream = {k: randn(*o.shape) for k, o in outputs.items()}
+    total = sum((o * upstream[k]).sum() for k, o in outputs.items())
+    grads = torch.autograd.grad(total, list(leaves.values()), allow_unused=True)
+    fixture = {
+        'case': name,
+        'torch': torch.__version__,
+        'config': config,
+        'inputs': {k: enc(v, 'int32' if k in int_inputs else 'float32') for k, v in inputs.items()},
+        'params': {k: enc(v, 'float32') for k, v in params.items()},
+        'upstream': {k: enc(v, 'float32') for k, v in upstream.items()},
+        'outputs': {k: enc(v, 'float64') for k, v in outputs.items()},
+        'grads': {k: enc(g if g is not None else torch.zeros_like(v), 'float64') for (k, v), g in zip(leaves.items(), grads)},
+    }
+    path = os.path.join(OUT_DIR, name + '.json')
+    with open(path, 'w') as f:
+        json.dump(fixture, f, separators=(',', ':'))
+        f.write('\n')
+    print('%-28s %7d bytes' % (name, os.path.getsize(path)))
+
+
+def load_random(module, init):
+    """Overwrites every parameter with float32-valued random draws (init(name, shape)), in float64 storage."""
+    module.double()
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            p.copy_(init(name, tuple(p.shape)))
+    return module
+
+
+def lengths_mask(lengths, T):
+    """int [B, T]: 1 at real positions, 0 at padding (padding at the end of each sequence)."""
+    return (torch.arange(T)[None, :] < torch.tensor(lengths)[:, None]).to(torch.int64)
+
+
+def layer_norm():
+    x = randn(2, 3, 8, scale=2.0, shift=0.5)
+    params = {'weight': randn(8, scale=0.2, shift=1.0), 'bias': randn(8, scale=0.2)}
+    run_case('layer_norm', {'normalized_shape': [8], 'eps': 1e-5}, {'x': x}, params,
+             lambda i, p: {'y': F.layer_norm(i['x'], (8,), p['weight'], p['bias'], 1e-5)})
+
+
+def gelu():
+    x = f32(torch.cat([torch.linspace(-6, 6, 25, dtype=torch.float64), torch.randn(23, dtype=torch.float64) * 2]))
+    run_case('gelu', {}, {'x': x}, {},
+             lambda i, p: {'erf': F.gelu(i['x']), 'tanh': F.gelu(i['x'], approximate='tanh')})
+
+
+def attention_math(q, k, v, allowed):
+    """softmax(q kᵀ / sqrt(d), masked) v, the plain formula."""
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    scores = scores.masked_fill(~allowed, float('-inf'))
+    return torch.softmax(scores, -1) @ v
+
+
+def attention():
+    B, H, Tq, Tk, D, Dv = 2, 2, 5, 6, 4, 3
+    lengths = [6, 3]
+    mask = lengths_mask(lengths, Tk)
+    inputs = {'q': randn(B, H, Tq, D), 'k': randn(B, H, Tk, D), 'v': randn(B, H, Tk, Dv), 'mask': mask}
+    run_case('attention_padding', {'lengths': lengths, 'note': 'mask is [B, Tk], 1 = real key'}, inputs, {},
+             lambda i, p: {'y': attention_math(i['q'], i['k'], i['v'], i['mask'].bool()[:, None, None, :])},
+             int_inputs=('mask',))
+    T = 5
+    causal = torch.ones(T, T).tril().bool()
+    inputs = {'q': randn(B, H, T, D), 'k': randn(B, H, T, D), 'v': randn(B, H, T, Dv)}
+    run_case('attention_causal', {}, inputs, {}, lambda i, p: {'y': attention_math(i['q'], i['k'], i['v'], causal)})
+
+
+def multihead_attention():
+    B, T, E, heads = 2, 5, 8, 2
+    lengths = [5, 3]
+    mha = load_random(nn.MultiheadAttention(E, heads, batch_first=True), lambda n, s: randn(*s, scale=0.4))
+    inputs = {'x': randn(B, T, E), 'attention_mask': lengths_mask(lengths, T)}
+    causal = torch.ones(T, T).tril().bool()
+
+    def forward(i, p):
+        x = i['x']
+        y, _ = mha(x, x, x, key_padding_mask=i['attention_mask'] == 0, attn_mask=~causal, need_weights=False)
+        return {'y': y}
+
+    run_case('multihead_attention', {'embed_dim': E, 'num_heads': heads, 'causal': True, 'lengths': lengths},
+             inputs, None, forward, int_inputs=('attention_mask',), param_owner=mha)
+
+
+def lstm():
+    B, T, I, Hd = 3, 6, 4, 5
+    lengths = [4, 6, 2]  # unsorted on purpose: enforce_sorted=False
+    net = load_random(nn.LSTM(I, Hd, num_layers=2, bidirectional=True, batch_first=True),
+                      lambda n, s: uniform(*s, bound=0.6))
+    inputs = {'x': randn(B, T, I), 'lengths': torch.tensor(lengths)}
+
+    def forward(i, p):
+        packed = nn.utils.rnn.pack_padded_sequence(i['x'], i['lengths'], batch_first=True, enforce_sorted=False)
+        out, (h, c) = net(packed)
+        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=T)
+        return {'output': out, 'h_n': h, 'c_n': c}
+
+    run_case('lstm', {'input_size': I, 'hidden_size': Hd, 'num_layers': 2, 'bidirectional': True, 'batch_first': True,
+                      'note': 'output is zero at padded positions, as pad_packed_sequence gives'},
+             inputs, None, forward, int_inputs=('lengths',), param_owner=net)
+
+
+def transformer(name, norm_first, causal):
+    B, T, E, heads, ffn = 2, 6, 16, 4, 32
+    lengths = [6, 4]
+    layer = nn.TransformerEncoderLayer(E, heads, ffn, dropout=0.0, activation='gelu', batch_first=True,
+                                       norm_first=norm_first)
+    load_random(layer, lambda n, s: randn(*s, scale=0.1, shift=1.0) if n.startswith('norm') and n.endswith('weight')
+                else randn(*s, scale=0.3))
+    layer.eval()
+    inputs = {'x': randn(B, T, E), 'attention_mask': lengths_mask(lengths, T)}
+    src_mask = ~torch.ones(T, T).tril().bool() if causal else None
+
+    def forward(i, p):
+        return {'y': layer(i['x'], src_mask=src_mask, src_key_padding_mask=i['attention_mask'] == 0)}
+
+    run_case(name, {'dim': E, 'heads': heads, 'ffn_dim': ffn, 'activation': 'gelu', 'norm_first': norm_first,
+                    'causal': causal, 'lengths': lengths, 'layer_norm_eps': 1e-5},
+             inputs, None, forward, int_inputs=('attention_mask',), param_owner=layer)
+
+
+def cross_entropy():
+    N, C = 10, 7
+    logits = randn(N, C, scale=2.0)
+    targets = torch.randint(0, C, (N,))
+    targets[[2, 7]] = -100
+    cases = [
+        ('cross_entropy_mean', dict(ignore_index=-100, label_smoothing=0.0, reduction='mean'), targets),
+        ('cross_entropy_mean_smoothed', dict(ignore_index=-100, label_smoothing=0.1, reduction='mean'), targets),
+        ('cross_entropy_sum_smoothed', dict(ignore_index=3, label_smoothing=0.2, reduction='sum'),
+         torch.where(targets < 0, torch.tensor(3), targets)),
+        ('cross_entropy_none', dict(ignore_index=-100, label_smoothing=0.15, reduction='none'), targets),
+    ]
+    for name, opts, t in cases:
+        run_case(name, opts, {'logits': logits.clone(), 'target': t}, {},
+                 lambda i, p, opts=opts: {'loss': F.cross_entropy(i['logits'], i['target'], **opts)},
+                 int_inputs=('target',))
+    # [B, C, T] logits against [B, T] targets, as a sequence model's loss is often written.
+    logits3 = randn(2, 5, 4, scale=2.0)
+    t3 = torch.randint(0, 5, (2, 4))
+    t3[1, 3] = -100
+    opts = dict(ignore_index=-100, label_smoothing=0.1, reduction='mean')
+    run_case('cross_entropy_3d', opts, {'logits': logits3, 'target': t3}, {},
+             lambda i, p: {'loss': F.cross_entropy(i['logits'], i['target'], **opts)}, int_inputs=('target',))
+
+
+def conv2d_pool():
+    conv = load_random(nn.Conv2d(3, 4, 3, padding=1), lambda n, s: randn(*s, scale=0.3))
+    inputs = {'x': randn(2, 3, 8, 8)}
+    run_case('conv2d_maxpool', {'in_channels': 3, 'out_channels': 4, 'kernel_size': 3, 'padding': 1, 'pool': 2},
+             inputs, None, lambda i, p: {'y': F.max_pool2d(conv(i['x']), 2)}, param_owner=conv)
+    conv = load_random(nn.Conv2d(3, 4, (3, 2), stride=2, padding=(1, 0)), lambda n, s: randn(*s, scale=0.3))
+    inputs = {'x': randn(2, 3, 9, 8)}
+
+    def forward(i, p):
+        y = conv(i['x'])
+        return {'conv': y, 'max': F.max_pool2d(y, 3, 2, 1), 'avg': F.avg_pool2d(y, 3, 2, 1)}
+
+    run_case('conv2d_strided_pools', {'in_channels': 3, 'out_channels': 4, 'kernel_size': [3, 2], 'stride': 2,
+                                      'padding': [1, 0], 'pool_kernel': 3, 'pool_stride': 2, 'pool_padding': 1},
+             inputs, None, forward, param_owner=conv)
+
+
+def conv1d_max_over_time():
+    conv = load_random(nn.Conv1d(5, 6, 3, padding=1), lambda n, s: randn(*s, scale=0.3))
+    inputs = {'x': randn(2, 5, 10)}
+    run_case('conv1d_max_over_time', {'in_channels': 5, 'out_channels': 6, 'kernel_size': 3, 'padding': 1},
+             inputs, None, lambda i, p: {'y': conv(i['x']).max(dim=-1).values}, param_owner=conv)
+
+
+def embedding():
+    emb = load_random(nn.Embedding(7, 4), lambda n, s: randn(*s))
+    ids = torch.tensor([[1, 3, 3, 0, 6], [3, 5, 1, 1, 3]])  # repeats: the gradient must add, not overwrite
+    run_case('embedding', {'num_embeddings': 7, 'embedding_dim': 4}, {'ids': ids}, None,
+             lambda i, p: {'y': emb(i['ids'])}, int_inputs=('ids',), param_owner=emb)
+
+
+def main():
+    os.makedirs(OUT_DIR, exist_ok=True)
+    torch.manual_seed(1234)
+    for make in [layer_norm, gelu, attention, multihead_attention, lstm,
+                 lambda: transformer('transformer_post_ln', False, False),
+                 lambda: transformer('transformer_pre_ln', True, False),
+                 lambda: transformer('transformer_pre_ln_causal', True, True),
+                 cross_entropy, conv2d_pool, conv1d_max_over_time, embedding]:
+        make()
+
+
+if __name__ == '__main__':
+    main()
