@@ -20,7 +20,8 @@ function as3d(x: Tensor): Tensor {
 export function matmul(a: Tensor, b: Tensor): Tensor {
   checkSame('matmul', a, b);
   if (a.rank === 0 || b.rank === 0) throw new ShapeError(`matmul: operands must have at least 1 dim, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
-  if (a.rank === 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
+  // 1-D @ 1-D is a dot product: the inner call already squeezed b's dim, so squeeze the last one.
+  if (a.rank === 1) return squeeze(matmul(unsqueeze(a, 0), b), b.rank === 1 ? -1 : -2);
   if (b.rank === 1) return squeeze(matmul(a, unsqueeze(b, -1)), -1);
   const [M, K] = [a.shape[a.rank - 2]!, a.shape[a.rank - 1]!];
   const [K2, N] = [b.shape[b.rank - 2]!, b.shape[b.rank - 1]!];
