@@ -138,7 +138,7 @@ describe('neural-network ops', () => {
     check(`softmax axis ${axis}`, (x) => T.softmax(x, axis), () => [randF64([2, 3, 4])]);
     check(`logSoftmax axis ${axis}`, (x) => T.logSoftmax(x, axis), () => [randF64([2, 3, 4])]);
   }
-  check('layerNorm with weight and bias', T.layerNorm, () => [randF64([2, 3, 4]), randF64([4], { seed: 2 }), randF64([4], { seed: 3 })]);
+  check('layerNorm with weight and bias', (x, w, b) => T.layerNorm(x, w, b), () => [randF64([2, 3, 4]), randF64([4], { seed: 2 }), randF64([4], { seed: 3 })]);
   check('layerNorm over two dims', (x, w, b) => T.layerNorm(x, w, b, 1e-5), () => [randF64([2, 3, 4]), randF64([3, 4], { seed: 2 }), randF64([3, 4], { seed: 3 })]);
   check('layerNorm without affine', (x) => T.layerNorm(x, null, null), () => [randF64([3, 5])]);
 
