@@ -21,8 +21,11 @@ function flattenNested(data: NestedArray, shape: number[], out: number[], depth:
     out.push(data);
     return;
   }
-  if (depth === shape.length) shape.push(data.length);
-  else if (shape[depth] !== data.length) throw new ShapeError(`tensor: ragged nested array: length ${data.length} where ${shape[depth]} was expected at depth ${depth}`);
+  // Dims are fixed along the first path down, before any number is emitted; a new dim after that is ragged.
+  if (depth === shape.length) {
+    if (out.length > 0) throw new ShapeError(`tensor: ragged nested array: an array where a number was expected at depth ${depth}`);
+    shape.push(data.length);
+  } else if (shape[depth] !== data.length) throw new ShapeError(`tensor: ragged nested array: length ${data.length} where ${shape[depth]} was expected at depth ${depth}`);
   for (const d of data) flattenNested(d, shape, out, depth + 1);
 }
 
