@@ -155,7 +155,7 @@ function format(t: Tensor): string {
   const head = `Tensor(shape=${fmt(t.shape)}, dtype=${t.dtype}${t.requiresGrad ? ', requiresGrad' : ''}`;
   if (!t.backend.readSync) return `${head}, backend=${t.backend.name})`;
   const values = t.dataSync();
-  const num = (v: number) => (t.dtype === 'int32' ? String(v) : Number.isInteger(v) ? v.toFixed(1) : v.toPrecision(4));
+  const num = numberFormat(t.dtype, values);
   const edge = 3;
   const render = (off: number, d: number, indent: string): string => {
     if (t.shape.length === 0) return num(values[0]!);
@@ -167,6 +167,27 @@ function format(t: Tensor): string {
     return `[${inner.join(`,\n${indent} `)}]`;
   };
   return `${head})\n${render(0, 0, '')}`;
+}
+
+/** One format for all of a tensor's values, as PyTorch does, so columns line up: integers, fixed or scientific. */
+function numberFormat(dtype: DType, values: TypedArray): (v: number) => string {
+  let maxAbs = 0, minAbs = Infinity, integral = true;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    const a = Math.abs(v);
+    maxAbs = Math.max(maxAbs, a);
+    if (a > 0) minAbs = Math.min(minAbs, a);
+    integral &&= Number.isInteger(v);
+  }
+  const scientific = maxAbs >= 1e8 || (!integral && minAbs < 1e-4);
+  const text = (v: number) => {
+    if (!Number.isFinite(v)) return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
+    if (dtype === 'int32') return String(v);
+    return scientific ? v.toExponential(4) : v.toFixed(integral ? 1 : 4);
+  };
+  let width = 0;
+  for (const v of values) width = Math.max(width, text(v).length);
+  return (v) => text(v).padStart(width);
 }
 
 /** Makes a host array of the right dtype from numbers. */
