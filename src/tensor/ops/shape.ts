@@ -169,7 +169,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   const first = xs[0]!;
   const a = normalizeAxis('concat', axis, first.rank);
   for (const x of xs) {
-    if (x.dtype !== first.dtype) throw new ShapeError(`concat: dtypes differ: ${first.dtype} vs ${x.dtype}`);
+    if (x.dtype !== first.dtype) throw new ShapeError(`concat: dtypes differ: ${first.dtype} ${fmt(first.shape)} vs ${x.dtype} ${fmt(x.shape)}`);
     if (x.rank !== first.rank || x.shape.some((d, i) => i !== a && d !== first.shape[i])) {
       throw new ShapeError(`concat: shapes ${fmt(first.shape)} and ${fmt(x.shape)} differ outside axis ${a}`);
     }
@@ -190,7 +190,7 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
 /** Gathers values along `axis` at `index` (int32, same rank as x); the output has index's shape. */
 export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   const a = normalizeAxis('gather', axis, x.rank);
-  if (index.dtype !== 'int32') throw new ShapeError(`gather: index must be int32, got ${index.dtype}`);
+  if (index.dtype !== 'int32') throw new ShapeError(`gather: index must be int32, got ${index.dtype} ${fmt(index.shape)} (input ${x.dtype} ${fmt(x.shape)})`);
   if (index.rank !== x.rank || index.shape.some((d, i) => i !== a && d > x.shape[i]!)) {
     throw new ShapeError(`gather: index ${fmt(index.shape)} does not fit input ${fmt(x.shape)} along axis ${a}`);
   }
