@@ -45,8 +45,9 @@ export const div = (a: Tensor | number, b: Tensor | number): Tensor =>
 export const pow = (a: Tensor | number, b: Tensor | number): Tensor =>
   binary('pow', a, b, (g, x, y, out) => [
     mul(g, mul(y, pow(x, sub(y, 1)))),
-    // d/dy x^y = x^y ln x; where x is 0 the term is taken as 0 (as PyTorch does for x=0, y>0).
-    y.requiresGrad ? mul(g, where(eq(x, 0), 0, mul(out, log(x)))) : null,
+    // d/dy x^y = x^y ln x; where x is 0 the term is taken as 0 (as PyTorch does for x=0, y>0). The log's
+    // argument avoids 0 so that anomaly mode does not flag the discarded -Inf.
+    y.requiresGrad ? mul(g, where(eq(x, 0), 0, mul(out, log(where(eq(x, 0), 1, x))))) : null,
   ]);
 /** Elementwise maximum; ties send the gradient to `a`. */
 export const maximum = (a: Tensor | number, b: Tensor | number): Tensor =>

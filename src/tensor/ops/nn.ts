@@ -77,7 +77,7 @@ export interface CrossEntropyOptions {
 /** Cross-entropy of logits [N, C] (or [N, C, d...]) against int32 class targets [N] (or [N, d...]). */
 export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
   const { ignoreIndex = -100, labelSmoothing = 0, reduction = 'mean' } = opts;
-  if (target.dtype !== 'int32') throw new ShapeError(`crossEntropy: target must be int32 class indices, got ${target.dtype}`);
+  if (target.dtype !== 'int32') throw new ShapeError(`crossEntropy: target must be int32 class indices, got ${target.dtype} ${fmt(target.shape)} (logits ${fmt(logits.shape)})`);
   let x = logits;
   if (x.rank > 2) x = flatten(permute(x, [0, ...Array.from({ length: x.rank - 2 }, (_, i) => i + 2), 1]), 0, -2);
   const C = x.shape[x.rank - 1]!;
@@ -133,7 +133,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
 
 /** Rows of `weight` [V, D] at int32 `ids` [...]: output [..., D]; the gradient scatter-adds into the rows. */
 export function embedding(weight: Tensor, ids: Tensor): Tensor {
-  if (ids.dtype !== 'int32') throw new ShapeError(`embedding: ids must be int32, got ${ids.dtype}`);
+  if (ids.dtype !== 'int32') throw new ShapeError(`embedding: ids must be int32, got ${ids.dtype} ${fmt(ids.shape)} (weight ${fmt(weight.shape)})`);
   return reshape(indexSelect(weight, 0, reshape(ids, [-1])), [...ids.shape, weight.shape[1]!]);
 }
 
@@ -223,7 +223,8 @@ function pool(kind: 'max' | 'avg', x: Tensor, kernel: Pair, stride?: Pair, paddi
   if (x.rank !== 4) throw new ShapeError(`${kind}Pool2d: input must be [N, C, H, W], got ${fmt(x.shape)}`);
   const [kh, kw] = pair(kernel);
   const [sh, sw] = pair(stride ?? kernel);
-  const { cols, Ho, Wo } = unfold(x, kh, kw, sh, sw, pair(padding), kind === 'max' ? -Infinity : 0);
+  // Max pooling pads with the most negative float32 rather than -Infinity, so anomaly mode does not flag the padding.
+  const { cols, Ho, Wo } = unfold(x, kh, kw, sh, sw, pair(padding), kind === 'max' ? MASK_VALUE : 0);
   const y = kind === 'max' ? max(cols, 2) : mean(cols, 2);
   return reshape(y, [x.shape[0]!, x.shape[1]!, Ho, Wo]);
 }
