@@ -1,5 +1,6 @@
 // Reverse-mode autograd on a tape: each op's output remembers its inputs and a backward rule; `backward()` walks
 // them in reverse topological order and then drops the tape, so intermediates are released without dispose calls.
+import { ShapeError, sameShape } from './shape.js';
 import type { Tensor } from './tensor.js';
 
 /** One recorded op: its inputs and the rule that maps the output's gradient to the inputs' gradients. */
@@ -80,10 +81,23 @@ function topoSort(root: Tensor): Tensor[] {
   return order;
 }
 
+/** Runs a node's backward rule; in anomaly mode, an op inside the rule that makes NaN/Inf is named with its rule. */
+function runRule(node: GradNode, g: Tensor): readonly (Tensor | null)[] {
+  try {
+    return node.backward(g);
+  } catch (e) {
+    if (e instanceof AnomalyError) throw new AnomalyError(`backward of ${node.op}: ${e.message}`);
+    throw e;
+  }
+}
+
 /** Backpropagates `grad` (default: 1 for a scalar) from `root` into the `.grad` of every leaf that requires grad. */
 export function backward(root: Tensor, grad: Tensor | undefined, onCheck: (op: string, g: Tensor) => void): void {
   if (!root.requiresGrad) throw new Error('backward: the tensor does not require grad (no input of it requires grad)');
   if (!grad && root.size !== 1) throw new Error(`backward: grad can be implied only for a scalar, got shape [${root.shape.join(', ')}]`);
+  if (grad && !sameShape(grad.shape, root.shape)) {
+    throw new ShapeError(`backward: grad shape [${grad.shape.join(', ')}] differs from the output's shape [${root.shape.join(', ')}]`);
+  }
   const order = topoSort(root);
   const grads = new Map<Tensor, Tensor>();
   grads.set(root, grad ?? root.onesLike());
@@ -101,7 +115,7 @@ export function backward(root: Tensor, grad: Tensor | undefined, onCheck: (op: s
         t.grad = t.grad ? t.grad.add(g) : g;
         continue;
       }
-      const inputGrads = node.backward(g);
+      const inputGrads = runRule(node, g);
       // Release the tape as we go: the node's closures hold the op's saved intermediates.
       t.node = null;
       node.inputs.forEach((input, i) => {
