@@ -54,6 +54,11 @@ export interface Backend {
   read(x: View): Promise<TypedArray>;
   /** The same as `read`, synchronously; only host-memory backends offer it. */
   readSync?(x: View): TypedArray;
+  /**
+   * Writes `src` (already broadcast to dst's shape, same dtype) into the strided view `dst`, in place. The one
+   * mutating primitive: optimizers update parameters through it, because models hold references to them.
+   */
+  assign(dst: View, src: View): void;
   /** Releases a buffer early; buffers are otherwise released when their tensor is garbage collected. */
   free(buf: Buffer): void;
 

@@ -148,6 +148,13 @@ export function createReferenceBackend(): Backend {
     },
     read: async (x) => readView(x, x.dtype),
     readSync: (x) => readView(x, x.dtype),
+    assign(dst, src) {
+      const D = arr(dst), S = arr(src), od = elementOffsets(dst), os = elementOffsets(src);
+      // Read everything first: src may overlap dst (e.g. assigning a tensor's transpose to itself).
+      const values = allocArray(dst.dtype, od.length);
+      for (let i = 0; i < od.length; i++) values[i] = S[os[i]!]!;
+      for (let i = 0; i < od.length; i++) D[od[i]!] = values[i]!;
+    },
     free: () => {},
     contiguous: (x, dtype) => readView(x, dtype),
     unary(op, x) {
