@@ -172,10 +172,43 @@ def lstm():
              inputs, None, forward, int_inputs=('lengths',), param_owner=net)
 
 
-def transformer(name, norm_first, causal):
+def lstm_initial_state():
+    B, T, I, Hd = 2, 5, 3, 4
+    net = load_random(nn.LSTM(I, Hd, batch_first=True), lambda n, s: uniform(*s, bound=0.6))
+    inputs = {'x': randn(B, T, I), 'h0': randn(1, B, Hd, scale=0.5), 'c0': randn(1, B, Hd, scale=0.5)}
+
+    def forward(i, p):
+        out, (h, c) = net(i['x'], (i['h0'], i['c0']))
+        return {'output': out, 'h_n': h, 'c_n': c}
+
+    run_case('lstm_initial_state', {'input_size': I, 'hidden_size': Hd, 'num_layers': 1, 'bidirectional': False,
+                                    'batch_first': True}, inputs, None, forward, param_owner=net)
+
+
+def highway():
+    # ELMo's character encoder (AllenNLP's Highway): per layer, [h, t] = W x + b, g = sigmoid(t),
+    # x = g * x + (1 - g) * relu(h). PyTorch has no such module, so the layers are plain Linear(dim, 2 dim).
+    dim, n = 6, 2
+    layers = load_random(nn.ModuleList([nn.Linear(dim, 2 * dim) for _ in range(n)]), lambda n_, s: randn(*s, scale=0.4))
+
+    def forward(i, p):
+        x = i['x']
+        for layer in layers:
+            h, t = layer(x).chunk(2, dim=-1)
+            g = torch.sigmoid(t)
+            x = g * x + (1 - g) * torch.relu(h)
+        return {'y': x}
+
+    params = {'layers.' + k: v for k, v in layers.named_parameters()}
+    run_case('highway', {'dim': dim, 'num_layers': n}, {'x': randn(3, 4, dim)}, params, forward)
+
+
+def transformer(name, norm_first, causal, activation):
     B, T, E, heads, ffn = 2, 6, 16, 4, 32
     lengths = [6, 4]
-    layer = nn.TransformerEncoderLayer(E, heads, ffn, dropout=0.0, activation='gelu', batch_first=True,
+    # GPT-2's tanh-approximated GELU has no name in nn.TransformerEncoderLayer; it takes a callable.
+    act = (lambda x: F.gelu(x, approximate='tanh')) if activation == 'gelu_tanh' else activation
+    layer = nn.TransformerEncoderLayer(E, heads, ffn, dropout=0.0, activation=act, batch_first=True,
                                        norm_first=norm_first)
     load_random(layer, lambda n, s: randn(*s, scale=0.1, shift=1.0) if n.startswith('norm') and n.endswith('weight')
                 else randn(*s, scale=0.3))
@@ -186,7 +219,7 @@ def transformer(name, norm_first, causal):
     def forward(i, p):
         return {'y': layer(i['x'], src_mask=src_mask, src_key_padding_mask=i['attention_mask'] == 0)}
 
-    run_case(name, {'dim': E, 'heads': heads, 'ffn_dim': ffn, 'activation': 'gelu', 'norm_first': norm_first,
+    run_case(name, {'dim': E, 'heads': heads, 'ffn_dim': ffn, 'activation': activation, 'norm_first': norm_first,
                     'causal': causal, 'lengths': lengths, 'layer_norm_eps': 1e-5},
              inputs, None, forward, int_inputs=('attention_mask',), param_owner=layer)
 
@@ -251,9 +284,10 @@ def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     torch.manual_seed(1234)
     for make in [layer_norm, gelu, attention, multihead_attention, lstm,
-                 lambda: transformer('transformer_post_ln', False, False),
-                 lambda: transformer('transformer_pre_ln', True, False),
-                 lambda: transformer('transformer_pre_ln_causal', True, True),
+                 lambda: transformer('transformer_post_ln', False, False, 'gelu'),
+                 lambda: transformer('transformer_pre_ln', True, False, 'gelu'),
+                 lambda: transformer('transformer_pre_ln_causal', True, True, 'gelu_tanh'),
+                 highway, lstm_initial_state,
                  cross_entropy, conv2d_pool, conv1d_max_over_time, embedding]:
         make()
 

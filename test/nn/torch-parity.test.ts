@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import * as T from '../../src/tensor/index.js';
-import { Conv1d, Conv2d, Embedding, LayerNorm, LSTM, Module, MultiHeadAttention, Parameter, TransformerLayer } from '../../src/nn/index.js';
+import { Conv1d, Conv2d, Embedding, Highway, LayerNorm, LSTM, Module, MultiHeadAttention, Parameter, TransformerLayer, type Activation } from '../../src/nn/index.js';
 
 const DIR = new URL('../fixtures/torch/', import.meta.url);
 
@@ -70,7 +70,7 @@ function crossEntropyCase(): Case {
 function transformerCase(): Case {
   return withModule(
     (fx) => new TransformerLayer({ dim: num(fx, 'dim'), heads: num(fx, 'heads'), ffnDim: num(fx, 'ffn_dim'), dropout: 0,
-      activation: 'gelu', normFirst: fx.config.norm_first as boolean, layerNormEps: num(fx, 'layer_norm_eps') }),
+      activation: fx.config.activation as Activation, normFirst: fx.config.norm_first as boolean, layerNormEps: num(fx, 'layer_norm_eps') }),
     (m, x, fx) => ({ y: m.forward(x.x!, { attentionMask: x.attention_mask, causal: fx.config.causal as boolean }) }),
   );
 }
@@ -108,6 +108,13 @@ const CASES: Record<string, Case[]> = {
       (m, x, fx) => ({ y: m.forward(x.x!, { attentionMask: x.attention_mask, causal: fx.config.causal as boolean }) })),
   ],
   lstm: [lstmCase('lengths'), lstmCase('mask')],
+  lstm_initial_state: [
+    withModule((fx) => new LSTM({ inputSize: num(fx, 'input_size'), hiddenSize: num(fx, 'hidden_size') }), (m, x) => {
+      const out = m.forward(x.x!, { h0: x.h0, c0: x.c0 });
+      return { output: out.output, h_n: out.h, c_n: out.c };
+    }),
+  ],
+  highway: [withModule((fx) => new Highway(num(fx, 'dim'), num(fx, 'num_layers')), (m, x) => ({ y: m.forward(x.x!) }))],
   transformer_post_ln: [transformerCase()],
   transformer_pre_ln: [transformerCase()],
   transformer_pre_ln_causal: [transformerCase()],
