@@ -59,8 +59,12 @@ export interface Backend {
    * mutating primitive: optimizers update parameters through it, because models hold references to them.
    */
   assign(dst: View, src: View): void;
-  /** Releases a buffer early; buffers are otherwise released when their tensor is garbage collected. */
-  free(buf: Buffer): void;
+  /**
+   * Releases a buffer whose tensors were all garbage collected (called from a FinalizationRegistry). Backends whose
+   * buffers are plain garbage-collected host memory leave it out: a registered buffer stays reachable until the
+   * registry's callback runs, which needs a turn of the event loop, so a synchronous training loop would pile them up.
+   */
+  free?(buf: Buffer): void;
 
   /** Copies a strided view into a new contiguous buffer, converting to `dtype`. */
   contiguous(x: View, dtype: DType): Buffer;

@@ -6,12 +6,13 @@ import { allocArray, isFloat, type DType, type TypedArray } from './dtype.js';
 import { contiguousStrides, fmt, sizeOf, type Shape } from './shape.js';
 import * as ops from './ops.js';
 
-const registry = new FinalizationRegistry<{ backend: Backend; buf: Buffer }>(({ backend, buf }) => backend.free(buf));
+const registry = new FinalizationRegistry<{ backend: Backend; buf: Buffer }>(({ backend, buf }) => backend.free?.(buf));
 
 /** A backend buffer shared by a tensor and its views; freed when the last of them is garbage collected. */
 export class Storage {
   constructor(readonly backend: Backend, readonly buf: Buffer, readonly size: number) {
-    registry.register(this, { backend, buf }, this);
+    // Only device buffers need a finalizer; host arrays are collected with their Storage (see Backend.free).
+    if (backend.free) registry.register(this, { backend, buf }, this);
   }
 }
 

@@ -155,7 +155,6 @@ export function createReferenceBackend(): Backend {
       for (let i = 0; i < od.length; i++) values[i] = S[os[i]!]!;
       for (let i = 0; i < od.length; i++) D[od[i]!] = values[i]!;
     },
-    free: () => {},
     contiguous: (x, dtype) => readView(x, dtype),
     unary(op, x) {
       const src = arr(x), offs = elementOffsets(x);
