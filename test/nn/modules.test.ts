@@ -1,0 +1,132 @@
+// nn semantics beyond numerics: PyTorch's default initialisers, train/eval modes, dropout, and state-dict loading.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as T from '../../src/tensor/index.js';
+import { Conv2d, Dropout, Embedding, LayerNorm, Linear, LSTM, Module, MultiHeadAttention, TransformerLayer } from '../../src/nn/index.js';
+
+/** Min, max, mean and standard deviation of a tensor's values. */
+async function stats(t: T.Tensor): Promise<{ min: number; max: number; mean: number; std: number }> {
+  const v = await t.data();
+  let min = Infinity, max = -Infinity, sum = 0, sq = 0;
+  for (const x of v) { min = Math.min(min, x); max = Math.max(max, x); sum += x; sq += x * x; }
+  const mean = sum / v.length;
+  return { min, max, mean, std: Math.sqrt(sq / v.length - mean * mean) };
+}
+
+/**
+ * U(-bound, bound), as nn.init.kaiming_uniform_(a=sqrt(5)) and PyTorch's bias init give: in range, filling it, with
+ * the uniform's mean and std. Tolerances are five standard errors for the tensor's size.
+ */
+async function assertUniform(what: string, t: T.Tensor, bound: number): Promise<void> {
+  const s = await stats(t), n = t.size;
+  const want = bound / Math.sqrt(3);
+  assert.ok(s.min >= -bound && s.max <= bound, `${what}: values in [${s.min}, ${s.max}] exceed ±${bound}`);
+  const edge = bound * (1 - 10 / n);
+  assert.ok(s.max > edge && s.min < -edge, `${what}: values in [${s.min}, ${s.max}] do not fill ±${bound}`);
+  // The sample std of a uniform has a relative standard error of sqrt((kurtosis - 1) / 4n) = 0.447 / sqrt(n).
+  assert.ok(Math.abs(s.std - want) < (5 * 0.447 * want) / Math.sqrt(n), `${what}: std ${s.std}, expected ${want}`);
+  assert.ok(Math.abs(s.mean) < (5 * want) / Math.sqrt(n), `${what}: mean ${s.mean}, expected 0`);
+}
+
+async function assertConstant(what: string, t: T.Tensor, value: number): Promise<void> {
+  assert.ok((await t.data()).every((x) => x === value), `${what}: expected every value to be ${value}`);
+}
+
+test('Linear and Conv2d start U(±1/sqrt(fan_in)) for weights and biases, as in PyTorch', async () => {
+  T.manualSeed(1);
+  const lin = new Linear(256, 128);
+  await assertUniform('Linear.weight', lin.weight, 1 / 16);
+  await assertUniform('Linear.bias', lin.bias!, 1 / 16);
+  const conv = new Conv2d(4, 64, 3);
+  await assertUniform('Conv2d.weight', conv.weight, 1 / 6);
+  await assertUniform('Conv2d.bias', conv.bias!, 1 / 6);
+});
+
+test('Embedding starts N(0, 1); LayerNorm starts at ones and zeros', async () => {
+  T.manualSeed(2);
+  const s = await stats(new Embedding(1000, 32).weight);
+  assert.ok(Math.abs(s.mean) < 0.02 && Math.abs(s.std - 1) < 0.02, `Embedding.weight mean ${s.mean}, std ${s.std}`);
+  const ln = new LayerNorm(12);
+  await assertConstant('LayerNorm.weight', ln.weight, 1);
+  await assertConstant('LayerNorm.bias', ln.bias, 0);
+});
+
+test('LSTM weights and biases start U(±1/sqrt(hidden)), named as in nn.LSTM', async () => {
+  T.manualSeed(3);
+  const lstm = new LSTM({ inputSize: 20, hiddenSize: 64, numLayers: 2, bidirectional: true });
+  const names = lstm.namedParameters().map(([n]) => n);
+  const expected: string[] = [];
+  for (const l of [0, 1]) for (const d of ['', '_reverse']) for (const k of ['weight_ih', 'weight_hh', 'bias_ih', 'bias_hh']) expected.push(`${k}_l${l}${d}`);
+  assert.deepEqual(names, expected);
+  for (const [name, p] of lstm.namedParameters()) await assertUniform(name, p, 1 / 8);
+  assert.deepEqual([...lstm.stateDict().get('weight_ih_l1_reverse')!.shape], [256, 128]);
+});
+
+test('MultiHeadAttention starts as nn.MultiheadAttention: Xavier-uniform in_proj, zero biases', async () => {
+  T.manualSeed(4);
+  const E = 64;
+  const mha = new MultiHeadAttention(E, 4);
+  await assertUniform('in_proj_weight', mha.in_proj_weight, Math.sqrt(6 / (E + 3 * E)));
+  await assertConstant('in_proj_bias', mha.in_proj_bias, 0);
+  await assertUniform('out_proj.weight', mha.out_proj.weight, 1 / Math.sqrt(E));
+  await assertConstant('out_proj.bias', mha.out_proj.bias!, 0);
+});
+
+test('TransformerLayer parameters are nn.TransformerEncoderLayer state_dict keys, shapes and order', () => {
+  const layer = new TransformerLayer({ dim: 8, heads: 2, ffnDim: 16 });
+  assert.deepEqual(layer.namedParameters().map(([n, p]) => `${n} ${p.shape.join('x')}`), [
+    'self_attn.in_proj_weight 24x8', 'self_attn.in_proj_bias 24', 'self_attn.out_proj.weight 8x8', 'self_attn.out_proj.bias 8',
+    'linear1.weight 16x8', 'linear1.bias 16', 'linear2.weight 8x16', 'linear2.bias 8',
+    'norm1.weight 8', 'norm1.bias 8', 'norm2.weight 8', 'norm2.bias 8',
+  ]);
+});
+
+test('dropout zeroes a fraction p and scales the rest by 1/(1-p) in training, and is the identity in eval', async () => {
+  T.manualSeed(5);
+  const drop = new Dropout(0.25);
+  const x = T.ones([100_000]);
+  const y = await drop.forward(x).data();
+  const zeros = y.filter((v) => v === 0).length / y.length;
+  assert.ok(Math.abs(zeros - 0.25) < 0.01, `dropped fraction ${zeros}`);
+  assert.ok(y.every((v) => v === 0 || Math.abs(v - 1 / 0.75) < 1e-6), 'kept values are scaled by 1/(1-p)');
+  drop.eval();
+  assert.equal(drop.forward(x), x);
+});
+
+test('train() and eval() reach every nested module, so a TransformerLayer in eval is deterministic', async () => {
+  T.manualSeed(6);
+  const layer = new TransformerLayer({ dim: 8, heads: 2, ffnDim: 16, dropout: 0.5 });
+  const x = T.randn([2, 3, 8]);
+  assert.ok(layer.namedModules().every(([, m]) => m.training));
+  layer.eval();
+  assert.ok(layer.namedModules().every(([, m]) => !m.training));
+  assert.deepEqual(await layer.forward(x).data(), await layer.forward(x).data());
+  layer.train();
+  assert.ok(layer.self_attn.training && layer.dropout1.training);
+  assert.notDeepEqual(await layer.forward(x).data(), await layer.forward(x).data());
+});
+
+class Net extends Module {
+  encoder = new Linear(3, 4);
+  blocks = [new LayerNorm(4), new LayerNorm(4)];
+  head = new Linear(4, 2, false);
+}
+
+test('stateDict and loadStateDict round-trip by name; mismatches name the key', async () => {
+  T.manualSeed(7);
+  const a = new Net(), b = new Net();
+  assert.deepEqual([...a.stateDict().keys()], ['encoder.weight', 'encoder.bias', 'blocks.0.weight', 'blocks.0.bias', 'blocks.1.weight', 'blocks.1.bias', 'head.weight']);
+  b.loadStateDict(a.stateDict());
+  for (const [name, p] of b.namedParameters()) {
+    assert.deepEqual(await p.data(), await a.stateDict().get(name)!.data(), name);
+    assert.ok(p.requiresGrad, `${name} stays trainable after loading`);
+  }
+  const missing = new Map(a.stateDict());
+  missing.delete('blocks.1.bias');
+  assert.throws(() => b.loadStateDict(missing), /missing keys \[blocks\.1\.bias\]/);
+  assert.deepEqual(b.loadStateDict(missing, false), { missing: ['blocks.1.bias'], unexpected: [] });
+  const extra = new Map(a.stateDict()).set('head.bias', T.zeros([2]));
+  assert.throws(() => b.loadStateDict(extra), /unexpected keys \[head\.bias\]/);
+  const wrong = new Map(a.stateDict()).set('encoder.weight', T.zeros([3, 4]));
+  assert.throws(() => b.loadStateDict(wrong), /'encoder\.weight' has shape \[3, 4\] in the state but \[4, 3\] in the model/);
+});
