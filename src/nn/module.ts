@@ -1,6 +1,7 @@
 // Module and Parameter: a tree of named parameters (the names are checkpoint keys) with train/eval modes.
 import { ShapeError, fmt, sameShape } from '../tensor/shape.js';
-import { Tensor } from '../tensor/tensor.js';
+import { noGrad } from '../tensor/autograd.js';
+import { Tensor, fromKernel } from '../tensor/tensor.js';
 
 /** A trainable tensor owned by a module. */
 export class Parameter extends Tensor {
@@ -68,8 +69,10 @@ export abstract class Module {
   }
 
   /**
-   * Replaces parameters by name with `state`'s tensors (shapes must match). With `strict`, a missing or unexpected
-   * key is an error; otherwise they are returned for the caller to report. Load before building an optimizer.
+   * Copies `state`'s tensors into the parameters of the same names, in place (as PyTorch's `load_state_dict`), so
+   * optimizers and anything else holding the parameters see the loaded values. Shapes must match; every shape is
+   * checked before anything is written. With `strict`, a missing or unexpected key is an error; otherwise they are
+   * returned for the caller to report.
    */
   loadStateDict(state: Map<string, Tensor>, strict = true): { missing: string[]; unexpected: string[] } {
     const own = new Map(this.namedParameters());
@@ -78,14 +81,22 @@ export abstract class Module {
     if (strict && (missing.length || unexpected.length)) {
       throw new Error(`loadStateDict: missing keys [${missing.join(', ')}], unexpected keys [${unexpected.join(', ')}]`);
     }
+    const writes: [Parameter, Tensor][] = [];
     for (const [name, value] of state) {
       const current = own.get(name);
       if (!current) continue;
       if (!sameShape(current.shape, value.shape)) {
         throw new ShapeError(`loadStateDict: '${name}' has shape ${fmt(value.shape)} in the state but ${fmt(current.shape)} in the model`);
       }
-      this.setParameter(name, new Parameter(value.cast(current.dtype).contiguous().detach()));
+      writes.push([current, value]);
     }
+    noGrad(() => {
+      for (const [param, value] of writes) {
+        let v = value.cast(param.dtype);
+        if (v.backend !== param.backend) v = fromKernel('loadStateDict', param.backend.upload(v.dataSync(), param.dtype), param.shape, param.dtype, param.backend);
+        param.backend.assign(param.view, v.view);
+      }
+    });
     return { missing, unexpected };
   }
 
