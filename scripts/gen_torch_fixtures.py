@@ -2,7 +2,8 @@
 """Writes the PyTorch reference fixtures that test/nn/torch-parity.test.ts checks our layers against.
 
 Run with Debian's python3-torch:  /usr/bin/python3 scripts/gen_torch_fixtures.py
-It rewrites test/fixtures/torch/<case>.json, one file per case:
+It rewrites test/fixtures/torch-train/char_lstm_adamw.json (ten AdamW steps of a tiny character LSTM LM, checked by
+test/e2e/torch-training.test.ts) and test/fixtures/torch/<case>.json, one file per case:
 
   {"case", "torch", "config": {...},
    "inputs":   {name: tensor},   # float inputs are float32 values; int inputs are indices, lengths or masks
@@ -24,7 +25,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures', 'torch')
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
+OUT_DIR = os.path.join(ROOT, 'test', 'fixtures', 'torch')
+TRAIN_DIR = os.path.join(ROOT, 'test', 'fixtures', 'torch-train')
 
 
 def f32(t):
@@ -109,6 +112,20 @@ def layer_norm():
     params = {'weight': randn(8, scale=0.2, shift=1.0), 'bias': randn(8, scale=0.2)}
     run_case('layer_norm', {'normalized_shape': [8], 'eps': 1e-5}, {'x': x}, params,
              lambda i, p: {'y': F.layer_norm(i['x'], (8,), p['weight'], p['bias'], 1e-5)})
+
+
+def layer_norm_2d():
+    # Normalising over the last two dims, as nn.LayerNorm([3, 8]) does.
+    x = randn(2, 3, 8, scale=1.5, shift=-0.3)
+    params = {'weight': randn(3, 8, scale=0.2, shift=1.0), 'bias': randn(3, 8, scale=0.2)}
+    run_case('layer_norm_2d', {'normalized_shape': [3, 8], 'eps': 1e-5}, {'x': x}, params,
+             lambda i, p: {'y': F.layer_norm(i['x'], (3, 8), p['weight'], p['bias'], 1e-5)})
+
+
+def softmax_middle_axis():
+    x = randn(2, 5, 3, scale=3.0)
+    run_case('softmax_axis1', {'dim': 1}, {'x': x}, {},
+             lambda i, p: {'softmax': torch.softmax(i['x'], 1), 'log_softmax': torch.log_softmax(i['x'], 1)})
 
 
 def gelu():
@@ -280,6 +297,56 @@ def embedding():
              lambda i, p: {'y': emb(i['ids'])}, int_inputs=('ids',), param_owner=emb)
 
 
+class CharLM(nn.Module):
+    """Embedding -> 2-layer LSTM -> Linear, the shape of test/e2e's character LM."""
+
+    def __init__(self, V, E, H):
+        super().__init__()
+        self.embed = nn.Embedding(V, E)
+        self.lstm = nn.LSTM(E, H, num_layers=2, batch_first=True)
+        self.head = nn.Linear(H, V)
+
+    def forward(self, ids):
+        return self.head(self.lstm(self.embed(ids))[0])
+
+
+def train_char_lstm():
+    """Ten AdamW steps (weight decay, global-norm clipping) of a tiny character LSTM LM from fixed weights on fixed
+    batches: the loss before each step, the gradient norm before clipping, and every parameter after the last step."""
+    V, E, H, B, T, steps = 11, 8, 12, 4, 7, 10
+    lr, betas, eps, weight_decay, max_norm = 0.01, (0.9, 0.999), 1e-8, 0.01, 0.25  # clips about half the steps
+    model = load_random(CharLM(V, E, H), lambda n, s: randn(*s) if n.startswith('embed') else uniform(*s, bound=0.4))
+    initial = {k: v.detach().clone() for k, v in model.named_parameters()}
+    batches = torch.randint(0, V, (steps, B, T + 1))
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+    losses, norms = [], []
+    for ids in batches:
+        opt.zero_grad()
+        logits = model(ids[:, :-1])
+        loss = F.cross_entropy(logits.reshape(-1, V), ids[:, 1:].reshape(-1))
+        loss.backward()
+        norms.append(nn.utils.clip_grad_norm_(model.parameters(), max_norm).item())
+        opt.step()
+        losses.append(loss.item())
+    fixture = {
+        'case': 'train_char_lstm',
+        'torch': torch.__version__,
+        'config': {'vocab': V, 'embed_dim': E, 'hidden': H, 'num_layers': 2, 'lr': lr, 'betas': list(betas), 'eps': eps,
+                   'weight_decay': weight_decay, 'max_norm': max_norm},
+        'batches': enc(batches),
+        'params': {k: enc(v, 'float32') for k, v in initial.items()},
+        'losses': [float('%.12g' % v) for v in losses],
+        'grad_norms': [float('%.12g' % v) for v in norms],
+        'final': {k: enc(v, 'float64') for k, v in model.named_parameters()},
+    }
+    os.makedirs(TRAIN_DIR, exist_ok=True)
+    path = os.path.join(TRAIN_DIR, 'char_lstm_adamw.json')
+    with open(path, 'w') as f:
+        json.dump(fixture, f, separators=(',', ':'))
+        f.write('\n')
+    print('%-28s %7d bytes' % ('train_char_lstm', os.path.getsize(path)))
+
+
 def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     torch.manual_seed(1234)
@@ -288,7 +355,8 @@ def main():
                  lambda: transformer('transformer_pre_ln', True, False, 'gelu'),
                  lambda: transformer('transformer_pre_ln_causal', True, True, 'gelu_tanh'),
                  highway, lstm_initial_state,
-                 cross_entropy, conv2d_pool, conv1d_max_over_time, embedding]:
+                 cross_entropy, conv2d_pool, conv1d_max_over_time, embedding,
+                 layer_norm_2d, softmax_middle_axis, train_char_lstm]:
         make()
 
 

@@ -50,9 +50,12 @@ function withModule<M extends Module>(make: (fx: Fixture) => M, forward: (m: M, 
   };
 }
 
-/** A functional case without parameters. */
-function functional(forward: (x: Record<string, T.Tensor>, fx: Fixture) => Record<string, T.Tensor>): Case {
-  return (x, fx) => ({ outputs: forward(x, fx), params: new Map() });
+/** A functional case: the fixture's parameters, if any, are plain leaf tensors. */
+function functional(forward: (x: Record<string, T.Tensor>, fx: Fixture, p: Record<string, T.Tensor>) => Record<string, T.Tensor>): Case {
+  return (x, fx, dtype) => {
+    const params = Object.fromEntries(Object.entries(fx.params).map(([k, v]) => [k, decode(v, dtype).requireGrad()]));
+    return { outputs: forward(x, fx, params), params: new Map(Object.entries(params)) };
+  };
 }
 
 const num = (fx: Fixture, key: string) => fx.config[key] as number;
@@ -95,6 +98,8 @@ const CASES: Record<string, Case[]> = {
   layer_norm: [
     withModule(() => new LayerNorm(8), (m, x) => ({ y: m.forward(x.x!) })),
   ],
+  layer_norm_2d: [functional((x, fx, p) => ({ y: T.layerNorm(x.x!, p.weight!, p.bias!, num(fx, 'eps')) }))],
+  softmax_axis1: [functional((x) => ({ softmax: T.softmax(x.x!, 1), log_softmax: T.logSoftmax(x.x!, 1) }))],
   gelu: [functional((x) => ({ erf: T.gelu(x.x!), tanh: T.gelu(x.x!, 'tanh') }))],
   attention_padding: [
     functional((x) => {
