@@ -4,20 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as T from '../../src/tensor/index.js';
-import { Embedding, Linear, LSTM, Module, Parameter } from '../../src/nn/index.js';
-
-/** Plain SGD with momentum under noGrad (stands in until src/optim lands). */
-function sgdMomentum(model: Module, lr: number, momentum = 0.9): () => void {
-  const velocity = new Map<string, T.Tensor>();
-  return () => T.noGrad(() => {
-    for (const [name, p] of model.namedParameters()) {
-      if (!p.grad) continue;
-      const v = velocity.has(name) ? velocity.get(name)!.mul(momentum).add(p.grad) : p.grad;
-      velocity.set(name, v);
-      model.setParameter(name, new Parameter(p.sub(v.mul(lr))));
-    }
-  });
-}
+import { Linear, Module } from '../../src/nn/index.js';
+import { Adam } from '../../src/optim/index.js';
+import { CharLM } from './char-lm.js';
 
 /** Three interleaved 2-D spirals with Gaussian noise: points [3n, 2] and labels [3n], from a seeded generator. */
 function spirals(n: number, seed: number): { x: T.Tensor; y: T.Tensor } {
@@ -48,14 +37,14 @@ test('an MLP learns three spirals: loss from ~ln 3 to < 30% of it, accuracy > 90
   T.manualSeed(0);
   const { x, y } = spirals(100, 7);
   const model = new MLP();
-  const step = sgdMomentum(model, 0.1);
+  const opt = new Adam(model.namedParameters(), { lr: 0.01 });
   const lossAt = async () => T.noGrad(() => T.crossEntropy(model.forward(x), y)).item();
   const start = await lossAt();
   assert.ok(Math.abs(start - Math.log(3)) < 0.25, `initial loss ${start} should be near ln 3 = ${Math.log(3)}`);
   for (let i = 0; i < 400; i++) {
-    for (const p of model.parameters()) p.grad = null;
+    opt.zeroGrad();
     T.crossEntropy(model.forward(x), y).backward();
-    step();
+    opt.step();
   }
   const end = await lossAt();
   const predicted = await T.noGrad(() => T.argmax(model.forward(x), -1)).data();
@@ -81,23 +70,7 @@ function unigramEntropy(ids: Int32Array, V: number): number {
   return -counts.filter((c) => c > 0).reduce((h, c) => h + (c / ids.length) * Math.log(c / ids.length), 0);
 }
 
-class CharLM extends Module {
-  embed: Embedding;
-  lstm: LSTM;
-  head: Linear;
-  constructor(V: number, dim: number, hidden: number) {
-    super();
-    this.embed = new Embedding(V, dim);
-    this.lstm = new LSTM({ inputSize: dim, hiddenSize: hidden, numLayers: 2 });
-    this.head = new Linear(hidden, V);
-  }
-  /** ids [B, T] to next-character logits [B, T, V]. */
-  forward(ids: T.Tensor): T.Tensor {
-    return this.head.forward(this.lstm.forward(this.embed.forward(ids)).output);
-  }
-}
-
-test('a 2-layer character LSTM LM on a chapter of Pride and Prejudice: loss from ~ln V to below the unigram entropy - 0.4', async (t) => {
+test('a 2-layer character LSTM LM on a chapter of Pride and Prejudice: loss from ~ln V to below the unigram entropy - 0.5', async (t) => {
   T.manualSeed(0);
   const text = readFileSync(new URL('../fixtures/text-small/pride-and-prejudice-ch1.txt', import.meta.url), 'utf8');
   const { ids, vocab } = charVocab(text);
@@ -113,19 +86,19 @@ test('a 2-layer character LSTM LM on a chapter of Pride and Prejudice: loss from
   // A fixed evaluation set: 64 evenly spaced windows over the whole chapter.
   const evalSet = batch(Array.from({ length: 64 }, (_, i) => Math.floor((i * (ids.length - L - 1)) / 64)));
   const model = new CharLM(V, 16, 32);
-  const evalLoss = async () => T.noGrad(() => T.crossEntropy(T.reshape(model.forward(evalSet.x), [-1, V]), T.reshape(evalSet.y, [-1]))).item();
-  const step = sgdMomentum(model, 0.5);
+  const evalLoss = async () => T.noGrad(() => model.loss(evalSet.x, evalSet.y)).item();
+  const opt = new Adam(model.namedParameters(), { lr: 0.02 });
   const start = await evalLoss();
   assert.ok(Math.abs(start - Math.log(V)) < 0.3, `initial loss ${start} should be near ln ${V} = ${Math.log(V)}`);
   for (let i = 0; i < steps; i++) {
     const { x, y } = randomBatch();
-    for (const p of model.parameters()) p.grad = null;
-    T.crossEntropy(T.reshape(model.forward(x), [-1, V]), T.reshape(y, [-1])).backward();
-    step();
+    opt.zeroGrad();
+    model.loss(x, y).backward();
+    opt.step();
   }
   const end = await evalLoss();
   const unigram = unigramEntropy(ids, V);
   t.diagnostic(`loss ${start.toFixed(4)} -> ${end.toFixed(4)}; unigram entropy ${unigram.toFixed(4)}`);
   // Below the unigram entropy means the model uses context, which only the LSTM's state can carry.
-  assert.ok(end < unigram - 0.4, `loss fell from ${start} to ${end}; it should be below the unigram entropy ${unigram} - 0.4`);
+  assert.ok(end < unigram - 0.5, `loss fell from ${start} to ${end}; it should be below the unigram entropy ${unigram} - 0.5`);
 });
