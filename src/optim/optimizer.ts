@@ -221,11 +221,9 @@ export abstract class Optimizer<H extends BaseHyper> {
     }
     const unknown = Object.keys(tensors).filter((k) => !used.has(k));
     if (unknown.length > 0) throw new Error(`${who}: buffers for no parameter of this optimizer: ${unknown.slice(0, 5).join(', ')}`);
-    meta.groups.forEach((g, gi) => {
-      const hyper = structuredClone(g.hyper) as unknown as H;
-      this.validate(hyper);
-      Object.assign(this.paramGroups[gi]!, hyper);
-    });
+    const hypers = meta.groups.map((g) => structuredClone(g.hyper) as unknown as H);
+    hypers.forEach((h) => this.validate(h));
+    hypers.forEach((h, gi) => Object.assign(this.paramGroups[gi]!, h));
     this.state.clear();
     for (const [p, s] of states) this.state.set(p, s);
   }
