@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import * as T from '../../src/tensor/index.js';
 import { Parameter } from '../../src/nn/index.js';
 import { AdamW, clipGradNorm } from '../../src/optim/index.js';
+import { BACKENDS, onBackend } from '../optim/helpers.js';
 import { CharLM } from './char-lm.js';
 
 interface Encoded { shape: number[]; data: number[] }
@@ -22,8 +23,11 @@ const fx = JSON.parse(readFileSync(new URL('../fixtures/torch-train/char_lstm_ad
 /** Relative error allowed per dtype: on losses and norms, and on final parameters against their largest magnitude. */
 const TOLERANCE = { float32: 1e-4, float64: 1e-9 } as const;
 
-for (const dtype of ['float32', 'float64'] as const) {
-  test(`ten AdamW steps of a character LSTM LM follow PyTorch's trajectory (${dtype})`, async () => {
+/** Every backend (with and without fused kernels) in both float dtypes. */
+const RUNS = BACKENDS.flatMap((backend) => (['float32', 'float64'] as const).map((dtype) => ({ backend, dtype })));
+
+for (const { backend, dtype } of RUNS) {
+  test(`ten AdamW steps of a character LSTM LM follow PyTorch's trajectory (${dtype}, ${backend})`, () => onBackend(backend, async () => {
     const c = fx.config;
     const model = new CharLM(c.vocab, c.embed_dim, c.hidden, c.num_layers);
     model.loadStateDict(new Map(Object.entries(fx.params).map(([k, v]) => [k, T.fromArray(Float32Array.from(v.data), v.shape)])));
@@ -51,5 +55,5 @@ for (const dtype of ['float32', 'float64'] as const) {
       const worst = Math.max(...want.data.map((w, i) => Math.abs(got[i]! - w)));
       assert.ok(worst <= tol * scale, `${name} after ${steps} steps: error ${worst} > ${tol} x ${scale}`);
     }
-  });
+  }));
 }

@@ -1,9 +1,11 @@
 // Layers and composite ops against PyTorch: outputs and the gradients of every input and parameter, in float32 and
-// float64, from the fixtures that scripts/gen_torch_fixtures.py writes to test/fixtures/torch/.
+// float64, from the fixtures that scripts/gen_torch_fixtures.py writes to test/fixtures/torch/. Every case runs on the
+// reference backend and on a copy without its optional fused kernels, so both the fast path and the composite match.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import * as T from '../../src/tensor/index.js';
+import { BACKENDS, onBackend } from '../optim/helpers.js';
 import { Conv1d, Conv2d, Embedding, Highway, LayerNorm, LSTM, Module, MultiHeadAttention, Parameter, TransformerLayer, type Activation } from '../../src/nn/index.js';
 
 const DIR = new URL('../fixtures/torch/', import.meta.url);
@@ -195,10 +197,12 @@ test('every PyTorch fixture has a case, and every case a fixture', () => {
 for (const file of fixtures) {
   const fx = JSON.parse(readFileSync(new URL(file, DIR), 'utf8')) as Fixture;
   const runs = CASES[fx.case] ?? [];
-  for (const dtype of ['float32', 'float64'] as const) {
-    runs.forEach((run, i) => {
-      const label = `${fx.case}${runs.length > 1 ? ` #${i + 1}` : ''} (${dtype})`;
-      test(`matches PyTorch: ${label}`, () => check(fx, run, dtype, label));
-    });
+  for (const backend of BACKENDS) {
+    for (const dtype of ['float32', 'float64'] as const) {
+      runs.forEach((run, i) => {
+        const label = `${fx.case}${runs.length > 1 ? ` #${i + 1}` : ''} (${dtype}, ${backend})`;
+        test(`matches PyTorch: ${label}`, () => onBackend(backend, () => check(fx, run, dtype, label)));
+      });
+    }
   }
 }
