@@ -140,13 +140,16 @@ export abstract class Optimizer<H extends BaseHyper> {
   step(): void {
     noGrad(() => {
       for (const group of this.paramGroups) {
-        for (const p of group.params) {
-          if (!p.grad) continue;
+        group.params.forEach((p, i) => {
+          if (!p.grad) return;
+          if (!sameShape(p.grad.shape, p.shape) || p.grad.dtype !== p.dtype) {
+            throw new ShapeError(`${this.constructor.name}.step: parameter '${group.keys[i]}' is ${p.dtype} ${fmt(p.shape)} but its grad is ${p.grad.dtype} ${fmt(p.grad.shape)}`);
+          }
           let state = this.state.get(p);
           if (!state) this.state.set(p, (state = { step: 0, buffers: new Map() }));
           state.step++;
           this.update(p, p.grad, group, state);
-        }
+        });
       }
     });
   }

@@ -170,6 +170,9 @@ test('constructors reject bad input with a clear message', () => {
   assert.throws(() => new AdamW([{ params: [p], lr: Number.NaN }]), /invalid learning rate NaN/);
   assert.throws(() => clipGradNorm([p], 1, 0), /normType must be positive/);
   assert.throws(() => accumulateGradients(0, () => p.sum()), /positive integer/);
+  const opt = new SGD([['w', p]], { lr: 0.1 });
+  p.grad = T.ones([3]);
+  assert.throws(() => opt.step(), /SGD.step: parameter 'w' is float32 \[2\] but its grad is float32 \[3\]/);
 });
 
 test('gradients accumulate across backward() calls; k micro-batches of loss/k equal one batch of 4k rows', async () => {
