@@ -26,12 +26,14 @@ export class Adam extends Optimizer<AdamOptions> {
   /** Whether weight decay is decoupled from the gradient (AdamW) rather than an L2 term in it (Adam). */
   protected readonly decoupled: boolean = false;
 
+  override get kind(): string { return 'Adam'; }
+
   constructor(params: Params<AdamOptions>, options: Partial<AdamOptions> = {}) {
     super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, ...options });
   }
 
   protected validate(h: AdamOptions): void {
-    const name = this.constructor.name;
+    const name = this.kind;
     if (!(h.lr >= 0)) throw new Error(`${name}: invalid learning rate ${h.lr}`);
     if (!(h.eps >= 0)) throw new Error(`${name}: invalid eps ${h.eps}`);
     h.betas.forEach((b, i) => { if (!(b >= 0 && b < 1)) throw new Error(`${name}: invalid beta at index ${i}: ${b}`); });
@@ -75,6 +77,7 @@ export class Adam extends Optimizer<AdamOptions> {
 /** torch.optim.AdamW: Adam with decoupled weight decay, p ← p(1 − lr·λ) before the Adam step; weightDecay defaults to 0.01. */
 export class AdamW extends Adam {
   protected override readonly decoupled: boolean = true;
+  override get kind(): string { return 'AdamW'; }
 
   constructor(params: Params<AdamOptions>, options: Partial<AdamOptions> = {}) {
     super(params, { weightDecay: 1e-2, ...options });

@@ -93,9 +93,14 @@ export abstract class Optimizer<H extends BaseHyper> {
   readonly paramGroups: ParamGroup<H>[];
   /** Per-parameter state, created on a parameter's first step. */
   protected readonly state = new Map<Tensor, ParamState>();
+  /**
+   * The optimizer's name in messages and saved state. Ours override it with a literal, which survives minifiers;
+   * a getter rather than a field so that it is already defined while the base constructor runs.
+   */
+  get kind(): string { return this.constructor.name; }
 
   constructor(params: Params<H>, defaults: H) {
-    if (params.length === 0) throw new Error(`${this.constructor.name}: got an empty parameter list`);
+    if (params.length === 0) throw new Error(`${this.kind}: got an empty parameter list`);
     const first = params[0];
     const flat = first instanceof Tensor || isNamed(first);
     const groups = (flat ? [{ params }] : params) as readonly ParamGroupInput<H>[];
@@ -108,10 +113,10 @@ export abstract class Optimizer<H extends BaseHyper> {
       for (const item of list) {
         const [key, p] = isNamed(item) ? item : [String(index), item as Tensor];
         index++;
-        if (!(p instanceof Tensor)) throw new TypeError(`${this.constructor.name}: group ${gi} holds something that is not a Tensor`);
-        if (!isFloat(p.dtype)) throw new Error(`${this.constructor.name}: parameter '${key}' has dtype ${p.dtype}; only floating-point tensors can be optimized`);
-        if (seen.has(p)) throw new Error(`${this.constructor.name}: parameter '${key}' appears more than once`);
-        if (keys.has(key)) throw new Error(`${this.constructor.name}: two parameters are named '${key}'`);
+        if (!(p instanceof Tensor)) throw new TypeError(`${this.kind}: group ${gi} holds something that is not a Tensor`);
+        if (!isFloat(p.dtype)) throw new Error(`${this.kind}: parameter '${key}' has dtype ${p.dtype}; only floating-point tensors can be optimized`);
+        if (seen.has(p)) throw new Error(`${this.kind}: parameter '${key}' appears more than once`);
+        if (keys.has(key)) throw new Error(`${this.kind}: two parameters are named '${key}'`);
         seen.add(p);
         keys.add(key);
         tensors.push(p);
@@ -143,7 +148,7 @@ export abstract class Optimizer<H extends BaseHyper> {
         group.params.forEach((p, i) => {
           if (!p.grad) return;
           if (!sameShape(p.grad.shape, p.shape) || p.grad.dtype !== p.dtype) {
-            throw new ShapeError(`${this.constructor.name}.step: parameter '${group.keys[i]}' is ${p.dtype} ${fmt(p.shape)} but its grad is ${p.grad.dtype} ${fmt(p.grad.shape)}`);
+            throw new ShapeError(`${this.kind}.step: parameter '${group.keys[i]}' is ${p.dtype} ${fmt(p.shape)} but its grad is ${p.grad.dtype} ${fmt(p.grad.shape)}`);
           }
           let state = this.state.get(p);
           if (!state) this.state.set(p, (state = { step: 0, buffers: new Map() }));
@@ -161,7 +166,7 @@ export abstract class Optimizer<H extends BaseHyper> {
 
   /** Everything needed to resume: steps, buffers and every group's hyper-parameters (asynchronous: buffers are read back). */
   async stateDict(): Promise<OptimizerState> {
-    const meta: OptimizerMeta = { format: STATE_FORMAT, version: STATE_VERSION, optimizer: this.constructor.name, groups: [], params: {} };
+    const meta: OptimizerMeta = { format: STATE_FORMAT, version: STATE_VERSION, optimizer: this.kind, groups: [], params: {} };
     const tensors: Record<string, SavedTensor> = {};
     for (const group of this.paramGroups) {
       const { params, keys, ...hyper } = group;
@@ -183,11 +188,11 @@ export abstract class Optimizer<H extends BaseHyper> {
    * (names, or positions for unnamed parameters). Hyper-parameters, including a scheduled `lr`, come from the state.
    */
   loadStateDict(saved: OptimizerState): void {
-    const who = `${this.constructor.name}.loadStateDict`;
+    const who = `${this.kind}.loadStateDict`;
     const { meta, tensors } = saved;
     if (meta.format !== STATE_FORMAT) throw new Error(`${who}: not optimizer state (format '${meta.format}', expected '${STATE_FORMAT}')`);
     if (meta.version !== STATE_VERSION) throw new Error(`${who}: state version ${meta.version} is not supported (this build reads version ${STATE_VERSION})`);
-    if (meta.optimizer !== this.constructor.name) throw new Error(`${who}: the state was saved by ${meta.optimizer}, not ${this.constructor.name}`);
+    if (meta.optimizer !== this.kind) throw new Error(`${who}: the state was saved by ${meta.optimizer}, not ${this.kind}`);
     if (meta.groups.length !== this.paramGroups.length) {
       throw new Error(`${who}: the state has ${meta.groups.length} parameter groups, this optimizer ${this.paramGroups.length}`);
     }

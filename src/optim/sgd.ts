@@ -21,6 +21,8 @@ export interface SGDOptions extends BaseHyper {
  * g ← g + λp; b ← g on the first step, else μb + (1−τ)g; g ← g + μb (Nesterov) or b; p ← p − lr·g.
  */
 export class SGD extends Optimizer<SGDOptions> {
+  override get kind(): string { return 'SGD'; }
+
   constructor(params: Params<SGDOptions>, options: Partial<SGDOptions> & { lr: number }) {
     super(params, { momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, ...options });
   }
