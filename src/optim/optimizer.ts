@@ -80,6 +80,15 @@ export function ownsStorage(t: Tensor): boolean {
   return t.offset === 0 && t.isContiguous && t.storage.size === t.size;
 }
 
+const storageIds = new WeakMap<object, number>();
+let nextStorageId = 0;
+/** Identifies a tensor's window onto its storage: equal for two Tensor objects that view the same elements. */
+function viewKey(t: Tensor): string {
+  let id = storageIds.get(t.storage);
+  if (id === undefined) storageIds.set(t.storage, (id = nextStorageId++));
+  return `${id}:${t.offset}:${t.shape.join(',')}:${t.strides.join(',')}`;
+}
+
 function isNamed(x: unknown): x is NamedTensor {
   return Array.isArray(x) && typeof x[0] === 'string' && x[1] instanceof Tensor;
 }
@@ -106,6 +115,7 @@ export abstract class Optimizer<H extends BaseHyper> {
     const groups = (flat ? [{ params }] : params) as readonly ParamGroupInput<H>[];
     const seen = new Set<Tensor>();
     const keys = new Set<string>();
+    const views = new Map<string, string>();
     let index = 0;
     this.paramGroups = groups.map((g, gi) => {
       const { params: list, ...overrides } = g;
@@ -117,6 +127,12 @@ export abstract class Optimizer<H extends BaseHyper> {
         if (!isFloat(p.dtype)) throw new Error(`${this.kind}: parameter '${key}' has dtype ${p.dtype}; only floating-point tensors can be optimized`);
         if (seen.has(p)) throw new Error(`${this.kind}: parameter '${key}' appears more than once`);
         if (keys.has(key)) throw new Error(`${this.kind}: two parameters are named '${key}'`);
+        const twin = views.get(viewKey(p));
+        if (twin !== undefined) {
+          // Each would be stepped with its own gradient: tied weights must be one Parameter object, as in PyTorch.
+          throw new Error(`${this.kind}: parameters '${twin}' and '${key}' are two tensors over the same data; tie weights by sharing one Parameter`);
+        }
+        views.set(viewKey(p), key);
         seen.add(p);
         keys.add(key);
         tensors.push(p);

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as T from '../../src/tensor/index.js';
-import { LayerNorm, Linear, Module } from '../../src/nn/index.js';
+import { LayerNorm, Linear, Module, Parameter } from '../../src/nn/index.js';
 import {
   Adam, AdamW, LambdaLR, SGD, accumulateGradients, assignInPlace, clipGradNorm, linearScheduleWithWarmup, weightDecayGroups,
   type AdamOptions, type NamedTensor, type Optimizer, type OptimizerState,
@@ -164,6 +164,8 @@ test('constructors reject bad input with a clear message', () => {
   assert.throws(() => new SGD([p, p], { lr: 0.1 }), /appears more than once/);
   assert.throws(() => new SGD([['a', p], ['a', T.ones([1])]], { lr: 0.1 }), /two parameters are named 'a'/);
   assert.throws(() => new SGD([T.ones([2], { dtype: 'int32' })], { lr: 0.1 }), /dtype int32/);
+  assert.throws(() => new SGD([['wte', p], ['lm_head', new Parameter(p)]], { lr: 0.1 }), /'wte' and 'lm_head' are two tensors over the same data/);
+  new SGD([p.slice(0, 0, 1), p.slice(0, 1, 2)], { lr: 0.1 }); // disjoint views of one buffer are fine
   assert.throws(() => new SGD([p], { lr: -1 }), /invalid learning rate -1/);
   assert.throws(() => new SGD([p], { lr: 0.1, nesterov: true }), /Nesterov momentum requires a momentum > 0/);
   assert.throws(() => new Adam([p], { betas: [0.9, 1] }), /invalid beta at index 1: 1/);
