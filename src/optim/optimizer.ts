@@ -99,49 +99,53 @@ function isNamed(x: unknown): x is NamedTensor {
  */
 export abstract class Optimizer<H extends BaseHyper> {
   /** The groups, in order; change `lr` (or any hyper-parameter) here between steps. */
-  readonly paramGroups: ParamGroup<H>[];
+  readonly paramGroups: ParamGroup<H>[] = [];
   /** Per-parameter state, created on a parameter's first step. */
   protected readonly state = new Map<Tensor, ParamState>();
+  /** Every parameter key so far, and every parameter by the window of storage it covers (to catch mis-tied weights). */
+  private readonly keyed = new Set<string>();
+  private views = new Map<string, { key: string; tensor: Tensor }>();
   /**
    * The optimizer's name in messages and saved state. Ours override it with a literal, which survives minifiers;
    * a getter rather than a field so that it is already defined while the base constructor runs.
    */
   get kind(): string { return this.constructor.name; }
 
-  constructor(params: Params<H>, defaults: H) {
+  constructor(params: Params<H>, private readonly defaults: H) {
     if (params.length === 0) throw new Error(`${this.kind}: got an empty parameter list`);
     const first = params[0];
     const flat = first instanceof Tensor || isNamed(first);
-    const groups = (flat ? [{ params }] : params) as readonly ParamGroupInput<H>[];
-    const seen = new Set<Tensor>();
-    const keys = new Set<string>();
-    const views = new Map<string, string>();
-    let index = 0;
-    this.paramGroups = groups.map((g, gi) => {
-      const { params: list, ...overrides } = g;
-      const tensors: Tensor[] = [], groupKeys: string[] = [];
-      for (const item of list) {
-        const [key, p] = isNamed(item) ? item : [String(index), item as Tensor];
-        index++;
-        if (!(p instanceof Tensor)) throw new TypeError(`${this.kind}: group ${gi} holds something that is not a Tensor`);
-        if (!isFloat(p.dtype)) throw new Error(`${this.kind}: parameter '${key}' has dtype ${p.dtype}; only floating-point tensors can be optimized`);
-        if (seen.has(p)) throw new Error(`${this.kind}: parameter '${key}' appears more than once`);
-        if (keys.has(key)) throw new Error(`${this.kind}: two parameters are named '${key}'`);
-        const twin = views.get(viewKey(p));
-        if (twin !== undefined) {
-          // Each would be stepped with its own gradient: tied weights must be one Parameter object, as in PyTorch.
-          throw new Error(`${this.kind}: parameters '${twin}' and '${key}' are two tensors over the same data; tie weights by sharing one Parameter`);
-        }
-        views.set(viewKey(p), key);
-        seen.add(p);
-        keys.add(key);
-        tensors.push(p);
-        groupKeys.push(key);
-      }
-      const hyper = { ...defaults, ...overrides } as H;
-      this.validate(hyper);
-      return { ...hyper, params: tensors, keys: groupKeys };
-    });
+    for (const group of (flat ? [{ params }] : params) as readonly ParamGroupInput<H>[]) this.addParamGroup(group);
+  }
+
+  /**
+   * Adds a group, e.g. layers unfrozen while fine-tuning (PyTorch's add_param_group); hyper-parameters it leaves out
+   * take the constructor's defaults. Unnamed parameters are keyed by their position across all groups.
+   */
+  addParamGroup(group: ParamGroupInput<H>): void {
+    const { params: list, ...overrides } = group;
+    const gi = this.paramGroups.length;
+    const tensors: Tensor[] = [], keys: string[] = [];
+    const views = new Map(this.views);
+    for (const item of list) {
+      const [key, p] = isNamed(item) ? item : [String(this.keyed.size + keys.length), item as Tensor];
+      if (!(p instanceof Tensor)) throw new TypeError(`${this.kind}: group ${gi} holds something that is not a Tensor`);
+      if (!isFloat(p.dtype)) throw new Error(`${this.kind}: parameter '${key}' has dtype ${p.dtype}; only floating-point tensors can be optimized`);
+      if (this.keyed.has(key) || keys.includes(key)) throw new Error(`${this.kind}: two parameters are named '${key}'`);
+      const twin = views.get(viewKey(p));
+      if (twin?.tensor === p) throw new Error(`${this.kind}: parameter '${key}' appears more than once`);
+      // Two tensors over the same elements would each be stepped with its own gradient: tied weights must be one
+      // Parameter object, as in PyTorch.
+      if (twin) throw new Error(`${this.kind}: parameters '${twin.key}' and '${key}' are two tensors over the same data; tie weights by sharing one Parameter`);
+      views.set(viewKey(p), { key, tensor: p });
+      tensors.push(p);
+      keys.push(key);
+    }
+    const hyper = { ...this.defaults, ...overrides } as H;
+    this.validate(hyper);
+    for (const key of keys) this.keyed.add(key);
+    this.views = views;
+    this.paramGroups.push({ ...hyper, params: tensors, keys });
   }
 
   /** Throws on invalid hyper-parameters (called for each group). */

@@ -166,6 +166,11 @@ test('constructors reject bad input with a clear message', () => {
   assert.throws(() => new SGD([T.ones([2], { dtype: 'int32' })], { lr: 0.1 }), /dtype int32/);
   assert.throws(() => new SGD([['wte', p], ['lm_head', new Parameter(p)]], { lr: 0.1 }), /'wte' and 'lm_head' are two tensors over the same data/);
   new SGD([p.slice(0, 0, 1), p.slice(0, 1, 2)], { lr: 0.1 }); // disjoint views of one buffer are fine
+  const grown = new SGD([p], { lr: 0.1, momentum: 0.5 });
+  assert.throws(() => grown.addParamGroup({ params: [T.ones([1]), p] }), /parameter '2' appears more than once/);
+  assert.throws(() => grown.addParamGroup({ params: [T.ones([1])], lr: -2 }), /invalid learning rate -2/);
+  grown.addParamGroup({ params: [T.ones([1])], lr: 0.2 });
+  assert.deepEqual(grown.paramGroups.map((g) => [g.keys, g.lr, g.momentum]), [[['0'], 0.1, 0.5], [['1'], 0.2, 0.5]]);
   assert.throws(() => new SGD([p], { lr: -1 }), /invalid learning rate -1/);
   assert.throws(() => new SGD([p], { lr: 0.1, nesterov: true }), /Nesterov momentum requires a momentum > 0/);
   assert.throws(() => new Adam([p], { betas: [0.9, 1] }), /invalid beta at index 1: 1/);
