@@ -1,0 +1,154 @@
+// `pretrain gpt`: train a GPT from scratch on a corpus, generate text, and measure perplexity.
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { loadPretrained, savePretrained } from '../io/hf.js';
+import { GPT, gptConfig } from '../models/gpt.js';
+import { generate } from '../tasks/generate.js';
+import { GPTPretrainTask, splitTokens } from '../tasks/gpt-pretrain.js';
+import { lossCurveText } from '../tasks/loss-curve.js';
+import { train, trainConfig } from '../tasks/trainer.js';
+import { gptPerplexity } from '../tasks/perplexity.js';
+import { CharVocab } from '../text/char-vocab.js';
+import { manualSeed } from '../tensor/random.js';
+import { setBackend } from '../backend/backend.js';
+import { asset } from './assets.js';
+import type { RegisterCommand } from './commands.js';
+import { formatNumber, progressBar, table } from './ui.js';
+
+const CHAR_VOCAB_FILE = 'char_vocab.json';
+/** The corpus used when none is given, so that `pretrain gpt train` works with no arguments. */
+export const DEFAULT_CORPUS = asset('tiny-shakespeare-200k.txt');
+
+const int = (v: string) => { const n = Number.parseInt(v, 10); if (!Number.isFinite(n)) throw new Error(`not an integer: ${v}`); return n; };
+const num = (v: string) => { const n = Number(v); if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`); return n; };
+
+/** The text codec of a model directory: a character vocabulary (char-level models). */
+async function loadCodec(dir: string): Promise<CharVocab> {
+  try {
+    return await CharVocab.load(join(dir, CHAR_VOCAB_FILE));
+  } catch (err) {
+    throw new Error(`${dir}: no usable ${CHAR_VOCAB_FILE} (${(err as Error).message})`);
+  }
+}
+
+function trainCommand(): Command {
+  return new Command('train')
+    .description('Pretrain a GPT (GPT-2 architecture) from scratch on a text corpus, character-level by default.')
+    .option('--corpus <file>', 'UTF-8 text to train on (default: bundled 200k characters of Shakespeare)')
+    .option('--char', 'character-level vocabulary (the default)', true)
+    .option('--out <dir>', 'output directory: checkpoint (a Hugging Face model directory), log.jsonl, loss.svg', 'runs/gpt')
+    .option('--layers <n>', 'Transformer blocks', int, 4)
+    .option('--heads <n>', 'attention heads', int, 4)
+    .option('--dim <n>', 'embedding size', int, 128)
+    .option('--block <n>', 'context length in tokens', int, 64)
+    .option('--batch <n>', 'sequences per micro-batch', int, 12)
+    .option('--steps <n>', 'optimizer steps', int, 2000)
+    .option('--lr <x>', 'peak learning rate', num, 1e-3)
+    .option('--min-lr-rate <x>', 'cosine floor as a fraction of lr', num, 0.1)
+    .option('--warmup <n>', 'warmup steps', int, 100)
+    .option('--weight-decay <x>', 'AdamW decoupled weight decay (matrices only)', num, 0.1)
+    .option('--beta2 <x>', 'AdamW beta2', num, 0.99)
+    .option('--dropout <x>', 'dropout', num, 0)
+    .option('--grad-accum <n>', 'micro-batches per step', int, 1)
+    .option('--clip <x>', 'global gradient-norm clip (0: off)', num, 1)
+    .option('--eval-every <n>', 'evaluate every N steps', int, 250)
+    .option('--eval-batches <n>', 'validation batches per evaluation', int, 20)
+    .option('--checkpoint-every <n>', 'checkpoint every N steps (0: at the end only)', int, 500)
+    .option('--log-every <n>', 'log every N steps', int, 10)
+    .option('--seed <n>', 'random seed', int, 1337)
+    .option('--resume', 'continue from <out>/checkpoint')
+    .addOption(new Option('--backend <name>', 'compute backend').default('cpu'))
+    .option('--json', 'print the result as JSON')
+    .action(async (o) => {
+      setBackend(o.backend);
+      manualSeed(o.seed);
+      const corpus = o.corpus ?? DEFAULT_CORPUS;
+      const text = await readFile(corpus, 'utf8');
+      const vocab = CharVocab.fromText(text);
+      const tokens = vocab.encode(text);
+      const model = new GPT(gptConfig({
+        vocab_size: vocab.size, n_positions: o.block, n_embd: o.dim, n_layer: o.layers, n_head: o.heads,
+        resid_pdrop: o.dropout, embd_pdrop: o.dropout, attn_pdrop: o.dropout, bos_token_id: 0, eos_token_id: 0,
+      }));
+      const task = new GPTPretrainTask(model, splitTokens(tokens), {
+        batchSize: o.batch, blockSize: o.block, evalBatches: o.evalBatches,
+        saveExtras: async (dir) => { await savePretrained(model, dir); await vocab.save(join(dir, CHAR_VOCAB_FILE)); },
+      });
+      const cfg = trainConfig({
+        maxSteps: o.steps, lr: o.lr, minLrRate: o.minLrRate, warmupSteps: o.warmup, weightDecay: o.weightDecay, beta2: o.beta2,
+        clipNorm: o.clip, gradAccumSteps: o.gradAccum, evalEvery: o.evalEvery, checkpointEvery: o.checkpointEvery,
+        logEvery: o.logEvery, seed: o.seed, outDir: resolve(o.out),
+      });
+      if (!o.json) {
+        console.error(`corpus ${corpus}: ${formatNumber(tokens.length)} characters, vocabulary ${vocab.size}; model ${formatNumber(model.numParameters())} parameters`);
+      }
+      const bar = progressBar('gpt train', cfg.maxSteps, { unit: 'steps', quiet: o.json });
+      const result = await train(task, cfg, {
+        resume: o.resume,
+        onProgress: (p) => bar.update(p.step, `loss ${p.record.loss?.toFixed(4)} | ${formatNumber(p.record.tokensPerSec ?? 0)} tok/s${p.eval ? ` | val ${p.eval.val_loss!.toFixed(4)}` : ''}`),
+      });
+      bar.stop();
+      const summary = {
+        steps: result.steps, train_loss: result.finalLoss, val_loss: result.eval.val_loss, perplexity: result.eval.perplexity,
+        wall_seconds: result.wallSeconds, checkpoint: join(cfg.outDir!, 'checkpoint'), loss_curve: result.lossCurve,
+      };
+      if (o.json) { console.log(JSON.stringify(summary)); return; }
+      console.log(lossCurveText(result.history.map((r) => r.loss ?? NaN)));
+      console.log(table(Object.entries(summary).map(([k, v]) => ({ metric: k, value: v }))));
+    });
+}
+
+function generateCommand(): Command {
+  return new Command('generate')
+    .description('Continue a prompt with a trained GPT (greedy by default; sampling, top-k/top-p or beam search).')
+    .requiredOption('--model <dir>', 'model directory (a checkpoint written by `pretrain gpt train`)')
+    .option('--prompt <text>', 'text to continue', '\n')
+    .option('--max-new-tokens <n>', 'tokens to add', int, 200)
+    .option('--temperature <x>', 'sampling temperature (implies sampling)', num)
+    .option('--top-k <n>', 'sample from the k most likely tokens', int)
+    .option('--top-p <x>', 'sample from the smallest set with this much probability', num)
+    .option('--beams <n>', 'beam search with n beams', int)
+    .option('--repetition-penalty <x>', 'penalise repeated tokens (> 1)', num)
+    .option('--stop <text...>', 'stop when one of these strings appears')
+    .option('--seed <n>', 'random seed for sampling', int, 0)
+    .option('--json', 'print {"prompt", "text", "tokens"} as JSON')
+    .action(async (o) => {
+      manualSeed(o.seed);
+      const { model } = await loadPretrained(o.model);
+      if (!(model instanceof GPT)) throw new Error(`${o.model}: not a GPT model`);
+      const vocab = await loadCodec(o.model);
+      const ids = await generate(model, Array.from(vocab.encode(o.prompt)), {
+        maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, numBeams: o.beams,
+        repetitionPenalty: o.repetitionPenalty, stopStrings: o.stop, decode: (x) => vocab.decode(x),
+        onToken: o.json || o.beams ? undefined : (id) => process.stdout.write(vocab.decode([id])),
+      });
+      const text = vocab.decode(ids);
+      if (o.json) console.log(JSON.stringify({ prompt: o.prompt, text, tokens: ids.length }));
+      else if (o.beams) console.log(text);
+      else process.stdout.write('\n');
+    });
+}
+
+function perplexityCommand(): Command {
+  return new Command('perplexity')
+    .description('Mean next-token loss and perplexity of a GPT over the lines of a file (each line encoded on its own).')
+    .requiredOption('--model <dir>', 'model directory')
+    .requiredOption('--input <file>', 'one text per line')
+    .option('--json', 'print {"tokens", "loss", "perplexity"}')
+    .action(async (o) => {
+      const { model } = await loadPretrained(o.model);
+      if (!(model instanceof GPT)) throw new Error(`${o.model}: not a GPT model`);
+      const vocab = await loadCodec(o.model);
+      const lines = (await readFile(o.input, 'utf8')).split(/\r?\n/).filter((l) => l.length > 0);
+      const result = await gptPerplexity(model, lines.map((l) => Array.from(vocab.encode(l))));
+      if (o.json) console.log(JSON.stringify(result));
+      else console.log(table([{ tokens: result.tokens, loss: result.loss, perplexity: result.perplexity }]));
+    });
+}
+
+/** Registers `pretrain gpt`. */
+export const registerGpt: RegisterCommand = (program) => {
+  program.addCommand(new Command('gpt').description('GPT: causal Transformer language model').addCommand(trainCommand())
+    .addCommand(generateCommand()).addCommand(perplexityCommand()));
+};

@@ -1,0 +1,79 @@
+// GPT pretraining as a TrainTask: random contiguous blocks of a token stream (nanoGPT's sampling), next-token loss,
+// and held-out loss and perplexity on fixed validation blocks.
+import type { GPT } from '../models/gpt.js';
+import * as ops from '../tensor/ops.js';
+import { Generator } from '../tensor/random.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { TrainTask } from './trainer.js';
+
+/** A tokenised corpus split into training and validation streams. */
+export interface LMSplits {
+  train: Int32Array;
+  val: Int32Array;
+}
+
+/** Splits a token stream: the first `trainFraction` for training, the rest for validation (nanoGPT: 0.9). */
+export function splitTokens(tokens: Int32Array, trainFraction = 0.9): LMSplits {
+  const n = Math.floor(tokens.length * trainFraction);
+  return { train: tokens.subarray(0, n), val: tokens.subarray(n) };
+}
+
+/** Draws `batch` random windows of `block + 1` tokens: inputs and the next-token targets, each int32 [batch, block]. */
+export function sampleBlocks(tokens: Int32Array, batch: number, block: number, rng: Generator): { x: Tensor; y: Tensor } {
+  if (tokens.length <= block) throw new Error(`sampleBlocks: ${tokens.length} tokens are too few for blocks of ${block}`);
+  const x = new Int32Array(batch * block), y = new Int32Array(batch * block);
+  for (let b = 0; b < batch; b++) {
+    const start = Math.floor(rng.random() * (tokens.length - block));
+    x.set(tokens.subarray(start, start + block), b * block);
+    y.set(tokens.subarray(start + 1, start + block + 1), b * block);
+  }
+  return { x: ops.fromArray(x, [batch, block], { dtype: 'int32' }), y: ops.fromArray(y, [batch, block], { dtype: 'int32' }) };
+}
+
+/** Options of GPT pretraining. */
+export interface GPTTaskOptions {
+  batchSize: number;
+  blockSize: number;
+  /** Validation batches per evaluation (the same blocks every time, so evaluations compare). */
+  evalBatches: number;
+  /** Also report the loss on as many fixed training batches. */
+  evalTrain?: boolean;
+  /** Adds config.json and the tokenizer to checkpoints. */
+  saveExtras?: (dir: string) => Promise<void>;
+}
+
+/** Next-token prediction on random blocks of a token stream. */
+export class GPTPretrainTask implements TrainTask {
+  constructor(readonly model: GPT, readonly data: LMSplits, readonly opts: GPTTaskOptions) {
+    if (opts.blockSize > model.config.n_positions) {
+      throw new Error(`GPTPretrainTask: block size ${opts.blockSize} exceeds the model's context of ${model.config.n_positions}`);
+    }
+  }
+
+  async trainLoss(rng: Generator): Promise<{ loss: Tensor; tokens: number }> {
+    const { x, y } = sampleBlocks(this.data.train, this.opts.batchSize, this.opts.blockSize, rng);
+    return { loss: this.model.forward({ inputIds: x, targets: y }).loss!, tokens: this.opts.batchSize * this.opts.blockSize };
+  }
+
+  /** Mean loss over fixed blocks of a split. */
+  async meanLoss(tokens: Int32Array): Promise<number> {
+    const rng = new Generator(0xe7a1);
+    let sum = 0;
+    for (let i = 0; i < this.opts.evalBatches; i++) {
+      const { x, y } = sampleBlocks(tokens, this.opts.batchSize, this.opts.blockSize, rng);
+      sum += await this.model.forward({ inputIds: x, targets: y }).loss!.item();
+    }
+    return sum / this.opts.evalBatches;
+  }
+
+  async evaluate(): Promise<Record<string, number>> {
+    const val = await this.meanLoss(this.data.val);
+    const out: Record<string, number> = { val_loss: val, perplexity: Math.exp(val) };
+    if (this.opts.evalTrain) out.train_loss = await this.meanLoss(this.data.train);
+    return out;
+  }
+
+  saveExtras(dir: string): Promise<void> {
+    return this.opts.saveExtras ? this.opts.saveExtras(dir) : Promise.resolve();
+  }
+}
