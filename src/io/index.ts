@@ -1,0 +1,3 @@
+// File formats: safetensors and Hugging Face model directories.
+export * from './safetensors.js';
+export * from './hf.js';
