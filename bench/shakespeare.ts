@@ -1,0 +1,60 @@
+// `npm run bench -- shakespeare`: nanoGPT's character-level Shakespeare, CPU config, ours and PyTorch in one run.
+// 4 layers, 4 heads, 128 dims, block 64, batch 12, 2,000 iterations, lr 1e-3 (cosine to 1e-4 after 100 warmup
+// steps), AdamW betas (0.9, 0.99), weight decay 0.1, clip 1.0, dropout 0; first 90% of the text for training, last
+// 10% for validation. Rows: val-loss (ours vs the peer's) and wall-seconds (ratio = peer / ours: higher is better).
+//   npm run bench -- shakespeare [--iters 2000] [--threads 2] [--backend cpu] [--skip-peer]
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { setBackend } from '../src/backend/backend.js';
+import { GPT, gptConfig } from '../src/models/gpt.js';
+import { GPTPretrainTask, splitTokens } from '../src/tasks/gpt-pretrain.js';
+import { train, trainConfig } from '../src/tasks/trainer.js';
+import { CharVocab } from '../src/text/char-vocab.js';
+import { manualSeed } from '../src/tensor/random.js';
+import { SHARED_DATA, runPython } from './peer.js';
+import { figure, writeResults, type BenchRow } from './results.js';
+
+const arg = (args: string[], name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
+};
+
+export default async function shakespeare(args: string[]): Promise<void> {
+  const data = `${SHARED_DATA}tiny-shakespeare/input.txt`;
+  if (!existsSync(data)) {
+    console.error(`shakespeare: ${data} is missing (the tiny-shakespeare data set of ../shared/data); nothing to run`);
+    process.exitCode = 1;
+    return;
+  }
+  const iters = Number(arg(args, 'iters', '2000'));
+  const threads = arg(args, 'threads', '2');
+  const evalIters = Number(arg(args, 'eval-iters', '200'));
+  setBackend(arg(args, 'backend', 'cpu'));
+  manualSeed(1337);
+  const text = readFileSync(data, 'utf8');
+  const vocab = CharVocab.fromText(text);
+  const model = new GPT(gptConfig({ vocab_size: vocab.size, n_positions: 64, n_embd: 128, n_layer: 4, n_head: 4, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 }));
+  const task = new GPTPretrainTask(model, splitTokens(vocab.encode(text)), { batchSize: 12, blockSize: 64, evalBatches: evalIters });
+  const started = performance.now();
+  const result = await train(task, trainConfig({ maxSteps: iters, lr: 1e-3, minLrRate: 0.1, warmupSteps: 100, weightDecay: 0.1, beta2: 0.99, clipNorm: 1, evalEvery: 0, logEvery: 100, seed: 1337 }), {
+    onProgress: (p) => console.error(`step ${p.step}/${iters} loss ${p.record.loss?.toFixed(4)} ${Math.round(p.record.tokensPerSec ?? 0)} tok/s`),
+  });
+  // Training time alone, as the peer measures it: the last log record is timed before the final evaluation.
+  const oursSeconds = result.history[result.history.length - 1]!.elapsedSec;
+  const ours = { val: result.eval.val_loss!, seconds: oursSeconds };
+  console.error(`ours: val loss ${ours.val.toFixed(4)} in ${ours.seconds.toFixed(1)} s (total with evaluation ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+
+  let peer: { val_loss: number; wall_seconds: number } | null = null;
+  if (!args.includes('--skip-peer')) {
+    const script = fileURLToPath(new URL('./peers/nanogpt_char.py', import.meta.url));
+    const lines = runPython(script, ['--data', data, '--iters', String(iters), '--threads', threads, '--eval-iters', String(evalIters)], 4 * 3600_000);
+    peer = (lines?.[0] as typeof peer) ?? null;
+  }
+  const name = `torch-cpu nanoGPT recipe (${threads} threads)`;
+  const rows: BenchRow[] = [
+    figure('val-loss', ours.val, 'nats/char', peer ? name : null, peer?.val_loss ?? null),
+    { ...figure('wall-seconds', ours.seconds, 's', peer ? name : null, peer?.wall_seconds ?? null), ratio: peer ? Number((peer.wall_seconds / ours.seconds).toPrecision(4)) : null },
+  ];
+  console.table(rows);
+  console.log(`wrote ${writeResults('shakespeare', rows)}`);
+}
