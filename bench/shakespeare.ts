@@ -44,11 +44,12 @@ export default async function shakespeare(args: string[]): Promise<void> {
   const ours = { val: result.eval.val_loss!, seconds: oursSeconds };
   console.error(`ours: val loss ${ours.val.toFixed(4)} in ${ours.seconds.toFixed(1)} s (total with evaluation ${((performance.now() - started) / 1000).toFixed(1)} s)`);
 
-  let peer: { val_loss: number; wall_seconds: number } | null = null;
+  type PeerResult = { val_loss: number; wall_seconds: number };
+  let peer: PeerResult | null = null;
   if (!args.includes('--skip-peer')) {
     const script = fileURLToPath(new URL('./peers/nanogpt_char.py', import.meta.url));
     const lines = runPython(script, ['--data', data, '--iters', String(iters), '--threads', threads, '--eval-iters', String(evalIters)], 4 * 3600_000);
-    peer = (lines?.[0] as typeof peer) ?? null;
+    peer = (lines?.[0] as PeerResult | undefined) ?? null;
   }
   const name = `torch-cpu nanoGPT recipe (${threads} threads)`;
   const rows: BenchRow[] = [
