@@ -1,6 +1,7 @@
 // Training loops, generation, evaluation and reporting built on the models.
 export * from './trainer.js';
 export * from './gpt-pretrain.js';
+export * from './bert-pretrain.js';
 export * from './generate.js';
 export * from './perplexity.js';
 export * from './loss-curve.js';
