@@ -23,8 +23,8 @@ function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
 
 function binary(op: BinaryOp, a: Tensor | number, b: Tensor | number,
   grads: (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => [Tensor | null, Tensor | null]): Tensor {
-  const ta = typeof a === 'number' ? asTensor(a, b as Tensor) : a;
-  const tb = asTensor(b, ta);
+  const ta = typeof a === 'number' ? asTensor(a, b as Tensor, op) : a;
+  const tb = asTensor(b, ta, op);
   const out = binaryKernel(op, ta, tb);
   return record(op, out, [ta, tb], (g) => {
     const [ga, gb] = grads(g, ta, tb, out);
@@ -57,8 +57,8 @@ export const minimum = (a: Tensor | number, b: Tensor | number): Tensor =>
   binary('minimum', a, b, (g, x, y) => { const m = le(x, y); return [mul(g, m), mul(g, sub(1, m))]; });
 
 function compare(op: BinaryOp, a: Tensor | number, b: Tensor | number): Tensor {
-  const ta = typeof a === 'number' ? asTensor(a, b as Tensor) : a;
-  return binaryKernel(op, ta, asTensor(b, ta));
+  const ta = typeof a === 'number' ? asTensor(a, b as Tensor, op) : a;
+  return binaryKernel(op, ta, asTensor(b, ta, op));
 }
 /** 1 where a == b, else 0 (in the inputs' dtype; no gradient). */
 export const eq = (a: Tensor | number, b: Tensor | number): Tensor => compare('eq', a, b);
@@ -124,8 +124,8 @@ export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
 
 /** cond ? a : b, broadcast together; `cond` is nonzero for true. */
 export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
-  const ta = typeof a === 'number' ? asTensor(a, typeof b === 'number' ? cond : b) : a;
-  const tb = asTensor(b, ta);
+  const ta = typeof a === 'number' ? asTensor(a, typeof b === 'number' ? cond : b, 'where') : a;
+  const tb = asTensor(b, ta, 'where');
   checkSame('where', ta, tb);
   const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, ta.shape), tb.shape);
   const out = fromKernel('where', ta.backend.where(expand(cond.detach(), shape).view, expand(ta.detach(), shape).view,

@@ -126,6 +126,9 @@ export function slice(x: Tensor, axis: number, start: number, end?: number, step
 export function split(x: Tensor, sizes: number | readonly number[], axis = 0): Tensor[] {
   const a = normalizeAxis('split', axis, x.rank);
   const n = x.shape[a]!;
+  if (typeof sizes === 'number' ? !(Number.isInteger(sizes) && sizes > 0) : sizes.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new ShapeError(`split: sizes must be positive integers, got ${JSON.stringify(sizes)} for ${fmt(x.shape)}`);
+  }
   const parts = typeof sizes === 'number' ? Array.from({ length: Math.ceil(n / sizes) }, (_, i) => Math.min(sizes, n - i * sizes)) : [...sizes];
   if (parts.reduce((p, q) => p + q, 0) !== n) throw new ShapeError(`split: sizes ${fmt(parts)} do not add up to dim ${a} of ${fmt(x.shape)}`);
   let start = 0;

@@ -5,9 +5,13 @@ import { full } from './creation.js';
 import { sum } from './reduce.js';
 import { reshape } from './shape.js';
 
-/** `x` itself, or a 0-d tensor holding the number in `like`'s dtype. */
-export function asTensor(x: Tensor | number, like: Tensor): Tensor {
-  return typeof x === 'number' ? full([], x, like.dtype) : x;
+/** `x` itself, or a 0-d tensor holding the number in `like`'s dtype (a fraction never meets an int32 tensor silently). */
+export function asTensor(x: Tensor | number, like: Tensor, op = 'op'): Tensor {
+  if (typeof x !== 'number') return x;
+  if (like.dtype === 'int32' && !Number.isInteger(x) && Number.isFinite(x)) {
+    throw new ShapeError(`${op}: the number ${x} does not fit the int32 operand ${fmt(like.shape)}; cast it to a float dtype first`);
+  }
+  return full([], x, like.dtype);
 }
 
 /** Throws unless both tensors have the same dtype and backend. */
