@@ -272,6 +272,17 @@ describe('errors', () => {
     assert.throws(() => i.requireGrad(), /only floating-point tensors can require grad, got int32/);
   });
 
+  test('a fractional number never meets an int32 tensor silently', async () => {
+    assert.throws(() => T.mul(T.arange(3), 1.5), /mul: the number 1.5 does not fit the int32 operand \[3\]/);
+    assert.throws(() => T.lt(T.arange(3), 0.5), /lt: the number 0.5 does not fit/);
+    assert.deepEqual(await values(T.add(T.arange(3), 2)), [2, 3, 4]);
+  });
+
+  test('bad split sizes are named', () => {
+    assert.throws(() => T.split(T.ones([4]), 0), /split: sizes must be positive integers, got 0 for \[4\]/);
+    assert.throws(() => T.split(T.ones([4]), [1, 2]), /split: sizes \[1, 2\] do not add up to dim 0 of \[4\]/);
+  });
+
   test('out-of-range indices are reported, not read', () => {
     assert.throws(() => T.embedding(T.zeros([3, 2]), T.tensor([0, 3], { dtype: 'int32' })), /index 3 is out of range \[0, 3\)/);
     assert.throws(() => T.gather(T.zeros([2, 2]), 1, T.tensor([[0], [-1]], { dtype: 'int32' })), /gather: index -1 is out of range/);
