@@ -133,6 +133,54 @@ describe('views', () => {
     assert.deepEqual(await values(s.reshape(12).slice(0, 0, 3)), [12, 13, 14]);
   });
 
+  test('reshape of random permuted and sliced views matches reshaping a copy', async () => {
+    const g = new T.Generator(5);
+    const pick = (n: number) => Math.floor(g.random() * n);
+    const factorizations = (n: number): number[][] => {
+      const out: number[][] = [[n], [1, n, 1]];
+      for (let a = 2; a <= n; a++) if (n % a === 0) out.push([a, n / a], [n / a, 1, a]);
+      return out;
+    };
+    let views = 0;
+    for (let trial = 0; trial < 200; trial++) {
+      const shape = Array.from({ length: 2 + pick(3) }, () => 1 + pick(4));
+      let x = T.arange(shape.reduce((p, d) => p * d, 1), undefined, 1, 'float32').reshape(...shape);
+      const perm = [...shape.keys()].sort(() => g.random() - 0.5);
+      x = x.permute(...perm);
+      if (g.random() < 0.5) { const ax = pick(x.rank); x = x.slice(ax, 0, undefined, 1 + pick(2)); }
+      const options = factorizations(x.size);
+      const target = options[pick(options.length)]!;
+      const y = x.reshape(...target);
+      if (y.storage === x.storage) views++;
+      assert.deepEqual(y.shape, target);
+      assert.deepEqual(await values(y), await values(x.contiguous()), `reshape of shape ${x.shape} strides ${x.strides} to ${target}`);
+    }
+    assert.ok(views > 20, `only ${views} of 200 reshapes were views`);
+  });
+
+  test('reductions over random axes of strided views match a host computation', async () => {
+    const g = new T.Generator(6);
+    for (let trial = 0; trial < 50; trial++) {
+      const x = T.randn([2, 3, 4], { generator: g }).permute(2, 0, 1).slice(0, 1, undefined, 2);
+      const axes = [0, 1, 2].filter(() => g.random() < 0.5);
+      if (axes.length === 0) continue;
+      const host = await x.contiguous().toArray() as number[][][];
+      const got = await values(T.sum(x, axes));
+      // Sum by hand over the chosen axes of the [2, 2, 3] view.
+      const keep = [0, 1, 2].filter((a) => !axes.includes(a));
+      const dims = x.shape;
+      const outShape = keep.map((a) => dims[a]!);
+      const expect = new Array<number>(outShape.reduce((p, d) => p * d, 1)).fill(0);
+      for (let i = 0; i < dims[0]!; i++) for (let j = 0; j < dims[1]!; j++) for (let k = 0; k < dims[2]!; k++) {
+        const idx = [i, j, k];
+        let flat = 0;
+        keep.forEach((a, n) => { flat = flat * outShape[n]! + idx[a]!; });
+        expect[flat]! += host[i]![j]![k]!;
+      }
+      got.forEach((v, n) => close(v, expect[n]!, 1e-5, `sum over ${axes}`));
+    }
+  });
+
   test('a view sees its base data', async () => {
     const a = T.tensor([[1, 2, 3], [4, 5, 6]]);
     assert.deepEqual(await a.T.toArray(), [[1, 4], [2, 5], [3, 6]]);
