@@ -2,6 +2,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as T from '../../src/tensor/index.js';
+import { registerBackend, setBackend } from '../../src/backend/backend.js';
+import { createReferenceBackend } from '../../src/backend/cpu/reference.js';
 import { distinctF64, gradcheck, randF64 } from '../helpers/gradcheck.js';
 
 type F = (...xs: T.Tensor[]) => T.Tensor;
@@ -208,4 +210,27 @@ test('gradcheck itself catches a wrong gradient', () => {
   // d/dx (stop_grad(x) * x) is x for autograd but 2x numerically.
   assert.throws(() => gradcheck((x) => T.mul(x.detach(), x), [randF64([3])]), /gradcheck: input 0 \[3\] element 0: autograd/);
   assert.throws(() => gradcheck((x) => T.exp(x), [T.ones([2])]), /must be float64/);
+});
+
+describe('softmax without the fused kernel (the composite path)', () => {
+  registerBackend('cpu-reference-unfused', () => ({ ...createReferenceBackend(), name: 'cpu-reference-unfused', softmax: undefined }));
+  const onUnfused = <R>(fn: () => R): R => {
+    setBackend('cpu-reference-unfused');
+    try { return fn(); } finally { setBackend('cpu'); }
+  };
+  for (const axis of [0, -1]) {
+    test(`softmax and logSoftmax axis ${axis}: gradients, and values equal to the fused kernel's`, () => {
+      onUnfused(() => {
+        gradcheck((x) => T.softmax(x, axis), [randF64([3, 4])]);
+        gradcheck((x) => T.logSoftmax(x, axis), [randF64([3, 4])]);
+      });
+      const x = randF64([3, 4], { low: -30, high: 30 });
+      const fused = [T.softmax(x, axis), T.logSoftmax(x, axis)].map((t) => t.dataSync());
+      const composite = onUnfused(() => {
+        const xu = T.fromArray(x.dataSync(), x.shape);
+        return [T.softmax(xu, axis), T.logSoftmax(xu, axis)].map((t) => t.dataSync());
+      });
+      fused.forEach((f, k) => f.forEach((v, i) => assert.ok(Math.abs(v - composite[k]![i]!) < 1e-12, `${k} ${i}: ${v} vs ${composite[k]![i]}`)));
+    });
+  }
 });
