@@ -228,7 +228,6 @@ export function createReferenceBackend(): Backend {
           const aRow = a.offset + bi * sab + i * sam;
           for (let k = 0; k < K; k++) {
             const aik = A[aRow + k * sak]!;
-            if (aik === 0) continue;
             const bRow = b.offset + bi * sbb + k * sbk;
             for (let j = 0; j < N; j++) acc[j] += aik * Bm[bRow + j * sbn]!;
           }
