@@ -232,6 +232,8 @@ describe('ops', () => {
     assert.deepEqual(await a.matmul(b).toArray(), [[1, 2, 8], [3, 4, 18], [5, 6, 28]]);
     assert.deepEqual(await b.T.matmul(a.T).toArray(), [[1, 3, 5], [2, 4, 6], [8, 18, 28]]);
     assert.equal(await T.matmul(T.tensor([1, 2, 3]), T.tensor([4, 5, 6])).item(), 32);
+    // IEEE semantics, as BLAS: 0 * NaN is NaN, so a NaN weight shows even where its input is 0.
+    assert.ok(Number.isNaN(await T.matmul(T.tensor([[0, 1]]), T.tensor([[NaN], [2]])).item()));
   });
 
   test('reductions with axes and keepdim', async () => {
