@@ -178,6 +178,9 @@ export async function train(task: TrainTask, config: TrainConfig, opts: { resume
     if (config.clipNorm > 0) clipGradNorm(model.parameters(), config.clipNorm);
     optimizer.step();
     optimizer.zeroGrad();
+    // One turn of the event loop per step lets finalizers free the step's device buffers (they never run inside
+    // a run of resolved promises), so device memory stays flat between log steps.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const lr = optimizer.paramGroups[0]!.lr;
     scheduler.step();
     step++;
