@@ -5,6 +5,7 @@
 // contiguous buffers. Reading values back is asynchronous, because a GPU answers later; `readSync` is an
 // optional shortcut that CPU backends offer and nothing in models or trainers may rely on.
 import type { DType, TypedArray } from '../tensor/dtype.js';
+import { createFastCpuBackend } from './cpu/fast.js';
 import { createReferenceBackend } from './cpu/reference.js';
 
 /** A backend's handle to device memory. Opaque outside the backend that made it. */
@@ -96,7 +97,7 @@ export interface Backend {
 let current: Backend | null = null;
 const factories = new Map<string, () => Backend>([
   ['cpu-reference', createReferenceBackend],
-  ['cpu', createReferenceBackend],
+  ['cpu', createFastCpuBackend],
 ]);
 const instances = new Map<string, Backend>();
 
@@ -125,6 +126,7 @@ export function setBackend(name: string): Backend {
 
 /** The backend that new tensors are created on. */
 export function getBackend(): Backend {
-  if (!current) current = setBackend('cpu');
+  // PRETRAIN_BACKEND picks the default, e.g. to run the whole test suite on the reference kernels.
+  if (!current) current = setBackend(globalThis.process?.env?.PRETRAIN_BACKEND ?? 'cpu');
   return current;
 }

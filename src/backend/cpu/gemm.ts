@@ -1,0 +1,168 @@
+// The WebAssembly GEMM driver: loads build/wasm/gemm.{relaxed,simd}.wasm over one shared memory, runs it on the
+// calling thread and a pool of worker threads, and synchronises with Atomics.wait/notify (idle workers sleep; no
+// busy-waiting). Operands are copied into the shared memory with their original strides, so transposed views are
+// packed directly by the kernel.
+import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+interface GemmExports {
+  sgemm(m0: number, m1: number, N: number, K: number, a: number, rsa: number, csa: number, b: number, rsb: number, csb: number, c: number, ldc: number, scratch: number): void;
+  packBytes(): number;
+}
+
+/** A strided 3-D operand: element [b, i, j] at data[offset + b*s0 + i*s1 + j*s2]. */
+export interface Operand3 {
+  data: Float32Array;
+  shape: readonly [number, number, number];
+  strides: readonly [number, number, number];
+  offset: number;
+}
+
+const PAGE = 65536;
+const CTRL_GENERATION = 0, CTRL_PENDING = 1, CTRL_PARAMS = 4;
+/** Below this many multiply-adds a product runs on the calling thread only. */
+const PARALLEL_MIN_WORK = 1 << 18;
+
+function wasmDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('gemm: cannot find the package root (build/wasm)');
+    dir = parent;
+  }
+  return join(dir, 'build', 'wasm');
+}
+
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { memory, module, ctrl } = workerData;
+const inst = new WebAssembly.Instance(module, { env: { memory, abort() { throw new Error('wasm abort'); } } });
+const c = new Int32Array(ctrl);
+const f = new Float64Array(ctrl);
+let gen = 0;
+for (;;) {
+  Atomics.wait(c, ${CTRL_GENERATION}, gen);
+  gen = Atomics.load(c, ${CTRL_GENERATION});
+  if (gen < 0) break;
+  run(inst.exports, workerData.index);
+  if (Atomics.sub(c, ${CTRL_PENDING}, 1) === 1) Atomics.notify(c, ${CTRL_PENDING});
+}
+function run(e, t) {
+  const p = ${CTRL_PARAMS};
+  const B = c[p], M = c[p + 1], N = c[p + 2], K = c[p + 3], threads = c[p + 4];
+  const [a, sa0, sa1, sa2, b, sb0, sb1, sb2, cc, scratch, stride] = Array.from({ length: 11 }, (_, i) => f[8 + i]);
+  ${'/* each thread takes the same row range of every batch item */'}
+  if (t >= threads) return;
+  const m0 = Math.floor((t * M) / threads), m1 = Math.floor(((t + 1) * M) / threads);
+  if (m0 === m1) return;
+  for (let i = 0; i < B; i++) e.sgemm(m0, m1, N, K, a + 4 * i * sa0, sa1, sa2, b + 4 * i * sb0, sb1, sb2, cc + 4 * i * M * N, N, scratch + t * stride);
+}
+`;
+
+/** The shared-memory GEMM engine with its worker pool. */
+export class WasmGemm {
+  readonly relaxed: boolean;
+  readonly threads: number;
+  private readonly memory: WebAssembly.Memory;
+  private readonly exports: GemmExports;
+  private readonly ctrl: SharedArrayBuffer;
+  private readonly ctrlI32: Int32Array;
+  private readonly ctrlF64: Float64Array;
+  private readonly workers: Worker[] = [];
+  private readonly scratchBytes: number;
+  private readonly operandsBase: number;
+
+  constructor(threads = availableParallelism()) {
+    const dir = wasmDir();
+    const relaxedBytes = readFileSync(join(dir, 'gemm.relaxed.wasm'));
+    // Node 20 ships relaxed SIMD behind a flag (on by default from Node 22 and in browsers); V8 takes it at run time.
+    if (!WebAssembly.validate(relaxedBytes)) setFlagsFromString('--experimental-wasm-relaxed-simd');
+    // The relaxed-SIMD build validates only where the runtime supports relaxed SIMD (Node 22+, browsers).
+    this.relaxed = WebAssembly.validate(relaxedBytes);
+    const module = new WebAssembly.Module(this.relaxed ? relaxedBytes : readFileSync(join(dir, 'gemm.simd.wasm')));
+    this.threads = Math.max(1, Math.floor(threads));
+    this.memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory, abort: () => { throw new Error('wasm abort'); } } });
+    this.exports = instance.exports as unknown as GemmExports;
+    this.scratchBytes = align(this.exports.packBytes(), 64);
+    // The first 64 KiB hold the module's own data; then one scratch area per thread; then the operands.
+    this.operandsBase = PAGE + this.threads * this.scratchBytes;
+    this.ctrl = new SharedArrayBuffer(8 * 32);
+    this.ctrlI32 = new Int32Array(this.ctrl);
+    this.ctrlF64 = new Float64Array(this.ctrl);
+    for (let t = 1; t < this.threads; t++) {
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory: this.memory, module, ctrl: this.ctrl, index: t } });
+      w.unref();
+      this.workers.push(w);
+    }
+  }
+
+  private ensure(bytes: number): void {
+    const need = Math.ceil(bytes / PAGE) - this.memory.buffer.byteLength / PAGE;
+    if (need > 0) this.memory.grow(need);
+  }
+
+  /** out[b] = A[b] · B[b] for strided operands A [Bt, M, K] and B [Bt, K, N]; returns a new [Bt, M, N] array. */
+  matmul(a: Operand3, b: Operand3): Float32Array {
+    const [Bt, M, K] = a.shape;
+    const N = b.shape[2];
+    const spanA = span(a), spanB = span(b);
+    const aPtr = this.operandsBase;
+    const bPtr = align(aPtr + 4 * spanA.length, 64);
+    const cPtr = align(bPtr + 4 * spanB.length, 64);
+    this.ensure(cPtr + 4 * Bt * M * N);
+    const heap = new Float32Array(this.memory.buffer);
+    heap.set(a.data.subarray(spanA.start, spanA.start + spanA.length), aPtr / 4);
+    heap.set(b.data.subarray(spanB.start, spanB.start + spanB.length), bPtr / 4);
+    const aBase = aPtr + 4 * (a.offset - spanA.start), bBase = bPtr + 4 * (b.offset - spanB.start);
+    const work = Bt * M * N * K;
+    const threads = work < PARALLEL_MIN_WORK ? 1 : Math.min(this.threads, M);
+    if (threads === 1) {
+      for (let i = 0; i < Bt; i++) {
+        this.exports.sgemm(0, M, N, K, aBase + 4 * i * a.strides[0], a.strides[1], a.strides[2], bBase + 4 * i * b.strides[0], b.strides[1], b.strides[2],
+          cPtr + 4 * i * M * N, N, PAGE);
+      }
+    } else {
+      this.parallel(Bt, M, N, K, threads, [aBase, a.strides[0], a.strides[1], a.strides[2], bBase, b.strides[0], b.strides[1], b.strides[2], cPtr, PAGE, this.scratchBytes]);
+    }
+    return new Float32Array(this.memory.buffer, cPtr, Bt * M * N).slice();
+  }
+
+  private parallel(B: number, M: number, N: number, K: number, threads: number, params: number[]): void {
+    const c = this.ctrlI32;
+    const p = CTRL_PARAMS;
+    c[p] = B; c[p + 1] = M; c[p + 2] = N; c[p + 3] = K; c[p + 4] = threads;
+    params.forEach((v, i) => { this.ctrlF64[8 + i] = v; });
+    const helpers = this.workers.length;
+    Atomics.store(c, CTRL_PENDING, helpers);
+    Atomics.add(c, CTRL_GENERATION, 1);
+    Atomics.notify(c, CTRL_GENERATION);
+    // The calling thread does share 0; workers past `threads` find an empty row range and return at once.
+    const m1 = Math.floor(M / threads);
+    const [a, sa0, sa1, sa2, b, sb0, sb1, sb2, cc, scratch] = params as [number, number, number, number, number, number, number, number, number, number];
+    if (m1 > 0) for (let i = 0; i < B; i++) this.exports.sgemm(0, m1, N, K, a + 4 * i * sa0, sa1, sa2, b + 4 * i * sb0, sb1, sb2, cc + 4 * i * M * N, N, scratch);
+    for (let pending = Atomics.load(c, CTRL_PENDING); pending !== 0; pending = Atomics.load(c, CTRL_PENDING)) {
+      Atomics.wait(c, CTRL_PENDING, pending);
+    }
+  }
+}
+
+function align(x: number, to: number): number {
+  return Math.ceil(x / to) * to;
+}
+
+/** The contiguous range of the backing array that a strided operand touches. */
+function span(x: Operand3): { start: number; length: number } {
+  let lo = x.offset, hi = x.offset;
+  for (let d = 0; d < 3; d++) {
+    if (x.shape[d] === 0) return { start: x.offset, length: 0 };
+    const reach = (x.shape[d] - 1) * x.strides[d];
+    if (reach < 0) lo += reach; else hi += reach;
+  }
+  return { start: lo, length: hi - lo + 1 };
+}
