@@ -23,7 +23,9 @@ export interface View {
 /** Elementwise functions of one argument. */
 export type UnaryOp =
   | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'tanh' | 'sigmoid' | 'relu'
-  | 'gelu' | 'gelu_tanh' | 'erf' | 'reciprocal' | 'square' | 'floor';
+  | 'gelu' | 'gelu_tanh' | 'erf' | 'reciprocal' | 'square' | 'floor'
+  /** Derivatives of the GELU forms, d/dx, so that their backward is one kernel. */
+  | 'gelu_grad' | 'gelu_tanh_grad';
 
 /** Elementwise functions of two (broadcast) arguments. Comparisons give 1 or 0 in the inputs' dtype. */
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';

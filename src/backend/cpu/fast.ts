@@ -3,7 +3,7 @@
 import type { Backend, View } from '../backend.js';
 import type { TypedArray } from '../../tensor/dtype.js';
 import { WasmGemm } from './gemm.js';
-import { binaryFast, copyFast, reduceLastFast, unaryFast, whereFast } from './loops.js';
+import { binaryFast, copyFast, gatherFast, reduceBlockFast, reduceLastFast, scatterAddFast, unaryFast, whereFast } from './loops.js';
 import { createReferenceBackend } from './reference.js';
 import { allocArray } from '../../tensor/dtype.js';
 import { sizeOf } from '../../tensor/shape.js';
@@ -26,7 +26,9 @@ export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
     unary: (op, x) => unaryFast(op, x) ?? reference.unary(op, x),
     where: whereFast,
     contiguous: (x, dtype) => copyFast(x, allocArray(dtype, sizeOf(x.shape))),
-    reduce: (op, x, axes) => reduceLastFast(op, x, axes) ?? reference.reduce(op, x, axes),
+    reduce: (op, x, axes) => reduceBlockFast(op, x, axes) ?? reduceLastFast(op, x, axes) ?? reference.reduce(op, x, axes),
+    gather: gatherFast,
+    scatterAdd: scatterAddFast,
     matmul(a: View, b: View) {
       if (a.dtype !== 'float32') return reference.matmul(a, b);
       return gemm.matmul(

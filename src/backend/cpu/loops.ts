@@ -22,6 +22,9 @@ const binaryLoops: Partial<Record<BinaryOp, BinaryLoop>> = {
     for (let i = 0; i < n; i++) { const x = a[ia + i * sa]!, y = b[ib + i * sb]!; out[o + i] = x <= y || x !== x ? x : y; }
   },
   eq: (out, o, a, ia, sa, b, ib, sb, n) => { for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa] === b[ib + i * sb] ? 1 : 0; },
+  ne: (out, o, a, ia, sa, b, ib, sb, n) => { for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa] !== b[ib + i * sb] ? 1 : 0; },
+  le: (out, o, a, ia, sa, b, ib, sb, n) => { for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa]! <= b[ib + i * sb]! ? 1 : 0; },
+  pow: (out, o, a, ia, sa, b, ib, sb, n) => { for (let i = 0; i < n; i++) out[o + i] = Math.pow(a[ia + i * sa]!, b[ib + i * sb]!); },
   gt: (out, o, a, ia, sa, b, ib, sb, n) => { for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa]! > b[ib + i * sb]! ? 1 : 0; },
   ge: (out, o, a, ia, sa, b, ib, sb, n) => { for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa]! >= b[ib + i * sb]! ? 1 : 0; },
   lt: (out, o, a, ia, sa, b, ib, sb, n) => { for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa]! < b[ib + i * sb]! ? 1 : 0; },
@@ -39,6 +42,13 @@ const unaryLoops: Partial<Record<UnaryOp, UnaryLoop>> = {
   relu: (out, o, a, ia, sa, n) => { for (let i = 0; i < n; i++) { const x = a[ia + i * sa]!; out[o + i] = x > 0 ? x : 0; } },
   sigmoid: (out, o, a, ia, sa, n) => {
     for (let i = 0; i < n; i++) { const x = a[ia + i * sa]!; out[o + i] = x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)); }
+  },
+  gelu_tanh_grad: (out, o, a, ia, sa, n) => {
+    for (let i = 0; i < n; i++) {
+      const x = a[ia + i * sa]!;
+      const t = Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x));
+      out[o + i] = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x);
+    }
   },
   gelu_tanh: (out, o, a, ia, sa, n) => {
     for (let i = 0; i < n; i++) { const x = a[ia + i * sa]!; out[o + i] = 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))); }
@@ -133,5 +143,90 @@ export function reduceLastFast(op: 'sum' | 'max' | 'min', x: View, axes: readonl
     else if (op === 'max') { let acc = -Infinity; for (let i = 0; i < n; i++) { const v = X[i0 + i * s]!; if (v > acc || v !== v) acc = v; } out[r] = acc; }
     else { let acc = Infinity; for (let i = 0; i < n; i++) { const v = X[i0 + i * s]!; if (v < acc || v !== v) acc = v; } out[r] = acc; }
   });
+  return out;
+}
+
+/**
+ * Sum, max or min over a run of adjacent axes [p, q) of a contiguous view, seen as [outer, reduced, inner]
+ * (bias gradients reduce the leading axes, softmax the last one); null for other cases.
+ */
+export function reduceBlockFast(op: 'sum' | 'max' | 'min', x: View, axes: readonly number[]): Arr | null {
+  const rank = x.shape.length;
+  if (axes.length === 0 || axes.some((a, i) => i > 0 && a !== axes[i - 1]! + 1)) return null;
+  let expected = 1;
+  for (let d = rank - 1; d >= 0; d--) {
+    if (x.shape[d] !== 1 && x.strides[d] !== expected) return null;
+    expected *= x.shape[d]!;
+  }
+  const p = axes[0]!, q = axes[axes.length - 1]! + 1;
+  const outer = sizeOf(x.shape.slice(0, p)), red = sizeOf(x.shape.slice(p, q)), inner = sizeOf(x.shape.slice(q));
+  if (red === 0) return null;
+  const X = x.buf as Arr, base = x.offset;
+  const out = allocArray(x.dtype, outer * inner);
+  for (let o = 0; o < outer; o++) {
+    const dst = o * inner;
+    // The first slice initialises, the rest combine in order (the same summation order as the reference).
+    for (let i = 0; i < inner; i++) out[dst + i] = X[base + o * red * inner + i]!;
+    for (let r = 1; r < red; r++) {
+      const src = base + (o * red + r) * inner;
+      if (op === 'sum') for (let i = 0; i < inner; i++) out[dst + i] += X[src + i]!;
+      else if (op === 'max') for (let i = 0; i < inner; i++) { const v = X[src + i]!, c = out[dst + i]!; if (v > c || v !== v) out[dst + i] = v; }
+      else for (let i = 0; i < inner; i++) { const v = X[src + i]!, c = out[dst + i]!; if (v < c || v !== v) out[dst + i] = v; }
+    }
+  }
+  return out;
+}
+
+/** Offsets of every element of `shape` except along `axis`, for a view's strides (helper of gather/scatter). */
+function slabOffsets(shape: readonly number[], strides: readonly number[], offset: number, axis: number): Int32Array {
+  const dims = shape.map((d, i) => (i === axis ? 1 : d));
+  const out = new Int32Array(sizeOf(dims));
+  let n = 0;
+  const walk = (d: number, off: number) => {
+    if (d === dims.length) { out[n++] = off; return; }
+    for (let i = 0; i < dims[d]!; i++) walk(d + 1, off + i * strides[d]!);
+  };
+  walk(0, offset);
+  return out;
+}
+
+/** torch.gather along `axis` with bounds checks, walking the index's positions in row-major order. */
+export function gatherFast(x: View, axis: number, index: View): Arr {
+  const shape = index.shape;
+  const out = allocArray(x.dtype, sizeOf(shape));
+  const X = x.buf as Arr, I = index.buf as Arr;
+  const len = shape[axis]!, limit = x.shape[axis]!;
+  const xs = x.strides[axis]!, is = index.strides[axis]!;
+  const xBase = slabOffsets(shape, x.strides, x.offset, axis), iBase = slabOffsets(shape, index.strides, index.offset, axis);
+  const outStride = sizeOf(shape.slice(axis + 1));
+  const inner = outStride, outerStride = len * inner;
+  for (let s = 0; s < xBase.length; s++) {
+    const o = Math.floor(s / inner) * outerStride + (s % inner);
+    for (let k = 0; k < len; k++) {
+      const j = I[iBase[s]! + k * is]!;
+      if (!(j >= 0 && j < limit)) throw new RangeError(`gather: index ${j} is out of range [0, ${limit}) along axis ${axis}`);
+      out[o + k * outStride] = X[xBase[s]! + j * xs]!;
+    }
+  }
+  return out;
+}
+
+/** zeros(shape).scatter_add_(axis, index, src), the adjoint of gatherFast. */
+export function scatterAddFast(shape: readonly number[], axis: number, index: View, src: View): Arr {
+  const out = allocArray(src.dtype, sizeOf(shape));
+  const S = src.buf as Arr, I = index.buf as Arr;
+  const ishape = index.shape;
+  const len = ishape[axis]!, limit = shape[axis]!;
+  const outStrides = shape.map((_, d) => sizeOf(shape.slice(d + 1)));
+  const oBase = slabOffsets(ishape, outStrides, 0, axis);
+  const iBase = slabOffsets(ishape, index.strides, index.offset, axis), sBase = slabOffsets(ishape, src.strides, src.offset, axis);
+  const os = outStrides[axis]!, is = index.strides[axis]!, ss = src.strides[axis]!;
+  for (let s = 0; s < oBase.length; s++) {
+    for (let k = 0; k < len; k++) {
+      const j = I[iBase[s]! + k * is]!;
+      if (!(j >= 0 && j < limit)) throw new RangeError(`scatterAdd: index ${j} is out of range [0, ${limit}) along axis ${axis}`);
+      out[oBase[s]! + j * os] += S[sBase[s]! + k * ss]!;
+    }
+  }
   return out;
 }

@@ -76,6 +76,13 @@ const unaryFns: Record<UnaryOp, (x: number) => number> = {
   relu: (x) => (x > 0 ? x : 0),
   gelu: (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)),
   gelu_tanh: (x) => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))),
+  // d/dx x·Φ(x) = Φ(x) + x·φ(x)
+  gelu_grad: (x) => 0.5 * (1 + erf(x / Math.SQRT2)) + x * Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI),
+  // d/dx 0.5x(1 + tanh(u)), u = c(x + 0.044715x³)
+  gelu_tanh_grad: (x) => {
+    const t = Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x));
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x);
+  },
   erf,
   reciprocal: (x) => 1 / x,
   square: (x) => x * x,

@@ -101,25 +101,11 @@ export const relu = (x: Tensor): Tensor => unary('relu', x, (g, x) => mul(g, gt(
 export const erf = (x: Tensor): Tensor =>
   unary('erf', x, (g, x) => mul(g, mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI))));
 
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
-
 /** GELU, exact (erf) form by default, or the tanh approximation used by GPT-2 (`approximate: 'tanh'`). */
 export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
-  if (approximate === 'tanh') {
-    return unary('gelu_tanh', x, (g, x) => {
-      // d/dx 0.5x(1+tanh(u)), u = c(x + 0.044715x³)
-      const t = tanh(mul(add(x, mul(pow(x, 3), 0.044715)), SQRT_2_OVER_PI));
-      const du = mul(add(mul(square(x), 3 * 0.044715), 1), SQRT_2_OVER_PI);
-      return mul(g, add(mul(add(t, 1), 0.5), mul(mul(mul(x, 0.5), sub(1, square(t))), du)));
-    });
-  }
-  // d/dx x·Φ(x) = Φ(x) + x·φ(x)
-  return unary('gelu', x, (g, x) => {
-    const cdf = mul(add(erf(mul(x, Math.SQRT1_2)), 1), 0.5);
-    const pdf = mul(exp(mul(square(x), -0.5)), INV_SQRT_2PI);
-    return mul(g, add(cdf, mul(x, pdf)));
-  });
+  // The derivative is one kernel (gelu_grad / gelu_tanh_grad) rather than a dozen elementwise ops.
+  if (approximate === 'tanh') return unary('gelu_tanh', x, (g, x) => mul(g, unary('gelu_tanh_grad', x)));
+  return unary('gelu', x, (g, x) => mul(g, unary('gelu_grad', x)));
 }
 
 /** cond ? a : b, broadcast together; `cond` is nonzero for true. */
