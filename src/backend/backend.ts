@@ -92,6 +92,13 @@ export interface Backend {
 
   /** Fused softmax or log-softmax over the last axis of a contiguous tensor. */
   softmax?(x: View, log: boolean): Buffer;
+  /**
+   * Fused layer norm over the last axis (size n) of a contiguous x: y = (x - mean) * rstd * weight + bias, with the
+   * per-row mean and rstd = 1/sqrt(var + eps) that the backward pass reuses.
+   */
+  layerNorm?(x: View, weight: View | null, bias: View | null, n: number, eps: number): { y: Buffer; mean: Buffer; rstd: Buffer };
+  /** The layer norm's gradients from the output gradient g (contiguous, like x) and the saved mean and rstd. */
+  layerNormBackward?(g: View, x: View, weight: View | null, mean: Buffer, rstd: Buffer, n: number): { dx: Buffer; dweight: Buffer; dbias: Buffer };
   /** Fused AdamW update, in place on param, m and v (contiguous, same size). */
   adamw?(param: Buffer, grad: View, m: Buffer, v: Buffer, size: number, opts: AdamWStep): void;
 }

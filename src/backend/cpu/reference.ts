@@ -283,6 +283,44 @@ export function createReferenceBackend(): Backend {
       }
       return out;
     },
+    layerNorm(x, weight, bias, n, eps) {
+      const X = readView(x, x.dtype), W = weight && readView(weight, weight.dtype), B = bias && readView(bias, bias.dtype);
+      const rows = n === 0 ? 0 : X.length / n;
+      const y = allocArray(x.dtype, X.length), mean = allocArray(x.dtype, rows), rstd = allocArray(x.dtype, rows);
+      for (let r = 0; r < rows; r++) {
+        const o = r * n;
+        let mu = 0;
+        for (let j = 0; j < n; j++) mu += X[o + j]!;
+        mu /= n;
+        let v = 0;
+        for (let j = 0; j < n; j++) { const d = X[o + j]! - mu; v += d * d; }
+        const rs = 1 / Math.sqrt(v / n + eps);
+        mean[r] = mu; rstd[r] = rs;
+        for (let j = 0; j < n; j++) y[o + j] = (X[o + j]! - mu) * rs * (W ? W[j]! : 1) + (B ? B[j]! : 0);
+      }
+      return { y, mean, rstd };
+    },
+    layerNormBackward(g, x, weight, meanBuf, rstdBuf, n) {
+      const G = readView(g, g.dtype), X = readView(x, x.dtype), W = weight && readView(weight, weight.dtype);
+      const mean = meanBuf as TypedArray, rstd = rstdBuf as TypedArray;
+      const rows = n === 0 ? 0 : X.length / n;
+      const dx = allocArray(x.dtype, X.length), dweight = allocArray(x.dtype, n), dbias = allocArray(x.dtype, n);
+      for (let r = 0; r < rows; r++) {
+        const o = r * n, mu = mean[r]!, rs = rstd[r]!;
+        // dx = rstd * (gy - mean(gy) - xhat * mean(gy * xhat)), gy = g * weight
+        let sumGy = 0, sumGyXhat = 0;
+        for (let j = 0; j < n; j++) {
+          const xhat = (X[o + j]! - mu) * rs, gy = G[o + j]! * (W ? W[j]! : 1);
+          sumGy += gy; sumGyXhat += gy * xhat;
+          dweight[j] += G[o + j]! * xhat; dbias[j] += G[o + j]!;
+        }
+        for (let j = 0; j < n; j++) {
+          const xhat = (X[o + j]! - mu) * rs, gy = G[o + j]! * (W ? W[j]! : 1);
+          dx[o + j] = rs * (gy - sumGy / n - xhat * sumGyXhat / n);
+        }
+      }
+      return { dx, dweight, dbias };
+    },
     adamw(param, grad, m, v, size, o: AdamWStep) {
       const p = param as TypedArray, g = readView(grad, grad.dtype), M = m as TypedArray, V = v as TypedArray;
       const bc1 = 1 - Math.pow(o.beta1, o.step), bc2 = 1 - Math.pow(o.beta2, o.step);

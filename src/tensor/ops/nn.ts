@@ -54,6 +54,10 @@ export function dropout(x: Tensor, p: number, training = true): Tensor {
 
 /** Layer normalisation over the last `weight.rank` dims (biased variance, as in PyTorch). */
 export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps = 1e-5, normalizedDims = weight?.rank ?? 1): Tensor {
+  const backend = x.backend;
+  if (normalizedDims === 1 && backend.layerNorm && backend.layerNormBackward && (!weight || weight.rank === 1) && (!bias || bias.rank === 1)) {
+    return fusedLayerNorm(x, weight, bias, eps);
+  }
   const axes = Array.from({ length: normalizedDims }, (_, i) => x.rank - normalizedDims + i);
   const mu = mean(x, axes, true);
   const centered = sub(x, mu);
@@ -62,6 +66,24 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
   if (weight) y = mul(y, weight);
   if (bias) y = add(y, bias);
   return y;
+}
+
+/** Layer norm over the last axis through the backend's fused forward and backward kernels. */
+function fusedLayerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor {
+  const backend = x.backend;
+  const n = x.shape[x.rank - 1]!;
+  const xc = contiguous(x.detach());
+  const { y, mean: mu, rstd } = backend.layerNorm!(xc.view, weight?.detach().view ?? null, bias?.detach().view ?? null, n, eps);
+  const out = fromKernel('layerNorm', y, x.shape, x.dtype, backend);
+  const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
+  return record('layerNorm', out, inputs, (g) => {
+    const gc = contiguous(g);
+    const grads = backend.layerNormBackward!(gc.view, xc.view, weight?.detach().view ?? null, mu, rstd, n);
+    const dx = fromKernel('layerNorm backward', grads.dx, x.shape, x.dtype, backend);
+    const dw = fromKernel('layerNorm backward', grads.dweight, [n], x.dtype, backend);
+    const db = fromKernel('layerNorm backward', grads.dbias, [n], x.dtype, backend);
+    return [dx, ...(weight ? [dw] : []), ...(bias ? [db] : [])];
+  });
 }
 
 /** Options of `crossEntropy`, with PyTorch's names and defaults. */

@@ -1,0 +1,112 @@
+// The fast CPU backend against the reference kernels on fresh random inputs (never zeros), at odd and edge-tile sizes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createFastCpuBackend } from '../../src/backend/cpu/fast.js';
+import { createReferenceBackend } from '../../src/backend/cpu/reference.js';
+import type { View } from '../../src/backend/backend.js';
+import { contiguousStrides, sizeOf } from '../../src/tensor/shape.js';
+import { Generator } from '../../src/tensor/random.js';
+
+const fast = createFastCpuBackend({ threads: 2 });
+const ref = createReferenceBackend();
+const rng = new Generator(42);
+
+function randomView(shape: number[], strides = contiguousStrides(shape), offset = 0): View {
+  const span = offset + shape.reduce((s, d, i) => s + (d - 1) * Math.abs(strides[i]!), 0) + 1;
+  const buf = Float32Array.from({ length: span }, () => rng.random() * 2 - 1 + (rng.random() < 0.5 ? 0.01 : -0.01));
+  return { buf, dtype: 'float32', shape, strides, offset };
+}
+
+function close(a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5, what = '') {
+  assert.equal(a.length, b.length, what);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / (1 + Math.abs(b[i]!)));
+  assert.ok(worst <= tol, `${what}: relative error ${worst}`);
+}
+
+test('GEMM matches the reference for every transpose case, batched, at odd and edge-tile sizes', () => {
+  for (const [B, M, N, K] of [[1, 1, 1, 1], [1, 7, 17, 5], [2, 63, 65, 129], [3, 130, 9, 300], [1, 5, 2100, 3], [1, 257, 33, 1]]) {
+    for (const ta of [false, true]) for (const tb of [false, true]) {
+      // A transposed operand is a [B, M, K] view of [B, K, M] storage, exactly as `transpose` makes it.
+      const a = randomView([B, M, K], ta ? [M * K, 1, M] : [M * K, K, 1]);
+      const b = randomView([B, K, N], tb ? [K * N, 1, K] : [K * N, N, 1]);
+      close(fast.matmul(a, b) as Float32Array, ref.matmul(a, b) as Float32Array, 1e-5, `B${B} M${M} N${N} K${K} ta=${ta} tb=${tb}`);
+    }
+  }
+  // A broadcast batch (stride 0) and an offset into the storage.
+  const a = randomView([4, 9, 11], [0, 11, 1], 3), b = randomView([4, 11, 6], [66, 6, 1]);
+  close(fast.matmul(a, b) as Float32Array, ref.matmul(a, b) as Float32Array, 1e-5, 'broadcast batch');
+});
+
+test('elementwise, where, copy and reductions match the reference on strided and broadcast views', () => {
+  const shape = [3, 5, 7];
+  const x = randomView(shape), yT = randomView(shape, [1, 3, 15]), row = randomView(shape, [0, 0, 1]);
+  for (const op of ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'pow', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const) {
+    const a = op === 'pow' ? { ...x, buf: (x.buf as Float32Array).map(Math.abs) } : x;
+    close(fast.binary(op, a, yT, shape) as Float32Array, ref.binary(op, a, yT, shape) as Float32Array, 1e-6, op);
+    close(fast.binary(op, a, row, shape) as Float32Array, ref.binary(op, a, row, shape) as Float32Array, 1e-6, `${op} broadcast`);
+  }
+  for (const op of ['neg', 'exp', 'tanh', 'sigmoid', 'relu', 'square', 'reciprocal', 'gelu_tanh', 'gelu_tanh_grad'] as const) {
+    close(fast.unary(op, yT) as Float32Array, ref.unary(op, yT) as Float32Array, 1e-6, op);
+  }
+  close(fast.where(row, x, yT, shape) as Float32Array, ref.where(row, x, yT, shape) as Float32Array, 0, 'where');
+  close(fast.contiguous(yT, 'float32') as Float32Array, ref.contiguous(yT, 'float32') as Float32Array, 0, 'copy');
+  for (const axes of [[2], [0], [0, 1], [1, 2], [1], [0, 2]]) {
+    for (const op of ['sum', 'max', 'min'] as const) {
+      close(fast.reduce(op, x, axes) as Float32Array, ref.reduce(op, x, axes) as Float32Array, 1e-6, `${op} ${axes}`);
+      close(fast.reduce(op, yT, axes) as Float32Array, ref.reduce(op, yT, axes) as Float32Array, 1e-6, `${op} ${axes} strided`);
+    }
+  }
+});
+
+test('gather and scatter-add match the reference, including embedding-style broadcast indices, and check bounds', () => {
+  const x = randomView([6, 5]);
+  const idx: View = { buf: Int32Array.from([5, 0, 2, 2]), dtype: 'int32', shape: [4, 5], strides: [1, 0], offset: 0 };
+  close(fast.gather(x, 0, idx) as Float32Array, ref.gather(x, 0, idx) as Float32Array, 0, 'gather axis 0');
+  const src = randomView([4, 5]);
+  close(fast.scatterAdd([6, 5], 0, idx, src) as Float32Array, ref.scatterAdd([6, 5], 0, idx, src) as Float32Array, 1e-6, 'scatterAdd axis 0');
+  const cls: View = { buf: Int32Array.from([4, 0, 3, 1, 2, 2]), dtype: 'int32', shape: [6, 1], strides: [1, 1], offset: 0 };
+  close(fast.gather(x, 1, cls) as Float32Array, ref.gather(x, 1, cls) as Float32Array, 0, 'gather axis 1');
+  const g = randomView([6, 1]);
+  close(fast.scatterAdd([6, 5], 1, cls, g) as Float32Array, ref.scatterAdd([6, 5], 1, cls, g) as Float32Array, 1e-6, 'scatterAdd axis 1');
+  const bad: View = { ...cls, buf: Int32Array.from([4, 0, 5, 1, 2, 2]) };
+  assert.throws(() => fast.gather(x, 1, bad), /gather: index 5 is out of range \[0, 5\) along axis 1/);
+});
+
+test('the fused layer norm matches its composite definition, forward and backward', () => {
+  const n = 37, rows = 11;
+  const x = randomView([rows, n]), w = randomView([n]), b = randomView([n]), g = randomView([rows, n]);
+  const { y, mean, rstd } = fast.layerNorm!(x, w, b, n, 1e-5);
+  const X = x.buf as Float32Array, W = w.buf as Float32Array, B = b.buf as Float32Array;
+  const expected = new Float32Array(rows * n);
+  for (let r = 0; r < rows; r++) {
+    const row = Array.from(X.subarray(r * n, (r + 1) * n));
+    const mu = row.reduce((s, v) => s + v, 0) / n;
+    const v = row.reduce((s, x) => s + (x - mu) ** 2, 0) / n;
+    row.forEach((xv, j) => { expected[r * n + j] = ((xv - mu) / Math.sqrt(v + 1e-5)) * W[j]! + B[j]!; });
+  }
+  close(y as Float32Array, expected, 1e-5, 'layerNorm forward');
+  // Backward against central differences of sum(y * g) in float64 terms.
+  const grads = fast.layerNormBackward!(g, x, w, mean, rstd, n);
+  const G = g.buf as Float32Array;
+  const f = (xs: Float64Array) => {
+    let s = 0;
+    for (let r = 0; r < rows; r++) {
+      const row = xs.subarray(r * n, (r + 1) * n);
+      const mu = row.reduce((a, v) => a + v, 0) / n;
+      const v = row.reduce((a, x) => a + (x - mu) ** 2, 0) / n;
+      for (let j = 0; j < n; j++) s += (((row[j]! - mu) / Math.sqrt(v + 1e-5)) * W[j]! + B[j]!) * G[r * n + j]!;
+    }
+    return s;
+  };
+  const x64 = Float64Array.from(X.subarray(0, rows * n));
+  const numeric = new Float64Array(rows * n);
+  for (let i = 0; i < numeric.length; i++) {
+    const keep = x64[i]!;
+    x64[i] = keep + 1e-6; const up = f(x64);
+    x64[i] = keep - 1e-6; const down = f(x64);
+    x64[i] = keep;
+    numeric[i] = (up - down) / 2e-6;
+  }
+  close(grads.dx as Float32Array, numeric, 1e-4, 'layerNorm dx');
+});
