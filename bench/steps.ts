@@ -1,0 +1,103 @@
+// Training-step workloads shared by the cpu and models suites, at torch_cpu.py's default shapes, and a child-process
+// entry that times one of them and reports its peak RSS:  node --import tsx bench/steps.ts gpt|bert|lstm [steps] [warmup]
+import { pathToFileURL } from 'node:url';
+import { Embedding, LSTM, Linear, Module } from '../src/nn/index.js';
+import { BertForPreTraining, bertConfig } from '../src/models/bert.js';
+import { GPT, gptConfig } from '../src/models/gpt.js';
+import { AdamW } from '../src/optim/index.js';
+import * as T from '../src/tensor/index.js';
+
+/** torch_cpu.py's defaults for the Transformer steps and the LSTM step. */
+export const SHAPES = {
+  transformer: { layers: 4, dim: 256, heads: 4, ffn: 1024, vocab: 8000, seq: 128, batch: 16 },
+  lstm: { layers: 2, dim: 512, vocab: 8000, seq: 64, batch: 32 },
+} as const;
+
+/** What a timed workload reports. */
+export interface StepReport { tokensPerSec: number; msPerStep: number; maxRssMb: number }
+
+const ids = (rng: T.Generator, n: number, vocab: number) => Int32Array.from({ length: n }, () => Math.floor(rng.random() * vocab));
+
+/** An LSTM language model like the peer's: embedding, stacked LSTM, linear head. */
+class LSTMLM extends Module {
+  emb: Embedding; lstm: LSTM; head: Linear;
+  constructor(vocab: number, dim: number, layers: number) {
+    super();
+    this.emb = new Embedding(vocab, dim);
+    this.lstm = new LSTM({ inputSize: dim, hiddenSize: dim, numLayers: layers });
+    this.head = new Linear(dim, vocab);
+  }
+  forward(x: T.Tensor): T.Tensor { return this.head.forward(this.lstm.forward(this.emb.forward(x)).output); }
+}
+
+/** A function that runs one AdamW training step on random tokens. */
+export function makeStep(kind: 'gpt' | 'bert' | 'lstm'): { step: () => Promise<void>; tokens: number } {
+  const rng = new T.Generator(0);
+  T.manualSeed(0);
+  if (kind === 'lstm') {
+    const { layers, dim, vocab, seq, batch } = SHAPES.lstm;
+    const model = new LSTMLM(vocab, dim, layers);
+    const opt = new AdamW(model.parameters(), { lr: 3e-4 });
+    return {
+      tokens: batch * seq,
+      step: async () => {
+        const x = T.fromArray(ids(rng, batch * (seq + 1), vocab), [batch, seq + 1], { dtype: 'int32' });
+        const logits = model.forward(x.slice(1, 0, seq));
+        const loss = T.crossEntropy(T.reshape(logits, [-1, vocab]), T.reshape(x.slice(1, 1, seq + 1), [-1]));
+        opt.zeroGrad(); loss.backward(); opt.step();
+        await loss.item();
+      },
+    };
+  }
+  const { layers, dim, heads, ffn, vocab, seq, batch } = SHAPES.transformer;
+  if (kind === 'gpt') {
+    const model = new GPT(gptConfig({ vocab_size: vocab, n_positions: seq, n_embd: dim, n_layer: layers, n_head: heads, n_inner: ffn, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 }));
+    const opt = new AdamW(model.parameters(), { lr: 3e-4 });
+    return {
+      tokens: batch * seq,
+      step: async () => {
+        const x = T.fromArray(ids(rng, batch * (seq + 1), vocab), [batch, seq + 1], { dtype: 'int32' });
+        const loss = model.forward({ inputIds: x.slice(1, 0, seq), targets: x.slice(1, 1, seq + 1) }).loss!;
+        opt.zeroGrad(); loss.backward(); opt.step();
+        await loss.item();
+      },
+    };
+  }
+  const model = new BertForPreTraining(bertConfig({ vocab_size: vocab, hidden_size: dim, num_hidden_layers: layers, num_attention_heads: heads,
+    intermediate_size: ffn, max_position_embeddings: seq, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }));
+  const opt = new AdamW(model.parameters(), { lr: 3e-4 });
+  return {
+    tokens: batch * seq,
+    step: async () => {
+      const x = ids(rng, batch * seq, vocab);
+      // MLM labels on ~15% of positions, logits at every position: the peer's layout.
+      const labels = Int32Array.from(x, (id) => (rng.random() < 0.15 ? id : -100));
+      const out = model.forward({
+        inputIds: T.fromArray(x, [batch, seq], { dtype: 'int32' }), mlmLabels: T.fromArray(labels, [batch, seq], { dtype: 'int32' }),
+        nextSentenceLabels: T.fromArray(ids(rng, batch, 2), [batch], { dtype: 'int32' }),
+      });
+      opt.zeroGrad(); out.loss!.backward(); opt.step();
+      await out.loss!.item();
+    },
+  };
+}
+
+/** Median step time after warmup, as the peer measures it. */
+export async function timeSteps(kind: 'gpt' | 'bert' | 'lstm', steps: number, warmup: number): Promise<StepReport> {
+  const { step, tokens } = makeStep(kind);
+  const times: number[] = [];
+  for (let i = 0; i < warmup + steps; i++) {
+    const t = performance.now();
+    await step();
+    if (i >= warmup) times.push(performance.now() - t);
+    await new Promise((r) => setImmediate(r));
+  }
+  times.sort((a, b) => a - b);
+  const ms = times[Math.floor(times.length / 2)]!;
+  return { tokensPerSec: tokens / (ms / 1000), msPerStep: ms, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const [kind, steps = '8', warmup = '2'] = process.argv.slice(2);
+  console.log(JSON.stringify(await timeSteps(kind as 'gpt', Number(steps), Number(warmup))));
+}
