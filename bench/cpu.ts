@@ -4,7 +4,7 @@
 //   npm run bench -- cpu [--threads 2] [--steps 8] [--warmup 2]
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { WasmGemm } from '../src/backend/cpu/gemm.js';
+import { WasmKernels } from '../src/backend/cpu/wasm-kernels.js';
 import { PYTHON, SHARED_PEERS, runPython } from './peer.js';
 import { figure, throughput, writeResults, type BenchRow } from './results.js';
 import type { StepReport } from './steps.js';
@@ -14,7 +14,7 @@ const arg = (args: string[], name: string, fallback: string) => {
   return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
 };
 
-function gemmGflops(gemm: WasmGemm, n: number): number {
+function gemmGflops(gemm: WasmKernels, n: number): number {
   const a = Float32Array.from({ length: n * n }, () => Math.random() - 0.5), b = Float32Array.from({ length: n * n }, () => Math.random() - 0.5);
   const run = () => gemm.matmul({ data: a, shape: [1, n, n], strides: [0, n, 1], offset: 0 }, { data: b, shape: [1, n, n], strides: [0, n, 1], offset: 0 });
   run();
@@ -48,7 +48,7 @@ export default async function cpu(args: string[]): Promise<void> {
   const threads = arg(args, 'threads', '2'), steps = arg(args, 'steps', '8'), warmup = arg(args, 'warmup', '2');
   const peerName = `torch-cpu 1.13 (${threads} threads)`;
   const rows: BenchRow[] = [];
-  const gemm = new WasmGemm(Number(threads));
+  const gemm = new WasmKernels(Number(threads));
   console.error(`GEMM: ${gemm.threads} threads, ${gemm.relaxed ? 'relaxed SIMD (FMA)' : 'SIMD'}`);
   const peerGemm = runPython(`${SHARED_PEERS}torch_cpu.py`, ['gemm', '--threads', threads]);
   for (const n of [256, 512, 1024, 2048]) {

@@ -2,7 +2,7 @@
 // threads) and tight TypeScript loops for contiguous layouts. Results agree with the reference to float32 rounding.
 import type { Backend, View } from '../backend.js';
 import type { TypedArray } from '../../tensor/dtype.js';
-import { WasmGemm } from './gemm.js';
+import { VEC_OPS, WasmKernels } from './wasm-kernels.js';
 import { binaryFast, copyFast, gatherFast, reduceBlockFast, reduceLastFast, scatterAddFast, unaryFast, whereFast } from './loops.js';
 import { createReferenceBackend } from './reference.js';
 import { allocArray } from '../../tensor/dtype.js';
@@ -14,16 +14,40 @@ export interface FastCpuOptions {
   threads?: number;
 }
 
+/** Whether a view is row-major without gaps. */
+function isDense(x: View): boolean {
+  let expected = 1;
+  for (let d = x.shape.length - 1; d >= 0; d--) {
+    if (x.shape[d] !== 1 && x.strides[d] !== expected) return false;
+    expected *= x.shape[d]!;
+  }
+  return true;
+}
+
 /** Creates the fast CPU backend. */
 export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
   const reference = createReferenceBackend();
   const envThreads = Number(process.env.PRETRAIN_THREADS);
-  const gemm = new WasmGemm(opts.threads ?? (envThreads > 0 ? envThreads : undefined));
+  const wasm = new WasmKernels(opts.threads ?? (envThreads > 0 ? envThreads : undefined));
   return {
     ...reference,
     name: 'cpu',
     binary: (op, a, b, shape) => binaryFast(op, a, b, shape) ?? reference.binary(op, a, b, shape),
-    unary: (op, x) => unaryFast(op, x) ?? reference.unary(op, x),
+    unary(op, x) {
+      if (x.dtype === 'float32' && op in VEC_OPS && x.shape.length > 0) {
+        const data = x.buf as Float32Array;
+        const n = sizeOf(x.shape);
+        const flat = isDense(x) ? data.subarray(x.offset, x.offset + n) : (copyFast(x, new Float32Array(n)) as Float32Array);
+        return wasm.unary(op as keyof typeof VEC_OPS, flat);
+      }
+      return unaryFast(op, x) ?? reference.unary(op, x);
+    },
+    softmax(x, log) {
+      if (x.dtype !== 'float32') return reference.softmax!(x, log);
+      const n = sizeOf(x.shape);
+      const flat = isDense(x) ? (x.buf as Float32Array).subarray(x.offset, x.offset + n) : (copyFast(x, new Float32Array(n)) as Float32Array);
+      return wasm.softmax(flat, x.shape[x.shape.length - 1]!, log);
+    },
     where: whereFast,
     contiguous: (x, dtype) => copyFast(x, allocArray(dtype, sizeOf(x.shape))),
     reduce: (op, x, axes) => reduceBlockFast(op, x, axes) ?? reduceLastFast(op, x, axes) ?? reference.reduce(op, x, axes),
@@ -31,7 +55,7 @@ export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
     scatterAdd: scatterAddFast,
     matmul(a: View, b: View) {
       if (a.dtype !== 'float32') return reference.matmul(a, b);
-      return gemm.matmul(
+      return wasm.matmul(
         { data: a.buf as Float32Array, shape: a.shape as [number, number, number], strides: a.strides as [number, number, number], offset: a.offset },
         { data: b.buf as Float32Array, shape: b.shape as [number, number, number], strides: b.strides as [number, number, number], offset: b.offset },
       ) as TypedArray;

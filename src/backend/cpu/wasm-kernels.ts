@@ -1,7 +1,7 @@
-// The WebAssembly GEMM driver: loads build/wasm/gemm.{relaxed,simd}.wasm over one shared memory, runs it on the
-// calling thread and a pool of worker threads, and synchronises with Atomics.wait/notify (idle workers sleep; no
-// busy-waiting). Operands are copied into the shared memory with their original strides, so transposed views are
-// packed directly by the kernel.
+// The WebAssembly kernels of the fast CPU backend over one shared memory: the GEMM (build/wasm/gemm.*.wasm), run on
+// the calling thread and a pool of worker threads synchronised with Atomics.wait/notify (idle workers sleep; no
+// busy-waiting), and the vectorised elementwise kernels (build/wasm/vecmath.*.wasm). Operands are copied into the
+// shared memory with their original strides, so transposed views are packed directly by the GEMM.
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { availableParallelism } from 'node:os';
@@ -9,6 +9,14 @@ import { Worker } from 'node:worker_threads';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+
+interface VecmathExports {
+  unary(op: number, src: number, dst: number, n: number): void;
+  softmaxRows(src: number, dst: number, rows: number, n: number, log: number): void;
+}
+
+/** The elementwise functions of vecmath.wasm, by op code. */
+export const VEC_OPS = { exp: 0, tanh: 1, sigmoid: 2, gelu_tanh: 3, gelu_tanh_grad: 4 } as const;
 
 interface GemmExports {
   sgemm(m0: number, m1: number, N: number, K: number, a: number, rsa: number, csa: number, b: number, rsb: number, csb: number, c: number, ldc: number, scratch: number): void;
@@ -64,12 +72,13 @@ function run(e, t) {
 }
 `;
 
-/** The shared-memory GEMM engine with its worker pool. */
-export class WasmGemm {
+/** The shared-memory WebAssembly kernels with the GEMM's worker pool. */
+export class WasmKernels {
   readonly relaxed: boolean;
   readonly threads: number;
   private readonly memory: WebAssembly.Memory;
   private readonly exports: GemmExports;
+  private readonly vec: VecmathExports;
   private readonly ctrl: SharedArrayBuffer;
   private readonly ctrlI32: Int32Array;
   private readonly ctrlF64: Float64Array;
@@ -80,6 +89,7 @@ export class WasmGemm {
   constructor(threads = availableParallelism()) {
     const dir = wasmDir();
     const relaxedBytes = readFileSync(join(dir, 'gemm.relaxed.wasm'));
+    const load = (name: string) => new WebAssembly.Module(readFileSync(join(dir, `${name}.${this.relaxed ? 'relaxed' : 'simd'}.wasm`)));
     // Node 20 ships relaxed SIMD behind a flag (on by default from Node 22 and in browsers); V8 takes it at run time.
     if (!WebAssembly.validate(relaxedBytes)) setFlagsFromString('--experimental-wasm-relaxed-simd');
     // The relaxed-SIMD build validates only where the runtime supports relaxed SIMD (Node 22+, browsers).
@@ -89,6 +99,7 @@ export class WasmGemm {
     this.memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory, abort: () => { throw new Error('wasm abort'); } } });
     this.exports = instance.exports as unknown as GemmExports;
+    this.vec = new WebAssembly.Instance(load('vecmath'), { env: { memory: this.memory, abort: () => { throw new Error('wasm abort'); } } }).exports as unknown as VecmathExports;
     this.scratchBytes = align(this.exports.packBytes(), 64);
     // The first 64 KiB hold the module's own data; then one scratch area per thread; then the operands.
     this.operandsBase = PAGE + this.threads * this.scratchBytes;
@@ -131,6 +142,24 @@ export class WasmGemm {
       this.parallel(Bt, M, N, K, threads, [aBase, a.strides[0], a.strides[1], a.strides[2], bBase, b.strides[0], b.strides[1], b.strides[2], cPtr, PAGE, this.scratchBytes]);
     }
     return new Float32Array(this.memory.buffer, cPtr, Bt * M * N).slice();
+  }
+
+  /** op(x) elementwise over a contiguous float32 array, as a new array. */
+  unary(op: keyof typeof VEC_OPS, x: Float32Array): Float32Array {
+    const ptr = this.operandsBase;
+    this.ensure(ptr + 4 * x.length);
+    new Float32Array(this.memory.buffer, ptr, x.length).set(x);
+    this.vec.unary(VEC_OPS[op], ptr, ptr, x.length);
+    return new Float32Array(this.memory.buffer, ptr, x.length).slice();
+  }
+
+  /** Softmax or log-softmax over each row of a contiguous [rows, n] float32 array, as a new array. */
+  softmax(x: Float32Array, n: number, log: boolean): Float32Array {
+    const ptr = this.operandsBase;
+    this.ensure(ptr + 4 * x.length);
+    new Float32Array(this.memory.buffer, ptr, x.length).set(x);
+    this.vec.softmaxRows(ptr, ptr, n === 0 ? 0 : x.length / n, n, log ? 1 : 0);
+    return new Float32Array(this.memory.buffer, ptr, x.length).slice();
   }
 
   private parallel(B: number, M: number, N: number, K: number, threads: number, params: number[]): void {

@@ -1,0 +1,119 @@
+// Vectorised elementwise kernels for the fast CPU backend: exp, tanh, sigmoid, the GELU forms and their derivatives,
+// and row-wise softmax / log-softmax, over f32x4 lanes of the shared memory. exp uses Cephes' range reduction
+// (x = n·ln2 + r, |r| ≤ ln2/2) and a degree-6 polynomial, within 2 ulp of the true value over float32's range.
+
+const LOG2E: f32 = 1.44269504088896341;
+const LN2_HI: f32 = 0.693359375;
+const LN2_LO: f32 = -2.12194440e-4;
+const EXP_HI: f32 = 88.3762626647949;
+const EXP_LO: f32 = -87.3365447504;
+const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
+const GELU_C: f32 = 0.044715;
+
+@inline function splat(x: f32): v128 { return f32x4.splat(x); }
+
+/** e^x on four lanes. */
+@inline function vexp(x: v128): v128 {
+  x = f32x4.min(f32x4.max(x, splat(EXP_LO)), splat(EXP_HI));
+  const n = f32x4.nearest(f32x4.mul(x, splat(LOG2E)));
+  let r = f32x4.sub(x, f32x4.mul(n, splat(LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(n, splat(LN2_LO)));
+  let p = splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), splat(5.0000001201e-1));
+  p = f32x4.add(f32x4.mul(f32x4.mul(p, r), r), f32x4.add(r, splat(1)));
+  // Scale by 2^n through the exponent bits.
+  const bits = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(p, bits);
+}
+
+/**
+ * tanh on four lanes (Cephes' tanhf): an odd polynomial below |x| = 0.625, where 1 - 2/(e^{2x} + 1) would lose
+ * relative precision to cancellation, and that formula above it.
+ */
+@inline function vtanh(x: v128): v128 {
+  const e = vexp(f32x4.add(x, x));
+  const big = f32x4.sub(splat(1), f32x4.div(splat(2), f32x4.add(e, splat(1))));
+  const z = f32x4.mul(x, x);
+  let p = splat(-5.70498872745e-3);
+  p = f32x4.add(f32x4.mul(p, z), splat(2.06390887954e-2));
+  p = f32x4.add(f32x4.mul(p, z), splat(-5.37397155531e-2));
+  p = f32x4.add(f32x4.mul(p, z), splat(1.33314422036e-1));
+  p = f32x4.add(f32x4.mul(p, z), splat(-3.33332819422e-1));
+  const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), x), x);
+  return v128.bitselect(small, big, f32x4.lt(f32x4.abs(x), splat(0.625)));
+}
+
+@inline function scalarExp(x: f32): f32 { return f32x4.extract_lane(vexp(splat(x)), 0); }
+
+/** The op codes of `unary`. */
+export const OP_EXP: i32 = 0;
+export const OP_TANH: i32 = 1;
+export const OP_SIGMOID: i32 = 2;
+export const OP_GELU_TANH: i32 = 3;
+export const OP_GELU_TANH_GRAD: i32 = 4;
+
+@inline function apply(op: i32, x: v128): v128 {
+  if (op === OP_EXP) return vexp(x);
+  if (op === OP_TANH) return vtanh(x);
+  if (op === OP_SIGMOID) return f32x4.div(splat(1), f32x4.add(splat(1), vexp(f32x4.neg(x))));
+  // GELU (tanh form) as x·σ(2u): 0.5(1 + tanh(u)) = σ(2u), which keeps relative precision in the negative tail.
+  const u = f32x4.mul(splat(SQRT_2_OVER_PI), f32x4.add(x, f32x4.mul(splat(GELU_C), f32x4.mul(x, f32x4.mul(x, x)))));
+  const s = f32x4.div(splat(1), f32x4.add(splat(1), vexp(f32x4.mul(splat(-2), u))));
+  if (op === OP_GELU_TANH) return f32x4.mul(x, s);
+  // d/dx x·σ(2u) = σ + 2x·σ(1 - σ)·u', u' = c(1 + 3·0.044715x²)
+  const du = f32x4.mul(splat(SQRT_2_OVER_PI), f32x4.add(splat(1), f32x4.mul(splat(3 * GELU_C), f32x4.mul(x, x))));
+  return f32x4.add(s, f32x4.mul(f32x4.mul(f32x4.mul(splat(2), x), f32x4.mul(s, f32x4.sub(splat(1), s))), du));
+}
+
+/** dst[i] = op(src[i]) for i < n (float32 arrays at byte addresses src, dst; may alias). */
+export function unary(op: i32, src: usize, dst: usize, n: i32): void {
+  let i: i32 = 0;
+  for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), apply(op, v128.load(src + (<usize>i << 2))));
+  for (; i < n; i++) {
+    const v = apply(op, splat(load<f32>(src + (<usize>i << 2))));
+    store<f32>(dst + (<usize>i << 2), f32x4.extract_lane(v, 0));
+  }
+}
+
+/** Softmax (or log-softmax when `log`) of each of `rows` contiguous rows of length n, from src into dst. */
+export function softmaxRows(src: usize, dst: usize, rows: i32, n: i32, log: bool): void {
+  for (let r: i32 = 0; r < rows; r++) {
+    const s = src + (<usize>(r * n) << 2), d = dst + (<usize>(r * n) << 2);
+    let vmax = splat(-Infinity);
+    let i: i32 = 0;
+    for (; i + 4 <= n; i += 4) vmax = f32x4.max(vmax, v128.load(s + (<usize>i << 2)));
+    let rowMax = max<f32>(max<f32>(f32x4.extract_lane(vmax, 0), f32x4.extract_lane(vmax, 1)), max<f32>(f32x4.extract_lane(vmax, 2), f32x4.extract_lane(vmax, 3)));
+    for (; i < n; i++) rowMax = max<f32>(rowMax, load<f32>(s + (<usize>i << 2)));
+    const vm = splat(rowMax);
+    let vsum = splat(0);
+    i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const e = vexp(f32x4.sub(v128.load(s + (<usize>i << 2)), vm));
+      if (!log) v128.store(d + (<usize>i << 2), e);
+      vsum = f32x4.add(vsum, e);
+    }
+    let sum: f32 = f32x4.extract_lane(vsum, 0) + f32x4.extract_lane(vsum, 1) + f32x4.extract_lane(vsum, 2) + f32x4.extract_lane(vsum, 3);
+    for (; i < n; i++) {
+      const e = scalarExp(load<f32>(s + (<usize>i << 2)) - rowMax);
+      if (!log) store<f32>(d + (<usize>i << 2), e);
+      sum += e;
+    }
+    if (log) {
+      // (x - max) - log(sum), not x - (max + log(sum)): large logits would lose the small term to rounding.
+      const logSum: f32 = <f32>Math.log(<f64>sum);
+      const vl = splat(logSum);
+      i = 0;
+      for (; i + 4 <= n; i += 4) v128.store(d + (<usize>i << 2), f32x4.sub(f32x4.sub(v128.load(s + (<usize>i << 2)), vm), vl));
+      for (; i < n; i++) store<f32>(d + (<usize>i << 2), (load<f32>(s + (<usize>i << 2)) - rowMax) - logSum);
+    } else {
+      const inv = splat(1 / sum);
+      i = 0;
+      for (; i + 4 <= n; i += 4) v128.store(d + (<usize>i << 2), f32x4.mul(v128.load(d + (<usize>i << 2)), inv));
+      for (; i < n; i++) store<f32>(d + (<usize>i << 2), load<f32>(d + (<usize>i << 2)) / sum);
+    }
+  }
+}
