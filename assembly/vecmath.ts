@@ -117,3 +117,22 @@ export function softmaxRows(src: usize, dst: usize, rows: i32, n: i32, log: bool
     }
   }
 }
+
+/** dst[r] = log Σ_j e^{src[r, j]} for each of `rows` contiguous rows of length n (max-shifted). */
+export function logSumExpRows(src: usize, dst: usize, rows: i32, n: i32): void {
+  for (let r: i32 = 0; r < rows; r++) {
+    const s = src + (<usize>(r * n) << 2);
+    let vmax = splat(-Infinity);
+    let i: i32 = 0;
+    for (; i + 4 <= n; i += 4) vmax = f32x4.max(vmax, v128.load(s + (<usize>i << 2)));
+    let rowMax = max<f32>(max<f32>(f32x4.extract_lane(vmax, 0), f32x4.extract_lane(vmax, 1)), max<f32>(f32x4.extract_lane(vmax, 2), f32x4.extract_lane(vmax, 3)));
+    for (; i < n; i++) rowMax = max<f32>(rowMax, load<f32>(s + (<usize>i << 2)));
+    const vm = splat(rowMax);
+    let vsum = splat(0);
+    i = 0;
+    for (; i + 4 <= n; i += 4) vsum = f32x4.add(vsum, vexp(f32x4.sub(v128.load(s + (<usize>i << 2)), vm)));
+    let sum: f32 = f32x4.extract_lane(vsum, 0) + f32x4.extract_lane(vsum, 1) + f32x4.extract_lane(vsum, 2) + f32x4.extract_lane(vsum, 3);
+    for (; i < n; i++) sum += scalarExp(load<f32>(s + (<usize>i << 2)) - rowMax);
+    store<f32>(dst + (<usize>r << 2), rowMax + <f32>Math.log(<f64>sum));
+  }
+}

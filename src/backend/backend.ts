@@ -99,6 +99,13 @@ export interface Backend {
   layerNorm?(x: View, weight: View | null, bias: View | null, n: number, eps: number): { y: Buffer; mean: Buffer; rstd: Buffer };
   /** The layer norm's gradients from the output gradient g (contiguous, like x) and the saved mean and rstd. */
   layerNormBackward?(g: View, x: View, weight: View | null, mean: Buffer, rstd: Buffer, n: number): { dx: Buffer; dweight: Buffer; dbias: Buffer };
+  /**
+   * Fused cross-entropy of contiguous logits [N, C] against int32 targets [N]: per-row losses (0 where the target is
+   * `ignoreIndex`) with label smoothing, and each row's log-sum-exp for the backward pass.
+   */
+  crossEntropy?(logits: View, target: View, ignoreIndex: number, smoothing: number): { loss: Buffer; lse: Buffer };
+  /** d(loss)/d(logits) = grad_row · (softmax - smoothed one-hot), zero on ignored rows. */
+  crossEntropyBackward?(logits: View, target: View, lse: Buffer, grad: View, ignoreIndex: number, smoothing: number): Buffer;
   /** Fused AdamW update, in place on param, m and v (contiguous, same size). */
   adamw?(param: Buffer, grad: View, m: Buffer, v: Buffer, size: number, opts: AdamWStep): void;
 }

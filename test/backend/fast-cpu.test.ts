@@ -110,3 +110,16 @@ test('the fused layer norm matches its composite definition, forward and backwar
   }
   close(grads.dx as Float32Array, numeric, 1e-4, 'layerNorm dx');
 });
+
+test('fused cross-entropy (forward and backward, smoothing, ignored rows) matches the reference', () => {
+  const N = 9, C = 1031;
+  const x = randomView([N, C]);
+  const t: View = { buf: Int32Array.from([3, -100, 1030, 0, 7, 7, -100, 512, 9]), dtype: 'int32', shape: [N], strides: [1], offset: 0 };
+  const g = randomView([N]);
+  for (const smoothing of [0, 0.1]) {
+    const a = fast.crossEntropy!(x, t, -100, smoothing), b = ref.crossEntropy!(x, t, -100, smoothing);
+    close(a.loss as Float32Array, b.loss as Float32Array, 1e-5, `loss smoothing ${smoothing}`);
+    close(fast.crossEntropyBackward!(x, t, a.lse, g, -100, smoothing) as Float32Array, ref.crossEntropyBackward!(x, t, b.lse, g, -100, smoothing) as Float32Array, 1e-5, `dlogits smoothing ${smoothing}`);
+  }
+  assert.throws(() => fast.crossEntropy!(x, { ...t, buf: Int32Array.from([3, 0, 1031, 0, 0, 0, 0, 0, 0]) }, -100, 0), /index 1031 is out of range/);
+});

@@ -5,7 +5,7 @@ import { registerBackend, setBackend } from '../../src/backend/backend.js';
 /** The reference backend minus its optional fused kernels: optimizers must fall back to composite ops on it. */
 export const UNFUSED = 'cpu-reference-unfused';
 registerBackend(UNFUSED, () => {
-  const { adamw: _adamw, softmax: _softmax, layerNorm: _ln, layerNormBackward: _lnb, ...kernels } = createReferenceBackend();
+  const { adamw: _adamw, softmax: _softmax, layerNorm: _ln, layerNormBackward: _lnb, crossEntropy: _ce, crossEntropyBackward: _ceb, ...kernels } = createReferenceBackend();
   return { ...kernels, name: UNFUSED };
 });
 

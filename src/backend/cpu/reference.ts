@@ -321,6 +321,38 @@ export function createReferenceBackend(): Backend {
       }
       return { dx, dweight, dbias };
     },
+    crossEntropy(logits, target, ignoreIndex, smoothing) {
+      const X = readView(logits, logits.dtype), T = readView(target, target.dtype);
+      const [N, C] = logits.shape as [number, number];
+      const loss = allocArray(logits.dtype, N), lse = allocArray(logits.dtype, N);
+      for (let r = 0; r < N; r++) {
+        const o = r * C;
+        let max = -Infinity, mean = 0;
+        for (let c = 0; c < C; c++) { max = Math.max(max, X[o + c]!); mean += X[o + c]!; }
+        let sum = 0;
+        for (let c = 0; c < C; c++) sum += Math.exp(X[o + c]! - max);
+        lse[r] = max + Math.log(sum);
+        const t = T[r]!;
+        if (t === ignoreIndex) continue;
+        checkIndex('crossEntropy', t, C, 1);
+        // (1 - ε)(lse - x_t) + ε(lse - mean_c x_c)
+        loss[r] = (1 - smoothing) * (lse[r]! - X[o + t]!) + smoothing * (lse[r]! - mean / C);
+      }
+      return { loss, lse };
+    },
+    crossEntropyBackward(logits, target, lseBuf, grad, ignoreIndex, smoothing) {
+      const X = readView(logits, logits.dtype), T = readView(target, target.dtype), G = readView(grad, grad.dtype);
+      const lse = lseBuf as TypedArray;
+      const [N, C] = logits.shape as [number, number];
+      const dx = allocArray(logits.dtype, N * C);
+      for (let r = 0; r < N; r++) {
+        const t = T[r]!;
+        if (t === ignoreIndex) continue;
+        const o = r * C, g = G[r]!;
+        for (let c = 0; c < C; c++) dx[o + c] = g * (Math.exp(X[o + c]! - lse[r]!) - smoothing / C - (c === t ? 1 - smoothing : 0));
+      }
+      return dx;
+    },
     adamw(param, grad, m, v, size, o: AdamWStep) {
       const p = param as TypedArray, g = readView(grad, grad.dtype), M = m as TypedArray, V = v as TypedArray;
       const bc1 = 1 - Math.pow(o.beta1, o.step), bc2 = 1 - Math.pow(o.beta2, o.step);

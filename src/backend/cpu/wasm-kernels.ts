@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 interface VecmathExports {
   unary(op: number, src: number, dst: number, n: number): void;
   softmaxRows(src: number, dst: number, rows: number, n: number, log: number): void;
+  logSumExpRows(src: number, dst: number, rows: number, n: number): void;
 }
 
 /** The elementwise functions of vecmath.wasm, by op code. */
@@ -160,6 +161,16 @@ export class WasmKernels {
     new Float32Array(this.memory.buffer, ptr, x.length).set(x);
     this.vec.softmaxRows(ptr, ptr, n === 0 ? 0 : x.length / n, n, log ? 1 : 0);
     return new Float32Array(this.memory.buffer, ptr, x.length).slice();
+  }
+
+  /** The log-sum-exp of each row of a contiguous [rows, n] float32 array. */
+  logSumExp(x: Float32Array, n: number): Float32Array {
+    const rows = n === 0 ? 0 : x.length / n;
+    const ptr = this.operandsBase, out = align(ptr + 4 * x.length, 64);
+    this.ensure(out + 4 * rows);
+    new Float32Array(this.memory.buffer, ptr, x.length).set(x);
+    this.vec.logSumExpRows(ptr, out, rows, n);
+    return new Float32Array(this.memory.buffer, out, rows).slice();
   }
 
   private parallel(B: number, M: number, N: number, K: number, threads: number, params: number[]): void {

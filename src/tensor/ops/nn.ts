@@ -108,16 +108,37 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
     throw new ShapeError(`crossEntropy: logits ${fmt(logits.shape)} do not match targets ${fmt(target.shape)}`);
   }
   const valid = noGrad(() => gt(sub(t, ignoreIndex).abs(), 0));
-  const safeTarget = noGrad(() => where(valid, t, 0));
-  const logp = logSoftmax(x, -1);
-  let loss = neg(reshape(gather(logp, 1, reshape(safeTarget, [-1, 1])), [-1]));
-  if (labelSmoothing > 0) loss = add(mul(loss, 1 - labelSmoothing), mul(neg(mean(logp, -1)), labelSmoothing));
   const mask = noGrad(() => valid.cast(x.dtype));
-  loss = mul(loss, mask);
+  let loss: Tensor;
+  if (x.backend.crossEntropy && x.backend.crossEntropyBackward) {
+    loss = fusedCrossEntropyRows(x, t, ignoreIndex, labelSmoothing);
+  } else {
+    const safeTarget = noGrad(() => where(valid, t, 0));
+    const logp = logSoftmax(x, -1);
+    loss = neg(reshape(gather(logp, 1, reshape(safeTarget, [-1, 1])), [-1]));
+    if (labelSmoothing > 0) loss = add(mul(loss, 1 - labelSmoothing), mul(neg(mean(logp, -1)), labelSmoothing));
+    loss = mul(loss, mask);
+  }
   if (reduction === 'none') return reshape(loss, target.shape);
   const total = sum(loss);
   if (reduction === 'sum') return total;
   return div(total, noGrad(() => sum(mask)));
+}
+
+/**
+ * Per-row cross-entropy of logits [N, C] through the backend's fused kernels (0 on ignored rows): one pass for the
+ * log-sum-exp forward and one for softmax - target backward, instead of a softmax, a gather and their adjoints over
+ * the whole [N, C] matrix.
+ */
+function fusedCrossEntropyRows(x: Tensor, t: Tensor, ignoreIndex: number, smoothing: number): Tensor {
+  const backend = x.backend;
+  const xc = contiguous(x.detach()), tc = contiguous(t);
+  const { loss, lse } = backend.crossEntropy!(xc.view, tc.view, ignoreIndex, smoothing);
+  const out = fromKernel('crossEntropy', loss, [x.shape[0]!], x.dtype, backend);
+  return record('crossEntropy', out, [x], (g) => {
+    const dx = backend.crossEntropyBackward!(xc.view, tc.view, lse, contiguous(g).view, ignoreIndex, smoothing);
+    return [fromKernel('crossEntropy backward', dx, x.shape, x.dtype, backend)];
+  });
 }
 
 /** Options of `scaledDotProductAttention`. */
