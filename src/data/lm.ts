@@ -1,0 +1,66 @@
+// Language-model streams: contiguous token blocks for GPT (documents joined by a separator, cut into fixed blocks,
+// as GPT-2's training data and Hugging Face's run_clm group_texts do), and BPTT windows for recurrent LMs (ELMo,
+// the NNLM): the stream split into `batchSize` parallel rows, read `bptt` steps at a time, with next-token targets
+// for the forward LM and previous-token targets for the backward LM.
+
+/** Ignored target (no previous token at the start of a row), as cross-entropy's ignore index. */
+export const IGNORE_INDEX = -100;
+
+/** Options of `tokenBlocks`. */
+export interface BlockOptions {
+  blockSize: number;
+  /** Id appended after every document (GPT-2's <|endoftext|>); none when undefined. */
+  separator?: number;
+}
+
+/** Cuts a stream of documents (token ids) into blocks of `blockSize` ids; the last partial block is dropped (as run_clm). */
+export async function* tokenBlocks(docs: AsyncIterable<ArrayLike<number>> | Iterable<ArrayLike<number>>, opts: BlockOptions): AsyncGenerator<Int32Array> {
+  const { blockSize, separator } = opts;
+  if (!Number.isInteger(blockSize) || blockSize < 1) throw new RangeError(`blockSize must be a positive integer, got ${blockSize}`);
+  let block = new Int32Array(blockSize);
+  let filled = 0;
+  for await (const doc of docs) {
+    const n = doc.length + (separator === undefined ? 0 : 1);
+    for (let k = 0; k < n; k++) {
+      block[filled++] = k < doc.length ? doc[k]! : separator!;
+      if (filled === blockSize) {
+        yield block;
+        block = new Int32Array(blockSize);
+        filled = 0;
+      }
+    }
+  }
+}
+
+/** One BPTT step: [batchSize, steps] row-major inputs and targets. */
+export interface BpttWindow {
+  batchSize: number;
+  steps: number;
+  inputs: Int32Array;
+  /** Token after each input (forward LM). */
+  nextTargets: Int32Array;
+  /** Token before each input (backward LM); IGNORE_INDEX at the start of a row. */
+  prevTargets: Int32Array;
+}
+
+/** BPTT windows over a token stream (batchify + get_batch of PyTorch's word_language_model); rows are contiguous
+ * slices of the stream, so the hidden state carries over from one window to the next. A tail shorter than
+ * batchSize is dropped. */
+export function* bpttWindows(ids: ArrayLike<number>, opts: { batchSize: number; bptt: number }): Generator<BpttWindow> {
+  const { batchSize: B, bptt } = opts;
+  if (!Number.isInteger(B) || B < 1 || !Number.isInteger(bptt) || bptt < 1) throw new RangeError(`batchSize and bptt must be positive integers, got ${B} and ${bptt}`);
+  const rowLength = Math.floor(ids.length / B);
+  for (let start = 0; start < rowLength - 1; start += bptt) {
+    const T = Math.min(bptt, rowLength - 1 - start);
+    const w: BpttWindow = { batchSize: B, steps: T, inputs: new Int32Array(B * T), nextTargets: new Int32Array(B * T), prevTargets: new Int32Array(B * T) };
+    for (let b = 0; b < B; b++) {
+      const base = b * rowLength + start;
+      for (let t = 0; t < T; t++) {
+        w.inputs[b * T + t] = ids[base + t]!;
+        w.nextTargets[b * T + t] = ids[base + t + 1]!;
+        w.prevTargets[b * T + t] = start + t === 0 ? IGNORE_INDEX : ids[base + t - 1]!;
+      }
+    }
+    yield w;
+  }
+}
