@@ -1,9 +1,10 @@
 // The list of subcommands. Each entry adds one command (with its subcommands) to the program.
 import type { Command } from 'commander';
+import { registerData } from './data.js';
 import { registerGpt } from './gpt.js';
 
 /** A function that adds one top-level command to the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** Every top-level command, in the order `pretrain --help` lists them. */
-export const commands: RegisterCommand[] = [registerGpt];
+export const commands: RegisterCommand[] = [registerGpt, registerData];

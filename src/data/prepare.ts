@@ -23,6 +23,8 @@ export interface PrepareOptions {
   out: string;
   encoder: TokenEncoder;
   layout?: CorpusLayout;
+  /** With the prose layout: a document is a file or a paragraph. */
+  proseDocuments?: 'file' | 'paragraph';
   examplesPerShard?: number;
   onProgress?: (p: PrepareProgress) => void;
 }
@@ -56,6 +58,7 @@ export async function prepareBertData(opts: PrepareOptions & Partial<BertDataOpt
   const vocab = bertVocab(opts.encoder);
   const corpus = await Corpus.open(opts.input, {
     layout: opts.layout,
+    proseDocuments: opts.proseDocuments,
     onProgress: (s) => opts.onProgress?.({ phase: 'read', done: s.bytesRead, total: s.totalBytes, corpus: s }),
   });
   const documents = await tokenizeDocuments(corpus.documents(), opts.encoder);
@@ -101,6 +104,7 @@ export async function prepareLmData(opts: PrepareOptions & { blockSize: number; 
   const separator = opts.separator === null ? undefined : opts.separator ?? defaultSeparator(opts.encoder);
   const corpus = await Corpus.open(opts.input, {
     layout: opts.layout,
+    proseDocuments: opts.proseDocuments,
     onProgress: (s) => opts.onProgress?.({ phase: 'read', done: s.bytesRead, total: s.totalBytes, corpus: s }),
   });
   let tokens = 0;

@@ -1,0 +1,136 @@
+// `pretrain data bert|lm`: make pretraining data from a corpus (BERT examples with create_pretraining_data
+// semantics, or LM token blocks) and write it as safetensors shards with a manifest.
+import { Command, Option } from 'commander';
+import { BERT_DATA_DEFAULTS } from '../data/bert.js';
+import type { CorpusLayout } from '../data/corpus.js';
+import type { TokenEncoder } from '../data/encoder.js';
+import { prepareBertData, prepareLmData, type PrepareProgress, type PrepareSummary } from '../data/prepare.js';
+import { VocabEncoder } from '../data/vocab-encoder.js';
+import type { RegisterCommand } from './commands.js';
+import { formatNumber, progressBar, table } from './ui.js';
+
+const int = (v: string) => { const n = Number(v); if (!Number.isInteger(n)) throw new Error(`not an integer: ${v}`); return n; };
+const num = (v: string) => { const n = Number(v); if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`); return n; };
+
+/** Loads the tokenizer: a WordPiece vocab.txt. */
+async function loadEncoder(path: string, lowercase: boolean): Promise<TokenEncoder> {
+  if (!/\.txt$/i.test(path)) throw new Error(`${path}: --tokenizer takes a WordPiece vocab.txt`);
+  return VocabEncoder.fromFile(path, { lowercase });
+}
+
+/** Options shared by both subcommands. */
+function common(cmd: Command): Command {
+  return cmd
+    .requiredOption('--tokenizer <file>', 'WordPiece vocab.txt (one token a line)')
+    .requiredOption('--input <paths...>', 'corpus files and folders (recursive; .gz read through)')
+    .requiredOption('--out <dir>', 'output folder: shard-NNNNN.safetensors and manifest.json')
+    .addOption(new Option('--layout <layout>', 'one sentence a line with blank lines between documents, or raw prose split into sentences').choices(['sentence-per-line', 'prose']).default('sentence-per-line'))
+    .addOption(new Option('--prose-documents <unit>', 'with --layout prose: a document is a file or a paragraph').choices(['file', 'paragraph']).default('file'))
+    .option('--no-lowercase', 'keep case and accents (cased vocabularies)')
+    .option('--examples-per-shard <n>', 'examples per shard file', int, 10_000)
+    .option('--json', 'print the summary as JSON (progress bars off)')
+    .option('--quiet', 'no progress bars');
+}
+
+/** Progress bars for the phases of a run, one after another, on stderr. */
+function progressReporter(quiet: boolean) {
+  const labels = { read: ['reading', 'KiB'], examples: ['examples', 'docs'], write: ['writing', 'examples'] } as const;
+  let phase: PrepareProgress['phase'] | undefined;
+  let bar: ReturnType<typeof progressBar> | undefined;
+  return {
+    update(p: PrepareProgress) {
+      if (p.phase !== phase) {
+        bar?.stop();
+        phase = p.phase;
+        const [label, unit] = labels[p.phase];
+        bar = progressBar(label.padEnd(8), p.phase === 'read' ? Math.ceil(p.total / 1024) : p.total, { unit, quiet });
+      }
+      const value = p.phase === 'read' ? Math.floor(p.done / 1024) : p.done;
+      bar!.update(value, p.phase === 'read' ? `| ${formatNumber(p.corpus.documents)} docs` : '');
+    },
+    stop() { bar?.stop(); },
+  };
+}
+
+/** Warns on stderr about replaced invalid UTF-8 (the data is still made). */
+function warnInvalid(s: PrepareSummary): void {
+  if (s.invalidSequences === 0) return;
+  const files = s.invalidFiles.map((f) => `${f.path} (${f.sequences})`).join(', ');
+  console.error(`warning: ${formatNumber(s.invalidSequences)} invalid UTF-8 sequences (${formatNumber(s.invalidBytes)} bytes) replaced with U+FFFD in ${s.invalidFiles.length} file(s): ${files}`);
+}
+
+function report(s: PrepareSummary, out: string, json: boolean, rows: [string, unknown][]): void {
+  warnInvalid(s);
+  if (json) { console.log(JSON.stringify({ out, ...s })); return; }
+  const base: [string, unknown][] = [
+    ['files', s.files], ['bytes', s.bytes], ['documents', s.documents], ['sentences', s.sentences], ['tokens', s.tokens],
+    ['invalid UTF-8 replaced', s.invalidSequences], ['examples', s.examples], ['shards', s.shards],
+  ];
+  console.log(table([...base, ...rows, ['seconds', s.seconds], ['output', out]].map(([stat, value]) => ({ stat, value }))));
+}
+
+function bertCommand(): Command {
+  const d = BERT_DATA_DEFAULTS;
+  return common(new Command('bert')
+    .description('Make BERT pretraining examples (masked LM + next sentence) with google-research/bert create_pretraining_data semantics.'))
+    .option('--max-seq-length <n>', 'tokens per example, [CLS] and [SEP]s included', int, d.maxSeqLength)
+    .option('--max-predictions-per-seq <n>', 'cap on masked positions per example', int, d.maxPredictionsPerSeq)
+    .option('--masked-lm-prob <p>', 'fraction of tokens to mask', num, d.maskedLmProb)
+    .option('--short-seq-prob <p>', 'probability of a shorter target length for a document', num, d.shortSeqProb)
+    .option('--dupe-factor <n>', 'passes over the corpus with different masks', int, d.dupeFactor)
+    .option('--whole-word-mask', 'mask all WordPiece pieces of a word together', false)
+    .option('--seed <n>', 'random seed', int, d.seed)
+    .action(async (o) => {
+      const encoder = await loadEncoder(o.tokenizer, o.lowercase);
+      const progress = progressReporter(Boolean(o.json || o.quiet));
+      try {
+        const { summary } = await prepareBertData({
+          input: o.input, out: o.out, encoder, layout: o.layout as CorpusLayout, proseDocuments: o.proseDocuments, examplesPerShard: o.examplesPerShard,
+          maxSeqLength: o.maxSeqLength, maxPredictionsPerSeq: o.maxPredictionsPerSeq, maskedLmProb: o.maskedLmProb, shortSeqProb: o.shortSeqProb,
+          dupeFactor: o.dupeFactor, wholeWordMask: o.wholeWordMask, seed: o.seed, onProgress: progress.update,
+        });
+        progress.stop();
+        report(summary, o.out, Boolean(o.json), [
+          ['mean length', summary.meanLength], ['full-length fraction', summary.fullLengthFraction],
+          ['random-next fraction', summary.randomNextFraction], ['masked per example', summary.maskedPerExample],
+        ]);
+      } finally {
+        progress.stop();
+      }
+    });
+}
+
+function lmCommand(): Command {
+  return common(new Command('lm')
+    .description('Tokenize a corpus into contiguous blocks of token ids for language-model pretraining (GPT).'))
+    .option('--block-size <n>', 'tokens per block', int, 128)
+    .option('--separator <token>', "token between documents ('none' for none; default <|endoftext|>, else [SEP])")
+    .action(async (o) => {
+      const encoder = await loadEncoder(o.tokenizer, o.lowercase);
+      let separator: number | null | undefined;
+      if (o.separator === 'none') separator = null;
+      else if (o.separator !== undefined) {
+        separator = encoder.tokenToId(o.separator);
+        if (separator === undefined) throw new Error(`${o.tokenizer}: no token ${o.separator} for --separator`);
+      }
+      const progress = progressReporter(Boolean(o.json || o.quiet));
+      try {
+        const { summary } = await prepareLmData({
+          input: o.input, out: o.out, encoder, layout: o.layout as CorpusLayout, proseDocuments: o.proseDocuments, examplesPerShard: o.examplesPerShard,
+          blockSize: o.blockSize, separator, onProgress: progress.update,
+        });
+        progress.stop();
+        report(summary, o.out, Boolean(o.json), [['block size', summary.blockSize], ['separator id', summary.separator], ['tokens dropped at the end', summary.droppedTokens]]);
+      } finally {
+        progress.stop();
+      }
+    });
+}
+
+/** Registers `pretrain data`. */
+export const registerData: RegisterCommand = (program) => {
+  program.addCommand(new Command('data')
+    .description('Prepare pretraining data: BERT examples or LM token blocks, as safetensors shards.')
+    .addCommand(bertCommand())
+    .addCommand(lmCommand()));
+};
