@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { VocabEncoder } from '../../src/data/vocab-encoder.js';
+import { BertShardSource, readManifest } from '../../src/data/shards.js';
+import { testEncoder } from './helpers.js';
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '..', '..');
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'data');
+const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), ...args], { cwd: ROOT });
+
+test('VocabEncoder: BERT basic tokenization (lower case, accents, punctuation, CJK) then greedy WordPiece', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vocab-'));
+  const path = join(dir, 'vocab.txt');
+  writeFileSync(path, ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'hello', ',', 'world', '!', '中', 'naive', 'un', '##aff', '##able', 'x'].join('\n') + '\n');
+  const enc = await VocabEncoder.fromFile(path);
+  assert.equal(enc.vocabSize, 15);
+  const { tokens, ids } = enc.encode('Hello, World!\u0007 中文 naïve unaffable xyz ' + 'x'.repeat(101));
+  assert.deepEqual(tokens, ['hello', ',', 'world', '!', '中', '[UNK]', 'naive', 'un', '##aff', '##able', '[UNK]', '[UNK]']);
+  assert.deepEqual(ids.slice(0, 3), [5, 6, 7]);
+  const cased = await VocabEncoder.fromFile(path, { lowercase: false });
+  assert.deepEqual(cased.encode('Hello hello').tokens, ['[UNK]', 'hello']);
+  writeFileSync(path, 'a\nb\n');
+  await assert.rejects(VocabEncoder.fromFile(path), /vocab\.txt: not a WordPiece vocab\.txt \(no \[UNK\]/);
+});
+
+test('pretrain data bert and lm: shards, a JSON summary, and a warning for invalid UTF-8', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'data-cli-'));
+  const vocab = join(dir, 'vocab.txt');
+  writeFileSync(vocab, testEncoder(readFileSync(join(FIXTURES, 'pretrain-corpus.txt'), 'utf8'), 2000).vocab.join('\n') + '\n');
+  const out = join(dir, 'bert');
+  const { stdout, stderr } = await cli('data', 'bert', '--tokenizer', vocab, '--input', join(FIXTURES, 'pretrain-corpus.txt'), join(FIXTURES, 'invalid-utf8.txt'),
+    '--out', out, '--max-seq-length', '64', '--dupe-factor', '2', '--whole-word-mask', '--examples-per-shard', '500', '--json');
+  const summary = JSON.parse(stdout);
+  assert.equal(summary.invalidSequences, 10);
+  assert.match(stderr, /warning: 10 invalid UTF-8 sequences \(11 bytes\) replaced with U\+FFFD in 1 file\(s\): .*invalid-utf8\.txt \(10\)/);
+  const manifest = await readManifest(out, 'bert');
+  assert.equal(manifest.examples, summary.examples);
+  assert.equal((manifest.info.options as { wholeWordMask: boolean }).wholeWordMask, true);
+  const source = await BertShardSource.open(out);
+  assert.equal(source.seqLength, 64);
+  const batch = await source.next(8);
+  assert.equal(batch.inputIds.length, 8 * 64);
+  const lm = await cli('data', 'lm', '--tokenizer', vocab, '--input', join(FIXTURES, 'pretrain-corpus.txt'), '--out', join(dir, 'lm'), '--block-size', '50', '--separator', 'none');
+  assert.match(lm.stdout, /examples\s+\d/);
+  assert.match(lm.stdout, /block size\s+50/);
+  assert.equal((await readManifest(join(dir, 'lm'), 'lm')).columns.input_ids!.width, 50);
+  await assert.rejects(cli('data', 'bert', '--tokenizer', vocab, '--input', join(dir, 'missing.txt'), '--out', join(dir, 'x')), /missing\.txt: no such file or folder/);
+  const help = await cli('data', 'bert', '--help');
+  assert.match(help.stdout, /--whole-word-mask/);
+  assert.match(help.stdout, /--dupe-factor <n>/);
+});
