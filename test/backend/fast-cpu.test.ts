@@ -8,6 +8,8 @@ import { contiguousStrides, sizeOf } from '../../src/tensor/shape.js';
 import { Generator } from '../../src/tensor/random.js';
 
 const fast = createFastCpuBackend({ threads: 2 });
+// An odd thread count, so row ranges are uneven and one worker may get none.
+const fast3 = createFastCpuBackend({ threads: 3 });
 const ref = createReferenceBackend();
 const rng = new Generator(42);
 
@@ -25,12 +27,14 @@ function close(a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5, what = ''
 }
 
 test('GEMM matches the reference for every transpose case, batched, at odd and edge-tile sizes', () => {
-  for (const [B, M, N, K] of [[1, 1, 1, 1], [1, 7, 17, 5], [2, 63, 65, 129], [3, 130, 9, 300], [1, 5, 2100, 3], [1, 257, 33, 1]]) {
+  for (const [B, M, N, K] of [[1, 1, 1, 1], [1, 7, 17, 5], [2, 63, 65, 129], [3, 130, 9, 300], [1, 5, 2100, 3], [1, 257, 33, 1], [1, 13, 129, 200], [2, 65, 7, 1000]]) {
     for (const ta of [false, true]) for (const tb of [false, true]) {
       // A transposed operand is a [B, M, K] view of [B, K, M] storage, exactly as `transpose` makes it.
       const a = randomView([B, M, K], ta ? [M * K, 1, M] : [M * K, K, 1]);
       const b = randomView([B, K, N], tb ? [K * N, 1, K] : [K * N, N, 1]);
-      close(fast.matmul(a, b) as Float32Array, ref.matmul(a, b) as Float32Array, 1e-5, `B${B} M${M} N${N} K${K} ta=${ta} tb=${tb}`);
+      const expected = ref.matmul(a, b) as Float32Array;
+      close(fast.matmul(a, b) as Float32Array, expected, 1e-5, `B${B} M${M} N${N} K${K} ta=${ta} tb=${tb}`);
+      close(fast3.matmul(a, b) as Float32Array, expected, 1e-5, `3 threads: B${B} M${M} N${N} K${K} ta=${ta} tb=${tb}`);
     }
   }
   // A broadcast batch (stride 0) and an offset into the storage.

@@ -33,7 +33,9 @@ export interface Operand3 {
 }
 
 const PAGE = 65536;
-const CTRL_GENERATION = 0, CTRL_PENDING = 1, CTRL_PARAMS = 4;
+const CTRL_GENERATION = 0, CTRL_PENDING = 1, CTRL_PARAMS = 4, CTRL_BOUNDS = 64;
+/** Rows of the GEMM's register tile: thread row ranges start at multiples of it, so only the last has an edge tile. */
+const TILE_ROWS = 6;
 /** Below this many multiply-adds a product runs on the calling thread only. */
 const PARALLEL_MIN_WORK = 1 << 18;
 
@@ -63,12 +65,11 @@ for (;;) {
 }
 function run(e, t) {
   const p = ${CTRL_PARAMS};
-  const B = c[p], M = c[p + 1], N = c[p + 2], K = c[p + 3], threads = c[p + 4];
+  const B = c[p], M = c[p + 1], N = c[p + 2], K = c[p + 3];
   const [a, sa0, sa1, sa2, b, sb0, sb1, sb2, cc, scratch, stride] = Array.from({ length: 11 }, (_, i) => f[8 + i]);
-  ${'/* each thread takes the same row range of every batch item */'}
-  if (t >= threads) return;
-  const m0 = Math.floor((t * M) / threads), m1 = Math.floor(((t + 1) * M) / threads);
-  if (m0 === m1) return;
+  ${'/* each thread takes the same row range of every batch item; the caller wrote the ranges */'}
+  const m0 = c[${CTRL_BOUNDS} + t], m1 = c[${CTRL_BOUNDS} + t + 1];
+  if (m0 >= m1) return;
   for (let i = 0; i < B; i++) e.sgemm(m0, m1, N, K, a + 4 * i * sa0, sa1, sa2, b + 4 * i * sb0, sb1, sb2, cc + 4 * i * M * N, N, scratch + t * stride);
 }
 `;
@@ -104,7 +105,7 @@ export class WasmKernels {
     this.scratchBytes = align(this.exports.packBytes(), 64);
     // The first 64 KiB hold the module's own data; then one scratch area per thread; then the operands.
     this.operandsBase = PAGE + this.threads * this.scratchBytes;
-    this.ctrl = new SharedArrayBuffer(8 * 32);
+    this.ctrl = new SharedArrayBuffer(align(4 * (CTRL_BOUNDS + this.threads + 1), 8));
     this.ctrlI32 = new Int32Array(this.ctrl);
     this.ctrlF64 = new Float64Array(this.ctrl);
     for (let t = 1; t < this.threads; t++) {
@@ -133,7 +134,7 @@ export class WasmKernels {
     heap.set(b.data.subarray(spanB.start, spanB.start + spanB.length), bPtr / 4);
     const aBase = aPtr + 4 * (a.offset - spanA.start), bBase = bPtr + 4 * (b.offset - spanB.start);
     const work = Bt * M * N * K;
-    const threads = work < PARALLEL_MIN_WORK ? 1 : Math.min(this.threads, M);
+    const threads = work < PARALLEL_MIN_WORK ? 1 : Math.min(this.threads, Math.ceil(M / TILE_ROWS));
     if (threads === 1) {
       for (let i = 0; i < Bt; i++) {
         this.exports.sgemm(0, M, N, K, aBase + 4 * i * a.strides[0], a.strides[1], a.strides[2], bBase + 4 * i * b.strides[0], b.strides[1], b.strides[2],
@@ -176,14 +177,15 @@ export class WasmKernels {
   private parallel(B: number, M: number, N: number, K: number, threads: number, params: number[]): void {
     const c = this.ctrlI32;
     const p = CTRL_PARAMS;
-    c[p] = B; c[p + 1] = M; c[p + 2] = N; c[p + 3] = K; c[p + 4] = threads;
+    c[p] = B; c[p + 1] = M; c[p + 2] = N; c[p + 3] = K;
     params.forEach((v, i) => { this.ctrlF64[8 + i] = v; });
-    const helpers = this.workers.length;
-    Atomics.store(c, CTRL_PENDING, helpers);
+    // Row ranges of equal size, cut at multiples of the tile height; workers past `threads` get an empty range.
+    for (let t = 0; t <= this.threads; t++) c[CTRL_BOUNDS + t] = t >= threads ? M : Math.min(M, TILE_ROWS * Math.round((t * M) / threads / TILE_ROWS));
+    Atomics.store(c, CTRL_PENDING, this.workers.length);
     Atomics.add(c, CTRL_GENERATION, 1);
     Atomics.notify(c, CTRL_GENERATION);
-    // The calling thread does share 0; workers past `threads` find an empty row range and return at once.
-    const m1 = Math.floor(M / threads);
+    // The calling thread does range 0 while the workers do the others.
+    const m1 = c[CTRL_BOUNDS + 1]!;
     const [a, sa0, sa1, sa2, b, sb0, sb1, sb2, cc, scratch] = params as [number, number, number, number, number, number, number, number, number, number];
     if (m1 > 0) for (let i = 0; i < B; i++) this.exports.sgemm(0, m1, N, K, a + 4 * i * sa0, sa1, sa2, b + 4 * i * sb0, sb1, sb2, cc + 4 * i * M * N, N, scratch);
     for (let pending = Atomics.load(c, CTRL_PENDING); pending !== 0; pending = Atomics.load(c, CTRL_PENDING)) {
