@@ -58,19 +58,79 @@ export async function tokenizeDocuments(docs: AsyncIterable<readonly string[]> |
   return out;
 }
 
-/** All instances of a corpus: shuffled documents, `dupeFactor` passes, then the instances shuffled (all in memory,
- * as in the script; split a very large corpus into several runs, as its README advises). */
-export function createTrainingInstances(documents: readonly TokenDocument[], vocab: BertVocab, opts: BertDataOptions, rng = new Rng(opts.seed), onProgress?: (documentsDone: number) => void): BertInstance[] {
+/** All instances of a corpus: shuffled documents, `dupeFactor` passes, then the instances shuffled. All are held in
+ * memory until the final shuffle, as in the script, but packed (about 4 bytes a token); split a very large corpus
+ * into several runs, as its README advises. */
+export function createTrainingInstances(documents: readonly TokenDocument[], vocab: BertVocab, opts: BertDataOptions, rng = new Rng(opts.seed), onProgress?: (documentsDone: number) => void): BertInstances {
   checkOptions(opts);
   const docs = rng.shuffle(documents.filter((d) => d.length > 0));
-  const instances: BertInstance[] = [];
+  const instances = new BertInstances();
   for (let dupe = 0; dupe < opts.dupeFactor; dupe++) {
     for (let d = 0; d < docs.length; d++) {
       for (const inst of createInstancesFromDocument(docs, d, vocab, opts, rng)) instances.push(inst);
       onProgress?.(dupe * docs.length + d + 1);
     }
   }
-  return rng.shuffle(instances);
+  instances.shuffle(rng);
+  return instances;
+}
+
+/** Instances packed into int32 pages ([length, segment A length, random next, predictions, ids..., positions...,
+ * labels...] each), read back through an order that `shuffle` permutes exactly as shuffling an array would. */
+export class BertInstances implements Iterable<BertInstance> {
+  private static readonly PAGE = 1 << 20;
+  private pages: Int32Array[] = [];
+  private used = BertInstances.PAGE;
+  /** Page and offset of each instance, in insertion order. */
+  private where: number[] = [];
+  private order: Int32Array | undefined;
+
+  get length(): number { return this.where.length / 2; }
+
+  /** Appends an instance (before `shuffle`). */
+  push(inst: BertInstance): void {
+    const n = inst.inputIds.length, m = inst.maskedPositions.length, size = 4 + n + 2 * m;
+    if (this.used + size > BertInstances.PAGE) {
+      this.pages.push(new Int32Array(Math.max(BertInstances.PAGE, size)));
+      this.used = 0;
+    }
+    const page = this.pages[this.pages.length - 1]!, at = this.used;
+    page[at] = n; page[at + 1] = inst.segmentALength; page[at + 2] = inst.isRandomNext ? 1 : 0; page[at + 3] = m;
+    page.set(inst.inputIds, at + 4);
+    page.set(inst.maskedPositions, at + 4 + n);
+    page.set(inst.maskedIds, at + 4 + n + m);
+    this.where.push(this.pages.length - 1, at);
+    this.used += size;
+    this.order = undefined;
+  }
+
+  /** Shuffles the order (random.shuffle over the instance list). */
+  shuffle(rng: Rng): void {
+    const order = Array.from({ length: this.length }, (_, i) => i);
+    this.order = Int32Array.from(rng.shuffle(order));
+  }
+
+  /** The i-th instance (views into the pages). */
+  get(i: number): BertInstance {
+    const k = this.order ? this.order[i]! : i;
+    const page = this.pages[this.where[2 * k]!]!, at = this.where[2 * k + 1]!;
+    const n = page[at]!, m = page[at + 3]!;
+    return {
+      inputIds: page.subarray(at + 4, at + 4 + n), segmentALength: page[at + 1]!, isRandomNext: page[at + 2] === 1,
+      maskedPositions: page.subarray(at + 4 + n, at + 4 + n + m), maskedIds: page.subarray(at + 4 + n + m, at + 4 + n + 2 * m),
+    };
+  }
+
+  /** Instances [start, end) as an array. */
+  slice(start: number, end = this.length): BertInstance[] {
+    const out: BertInstance[] = [];
+    for (let i = start; i < Math.min(end, this.length); i++) out.push(this.get(i));
+    return out;
+  }
+
+  *[Symbol.iterator](): Iterator<BertInstance> {
+    for (let i = 0; i < this.length; i++) yield this.get(i);
+  }
 }
 
 function checkOptions(o: BertDataOptions): void {

@@ -80,7 +80,7 @@ export async function prepareBertData(opts: PrepareOptions & Partial<BertDataOpt
 }
 
 /** Length, NSP and masking statistics of instances (the rates the data should show). */
-export function instanceStats(instances: readonly BertInstance[], maxSeqLength: number) {
+export function instanceStats(instances: Iterable<BertInstance> & { length: number }, maxSeqLength: number) {
   let length = 0, full = 0, randomNext = 0, masked = 0;
   for (const inst of instances) {
     length += inst.inputIds.length;

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Corpus } from '../../src/data/corpus.js';
 import {
-  BERT_DATA_DEFAULTS, createMaskedLmPredictions, createTrainingInstances, instancesToBatch, roundHalfEven, tokenizeDocuments, truncateSeqPair,
+  BERT_DATA_DEFAULTS, createInstancesFromDocument, createMaskedLmPredictions, createTrainingInstances, instancesToBatch, roundHalfEven, tokenizeDocuments, truncateSeqPair,
   type BertInstance, type TokenDocument,
 } from '../../src/data/bert.js';
 import { bertVocab, type BertVocab } from '../../src/data/encoder.js';
@@ -119,7 +119,7 @@ test('on a real multi-document corpus: 80/10/10, NSP near 50/50, full-length exa
   const never = instanceStats(run(0), 128), always = run(1);
   assert.ok(never.fullLengthFraction > 0.93, `full at p=0: ${never.fullLengthFraction}`);
   assert.ok(stats.fullLengthFraction < never.fullLengthFraction && stats.fullLengthFraction > 0.8, `full at p=0.1: ${stats.fullLengthFraction}`);
-  const lengths = always.map((i) => i.inputIds.length);
+  const lengths = [...always].map((i) => i.inputIds.length);
   const below = (x: number) => lengths.filter((l) => l < x).length / lengths.length;
   assert.ok(below(64) > 0.08 && below(128) > 0.4, `p=1: below 64 ${below(64)}, below 128 ${below(128)}`);
   assert.ok(Math.min(...lengths) < 20, 'very short targets occur');
@@ -148,7 +148,7 @@ test('whole-word masking masks every piece of a word or none', async () => {
   assert.ok(pieceMasks > 1000, `${pieceMasks} masked ## pieces`);
   // Without whole-word masking, pieces are masked alone.
   const single = createTrainingInstances(docs, vocab, { ...BERT_DATA_DEFAULTS, dupeFactor: 1, seed: 5 });
-  const alone = single.some((inst) => {
+  const alone = [...single].some((inst) => {
     const ids = original(inst), masked = new Set(inst.maskedPositions);
     return [...masked].some((p) => vocab.continuation[ids[p]!] && !masked.has(p - 1));
   });
@@ -158,11 +158,17 @@ test('whole-word masking masks every piece of a word or none', async () => {
 test('seeded and reproducible: the same seed gives the same examples, another seed others', () => {
   const { docs, vocab } = syntheticDocs(10, new Rng(2), [5, 30]);
   const opts = { ...BERT_DATA_DEFAULTS, dupeFactor: 2 };
-  const a = instancesToBatch(createTrainingInstances(docs, vocab, { ...opts, seed: 1 }), 128, 20, 0);
-  const b = instancesToBatch(createTrainingInstances(docs, vocab, { ...opts, seed: 1 }), 128, 20, 0);
-  const c = instancesToBatch(createTrainingInstances(docs, vocab, { ...opts, seed: 2 }), 128, 20, 0);
+  const a = instancesToBatch(createTrainingInstances(docs, vocab, { ...opts, seed: 1 }).slice(0), 128, 20, 0);
+  const b = instancesToBatch(createTrainingInstances(docs, vocab, { ...opts, seed: 1 }).slice(0), 128, 20, 0);
+  const c = instancesToBatch(createTrainingInstances(docs, vocab, { ...opts, seed: 2 }).slice(0), 128, 20, 0);
   assert.deepEqual(a, b);
   assert.notDeepEqual(a.inputIds, c.inputIds);
+  // The packed store and its shuffled order equal the script's plain list and random.shuffle.
+  const rng = new Rng(1);
+  const shuffled = rng.shuffle([...docs]);
+  const list: BertInstance[] = [];
+  for (let dupe = 0; dupe < 2; dupe++) for (let d = 0; d < shuffled.length; d++) list.push(...createInstancesFromDocument(shuffled, d, vocab, { ...opts, seed: 1 }, rng));
+  assert.deepEqual(instancesToBatch(rng.shuffle(list), 128, 20, 0), a);
 });
 
 test('truncate_seq_pair trims the longer segment from a random end; Python rounding; padding layout', () => {
