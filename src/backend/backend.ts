@@ -8,6 +8,9 @@ import type { DType, TypedArray } from '../tensor/dtype.js';
 import { createFastCpuBackend } from './cpu/fast.js';
 import { createReferenceBackend } from './cpu/reference.js';
 
+/** WebGPU: `await initWebGPU()` once, then `setBackend('webgpu')` (the device package is loaded lazily). */
+export { initWebGPU } from './webgpu/index.js';
+
 /** A backend's handle to device memory. Opaque outside the backend that made it. */
 export type Buffer = object;
 
@@ -114,6 +117,8 @@ let current: Backend | null = null;
 const factories = new Map<string, () => Backend>([
   ['cpu-reference', createReferenceBackend],
   ['cpu', createFastCpuBackend],
+  // Replaced by the real backend once `await initWebGPU()` (backend/webgpu) has acquired a device.
+  ['webgpu', () => { throw new Error("setBackend('webgpu'): call `await initWebGPU()` first (creating a GPU device is asynchronous)"); }],
 ]);
 const instances = new Map<string, Backend>();
 

@@ -18,6 +18,10 @@ export interface AcquiredDevice {
 // Features the kernels use when present; requesting one the adapter lacks would fail, so only present ones are asked.
 const WANTED_FEATURES: GPUFeatureName[] = ['subgroups', 'timestamp-query'];
 
+// Dawn in Node frees its instance when the GPU object is collected, even with live devices, and then crashes in
+// its event polling; so the instance and adapter stay referenced for the life of the process.
+const keepAlive: object[] = [];
+
 async function findGpu(): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
@@ -41,6 +45,7 @@ export async function acquireDevice(): Promise<AcquiredDevice> {
   if (!adapter) {
     throw new Error('WebGPU: no adapter found (on Linux without a GPU, Mesa 25+ lavapipe provides one; see docs/webgpu.md)');
   }
+  keepAlive.push(gpu, adapter);
   const features = WANTED_FEATURES.filter((f) => adapter.features.has(f));
   const l = adapter.limits;
   const device = await adapter.requestDevice({

@@ -1,0 +1,341 @@
+// The WebGPU backend: every kernel of the interface as a WGSL compute pipeline over pooled storage buffers.
+// Dispatches are recorded into one command encoder and submitted in batches; nothing waits for the GPU except
+// `read`, which is asynchronous like WebGPU itself.
+/// <reference types="@webgpu/types" />
+import type { AdamWStep, Backend, BinaryOp, Buffer, ReduceOp, UnaryOp, View } from '../backend.js';
+import { isContiguous } from '../cpu/reference.js';
+import type { DType } from '../../tensor/dtype.js';
+import { contiguousStrides, fmt, sizeOf } from '../../tensor/shape.js';
+import type { DeviceInfo } from './device.js';
+import { BufferPool, DeviceMemoryError } from './pool.js';
+import * as k from './wgsl.js';
+
+/** A device buffer and the element count it was made for. */
+class GpuBuffer {
+  freed = false;
+  constructor(readonly gpu: GPUBuffer, readonly size: number) {}
+}
+
+/** Options of the WebGPU backend. */
+export interface WebGPUOptions {
+  /** Dispatches recorded before a submission is forced (reads always submit). */
+  dispatchesPerSubmit?: number;
+  /** Bytes of freed buffers kept for reuse; beyond it freed buffers are destroyed. */
+  maxPooledBytes?: number;
+}
+
+/** The kernel interface on a WebGPU device; the device info is exposed for reports. */
+export interface WebGPUBackend extends Backend {
+  readonly device: GPUDevice;
+  readonly info: DeviceInfo;
+  /** Submits recorded work and waits until the GPU has finished it (for benchmarks). */
+  sync(): Promise<void>;
+  /** Bytes in live and pooled buffers. */
+  memory(): { liveBytes: number; pooledBytes: number };
+}
+
+const F32 = new Float32Array(1);
+const F32_BITS = new Uint32Array(F32.buffer);
+/** The bit pattern of a number as float32, for the u32 parameter block. */
+function f32Bits(x: number): number {
+  F32[0] = x;
+  return F32_BITS[0]!;
+}
+
+function scalar(dtype: DType): k.Scalar {
+  if (dtype === 'float64') throw new Error('webgpu: float64 tensors are not supported (WGSL has no f64); use float32, or a CPU backend for float64 checks');
+  return dtype === 'float32' ? 'f32' : 'i32';
+}
+
+const viewWords = (v: View) => [v.offset, ...v.strides];
+
+/** Creates the backend on an acquired device. */
+export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts: WebGPUOptions = {}): WebGPUBackend {
+  const perSubmit = opts.dispatchesPerSubmit ?? 64;
+  const pool = new BufferPool(device, opts.maxPooledBytes ?? 2 ** 31);
+  const pipelines = new Map<string, GPUComputePipeline>();
+  // Errors surface asynchronously; the next read throws the first of them rather than returning wrong numbers.
+  const errors: string[] = [];
+  device.addEventListener('uncapturederror', (e) => errors.push((e as GPUUncapturedErrorEvent).error.message));
+  // Buffers that reach no tensor (e.g. layer norm's saved statistics) are freed when their handle is collected.
+  const finalizer = new FinalizationRegistry<GPUBuffer>((gpu) => pool.park(gpu));
+  let encoder: GPUCommandEncoder | null = null;
+  let recorded = 0;
+
+  const gb = (b: Buffer) => b as GpuBuffer;
+
+  /**
+   * Awaits a GPU promise with the event loop held open: Dawn in Node resolves it from a poll that does not keep
+   * the process alive, so a script whose last act is `await t.data()` would otherwise exit (and crash in teardown).
+   */
+  async function gpuWait<T>(p: Promise<T>): Promise<T> {
+    const keepAlive = setInterval(() => {}, 1);
+    try { return await p; } finally { clearInterval(keepAlive); }
+  }
+
+  function alloc(size: number, dtype: DType, what: string): GpuBuffer {
+    scalar(dtype);
+    const gpu = pool.acquire(Math.max(4, size * 4), `${what} (${size} × ${dtype})`);
+    const h = new GpuBuffer(gpu, size);
+    finalizer.register(h, gpu, h);
+    return h;
+  }
+
+  function enc(): GPUCommandEncoder {
+    return (encoder ??= device.createCommandEncoder());
+  }
+
+  function flush(): void {
+    if (encoder) device.queue.submit([encoder.finish()]);
+    encoder = null;
+    recorded = 0;
+    pool.release();
+  }
+
+  /** Records one dispatch of the pipeline `key` (built by `source` on first use) over `buffers` (after meta). */
+  function dispatch(key: string, source: () => string, meta: number[], buffers: GPUBuffer[], groups: [number, number, number]): void {
+    let pipe = pipelines.get(key);
+    if (!pipe) {
+      const module = device.createShaderModule({ code: source(), label: key });
+      pipe = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
+      pipelines.set(key, pipe);
+    }
+    const words = new Uint32Array(meta.length);
+    for (let i = 0; i < meta.length; i++) words[i] = meta[i]! >>> 0;
+    const metaBuf = pool.acquire(words.byteLength, 'kernel parameters');
+    device.queue.writeBuffer(metaBuf, 0, words);
+    const bind = device.createBindGroup({
+      layout: pipe.getBindGroupLayout(0),
+      entries: [metaBuf, ...buffers].map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+    const pass = enc().beginComputePass();
+    pass.setPipeline(pipe);
+    pass.setBindGroup(0, bind);
+    pass.dispatchWorkgroups(...groups);
+    pass.end();
+    pool.park(metaBuf);
+    if (++recorded >= perSubmit) flush();
+  }
+
+  const maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
+  /** Workgroup counts for `count` workgroups, spilling into y past the per-dimension limit. */
+  function grid(count: number): [number, number, number] {
+    return count <= maxGroups ? [count, 1, 1] : [maxGroups, Math.ceil(count / maxGroups), 1];
+  }
+
+  /** out = expr(inputs) elementwise over `shape`; writes into `into` (a strided view) or a new buffer. */
+  function elementwise(name: string, expr: string, inputs: View[], shape: readonly number[], outType: DType, into?: View): GpuBuffer {
+    const n = sizeOf(shape);
+    const out = into ? gb(into.buf) : alloc(n, outType, `${name} output ${fmt(shape)}`);
+    if (n === 0) return out;
+    const outView = into ?? { buf: out, dtype: outType, shape, strides: contiguousStrides(shape), offset: 0 };
+    const ops = inputs.map((v) => ({ type: scalar(v.dtype), contiguous: isContiguous(v.shape, v.strides) }));
+    const outOp = { type: scalar(outType), contiguous: isContiguous(outView.shape, outView.strides) };
+    const key = `ew:${name}:${shape.length}:${ops.map((o) => o.type + +o.contiguous).join(',')}:${outOp.type}${+outOp.contiguous}`;
+    const meta = [n, ...shape, ...viewWords(outView), ...inputs.flatMap(viewWords)];
+    dispatch(key, () => k.elementwiseKernel(shape.length, ops, outOp, expr), meta, [...inputs.map((v) => gb(v.buf).gpu), out.gpu], grid(Math.ceil(n / k.WG)));
+    return out;
+  }
+
+  function fill(dtype: DType, size: number, value: number): GpuBuffer {
+    const t = scalar(dtype);
+    const out = alloc(size, dtype, `fill ${size}`);
+    if (size === 0) return out;
+    const bits = t === 'f32' ? f32Bits(value) : value | 0;
+    dispatch(`fill:${t}`, () => k.fillKernel(t), [size, bits], [out.gpu], grid(Math.ceil(size / k.WG)));
+    return out;
+  }
+
+  /** A view's data as a contiguous buffer and the element offset it starts at (no copy when already dense). */
+  function dense(v: View): { buf: GpuBuffer; offset: number } {
+    if (isContiguous(v.shape, v.strides)) return { buf: gb(v.buf), offset: v.offset };
+    return { buf: backend.contiguous(v, v.dtype) as GpuBuffer, offset: 0 };
+  }
+
+  function reduceLike(op: ReduceOp | 'argmax', x: View, axes: readonly number[]): GpuBuffer {
+    const t = scalar(x.dtype);
+    const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+    const outer = sizeOf(kept.map((i) => x.shape[i]!));
+    const inner = sizeOf(axes.map((i) => x.shape[i]!));
+    const outType: DType = op === 'argmax' ? 'int32' : x.dtype;
+    if (inner === 0 && op !== 'argmax') return fill(outType, outer, op === 'sum' ? 0 : op === 'max' ? -Infinity : Infinity);
+    const out = alloc(outer, outType, `${op} output`);
+    if (outer === 0) return out;
+    // Short rows: a thread per output; long rows: a workgroup per output with a tree reduction.
+    const mode = inner <= 64 || (outer >= 4096 && inner <= 1024) ? 'thread' : 'group';
+    const meta = [outer, inner, x.offset,
+      ...kept.map((i) => x.shape[i]!), ...kept.map((i) => x.strides[i]!),
+      ...axes.map((i) => x.shape[i]!), ...axes.map((i) => x.strides[i]!)];
+    dispatch(`reduce:${op}:${t}:${kept.length}:${axes.length}:${mode}`, () => k.reduceKernel(op, t, kept.length, axes.length, mode),
+      meta, [gb(x.buf).gpu, out.gpu], grid(mode === 'thread' ? Math.ceil(outer / k.WG) : outer));
+    return out;
+  }
+
+  const backend: WebGPUBackend = {
+    name: 'webgpu',
+    device,
+    info,
+
+    upload(data, dtype) {
+      const out = alloc(data.length, dtype, `upload ${data.length}`);
+      if (data.length > 0) device.queue.writeBuffer(out.gpu, 0, data.buffer, data.byteOffset, data.byteLength);
+      return out;
+    },
+    fill,
+    random(dtype, size, kind, key, a, b) {
+      const t = scalar(dtype);
+      const out = alloc(size, dtype, `random ${size}`);
+      if (size === 0) return out;
+      dispatch(`random:${t}:${kind}`, () => k.randomKernel(t, kind), [size, key, f32Bits(a), f32Bits(b)], [out.gpu], grid(Math.ceil(size / k.WG)));
+      return out;
+    },
+
+    async read(x) {
+      const n = sizeOf(x.shape);
+      const src = dense(x);
+      const bytes = n * 4;
+      const staging = device.createBuffer({ size: Math.max(4, bytes), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      if (n > 0) enc().copyBufferToBuffer(src.buf.gpu, src.offset * 4, staging, 0, bytes);
+      flush();
+      try {
+        await gpuWait(staging.mapAsync(GPUMapMode.READ));
+        const failure = pool.failures.shift() ?? errors.shift();
+        if (failure) throw new DeviceMemoryError(failure);
+        const copy = staging.getMappedRange(0, bytes).slice(0);
+        staging.unmap();
+        return x.dtype === 'float32' ? new Float32Array(copy) : new Int32Array(copy);
+      } finally {
+        staging.destroy();
+      }
+    },
+
+    assign(dst, src) {
+      // Read everything first when src shares dst's buffer (e.g. assigning a transpose of itself).
+      const from = src.buf === dst.buf ? { ...src, buf: backend.contiguous(src, src.dtype), strides: contiguousStrides(src.shape), offset: 0 } : src;
+      elementwise('assign', 'x0', [from], dst.shape, dst.dtype, dst);
+    },
+    free(buf) {
+      const h = gb(buf);
+      if (h.freed) return;
+      h.freed = true;
+      finalizer.unregister(h);
+      pool.park(h.gpu);
+    },
+
+    contiguous(x, dtype) {
+      const cast = x.dtype === dtype ? 'x0' : `${scalar(dtype)}(x0)`;
+      return elementwise(`copy-${dtype}`, cast, [x], x.shape, dtype);
+    },
+    unary(op: UnaryOp, x) {
+      return elementwise(`u-${op}`, k.unaryExpr(op, scalar(x.dtype), 'x0'), [x], x.shape, x.dtype);
+    },
+    binary(op: BinaryOp, a, b, shape) {
+      return elementwise(`b-${op}`, k.binaryExpr(op, scalar(a.dtype), 'x0', 'x1'), [a, b], shape, a.dtype);
+    },
+    where(cond, a, b, shape) {
+      const zero = scalar(cond.dtype) === 'f32' ? '0.0' : '0';
+      return elementwise('where', `select(x2, x1, x0 != ${zero})`, [cond, a, b], shape, a.dtype);
+    },
+    reduce: (op, x, axes) => reduceLike(op, x, axes),
+    argmax: (x, axis) => reduceLike('argmax', x, [axis]),
+
+    matmul(a, b) {
+      const [B, M, K] = a.shape as [number, number, number];
+      const N = b.shape[2]!;
+      scalar(a.dtype);
+      if (K === 0 || B * M * N === 0) return fill(a.dtype, B * M * N, 0);
+      const out = alloc(B * M * N, a.dtype, `matmul output [${B}, ${M}, ${N}]`);
+      const aK = a.strides[2] === 1, bN = b.strides[2] === 1;
+      const meta = [M, N, K, a.offset, a.strides[0]!, a.strides[1]!, a.strides[2]!, b.offset, b.strides[0]!, b.strides[1]!, b.strides[2]!];
+      dispatch(`matmul:${+aK}${+bN}`, () => k.matmulKernel(aK, bN), meta, [gb(a.buf).gpu, gb(b.buf).gpu, out.gpu],
+        [Math.ceil(N / k.GEMM_TILE), Math.ceil(M / k.GEMM_TILE), B]);
+      return out;
+    },
+
+    concat(xs, axis) {
+      const shape = [...xs[0]!.shape];
+      shape[axis] = xs.reduce((n, x) => n + x.shape[axis]!, 0);
+      const out = alloc(sizeOf(shape), xs[0]!.dtype, `concat output ${fmt(shape)}`);
+      const strides = contiguousStrides(shape);
+      let start = 0;
+      for (const x of xs) {
+        elementwise('assign', 'x0', [x], x.shape, x.dtype, { buf: out, dtype: x.dtype, shape: x.shape, strides, offset: start * strides[axis]! });
+        start += x.shape[axis]!;
+      }
+      return out;
+    },
+
+    gather(x, axis, index) {
+      const t = scalar(x.dtype);
+      const n = sizeOf(index.shape), R = index.shape.length;
+      const out = alloc(n, x.dtype, `gather output ${fmt(index.shape)}`);
+      if (n === 0) return out;
+      const meta = [n, ...index.shape, ...viewWords(index), ...viewWords(x), axis, x.shape[axis]!];
+      dispatch(`gather:${t}:${R}`, () => k.gatherKernel(t, R), meta, [gb(x.buf).gpu, gb(index.buf).gpu, out.gpu], grid(Math.ceil(n / k.WG)));
+      return out;
+    },
+    scatterAdd(shape, axis, index, src) {
+      const t = scalar(src.dtype);
+      const size = sizeOf(shape), n = sizeOf(index.shape), R = index.shape.length;
+      const out = alloc(size, src.dtype, `scatterAdd output ${fmt(shape)}`);
+      enc().clearBuffer(out.gpu);
+      if (n === 0) return out;
+      const meta = [n, ...index.shape, ...viewWords(index), ...viewWords(src), ...contiguousStrides(shape), axis, shape[axis]!];
+      dispatch(`scatterAdd:${t}:${R}`, () => k.scatterAddKernel(t, R), meta, [gb(index.buf).gpu, gb(src.buf).gpu, out.gpu], grid(Math.ceil(n / k.WG)));
+      return out;
+    },
+
+    softmax(x, log) {
+      const n = x.shape[x.shape.length - 1]!;
+      const size = sizeOf(x.shape), rows = n === 0 ? 0 : size / n;
+      const src = dense(x);
+      const out = alloc(size, x.dtype, `softmax output ${fmt(x.shape)}`);
+      if (rows === 0) return out;
+      dispatch(`softmax:${+log}`, () => k.softmaxKernel(log), [rows, n, src.offset], [src.buf.gpu, out.gpu], grid(rows));
+      return out;
+    },
+    layerNorm(x, weight, bias, n, eps) {
+      const size = sizeOf(x.shape), rows = n === 0 ? 0 : size / n;
+      const src = dense(x), w = weight && dense(weight), b = bias && dense(bias);
+      const y = alloc(size, x.dtype, `layerNorm output ${fmt(x.shape)}`);
+      const mean = alloc(rows, x.dtype, 'layerNorm mean'), rstd = alloc(rows, x.dtype, 'layerNorm rstd');
+      if (rows > 0) {
+        const buffers = [src.buf.gpu, ...(w ? [w.buf.gpu] : []), ...(b ? [b.buf.gpu] : []), y.gpu, mean.gpu, rstd.gpu];
+        dispatch(`layerNorm:${+!!w}${+!!b}`, () => k.layerNormKernel(!!w, !!b),
+          [rows, n, src.offset, f32Bits(eps), w?.offset ?? 0, b?.offset ?? 0], buffers, grid(rows));
+      }
+      return { y, mean, rstd };
+    },
+    layerNormBackward(g, x, weight, mean, rstd, n) {
+      const size = sizeOf(x.shape), rows = n === 0 ? 0 : size / n;
+      const gs = dense(g), xs = dense(x), w = weight && dense(weight);
+      const dx = alloc(size, x.dtype, `layerNorm dx ${fmt(x.shape)}`);
+      const dweight = alloc(n, x.dtype, 'layerNorm dweight'), dbias = alloc(n, x.dtype, 'layerNorm dbias');
+      if (rows === 0) {
+        enc().clearBuffer(dweight.gpu);
+        enc().clearBuffer(dbias.gpu);
+        return { dx, dweight, dbias };
+      }
+      const stats = [gb(mean).gpu, gb(rstd).gpu];
+      dispatch(`layerNormDx:${+!!w}`, () => k.layerNormDxKernel(!!w), [rows, n, gs.offset, xs.offset, w?.offset ?? 0],
+        [gs.buf.gpu, xs.buf.gpu, ...(w ? [w.buf.gpu] : []), ...stats, dx.gpu], grid(rows));
+      dispatch('layerNormDw', () => k.layerNormDwKernel(), [rows, n, gs.offset, xs.offset],
+        [gs.buf.gpu, xs.buf.gpu, ...stats, dweight.gpu, dbias.gpu], [Math.ceil(n / 64), 1, 1]);
+      return { dx, dweight, dbias };
+    },
+    adamw(param, grad, m, v, size, o: AdamWStep) {
+      if (size === 0) return;
+      const g = dense(grad);
+      const bc1 = 1 - Math.pow(o.beta1, o.step), bc2 = 1 - Math.pow(o.beta2, o.step);
+      const meta = [size, g.offset, ...[o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, bc1, bc2].map(f32Bits)];
+      dispatch('adamw', () => k.adamwKernel(), meta, [g.buf.gpu, gb(param).gpu, gb(m).gpu, gb(v).gpu], grid(Math.ceil(size / k.WG)));
+    },
+
+    async sync() {
+      flush();
+      await gpuWait(device.queue.onSubmittedWorkDone());
+    },
+    memory: () => ({ liveBytes: pool.liveBytes, pooledBytes: pool.pooledBytes }),
+  };
+  return backend;
+}

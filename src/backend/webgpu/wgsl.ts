@@ -1,0 +1,556 @@
+// WGSL generators for every kernel: a shared prelude (parameter block, strided index decoding, math helpers, the
+// counter-based RNG) plus one generator per kernel family. The backend caches compiled pipelines by a key that
+// names everything a generator's output depends on; sizes, strides and offsets travel in the parameter block.
+//
+// Parameter block: binding 0 is `prm: array<u32>`. A view of rank R is described there by its shape (R words),
+// offset (1 word) and strides (R words, as i32 bits), so one compiled kernel serves every view of that rank.
+import type { BinaryOp, ReduceOp, UnaryOp } from '../backend.js';
+
+/** The WGSL scalar types a tensor maps to (WGSL has no f64). */
+export type Scalar = 'f32' | 'i32';
+
+/** Threads per workgroup for one-dimensional kernels. */
+export const WG = 256;
+
+const PRELUDE = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> prm: array<u32>;
+fn mi(i: u32) -> i32 { return bitcast<i32>(prm[i]); }
+fn mf(i: u32) -> f32 { return bitcast<f32>(prm[i]); }
+// Buffer offset of row-major element i of a view: shape at prm[sh..sh+rank), strides at prm[st..st+rank).
+fn decode(i: u32, rank: u32, sh: u32, st: u32, base: i32) -> u32 {
+  var rem = i;
+  var off = base;
+  for (var d = i32(rank) - 1; d >= 0; d--) {
+    let s = prm[sh + u32(d)];
+    off += i32(rem % s) * mi(st + u32(d));
+    rem = rem / s;
+  }
+  return u32(off);
+}
+// Workgroups beyond 65535 spill into y, so one dimension of ids is (y * countX + x).
+fn groupId(wid: vec3<u32>, nwg: vec3<u32>) -> u32 { return wid.y * nwg.x + wid.x; }
+// Through a var: WGSL rejects non-finite values in constant expressions.
+fn fromBits(b: u32) -> f32 { var v = b; return bitcast<f32>(v); }
+fn negInf() -> f32 { return fromBits(0xff800000u); }
+fn posInf() -> f32 { return fromBits(0x7f800000u); }
+fn nan() -> f32 { return fromBits(0x7fc00000u); }
+// Abramowitz & Stegun 7.1.26: |error| < 1.5e-7, below float32 resolution of the GELU it feeds.
+fn erf_(x: f32) -> f32 {
+  let a = abs(x);
+  let t = 1.0 / (1.0 + 0.3275911 * a);
+  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-a * a);
+  return select(-y, y, x >= 0.0);
+}
+// Clamped: some drivers evaluate tanh through exp and return NaN for large |x|.
+fn tanh_(x: f32) -> f32 { return tanh(clamp(x, -20.0, 20.0)); }
+fn sigmoid_(x: f32) -> f32 {
+  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
+  let e = exp(x);
+  return e / (1.0 + e);
+}
+// WGSL's pow is undefined for a negative base; JavaScript's Math.pow is defined for integral exponents.
+fn pow_(a: f32, b: f32) -> f32 {
+  if (b == 0.0) { return 1.0; }
+  if (a >= 0.0) { return pow(a, b); }
+  if (floor(b) != b) { return nan(); }
+  let r = pow(-a, b);
+  return select(r, -r, abs(b) % 2.0 == 1.0);
+}
+// tensor/random.ts's hash32, in the same u32 arithmetic, so every backend draws identical bits.
+fn hash32(key: u32, counter: u32) -> u32 {
+  var h = key ^ (counter * 0x9e3779b9u);
+  h ^= h >> 16u; h *= 0x85ebca6bu;
+  h ^= h >> 13u; h *= 0xc2b2ae35u;
+  h ^= h >> 16u;
+  h += key;
+  h ^= h >> 15u; h *= 0x2c1b3c6du;
+  h ^= h >> 12u; h *= 0x297a2d39u;
+  h ^= h >> 15u;
+  return h;
+}
+`;
+
+const SQRT_2_OVER_PI = '0.7978845608028654';
+const f32Unary: Record<UnaryOp, (x: string) => string> = {
+  neg: (x) => `-${x}`,
+  exp: (x) => `exp(${x})`,
+  log: (x) => `log(${x})`,
+  sqrt: (x) => `sqrt(${x})`,
+  abs: (x) => `abs(${x})`,
+  sign: (x) => `sign(${x})`,
+  tanh: (x) => `tanh_(${x})`,
+  sigmoid: (x) => `sigmoid_(${x})`,
+  relu: (x) => `select(0.0, ${x}, ${x} > 0.0)`,
+  gelu: (x) => `(0.5 * ${x} * (1.0 + erf_(${x} * 0.7071067811865476)))`,
+  gelu_tanh: (x) => `(0.5 * ${x} * (1.0 + tanh_(${SQRT_2_OVER_PI} * (${x} + 0.044715 * ${x} * ${x} * ${x}))))`,
+  gelu_grad: (x) => `(0.5 * (1.0 + erf_(${x} * 0.7071067811865476)) + ${x} * exp(-0.5 * ${x} * ${x}) * 0.3989422804014327)`,
+  gelu_tanh_grad: (x) => `geluTanhGrad(${x})`,
+  erf: (x) => `erf_(${x})`,
+  reciprocal: (x) => `(1.0 / ${x})`,
+  square: (x) => `(${x} * ${x})`,
+  floor: (x) => `floor(${x})`,
+};
+const GELU_TANH_GRAD = `
+fn geluTanhGrad(x: f32) -> f32 {
+  let t = tanh_(${SQRT_2_OVER_PI} * (x + 0.044715 * x * x * x));
+  return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * ${SQRT_2_OVER_PI} * (1.0 + 3.0 * 0.044715 * x * x);
+}`;
+
+/** The expression for `op` applied to `x` of type `t` (integer math where it is exact, float math converted back). */
+export function unaryExpr(op: UnaryOp, t: Scalar, x: string): string {
+  if (t === 'f32') return f32Unary[op](x);
+  if (op === 'neg' || op === 'abs' || op === 'sign') return f32Unary[op](x);
+  if (op === 'square') return `(${x} * ${x})`;
+  return `i32(${f32Unary[op](`f32(${x})`)})`;
+}
+
+/** The expression for `op` on `a` and `b` of type `t`; comparisons give 1 or 0 in `t`. */
+export function binaryExpr(op: BinaryOp, t: Scalar, a: string, b: string): string {
+  const [one, zero] = t === 'f32' ? ['1.0', '0.0'] : ['1', '0'];
+  const cmp = (o: string) => `select(${zero}, ${one}, ${a} ${o} ${b})`;
+  switch (op) {
+    case 'add': return `(${a} + ${b})`;
+    case 'sub': return `(${a} - ${b})`;
+    case 'mul': return `(${a} * ${b})`;
+    // Integer division truncates like the reference's Math.trunc; x / 0 stores 0, as Int32Array does with ±Inf.
+    case 'div': return t === 'f32' ? `(${a} / ${b})` : `select(${a} / ${b}, 0, ${b} == 0)`;
+    case 'pow': return t === 'f32' ? `pow_(${a}, ${b})` : `i32(pow_(f32(${a}), f32(${b})))`;
+    // NaN wins, as in the reference (WGSL's max/min leave NaN handling to the driver).
+    case 'maximum': return t === 'f32' ? `select(${b}, ${a}, ${a} >= ${b} || ${a} != ${a})` : `max(${a}, ${b})`;
+    case 'minimum': return t === 'f32' ? `select(${b}, ${a}, ${a} <= ${b} || ${a} != ${a})` : `min(${a}, ${b})`;
+    case 'eq': return cmp('==');
+    case 'ne': return cmp('!=');
+    case 'lt': return cmp('<');
+    case 'le': return cmp('<=');
+    case 'gt': return cmp('>');
+    case 'ge': return cmp('>=');
+  }
+}
+
+/** One input or the output of an elementwise kernel. */
+export interface Operand { type: Scalar; contiguous: boolean }
+
+/**
+ * out[i] = expr(x0, x1, ...) over strided inputs. meta: n, shape (R), then for the output and each input its
+ * offset and strides (R+1 words each). A strided output writes into an existing view (assign, concat).
+ */
+export function elementwiseKernel(rank: number, inputs: Operand[], out: Operand, expr: string): string {
+  const view = (k: number) => 1 + rank + k * (rank + 1); // k = 0 is the output, k = 1.. the inputs
+  const index = (o: Operand, k: number) =>
+    o.contiguous ? `u32(mi(${view(k)}) + i32(i))` : `decode(i, ${rank}u, 1u, ${view(k) + 1}u, mi(${view(k)}))`;
+  const decls = inputs.map((o, k) => `@group(0) @binding(${k + 1}) var<storage, read> in${k}: array<${o.type}>;`);
+  const loads = inputs.map((o, k) => `  let x${k} = in${k}[${index(o, k + 1)}];`);
+  return `${PRELUDE}${GELU_TANH_GRAD}
+${decls.join('\n')}
+@group(0) @binding(${inputs.length + 1}) var<storage, read_write> out: array<${out.type}>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = groupId(wid, nwg) * ${WG}u + lid;
+  if (i >= prm[0]) { return; }
+${loads.join('\n')}
+  out[${index(out, 0)}] = ${expr};
+}`;
+}
+
+const reduceInit = (op: ReduceOp, t: Scalar) =>
+  op === 'sum' ? (t === 'f32' ? '0.0' : '0') : t === 'f32' ? (op === 'max' ? 'negInf()' : 'posInf()') : op === 'max' ? '-2147483647 - 1' : '2147483647';
+const reduceStep = (op: ReduceOp, acc: string, v: string) =>
+  op === 'sum' ? `${acc} + ${v}` : `select(${acc}, ${v}, ${v} ${op === 'max' ? '>' : '<'} ${acc} || ${v} != ${v})`;
+
+/**
+ * Reductions and argmax: the kept axes (rank RO) index outputs, the reduced ones (rank RI) are walked per output.
+ * meta: outer, inner, offset, outer shape (RO), outer strides (RO), inner shape (RI), inner strides (RI).
+ * 'group' gives each output a workgroup and a tree reduction (long rows); 'thread' one thread (short rows).
+ */
+export function reduceKernel(op: ReduceOp | 'argmax', t: Scalar, ro: number, ri: number, mode: 'group' | 'thread'): string {
+  const outerAt = 3, innerAt = 3 + 2 * ro;
+  const base = `decode(o, ${ro}u, ${outerAt}u, ${outerAt + ro}u, mi(2u))`;
+  const elem = `x[decode(r, ${ri}u, ${innerAt}u, ${innerAt + ri}u, i32(base))]`;
+  const arg = op === 'argmax';
+  const outType = arg ? 'i32' : t;
+  const init = reduceInit(arg ? 'max' : op, t);
+  // argmax keeps the first maximum: strictly greater replaces, and equal values prefer the lower index.
+  const local = arg
+    ? `if (v > acc) { acc = v; at = r; }`
+    : `acc = ${reduceStep(op, 'acc', 'v')};`;
+  const head = `${PRELUDE}
+@group(0) @binding(1) var<storage, read> x: array<${t}>;
+@group(0) @binding(2) var<storage, read_write> out: array<${outType}>;`;
+  if (mode === 'thread') {
+    return `${head}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let o = groupId(wid, nwg) * ${WG}u + lid;
+  if (o >= prm[0]) { return; }
+  let base = ${base};
+  var acc: ${t} = ${init};
+  var at = 0u;
+  for (var r = 0u; r < prm[1]; r++) {
+    let v = ${elem};
+    ${local}
+  }
+  out[o] = ${arg ? 'i32(at)' : 'acc'};
+}`;
+  }
+  const combine = arg
+    ? `let bv = vals[lid + s]; let bi = idxs[lid + s];
+      if (bv > vals[lid] || (bv == vals[lid] && bi < idxs[lid])) { vals[lid] = bv; idxs[lid] = bi; }`
+    : `vals[lid] = ${reduceStep(op, 'vals[lid]', 'vals[lid + s]')};`;
+  return `${head}
+var<workgroup> vals: array<${t}, ${WG}>;
+var<workgroup> idxs: array<u32, ${WG}>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let o = groupId(wid, nwg);
+  if (o >= prm[0]) { return; }
+  let base = ${base};
+  var acc: ${t} = ${init};
+  var at = 0xffffffffu;
+  for (var r = lid; r < prm[1]; r += ${WG}u) {
+    let v = ${elem};
+    ${local}
+  }
+  vals[lid] = acc;
+  idxs[lid] = at;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
+    if (lid < s) {
+      ${combine}
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { out[o] = ${arg ? 'select(i32(idxs[0]), 0, idxs[0] == 0xffffffffu)' : 'vals[0]'}; }
+}`;
+}
+
+/** Matmul tile: a workgroup of 16x16 threads computes a 64x64 output tile, each thread a 4x4 block in registers. */
+export const GEMM_TILE = 64;
+
+/**
+ * Batched GEMM with operands read through their strides, so transposes cost nothing. Tiles of A (64 x 16) and B
+ * (16 x 64) are staged in workgroup memory as vec4 columns; each thread accumulates a 4x4 block with vec4 FMAs.
+ * `aK`/`bN`: whether A is contiguous along K and B along N, which picks the load order that keeps neighbouring
+ * threads on neighbouring addresses. meta: M, N, K, aOffset, aBatch, aM, aK, bOffset, bBatch, bK, bN.
+ */
+export function matmulKernel(aK: boolean, bN: boolean): string {
+  return `${PRELUDE}
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+var<workgroup> As: array<vec4<f32>, 256>; // [k (16)][m / 4 (16)]
+var<workgroup> Bs: array<vec4<f32>, 256>; // [k (16)][n / 4 (16)]
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) tid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let M = prm[0]; let N = prm[1]; let K = prm[2];
+  let batch = i32(wid.z);
+  let row0 = wid.y * 64u; let col0 = wid.x * 64u;
+  let aBase = mi(3u) + batch * mi(4u); let sam = mi(5u); let sak = mi(6u);
+  let bBase = mi(7u) + batch * mi(8u); let sbk = mi(9u); let sbn = mi(10u);
+  var acc: array<vec4<f32>, 4>;
+  for (var k0 = 0u; k0 < K; k0 += 16u) {
+    for (var t = 0u; t < 4u; t++) {
+      let e = lid + 256u * t;
+      let am = ${aK ? 'e / 16u' : 'e % 64u'}; let ak = ${aK ? 'e % 16u' : 'e / 64u'};
+      let gm = row0 + am; let gak = k0 + ak;
+      var av = 0.0;
+      if (gm < M && gak < K) { av = A[u32(aBase + i32(gm) * sam + i32(gak) * sak)]; }
+      As[ak * 16u + am / 4u][am % 4u] = av;
+      let bn = ${bN ? 'e % 64u' : 'e / 16u'}; let bk = ${bN ? 'e / 64u' : 'e % 16u'};
+      let gn = col0 + bn; let gbk = k0 + bk;
+      var bv = 0.0;
+      if (gn < N && gbk < K) { bv = B[u32(bBase + i32(gbk) * sbk + i32(gn) * sbn)]; }
+      Bs[bk * 16u + bn / 4u][bn % 4u] = bv;
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < 16u; k++) {
+      let a = As[k * 16u + tid.y];
+      let b = Bs[k * 16u + tid.x];
+      acc[0] = fma(vec4<f32>(a.x), b, acc[0]);
+      acc[1] = fma(vec4<f32>(a.y), b, acc[1]);
+      acc[2] = fma(vec4<f32>(a.z), b, acc[2]);
+      acc[3] = fma(vec4<f32>(a.w), b, acc[3]);
+    }
+    workgroupBarrier();
+  }
+  let outBase = wid.z * M * N;
+  for (var i = 0u; i < 4u; i++) {
+    let r = row0 + tid.y * 4u + i;
+    if (r >= M) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let c = col0 + tid.x * 4u + j;
+      if (c < N) { C[outBase + r * N + c] = acc[i][j]; }
+    }
+  }
+}`;
+}
+
+/**
+ * torch.gather along an axis. meta: n, index shape (R), index offset, index strides (R), x offset, x strides (R),
+ * axis, x's size along axis. An out-of-range index yields NaN (0 for int32): a kernel cannot throw.
+ */
+export function gatherKernel(t: Scalar, rank: number): string {
+  const R = rank;
+  return `${PRELUDE}
+@group(0) @binding(1) var<storage, read> x: array<${t}>;
+@group(0) @binding(2) var<storage, read> index: array<i32>;
+@group(0) @binding(3) var<storage, read_write> out: array<${t}>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = groupId(wid, nwg) * ${WG}u + lid;
+  if (i >= prm[0]) { return; }
+  let axis = prm[${3 + 3 * R}u];
+  var rem = i;
+  var io = mi(${1 + R}u);
+  var xo = mi(${2 + 2 * R}u);
+  for (var d = ${R - 1}; d >= 0; d--) {
+    let du = u32(d);
+    let c = i32(rem % prm[1u + du]);
+    rem = rem / prm[1u + du];
+    io += c * mi(${2 + R}u + du);
+    if (du != axis) { xo += c * mi(${3 + 2 * R}u + du); }
+  }
+  let j = index[io];
+  if (j < 0 || j >= mi(${4 + 3 * R}u)) { out[i] = ${t === 'f32' ? 'nan()' : '0'}; return; }
+  out[i] = x[xo + j * mi(${3 + 2 * R}u + axis)];
+}`;
+}
+
+/**
+ * zeros(shape).scatter_add_(axis, index, src) with atomics (a float add is a compare-exchange loop on the bits).
+ * meta: n, index shape (R), index offset, index strides (R), src offset, src strides (R), out strides (R), axis,
+ * out size along axis. Out-of-range indices are skipped.
+ */
+export function scatterAddKernel(t: Scalar, rank: number): string {
+  const R = rank;
+  const add = t === 'f32'
+    ? `var old = atomicLoad(&out[oo]);
+  loop {
+    let r = atomicCompareExchangeWeak(&out[oo], old, bitcast<u32>(bitcast<f32>(old) + v));
+    if (r.exchanged) { break; }
+    old = r.old_value;
+  }`
+    : 'atomicAdd(&out[oo], v);';
+  return `${PRELUDE}
+@group(0) @binding(1) var<storage, read> index: array<i32>;
+@group(0) @binding(2) var<storage, read> src: array<${t}>;
+@group(0) @binding(3) var<storage, read_write> out: array<atomic<${t === 'f32' ? 'u32' : 'i32'}>>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = groupId(wid, nwg) * ${WG}u + lid;
+  if (i >= prm[0]) { return; }
+  let axis = prm[${3 + 4 * R}u];
+  var rem = i;
+  var io = mi(${1 + R}u);
+  var so = mi(${2 + 2 * R}u);
+  var oo = 0;
+  for (var d = ${R - 1}; d >= 0; d--) {
+    let du = u32(d);
+    let c = i32(rem % prm[1u + du]);
+    rem = rem / prm[1u + du];
+    io += c * mi(${2 + R}u + du);
+    so += c * mi(${3 + 2 * R}u + du);
+    if (du != axis) { oo += c * mi(${3 + 3 * R}u + du); }
+  }
+  let j = index[io];
+  if (j < 0 || j >= mi(${4 + 4 * R}u)) { return; }
+  oo += j * mi(${3 + 3 * R}u + axis);
+  let v = src[so];
+  ${add}
+}`;
+}
+
+/** Uniform or normal draws, bit-identical in their u32 hashing to tensor/random.ts. meta: n, key, a, b (f32). */
+export function randomKernel(t: Scalar, kind: 'uniform' | 'normal'): string {
+  const draw = kind === 'uniform'
+    ? 'a + (b - a) * (f32(hash32(key, i) >> 8u) / 16777216.0)'
+    : `a + b * sqrt(-2.0 * log((f32(hash32(key, 2u * i) >> 8u) + 1.0) / 16777217.0)) * cos(6.283185307179586 * (f32(hash32(key, 2u * i + 1u) >> 8u) / 16777216.0))`;
+  return `${PRELUDE}
+@group(0) @binding(1) var<storage, read_write> out: array<${t}>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = groupId(wid, nwg) * ${WG}u + lid;
+  if (i >= prm[0]) { return; }
+  let key = prm[1]; let a = mf(2u); let b = mf(3u);
+  out[i] = ${t}(${draw});
+}`;
+}
+
+/** A constant fill. meta: n, value bits. */
+export function fillKernel(t: Scalar): string {
+  return `${PRELUDE}
+@group(0) @binding(1) var<storage, read_write> out: array<${t}>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = groupId(wid, nwg) * ${WG}u + lid;
+  if (i >= prm[0]) { return; }
+  out[i] = bitcast<${t}>(prm[1]);
+}`;
+}
+
+// A workgroup-wide sum or max; every thread gets the result. Callers keep control flow uniform around it.
+const ROW_REDUCE = `
+var<workgroup> red: array<f32, ${WG}>;
+fn rowSum(v: f32, lid: u32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] += red[lid + s]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+fn rowMax(v: f32, lid: u32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}`;
+const ROW_MAIN = `@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = groupId(wid, nwg);
+  if (row >= prm[0]) { return; }
+  let n = prm[1];`;
+
+/** Softmax or log-softmax over rows of n, one workgroup per row. meta: rows, n, x offset. */
+export function softmaxKernel(log: boolean): string {
+  return `${PRELUDE}${ROW_REDUCE}
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${ROW_MAIN}
+  let xo = u32(mi(2u)) + row * n;
+  let o = row * n;
+  var m = negInf();
+  for (var j = lid; j < n; j += ${WG}u) { m = max(m, x[xo + j]); }
+  m = rowMax(m, lid);
+  var s = 0.0;
+  for (var j = lid; j < n; j += ${WG}u) { s += exp(x[xo + j] - m); }
+  s = rowSum(s, lid);
+  ${log
+    ? `let ls = log(s);
+  for (var j = lid; j < n; j += ${WG}u) { out[o + j] = x[xo + j] - m - ls; }`
+    : `let inv = 1.0 / s;
+  for (var j = lid; j < n; j += ${WG}u) { out[o + j] = exp(x[xo + j] - m) * inv; }`}
+}`;
+}
+
+/**
+ * Layer norm forward, one workgroup per row, two-pass variance (as accurate as the reference's).
+ * meta: rows, n, x offset, eps, weight offset, bias offset. Weight and bias bindings exist only when given.
+ */
+export function layerNormKernel(weight: boolean, bias: boolean): string {
+  let b = 2;
+  const wDecl = weight ? `@group(0) @binding(${b++}) var<storage, read> w: array<f32>;` : '';
+  const bDecl = bias ? `@group(0) @binding(${b++}) var<storage, read> bs: array<f32>;` : '';
+  return `${PRELUDE}${ROW_REDUCE}
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+${wDecl}
+${bDecl}
+@group(0) @binding(${b++}) var<storage, read_write> y: array<f32>;
+@group(0) @binding(${b++}) var<storage, read_write> mean: array<f32>;
+@group(0) @binding(${b++}) var<storage, read_write> rstd: array<f32>;
+${ROW_MAIN}
+  let xo = u32(mi(2u)) + row * n;
+  var s = 0.0;
+  for (var j = lid; j < n; j += ${WG}u) { s += x[xo + j]; }
+  let mu = rowSum(s, lid) / f32(n);
+  var v = 0.0;
+  for (var j = lid; j < n; j += ${WG}u) { let d = x[xo + j] - mu; v += d * d; }
+  let rs = 1.0 / sqrt(rowSum(v, lid) / f32(n) + mf(3u));
+  for (var j = lid; j < n; j += ${WG}u) {
+    y[row * n + j] = (x[xo + j] - mu) * rs${weight ? ' * w[u32(mi(4u)) + j]' : ''}${bias ? ' + bs[u32(mi(5u)) + j]' : ''};
+  }
+  if (lid == 0u) { mean[row] = mu; rstd[row] = rs; }
+}`;
+}
+
+/** Layer norm backward for dx, one workgroup per row. meta: rows, n, g offset, x offset, weight offset. */
+export function layerNormDxKernel(weight: boolean): string {
+  const gy = (j: string) => `g[go + ${j}]${weight ? ` * w[u32(mi(4u)) + ${j}]` : ''}`;
+  return `${PRELUDE}${ROW_REDUCE}
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+${weight ? '@group(0) @binding(3) var<storage, read> w: array<f32>;' : ''}
+@group(0) @binding(${weight ? 4 : 3}) var<storage, read> mean: array<f32>;
+@group(0) @binding(${weight ? 5 : 4}) var<storage, read> rstd: array<f32>;
+@group(0) @binding(${weight ? 6 : 5}) var<storage, read_write> dx: array<f32>;
+${ROW_MAIN}
+  let go = u32(mi(2u)) + row * n;
+  let xo = u32(mi(3u)) + row * n;
+  let mu = mean[row]; let rs = rstd[row];
+  var sg = 0.0; var sgx = 0.0;
+  for (var j = lid; j < n; j += ${WG}u) {
+    let gy = ${gy('j')};
+    sg += gy; sgx += gy * (x[xo + j] - mu) * rs;
+  }
+  let mg = rowSum(sg, lid) / f32(n);
+  let mgx = rowSum(sgx, lid) / f32(n);
+  for (var j = lid; j < n; j += ${WG}u) {
+    let xhat = (x[xo + j] - mu) * rs;
+    dx[row * n + j] = rs * (${gy('j')} - mg - xhat * mgx);
+  }
+}`;
+}
+
+/**
+ * Layer norm backward for dweight and dbias: columns across a workgroup's x, row slices across its y, partial sums
+ * folded in workgroup memory. meta: rows, n, g offset, x offset.
+ */
+export function layerNormDwKernel(): string {
+  return `${PRELUDE}
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> mean: array<f32>;
+@group(0) @binding(4) var<storage, read> rstd: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dw: array<f32>;
+@group(0) @binding(6) var<storage, read_write> db: array<f32>;
+var<workgroup> pw: array<f32, 256>;
+var<workgroup> pb: array<f32, 256>;
+@compute @workgroup_size(64, 4)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) tid: vec3<u32>) {
+  let rows = prm[0]; let n = prm[1];
+  let j = wid.x * 64u + tid.x;
+  var sw = 0.0; var sb = 0.0;
+  if (j < n) {
+    for (var r = tid.y; r < rows; r += 4u) {
+      let gv = g[u32(mi(2u)) + r * n + j];
+      sw += gv * (x[u32(mi(3u)) + r * n + j] - mean[r]) * rstd[r];
+      sb += gv;
+    }
+  }
+  pw[tid.y * 64u + tid.x] = sw;
+  pb[tid.y * 64u + tid.x] = sb;
+  workgroupBarrier();
+  if (tid.y == 0u && j < n) {
+    dw[j] = pw[tid.x] + pw[64u + tid.x] + pw[128u + tid.x] + pw[192u + tid.x];
+    db[j] = pb[tid.x] + pb[64u + tid.x] + pb[128u + tid.x] + pb[192u + tid.x];
+  }
+}`;
+}
+
+/** One AdamW step in place (PyTorch's update order). meta: size, grad offset, lr, beta1, beta2, eps, wd, bc1, bc2. */
+export function adamwKernel(): string {
+  return `${PRELUDE}
+@group(0) @binding(1) var<storage, read> grad: array<f32>;
+@group(0) @binding(2) var<storage, read_write> p: array<f32>;
+@group(0) @binding(3) var<storage, read_write> m: array<f32>;
+@group(0) @binding(4) var<storage, read_write> v: array<f32>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = groupId(wid, nwg) * ${WG}u + lid;
+  if (i >= prm[0]) { return; }
+  let lr = mf(2u); let b1 = mf(3u); let b2 = mf(4u);
+  let gi = grad[u32(mi(1u)) + i];
+  let mi_ = b1 * m[i] + (1.0 - b1) * gi;
+  let vi = b2 * v[i] + (1.0 - b2) * gi * gi;
+  m[i] = mi_;
+  v[i] = vi;
+  p[i] = p[i] * (1.0 - lr * mf(6u)) - (lr / mf(7u)) * mi_ / (sqrt(vi / mf(8u)) + mf(5u));
+}`;
+}
