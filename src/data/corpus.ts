@@ -156,33 +156,32 @@ export class Corpus {
       for (const s of splitSentences(joinWrapped(paragraph))) doc.push(s);
       paragraph = [];
     };
-    const finish = function* (this: Corpus): Generator<string[]> {
-      if (doc.length > 0) {
-        this.stats.documents++;
-        this.stats.sentences += doc.length;
-        yield doc;
-      }
+    /** Ends the current document: returns it (counted) if it has sentences. */
+    const finish = (): string[] | undefined => {
+      const done = doc;
       doc = [];
-    }.bind(this);
+      if (done.length === 0) return undefined;
+      this.stats.documents++;
+      this.stats.sentences += done.length;
+      return done;
+    };
+    let ended: string[] | undefined;
     for await (const { line, fileIndex } of this.linesWithFiles()) {
       if (fileIndex !== file) {
         flushParagraph();
-        yield* finish();
+        if ((ended = finish())) yield ended;
         file = fileIndex;
       }
       const text = line.trim();
-      if (layout === 'sentence-per-line') {
-        if (text) doc.push(text);
-        else yield* finish();
-      } else if (text) {
-        paragraph.push(text);
-      } else {
+      if (text && layout === 'sentence-per-line') doc.push(text);
+      else if (text) paragraph.push(text);
+      else {
         flushParagraph();
-        if (perParagraph) yield* finish();
+        if ((layout === 'sentence-per-line' || perParagraph) && (ended = finish())) yield ended;
       }
     }
     flushParagraph();
-    yield* finish();
+    if ((ended = finish())) yield ended;
   }
 
   /** Sentences of every document, in order. */
