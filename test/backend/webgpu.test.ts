@@ -165,7 +165,7 @@ t('random draws match the reference generator', async () => {
   await same('normal', [5000], (k) => k.random('float32', 5000, 'normal', 12345, 0.5, 2), 2e-5);
 });
 
-t('fused softmax, layer norm (forward and backward) and AdamW', async () => {
+t('fused softmax, layer norm (forward and backward), cross-entropy and AdamW', async () => {
   for (const n of [7, 300, 1000]) {
     const x = pair([13, n], { lo: -8, hi: 8 });
     for (const log of [false, true]) await same(`softmax n=${n} log=${log}`, [13, n], (k, s) => k.softmax!(x[s], log), 2e-6);
@@ -182,6 +182,17 @@ t('fused softmax, layer norm (forward and backward) and AdamW', async () => {
         return k.layerNormBackward!(g[s], x[s], affine ? w[s] : null, f.mean, f.rstd, n)[part];
       }, 2e-5);
     }
+  }
+  for (const [rows, C, smoothing] of [[9, 50, 0], [5, 1000, 0.1]] as const) {
+    const x = pair([rows, C], { lo: -5, hi: 5 }), gr = pair([rows]);
+    const t0 = pair([rows], { int: C });
+    // One ignored row (target -100), as padding positions are.
+    (t0[0].buf as Int32Array)[1] = -100;
+    const tgt: [View, View] = [t0[0], { ...t0[1], buf: gpu!.upload(t0[0].buf as Int32Array, 'int32') }];
+    const run = (k: Backend, s: 0 | 1) => k.crossEntropy!(x[s], tgt[s], -100, smoothing);
+    await same(`crossEntropy loss C=${C}`, [rows], (k, s) => run(k, s).loss, 1e-5);
+    await same(`crossEntropy lse C=${C}`, [rows], (k, s) => run(k, s).lse, 1e-5);
+    await same(`crossEntropy dlogits C=${C}`, [rows, C], (k, s) => k.crossEntropyBackward!(x[s], tgt[s], run(k, s).lse, gr[s], -100, smoothing), 1e-5);
   }
   const size = 1000;
   const p = pair([size]), m = pair([size], { lo: -0.1, hi: 0.1 }), v = pair([size], { lo: 0, hi: 0.01 }), grad = pair([size]);

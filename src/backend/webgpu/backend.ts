@@ -323,6 +323,26 @@ export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts:
         [gs.buf.gpu, xs.buf.gpu, ...stats, dweight.gpu, dbias.gpu], [Math.ceil(n / 64), 1, 1]);
       return { dx, dweight, dbias };
     },
+    crossEntropy(logits, target, ignoreIndex, smoothing) {
+      const [rows, C] = logits.shape as [number, number];
+      const x = dense(logits), t = dense(target);
+      const loss = alloc(rows, logits.dtype, `crossEntropy loss [${rows}]`), lse = alloc(rows, logits.dtype, 'crossEntropy lse');
+      if (rows > 0) {
+        dispatch('crossEntropy', () => k.crossEntropyKernel(), [rows, C, x.offset, t.offset, ignoreIndex, f32Bits(smoothing)],
+          [x.buf.gpu, t.buf.gpu, loss.gpu, lse.gpu], grid(rows));
+      }
+      return { loss, lse };
+    },
+    crossEntropyBackward(logits, target, lse, grad, ignoreIndex, smoothing) {
+      const [rows, C] = logits.shape as [number, number];
+      const x = dense(logits), t = dense(target), g = dense(grad);
+      const dx = alloc(rows * C, logits.dtype, `crossEntropy dlogits [${rows}, ${C}]`);
+      if (rows > 0) {
+        dispatch('crossEntropyGrad', () => k.crossEntropyGradKernel(), [rows, C, x.offset, t.offset, g.offset, ignoreIndex, f32Bits(smoothing)],
+          [x.buf.gpu, t.buf.gpu, gb(lse).gpu, g.buf.gpu, dx.gpu], grid(rows));
+      }
+      return dx;
+    },
     adamw(param, grad, m, v, size, o: AdamWStep) {
       if (size === 0) return;
       const g = dense(grad);

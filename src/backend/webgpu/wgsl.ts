@@ -554,3 +554,56 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   p[i] = p[i] * (1.0 - lr * mf(6u)) - (lr / mf(7u)) * mi_ / (sqrt(vi / mf(8u)) + mf(5u));
 }`;
 }
+
+/**
+ * Cross-entropy rows of logits [rows, C] against int32 targets: loss (0 for ignored rows, NaN for an out-of-range
+ * target) and log-sum-exp. meta: rows, C, x offset, target offset, ignoreIndex, smoothing.
+ */
+export function crossEntropyKernel(): string {
+  return `${PRELUDE}${ROW_REDUCE}
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> tgt: array<i32>;
+@group(0) @binding(3) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
+${ROW_MAIN}
+  let xo = u32(mi(2u)) + row * n;
+  var m = negInf();
+  var s = 0.0;
+  for (var j = lid; j < n; j += ${WG}u) { m = max(m, x[xo + j]); s += x[xo + j]; }
+  m = rowMax(m, lid);
+  let mean = rowSum(s, lid) / f32(n);
+  var e = 0.0;
+  for (var j = lid; j < n; j += ${WG}u) { e += exp(x[xo + j] - m); }
+  let l = m + log(rowSum(e, lid));
+  if (lid == 0u) {
+    lse[row] = l;
+    let t = tgt[u32(mi(3u)) + row];
+    let eps = mf(5u);
+    if (t == mi(4u)) { loss[row] = 0.0; }
+    else if (t < 0 || u32(t) >= n) { loss[row] = nan(); }
+    else { loss[row] = (1.0 - eps) * (l - x[xo + u32(t)]) + eps * (l - mean); }
+  }
+}`;
+}
+
+/** d(loss)/d(logits) = g_row (softmax - smoothed one-hot). meta: rows, C, x offset, target offset, grad offset, ignoreIndex, smoothing. */
+export function crossEntropyGradKernel(): string {
+  return `${PRELUDE}
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> tgt: array<i32>;
+@group(0) @binding(3) var<storage, read> lse: array<f32>;
+@group(0) @binding(4) var<storage, read> grad: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
+${ROW_MAIN}
+  let xo = u32(mi(2u)) + row * n;
+  let t = tgt[u32(mi(3u)) + row];
+  let g = grad[u32(mi(4u)) + row];
+  let ignored = t == mi(5u);
+  let eps = mf(6u);
+  let l = lse[row];
+  for (var j = lid; j < n; j += ${WG}u) {
+    let onehot = select(0.0, 1.0 - eps, i32(j) == t);
+    dx[row * n + j] = select(g * (exp(x[xo + j] - l) - eps / f32(n) - onehot), 0.0, ignored);
+  }
+}`;
+}
