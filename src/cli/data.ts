@@ -1,10 +1,11 @@
-// `pretrain data bert|lm`: make pretraining data from a corpus (BERT examples with create_pretraining_data
-// semantics, or LM token blocks) and write it as safetensors shards with a manifest.
+// `pretrain data bert|lm|inspect`: make pretraining data from a corpus (BERT examples with create_pretraining_data
+// semantics, or LM token blocks), write it as safetensors shards with a manifest, and look inside a shard folder.
 import { Command, Option } from 'commander';
 import { BERT_DATA_DEFAULTS } from '../data/bert.js';
 import type { CorpusLayout } from '../data/corpus.js';
 import type { TokenEncoder } from '../data/encoder.js';
 import { prepareBertData, prepareLmData, type PrepareProgress, type PrepareSummary } from '../data/prepare.js';
+import { readManifest, readShard } from '../data/shards.js';
 import { VocabEncoder } from '../data/vocab-encoder.js';
 import type { RegisterCommand } from './commands.js';
 import { formatNumber, progressBar, table } from './ui.js';
@@ -127,10 +128,53 @@ function lmCommand(): Command {
     });
 }
 
+function inspectCommand(): Command {
+  return new Command('inspect')
+    .description('Show a shard folder: its manifest and the first examples, decoded like create_pretraining_data logs them.')
+    .argument('<dir>', 'folder written by pretrain data bert|lm')
+    .option('--tokenizer <file>', 'vocab.txt to show tokens instead of ids')
+    .option('--examples <n>', 'examples to show', int, 3)
+    .option('--no-lowercase', 'the vocabulary is cased')
+    .option('--json', 'print {manifest, examples} as JSON')
+    .action(async (dir: string, o) => {
+      const manifest = await readManifest(dir);
+      const encoder = o.tokenizer ? await loadEncoder(o.tokenizer, o.lowercase) : undefined;
+      const show = (ids: ArrayLike<number>) => Array.from(ids, (i) => encoder?.idToToken(i) ?? String(i));
+      const examples: Record<string, unknown>[] = [];
+      for (let s = 0; s < manifest.shards.length && examples.length < o.examples; s++) {
+        const cols = await readShard(dir, manifest, s);
+        for (let r = 0; r < manifest.shards[s]!.examples && examples.length < o.examples; r++) {
+          const row = (name: string) => {
+            const w = Math.max(1, manifest.columns[name]!.width);
+            return cols[name]!.subarray(r * w, (r + 1) * w);
+          };
+          if (manifest.kind !== 'bert') { examples.push({ tokens: show(row('input_ids')) }); continue; }
+          const sum = (a: ArrayLike<number>) => Array.from(a).reduce((x, y) => x + y, 0);
+          const n = sum(row('attention_mask')), m = sum(row('masked_lm_weights'));
+          examples.push({
+            tokens: show(row('input_ids').subarray(0, n)), segment_ids: Array.from(row('token_type_ids').subarray(0, n)),
+            masked_lm_positions: Array.from(row('masked_lm_positions').subarray(0, m)), masked_lm_labels: show(row('masked_lm_ids').subarray(0, m)),
+            is_random_next: row('next_sentence_labels')[0] === 1,
+          });
+        }
+      }
+      if (o.json) { console.log(JSON.stringify({ manifest, examples })); return; }
+      console.log(table([
+        { stat: 'kind', value: manifest.kind }, { stat: 'examples', value: manifest.examples }, { stat: 'shards', value: manifest.shards.length },
+        ...Object.entries(manifest.columns).map(([name, c]) => ({ stat: `column ${name}`, value: `${c.dtype} [n${c.width ? `, ${c.width}` : ''}]` })),
+      ]));
+      for (const ex of examples) {
+        console.log('');
+        for (const [k, v] of Object.entries(ex)) console.log(`${k}: ${Array.isArray(v) ? v.join(' ') : String(v)}`);
+      }
+    });
+}
+
 /** Registers `pretrain data`. */
 export const registerData: RegisterCommand = (program) => {
   program.addCommand(new Command('data')
     .description('Prepare pretraining data: BERT examples or LM token blocks, as safetensors shards.')
     .addCommand(bertCommand())
-    .addCommand(lmCommand()));
+    .addCommand(lmCommand())
+    .addCommand(inspectCommand()));
 };

@@ -51,6 +51,14 @@ test('pretrain data bert and lm: shards, a JSON summary, and a warning for inval
   assert.match(lm.stdout, /block size\s+50/);
   assert.equal((await readManifest(join(dir, 'lm'), 'lm')).columns.input_ids!.width, 50);
   await assert.rejects(cli('data', 'bert', '--tokenizer', vocab, '--input', join(dir, 'missing.txt'), '--out', join(dir, 'x')), /missing\.txt: no such file or folder/);
+  const inspect = JSON.parse((await cli('data', 'inspect', out, '--tokenizer', vocab, '--examples', '2', '--json')).stdout);
+  assert.equal(inspect.manifest.examples, summary.examples);
+  assert.equal(inspect.examples.length, 2);
+  const ex = inspect.examples[0];
+  assert.equal(ex.tokens[0], '[CLS]');
+  assert.equal(ex.tokens.at(-1), '[SEP]');
+  assert.equal(ex.tokens.length, ex.segment_ids.length);
+  assert.equal(ex.masked_lm_positions.length, ex.masked_lm_labels.length);
   const help = await cli('data', 'bert', '--help');
   assert.match(help.stdout, /--whole-word-mask/);
   assert.match(help.stdout, /--dupe-factor <n>/);
