@@ -32,6 +32,23 @@ export async function* tokenBlocks(docs: AsyncIterable<ArrayLike<number>> | Iter
   }
 }
 
+/** Concatenates documents' ids (a separator after each, if given) into one stream, for `bpttWindows`. */
+export async function concatIds(docs: AsyncIterable<ArrayLike<number>> | Iterable<ArrayLike<number>>, separator?: number): Promise<Int32Array> {
+  let buf = new Int32Array(1 << 16), n = 0;
+  const reserve = (k: number) => {
+    if (n + k <= buf.length) return;
+    const bigger = new Int32Array(Math.max(2 * buf.length, n + k));
+    bigger.set(buf.subarray(0, n));
+    buf = bigger;
+  };
+  for await (const doc of docs) {
+    reserve(doc.length + 1);
+    for (let k = 0; k < doc.length; k++) buf[n++] = doc[k]!;
+    if (separator !== undefined) buf[n++] = separator;
+  }
+  return buf.slice(0, n);
+}
+
 /** One BPTT step: [batchSize, steps] row-major inputs and targets. */
 export interface BpttWindow {
   batchSize: number;

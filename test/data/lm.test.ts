@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bpttWindows, IGNORE_INDEX, tokenBlocks } from '../../src/data/lm.js';
+import { bpttWindows, concatIds, IGNORE_INDEX, tokenBlocks } from '../../src/data/lm.js';
 
 test('tokenBlocks: documents joined by the separator, cut into full blocks, the tail dropped', async () => {
   const docs = [[1, 2, 3], [4, 5], [6, 7, 8, 9]];
@@ -28,4 +28,13 @@ test('bpttWindows: contiguous rows, next-token and previous-token targets, a sho
   const row0 = windows.flatMap((w) => Array.from(w.inputs.subarray(0, w.steps)));
   assert.deepEqual(row0, Array.from({ length: 10 }, (_, i) => i));
   assert.throws(() => [...bpttWindows(ids, { batchSize: 0, bptt: 4 })], /positive integers/);
+});
+
+test('concatIds joins documents (with a separator) into one stream, growing past its first buffer', async () => {
+  assert.deepEqual(Array.from(await concatIds([[1, 2], [3]], 0)), [1, 2, 0, 3, 0]);
+  const big = Array.from({ length: 100_000 }, (_, i) => i);
+  const ids = await concatIds((async function* () { yield big; yield [7]; })());
+  assert.equal(ids.length, 100_001);
+  assert.equal(ids[99_999], 99_999);
+  assert.equal(ids[100_000], 7);
 });
