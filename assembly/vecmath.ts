@@ -136,3 +136,101 @@ export function logSumExpRows(src: usize, dst: usize, rows: i32, n: i32): void {
     store<f32>(dst + (<usize>r << 2), rowMax + <f32>Math.log(<f64>sum));
   }
 }
+
+/** The largest element of a row of n floats at s. */
+@inline function rowMax(s: usize, n: i32): f32 {
+  let vmax = splat(-Infinity);
+  let i: i32 = 0;
+  for (; i + 4 <= n; i += 4) vmax = f32x4.max(vmax, v128.load(s + (<usize>i << 2)));
+  let m = max<f32>(max<f32>(f32x4.extract_lane(vmax, 0), f32x4.extract_lane(vmax, 1)), max<f32>(f32x4.extract_lane(vmax, 2), f32x4.extract_lane(vmax, 3)));
+  for (; i < n; i++) m = max<f32>(m, load<f32>(s + (<usize>i << 2)));
+  return m;
+}
+
+/**
+ * Cross-entropy of `rows` contiguous logit rows of length n against int32 targets: loss[r] (0 on rows whose target
+ * is `ignore`) with label smoothing ε, (1 - ε)(lse - x_t) + ε(lse - mean_c x_c), and lse[r], in one pass over each row
+ * for the sums. Returns the first row whose target is out of range, or -1.
+ */
+export function crossEntropyRows(x: usize, target: usize, loss: usize, lse: usize, rows: i32, n: i32, ignore: i32, smoothing: f32): i32 {
+  for (let r: i32 = 0; r < rows; r++) {
+    const s = x + (<usize>r * <usize>n << 2);
+    const m = rowMax(s, n), vm = splat(m);
+    let vsum = splat(0), vx = splat(0);
+    let i: i32 = 0;
+    for (; i + 4 <= n; i += 4) {
+      const v = v128.load(s + (<usize>i << 2));
+      vsum = f32x4.add(vsum, vexp(f32x4.sub(v, vm)));
+      vx = f32x4.add(vx, v);
+    }
+    let sum: f32 = f32x4.extract_lane(vsum, 0) + f32x4.extract_lane(vsum, 1) + f32x4.extract_lane(vsum, 2) + f32x4.extract_lane(vsum, 3);
+    let sx: f32 = f32x4.extract_lane(vx, 0) + f32x4.extract_lane(vx, 1) + f32x4.extract_lane(vx, 2) + f32x4.extract_lane(vx, 3);
+    for (; i < n; i++) {
+      const v = load<f32>(s + (<usize>i << 2));
+      sum += scalarExp(v - m);
+      sx += v;
+    }
+    const l: f32 = m + <f32>Math.log(<f64>sum);
+    store<f32>(lse + (<usize>r << 2), l);
+    const t = load<i32>(target + (<usize>r << 2));
+    if (t === ignore) { store<f32>(loss + (<usize>r << 2), 0); continue; }
+    if (t < 0 || t >= n) return r;
+    const xt = load<f32>(s + (<usize>t << 2));
+    store<f32>(loss + (<usize>r << 2), (1 - smoothing) * (l - xt) + smoothing * (l - sx / <f32>n));
+  }
+  return -1;
+}
+
+/**
+ * The cross-entropy's logit gradient from the saved lse: dx = g_r·(e^{x - lse} - ε/n) - g_r(1 - ε) at the target,
+ * zero on ignored rows (targets already checked by the forward pass).
+ */
+export function crossEntropyGradRows(x: usize, target: usize, lse: usize, grad: usize, dx: usize, rows: i32, n: i32, ignore: i32, smoothing: f32): void {
+  const shift: f32 = smoothing / <f32>n;
+  for (let r: i32 = 0; r < rows; r++) {
+    const s = x + (<usize>r * <usize>n << 2), d = dx + (<usize>r * <usize>n << 2);
+    const t = load<i32>(target + (<usize>r << 2));
+    if (t === ignore) { memory.fill(d, 0, <usize>n << 2); continue; }
+    const g = load<f32>(grad + (<usize>r << 2)), l = load<f32>(lse + (<usize>r << 2));
+    const vg = splat(g), vl = splat(l), vs = splat(shift);
+    let i: i32 = 0;
+    for (; i + 4 <= n; i += 4) {
+      const p = vexp(f32x4.sub(v128.load(s + (<usize>i << 2)), vl));
+      v128.store(d + (<usize>i << 2), f32x4.mul(vg, f32x4.sub(p, vs)));
+    }
+    for (; i < n; i++) store<f32>(d + (<usize>i << 2), g * (scalarExp(load<f32>(s + (<usize>i << 2)) - l) - shift));
+    const dt = d + (<usize>t << 2);
+    store<f32>(dt, load<f32>(dt) - g * (1 - smoothing));
+  }
+}
+
+/**
+ * One AdamW step over n contiguous floats, in place on p, m and v (PyTorch's order: decoupled decay first, then the
+ * moments, then the bias-corrected update). The caller derives the coefficients in double precision (1 - β2 rounded
+ * from a float32 β2 would be off by 1e-5 relative): keep = 1 - lr·decay, c = 1 - β, step = lr / (1 - β1^t),
+ * inv2 = 1 / (1 - β2^t).
+ */
+export function adamw(p: usize, g: usize, m: usize, v: usize, n: i32, keep: f32, beta1: f32, c1: f32, beta2: f32, c2: f32, step: f32, inv2: f32, eps: f32): void {
+  const vk = splat(keep), b1 = splat(beta1), vc1 = splat(c1), b2 = splat(beta2), vc2 = splat(c2);
+  const vs = splat(step), vi2 = splat(inv2), ve = splat(eps);
+  let i: i32 = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const gi = v128.load(g + o);
+    const mi = f32x4.add(f32x4.mul(b1, v128.load(m + o)), f32x4.mul(vc1, gi));
+    const vi = f32x4.add(f32x4.mul(b2, v128.load(v + o)), f32x4.mul(f32x4.mul(vc2, gi), gi));
+    v128.store(m + o, mi);
+    v128.store(v + o, vi);
+    const denom = f32x4.add(f32x4.sqrt(f32x4.mul(vi, vi2)), ve);
+    v128.store(p + o, f32x4.sub(f32x4.mul(v128.load(p + o), vk), f32x4.div(f32x4.mul(vs, mi), denom)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const gi = load<f32>(g + o);
+    const mi = beta1 * load<f32>(m + o) + c1 * gi;
+    const vi = beta2 * load<f32>(v + o) + c2 * gi * gi;
+    store<f32>(m + o, mi);
+    store<f32>(v + o, vi);
+    store<f32>(p + o, load<f32>(p + o) * keep - step * mi / (<f32>Math.sqrt(<f64>(vi * inv2)) + eps));
+  }
+}

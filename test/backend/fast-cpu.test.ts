@@ -127,3 +127,18 @@ test('fused cross-entropy (forward and backward, smoothing, ignored rows) matche
   }
   assert.throws(() => fast.crossEntropy!(x, { ...t, buf: Int32Array.from([3, 0, 1031, 0, 0, 0, 0, 0, 0]) }, -100, 0), /index 1031 is out of range/);
 });
+
+test('the fused AdamW update matches the reference, in place on param and both moments, at a vector-tail size', () => {
+  const n = 1027;
+  const fresh = () => randomView([n]).buf as Float32Array;
+  const p = fresh(), m = fresh(), v = fresh().map(Math.abs), g = randomView([n]);
+  const p2 = p.slice(), m2 = m.slice(), v2 = v.slice();
+  for (const step of [1, 2, 7]) {
+    const opts = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, step };
+    fast.adamw!(p, g, m, v, n, opts);
+    ref.adamw!(p2, g, m2, v2, n, opts);
+  }
+  close(m, m2, 1e-6, 'm');
+  close(v, v2, 1e-6, 'v');
+  close(p, p2, 1e-5, 'param');
+});

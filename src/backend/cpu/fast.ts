@@ -30,6 +30,12 @@ function dense(x: View): Float32Array {
   return isDense(x) ? (x.buf as Float32Array).subarray(x.offset, x.offset + n) : (copyFast(x, new Float32Array(n)) as Float32Array);
 }
 
+/** An int32 view's elements in row-major order (no copy when dense). */
+function denseInt(x: View): Int32Array {
+  const n = sizeOf(x.shape);
+  return isDense(x) ? (x.buf as Int32Array).subarray(x.offset, x.offset + n) : (copyFast(x, new Int32Array(n)) as Int32Array);
+}
+
 /** Creates the fast CPU backend. */
 export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
   const reference = createReferenceBackend();
@@ -50,34 +56,15 @@ export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
     },
     crossEntropy(logits, target, ignoreIndex, smoothing) {
       if (logits.dtype !== 'float32') return reference.crossEntropy!(logits, target, ignoreIndex, smoothing);
-      const [N, C] = logits.shape as [number, number];
-      const X = dense(logits), T = target.buf as Int32Array;
-      const lse = wasm.logSumExp(X, C);
-      const loss = new Float32Array(N);
-      for (let r = 0; r < N; r++) {
-        const t = T[target.offset + r * (target.strides[0] ?? 1)]!;
-        if (t === ignoreIndex) continue;
-        if (!(t >= 0 && t < C)) throw new RangeError(`crossEntropy: index ${t} is out of range [0, ${C}) along axis 1`);
-        let mean = 0;
-        if (smoothing > 0) { for (let c = 0; c < C; c++) mean += X[r * C + c]!; mean /= C; }
-        loss[r] = (1 - smoothing) * (lse[r]! - X[r * C + t]!) + smoothing * (lse[r]! - mean);
-      }
-      return { loss, lse };
+      return wasm.crossEntropy(dense(logits), denseInt(target), logits.shape[1]!, ignoreIndex, smoothing);
     },
-    crossEntropyBackward(logits, target, _lse, grad, ignoreIndex, smoothing) {
-      if (logits.dtype !== 'float32') return reference.crossEntropyBackward!(logits, target, _lse, grad, ignoreIndex, smoothing);
-      const [N, C] = logits.shape as [number, number];
-      const T = target.buf as Int32Array, G = dense(grad);
-      // softmax in one vectorised pass, then scale and subtract the (smoothed) target in place.
-      const dx = wasm.softmax(dense(logits), C, false);
-      for (let r = 0; r < N; r++) {
-        const t = T[target.offset + r * (target.strides[0] ?? 1)]!, o = r * C;
-        if (t === ignoreIndex) { dx.fill(0, o, o + C); continue; }
-        const g = G[r]!, shift = smoothing / C;
-        for (let c = 0; c < C; c++) dx[o + c] = g * (dx[o + c]! - shift);
-        dx[o + t] -= g * (1 - smoothing);
-      }
-      return dx;
+    crossEntropyBackward(logits, target, lse, grad, ignoreIndex, smoothing) {
+      if (logits.dtype !== 'float32') return reference.crossEntropyBackward!(logits, target, lse, grad, ignoreIndex, smoothing);
+      return wasm.crossEntropyGrad(dense(logits), denseInt(target), lse as Float32Array, dense(grad), logits.shape[1]!, ignoreIndex, smoothing);
+    },
+    adamw(param, grad, m, v, size, opts) {
+      if (grad.dtype !== 'float32') return reference.adamw!(param, grad, m, v, size, opts);
+      wasm.adamw((param as Float32Array).subarray(0, size), dense(grad), (m as Float32Array).subarray(0, size), (v as Float32Array).subarray(0, size), opts);
     },
     softmax(x, log) {
       if (x.dtype !== 'float32') return reference.softmax!(x, log);

@@ -8,12 +8,16 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
+import type { AdamWStep } from '../backend.js';
 import { fileURLToPath } from 'node:url';
 
 interface VecmathExports {
   unary(op: number, src: number, dst: number, n: number): void;
   softmaxRows(src: number, dst: number, rows: number, n: number, log: number): void;
   logSumExpRows(src: number, dst: number, rows: number, n: number): void;
+  crossEntropyRows(x: number, target: number, loss: number, lse: number, rows: number, n: number, ignore: number, smoothing: number): number;
+  crossEntropyGradRows(x: number, target: number, lse: number, grad: number, dx: number, rows: number, n: number, ignore: number, smoothing: number): void;
+  adamw(p: number, g: number, m: number, v: number, n: number, keep: number, beta1: number, c1: number, beta2: number, c2: number, step: number, inv2: number, eps: number): void;
 }
 
 /** The elementwise functions of vecmath.wasm, by op code. */
@@ -172,6 +176,54 @@ export class WasmKernels {
     new Float32Array(this.memory.buffer, ptr, x.length).set(x);
     this.vec.logSumExpRows(ptr, out, rows, n);
     return new Float32Array(this.memory.buffer, out, rows).slice();
+  }
+
+  /**
+   * Byte offsets for arrays of the given element counts (4 bytes each) laid out one after another in the operand
+   * area, with `inputs` copied into the first ones; the memory is grown to fit.
+   */
+  private stage(counts: readonly number[], inputs: readonly (Float32Array | Int32Array)[]): number[] {
+    const ptrs: number[] = [];
+    let end = this.operandsBase;
+    for (const n of counts) { ptrs.push(end); end = align(end + 4 * n, 64); }
+    this.ensure(end);
+    inputs.forEach((x, i) => { (x instanceof Int32Array ? new Int32Array(this.memory.buffer, ptrs[i]!, x.length) : new Float32Array(this.memory.buffer, ptrs[i]!, x.length)).set(x); });
+    return ptrs;
+  }
+
+  private copyOut(ptr: number, n: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, n).slice();
+  }
+
+  /**
+   * Per-row cross-entropy of contiguous logits [rows, n] against int32 targets, with label smoothing, and each row's
+   * log-sum-exp; throws a RangeError naming the first out-of-range target.
+   */
+  crossEntropy(x: Float32Array, target: Int32Array, n: number, ignore: number, smoothing: number): { loss: Float32Array; lse: Float32Array } {
+    const rows = target.length;
+    const [px, pt, pl, pe] = this.stage([x.length, rows, rows, rows], [x, target]) as [number, number, number, number];
+    const bad = this.vec.crossEntropyRows(px, pt, pl, pe, rows, n, ignore, smoothing);
+    if (bad >= 0) throw new RangeError(`crossEntropy: index ${target[bad]} is out of range [0, ${n}) along axis 1`);
+    return { loss: this.copyOut(pl, rows), lse: this.copyOut(pe, rows) };
+  }
+
+  /** The cross-entropy's logit gradient (see crossEntropy) from the saved log-sum-exp and the per-row loss gradient. */
+  crossEntropyGrad(x: Float32Array, target: Int32Array, lse: Float32Array, grad: Float32Array, n: number, ignore: number, smoothing: number): Float32Array {
+    const rows = target.length;
+    const [px, pt, pe, pg, pd] = this.stage([x.length, rows, rows, rows, x.length], [x, target, lse, grad]) as [number, number, number, number, number];
+    this.vec.crossEntropyGradRows(px, pt, pe, pg, pd, rows, n, ignore, smoothing);
+    return this.copyOut(pd, x.length);
+  }
+
+  /** One AdamW step in place on param, m and v (contiguous float32 arrays of the same length as grad). */
+  adamw(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, o: AdamWStep): void {
+    const n = grad.length;
+    const [pp, pg, pm, pv] = this.stage([n, n, n, n], [param, grad, m, v]) as [number, number, number, number];
+    this.vec.adamw(pp, pg, pm, pv, n, 1 - o.lr * o.weightDecay, o.beta1, 1 - o.beta1, o.beta2, 1 - o.beta2, o.lr / (1 - Math.pow(o.beta1, o.step)),
+      1 / (1 - Math.pow(o.beta2, o.step)), o.eps);
+    param.set(new Float32Array(this.memory.buffer, pp, n));
+    m.set(new Float32Array(this.memory.buffer, pm, n));
+    v.set(new Float32Array(this.memory.buffer, pv, n));
   }
 
   private parallel(B: number, M: number, N: number, K: number, threads: number, params: number[]): void {
