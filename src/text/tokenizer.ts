@@ -1,0 +1,538 @@
+// The Tokenizer: added/special tokens, normalise + pre-tokenise, a subword model, templates with segment ids,
+// truncation (pair strategies), padding, decoding, and Hugging Face's tokenizer.json / vocab.txt / vocab.json +
+// merges.txt formats. Offsets are Unicode code point indices by default, as Hugging Face's bindings give them.
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ByteLevelBpe, TokenSink, Vocab, WordLevel, WordPiece, type Model } from './models.js';
+import { ByteLevelPreTokenizer, IDENTITY_NORMALIZER, NormalizingPreTokenizer, type NormalizerOptions, type PreTokenizer, type SplitRule } from './pretokenize.js';
+import { BYTE_CHARS, CHAR_BYTES } from './unicode.js';
+
+/** One encoded text (or pair). All arrays have one entry per token. */
+export interface Encoding {
+  ids: number[];
+  tokens: string[];
+  /** [start, end) of each token in the input (special and padding tokens: [0, 0]); see `OffsetUnit`. */
+  offsets: [number, number][];
+  /** Segment ids: 0 for the first sequence, 1 for the second (per the template). */
+  typeIds: number[];
+  attentionMask: number[];
+  specialTokensMask: number[];
+  /** Index of the pre-tokenised word each token came from, per sequence; null for special/padding tokens. */
+  wordIds: (number | null)[];
+  /** Which input each token came from (0 or 1); null for special/padding tokens. */
+  sequenceIds: (number | null)[];
+}
+
+/** 'char': Unicode code points (Hugging Face's Node and Python bindings); 'utf16': JS string indices. */
+export type OffsetUnit = 'char' | 'utf16';
+
+/** A token the template inserts, or an input sequence, with its segment id. */
+export type TemplatePiece = { special: string; typeId: number } | { sequence: 'A' | 'B'; typeId: number };
+
+/** Where special tokens go: BERT's `[CLS] A [SEP] B [SEP]`, GPT's `<start> A <delim> B <extract>`, ... */
+export interface Template {
+  single: TemplatePiece[];
+  pair: TemplatePiece[];
+}
+
+/** BERT's template: `[CLS] A [SEP]` and `[CLS] A [SEP] B [SEP]` with segment ids 0/1. */
+export function bertTemplate(cls = '[CLS]', sep = '[SEP]'): Template {
+  return {
+    single: [{ special: cls, typeId: 0 }, { sequence: 'A', typeId: 0 }, { special: sep, typeId: 0 }],
+    pair: [{ special: cls, typeId: 0 }, { sequence: 'A', typeId: 0 }, { special: sep, typeId: 0 }, { sequence: 'B', typeId: 1 }, { special: sep, typeId: 1 }],
+  };
+}
+
+/** GPT's fine-tuning template (Radford et al. 2018): `<start> A <extract>` and `<start> A <delim> B <extract>`. */
+export function gptTemplate(start: string, delimiter: string, extract: string): Template {
+  return {
+    single: [{ special: start, typeId: 0 }, { sequence: 'A', typeId: 0 }, { special: extract, typeId: 0 }],
+    pair: [{ special: start, typeId: 0 }, { sequence: 'A', typeId: 0 }, { special: delimiter, typeId: 0 }, { sequence: 'B', typeId: 0 }, { special: extract, typeId: 0 }],
+  };
+}
+
+/** Hugging Face's truncation: which sequence loses tokens when a pair is too long. */
+export interface TruncationOptions {
+  maxLength: number;
+  strategy?: 'longest_first' | 'only_first' | 'only_second';
+  direction?: 'right' | 'left';
+}
+
+/** Padding to the batch's longest encoding, or to a fixed length; optionally to a multiple. */
+export interface PaddingOptions {
+  length?: number | 'longest';
+  padToMultipleOf?: number;
+  direction?: 'right' | 'left';
+  padToken?: string;
+  padTypeId?: number;
+}
+
+/** A token matched in the raw text before normalisation, like Hugging Face's added tokens. */
+export interface AddedToken {
+  content: string;
+  special: boolean;
+}
+
+/** Options of `encode`. */
+export interface EncodeOptions {
+  /** Apply the template (default true). */
+  addSpecialTokens?: boolean;
+}
+
+/** How the decoder joins tokens. */
+export type DecoderKind = { type: 'WordPiece'; prefix: string; cleanup: boolean } | { type: 'ByteLevel' } | null;
+
+/** Everything that defines a tokenizer (what tokenizer.json holds). */
+export interface TokenizerConfig {
+  normalizer: NormalizerOptions | null;
+  preTokenizer: { type: 'split'; rule: SplitRule } | { type: 'byte-level'; addPrefixSpace: boolean; useRegex: boolean };
+  model: Model;
+  template?: Template | null;
+  /** The byte-level post-processor's offset trimming (leading/trailing 'Ġ' left out of offsets). */
+  trimOffsets?: boolean;
+  addedTokens?: AddedToken[];
+  decoder?: DecoderKind;
+  truncation?: TruncationOptions | null;
+  padding?: PaddingOptions | null;
+  offsetUnit?: OffsetUnit;
+}
+
+/** Encodes and decodes text with Hugging Face tokenizers' semantics. */
+export class Tokenizer {
+  readonly model: Model;
+  readonly config: TokenizerConfig;
+  truncation: TruncationOptions | null;
+  padding: PaddingOptions | null;
+  offsetUnit: OffsetUnit;
+  private readonly pre: PreTokenizer;
+  private readonly added: AddedToken[];
+  private readonly addedIds = new Map<string, number>();
+  private readonly addedSplit: RegExp | null;
+  private readonly specialIds = new Set<number>();
+
+  constructor(config: TokenizerConfig) {
+    this.config = config;
+    this.model = config.model;
+    this.truncation = config.truncation ?? null;
+    this.padding = config.padding ?? null;
+    this.offsetUnit = config.offsetUnit ?? 'char';
+    const p = config.preTokenizer;
+    if (p.type === 'byte-level') {
+      if (config.normalizer) throw new Error('a byte-level tokenizer with a normaliser is not supported');
+      if (config.model.type !== 'BPE') throw new Error('the byte-level pre-tokeniser needs a BPE model');
+      this.pre = new ByteLevelPreTokenizer(p.addPrefixSpace, p.useRegex);
+    } else {
+      if (config.model.type === 'BPE') throw new Error('BPE is supported with the byte-level pre-tokeniser only');
+      this.pre = new NormalizingPreTokenizer(config.normalizer ?? IDENTITY_NORMALIZER, p.rule);
+    }
+    this.added = config.addedTokens ?? [];
+    for (const t of this.added) {
+      const id = this.model.vocab.ids.get(t.content);
+      if (id === undefined) throw new Error(`added token ${JSON.stringify(t.content)} is not in the vocabulary`);
+      this.addedIds.set(t.content, id);
+      if (t.special) this.specialIds.add(id);
+    }
+    const alternatives = [...this.addedIds.keys()].sort((a, b) => b.length - a.length).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    this.addedSplit = alternatives.length ? new RegExp(alternatives.join('|'), 'g') : null;
+    for (const t of [...(config.template?.single ?? []), ...(config.template?.pair ?? [])]) {
+      if ('special' in t) this.specialIds.add(this.requireId(t.special, 'template'));
+    }
+  }
+
+  /** Loads tokenizer.json, or a vocab.txt (BERT uncased), or a vocab.json (with merges.txt beside it: GPT-2). */
+  static fromFile(path: string): Tokenizer {
+    if (/\.txt$/i.test(path)) return Tokenizer.fromVocabTxt(readFileSync(path, 'utf8'));
+    const text = readFileSync(path, 'utf8');
+    let json: unknown;
+    try { json = JSON.parse(text); } catch (e) { throw new Error(`${path}: not JSON (${(e as Error).message})`); }
+    if (/vocab\.json$/i.test(path) || !(json && typeof json === 'object' && 'model' in json)) {
+      const merges = join(dirname(path), 'merges.txt');
+      if (!existsSync(merges)) throw new Error(`${path}: a vocab.json needs merges.txt beside it`);
+      return Tokenizer.fromVocabMerges(json as Record<string, number>, readFileSync(merges, 'utf8'));
+    }
+    try { return Tokenizer.fromJSON(json as TokenizerJson); } catch (e) { throw new Error(`${path}: ${(e as Error).message}`); }
+  }
+
+  /** A BERT tokenizer from vocab.txt's lines (uncased unless `lowercase` is false). */
+  static fromVocabTxt(text: string, opts: { lowercase?: boolean } = {}): Tokenizer {
+    const lines = text.split(/\r?\n/);
+    if (lines[lines.length - 1] === '') lines.pop();
+    const vocab = Vocab.fromList(lines);
+    const lowercase = opts.lowercase ?? true;
+    const specials = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'].filter((t) => vocab.ids.has(t));
+    return new Tokenizer({
+      normalizer: { cleanText: true, handleChineseChars: true, stripAccents: lowercase ? 'mn' : 'none', nfd: false, lowercase },
+      preTokenizer: { type: 'split', rule: 'bert' },
+      model: new WordPiece(vocab),
+      template: vocab.ids.has('[CLS]') && vocab.ids.has('[SEP]') ? bertTemplate() : null,
+      addedTokens: specials.map((content) => ({ content, special: true })),
+      decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+    });
+  }
+
+  /** A GPT-2 tokenizer from vocab.json and merges.txt's text. */
+  static fromVocabMerges(vocab: Record<string, number>, merges: string): Tokenizer {
+    const pairs = merges.split(/\r?\n/).filter((l) => l && !l.startsWith('#version')).map((l, i) => {
+      const parts = l.split(' ');
+      if (parts.length !== 2) throw new Error(`merges.txt line ${i + 1}: expected two tokens, got ${JSON.stringify(l)}`);
+      return parts as [string, string];
+    });
+    const v = new Vocab(vocab);
+    return new Tokenizer({
+      normalizer: null,
+      preTokenizer: { type: 'byte-level', addPrefixSpace: false, useRegex: true },
+      model: new ByteLevelBpe(v, pairs),
+      addedTokens: v.ids.has('<|endoftext|>') ? [{ content: '<|endoftext|>', special: true }] : [],
+      decoder: { type: 'ByteLevel' },
+    });
+  }
+
+  /** Builds a tokenizer from a parsed tokenizer.json. */
+  static fromJSON(json: TokenizerJson): Tokenizer {
+    return new Tokenizer(parseTokenizerJson(json));
+  }
+
+  /** Number of tokens (ids run from 0 to vocabSize - 1). */
+  get vocabSize(): number { return this.model.vocab.size; }
+
+  tokenToId(token: string): number | undefined { return this.model.vocab.ids.get(token); }
+  idToToken(id: number): string | undefined { return this.model.vocab.tokens[id]; }
+
+  /** Tokens of one text, with UTF-16 offsets and per-sequence word ids. */
+  private tokenize(text: string, sink: TokenSink): void {
+    const emit = (word: string, start: number, align: Int32Array | null) => {
+      this.model.tokenize(word, start, align, sink);
+      sink.word++;
+    };
+    if (this.addedSplit === null) { this.pre.split(text, emit); return; }
+    let last = 0;
+    this.addedSplit.lastIndex = 0;
+    const shifted = (from: number) => (word: string, start: number, align: Int32Array | null) => {
+      if (align) { const a = align.slice(); for (let k = 0; k < a.length; k++) a[k] += from; emit(word, from, a); } else emit(word, start + from, null);
+    };
+    for (let m = this.addedSplit.exec(text); m !== null; m = this.addedSplit.exec(text)) {
+      if (m.index > last) this.pre.split(text.slice(last, m.index), shifted(last));
+      sink.push(this.addedIds.get(m[0])!, m.index, m.index + m[0].length);
+      sink.word++;
+      last = m.index + m[0].length;
+    }
+    if (last < text.length) this.pre.split(last === 0 ? text : text.slice(last), shifted(last));
+  }
+
+  /** Encodes a text, or a pair of texts, with the template, truncation and fixed-length padding. */
+  encode(text: string, pair?: string | null, opts: EncodeOptions = {}): Encoding {
+    const a = new TokenSink();
+    this.tokenize(text, a);
+    let b: TokenSink | null = null;
+    if (pair !== undefined && pair !== null) { b = new TokenSink(); this.tokenize(pair, b); }
+    const special = opts.addSpecialTokens ?? true;
+    if (this.truncation) truncate(a, b, this.truncation, special ? this.addedBy(b !== null) : 0);
+    if (this.config.trimOffsets) { this.trim(a); if (b) this.trim(b); }
+    if (this.offsetUnit === 'char') { toCodePoints(text, a); if (b) toCodePoints(pair!, b); }
+    const enc = this.assemble(a, b, special);
+    if (this.padding && this.padding.length !== undefined && this.padding.length !== 'longest') this.pad(enc, this.padding.length);
+    return enc;
+  }
+
+  /** Encodes many texts (or [text, pair] pairs); padding 'longest' pads to the batch's longest. */
+  encodeBatch(inputs: readonly (string | readonly [string, string])[], opts: EncodeOptions = {}): Encoding[] {
+    const out = inputs.map((x) => (typeof x === 'string' ? this.encode(x, null, opts) : this.encode(x[0], x[1], opts)));
+    if (this.padding && (this.padding.length ?? 'longest') === 'longest') {
+      const longest = Math.max(0, ...out.map((e) => e.ids.length));
+      for (const e of out) this.pad(e, longest);
+    }
+    return out;
+  }
+
+  /** Text of the ids; special tokens are left out unless `skipSpecialTokens` is false. */
+  decode(ids: readonly number[], skipSpecialTokens = true): string {
+    const tokens: string[] = [];
+    for (const id of ids) {
+      const t = this.idToToken(id);
+      if (t === undefined) throw new Error(`decode: id ${id} is not in the vocabulary (size ${this.vocabSize})`);
+      if (!(skipSpecialTokens && this.specialIds.has(id))) tokens.push(t);
+    }
+    const d = this.config.decoder ?? null;
+    if (d === null) return tokens.join(' ');
+    if (d.type === 'ByteLevel') {
+      const bytes: number[] = [];
+      for (const t of tokens) for (let i = 0; i < t.length; i++) { const c = t.charCodeAt(i); const b = c < CHAR_BYTES.length ? CHAR_BYTES[c]! : -1; if (b >= 0) bytes.push(b); }
+      return new TextDecoder().decode(Uint8Array.from(bytes));
+    }
+    // Hugging Face cleans each token after adding its separator: " ' s" stays as it is, " ." loses its space.
+    return tokens.map((t, i) => {
+      const piece = t.startsWith(d.prefix) ? t.slice(d.prefix.length) : i === 0 ? t : ` ${t}`;
+      return d.cleanup ? cleanup(piece) : piece;
+    }).join('');
+  }
+
+  /** Writes tokenizer.json (loadable by Hugging Face tokenizers and transformers). */
+  save(path: string): void {
+    writeFileSync(path, `${JSON.stringify(toTokenizerJson(this), null, 2)}\n`);
+  }
+
+  /** Writes vocab.txt (WordPiece / word-level): one token a line in id order. */
+  saveVocabTxt(path: string): void {
+    writeFileSync(path, `${this.model.vocab.tokens.join('\n')}\n`);
+  }
+
+  /** Writes vocab.json and merges.txt (byte-level BPE) into a folder. */
+  saveVocabMerges(dir: string): void {
+    if (!(this.model instanceof ByteLevelBpe)) throw new Error('vocab.json + merges.txt are for BPE tokenizers');
+    writeFileSync(join(dir, 'vocab.json'), JSON.stringify(this.model.vocab.toJSON()));
+    writeFileSync(join(dir, 'merges.txt'), `#version: 0.2\n${this.model.merges.map(([a, b]) => `${a} ${b}`).join('\n')}\n`);
+  }
+
+  /** Special tokens the template adds for a single text or a pair. */
+  private addedBy(pair: boolean): number {
+    const t = this.config.template;
+    return t ? (pair ? t.pair : t.single).filter((p) => 'special' in p).length : 0;
+  }
+
+  private requireId(token: string, where: string): number {
+    const id = this.tokenToId(token);
+    if (id === undefined) throw new Error(`${where}: token ${JSON.stringify(token)} is not in the vocabulary`);
+    return id;
+  }
+
+  /** The byte-level post-processor's offset trimming: a leading/trailing space ('Ġ') is not part of the span. */
+  private trim(s: TokenSink): void {
+    const G = BYTE_CHARS[32]!;
+    for (let i = 0; i < s.ids.length; i++) {
+      const t = this.model.vocab.tokens[s.ids[i]!] ?? '';
+      let lead = 0, trail = 0;
+      while (lead < t.length && t[lead] === G) lead++;
+      while (trail < t.length && t[t.length - 1 - trail] === G) trail++;
+      if (lead > 0) s.starts[i] = Math.min(s.starts[i]! + lead, s.ends[i]!);
+      if (trail > 0 && s.ends[i]! >= trail) s.ends[i] = Math.max(s.ends[i]! - trail, s.starts[i]!);
+    }
+  }
+
+  private assemble(a: TokenSink, b: TokenSink | null, special: boolean): Encoding {
+    const t = this.config.template;
+    const pieces: TemplatePiece[] = special && t ? (b ? t.pair : t.single) : [{ sequence: 'A', typeId: 0 }, ...(b ? [{ sequence: 'B' as const, typeId: 1 }] : [])];
+    const enc: Encoding = { ids: [], tokens: [], offsets: [], typeIds: [], attentionMask: [], specialTokensMask: [], wordIds: [], sequenceIds: [] };
+    const tokens = this.model.vocab.tokens;
+    for (const p of pieces) {
+      if ('special' in p) {
+        const id = this.requireId(p.special, 'template');
+        enc.ids.push(id); enc.tokens.push(p.special); enc.offsets.push([0, 0]); enc.typeIds.push(p.typeId);
+        enc.attentionMask.push(1); enc.specialTokensMask.push(1); enc.wordIds.push(null); enc.sequenceIds.push(null);
+        continue;
+      }
+      const s = p.sequence === 'A' ? a : b;
+      if (!s) continue;
+      const seq = p.sequence === 'A' ? 0 : 1;
+      for (let i = 0; i < s.ids.length; i++) {
+        const id = s.ids[i]!;
+        enc.ids.push(id); enc.tokens.push(tokens[id]!); enc.offsets.push([s.starts[i]!, s.ends[i]!]); enc.typeIds.push(p.typeId);
+        enc.attentionMask.push(1); enc.specialTokensMask.push(0); enc.wordIds.push(s.words[i]!); enc.sequenceIds.push(seq);
+      }
+    }
+    return enc;
+  }
+
+  private pad(e: Encoding, length: number): void {
+    const p = this.padding!;
+    const m = p.padToMultipleOf;
+    const target = m && length % m !== 0 ? length + m - (length % m) : length;
+    const n = target - e.ids.length;
+    if (n <= 0) return;
+    const token = p.padToken ?? '[PAD]';
+    const id = this.requireId(token, 'padding');
+    const fill = <T>(arr: T[], v: T) => { const pad = new Array<T>(n).fill(v); if (p.direction === 'left') arr.unshift(...pad); else arr.push(...pad); };
+    fill(e.ids, id); fill(e.tokens, token); fill(e.typeIds, p.padTypeId ?? 0); fill(e.attentionMask, 0);
+    fill(e.specialTokensMask, 1); fill(e.wordIds, null); fill(e.sequenceIds, null);
+    const offs = Array.from({ length: n }, () => [0, 0] as [number, number]);
+    if (p.direction === 'left') e.offsets.unshift(...offs); else e.offsets.push(...offs);
+  }
+}
+
+/** Hugging Face's WordPiece decoder cleanup: no space before punctuation and contractions. */
+function cleanup(s: string): string {
+  return s.replace(/ \./g, '.').replace(/ \?/g, '?').replace(/ !/g, '!').replace(/ ,/g, ',').replace(/ ' /g, "'")
+    .replace(/ n't/g, "n't").replace(/ 'm/g, "'m").replace(/ do not/g, " don't").replace(/ 's/g, "'s").replace(/ 've/g, "'ve").replace(/ 're/g, "'re");
+}
+
+/** Keeps `n` tokens of a sequence, from the start (direction right) or the end (left). */
+function keep(s: TokenSink, n: number, direction: 'right' | 'left'): void {
+  for (const arr of [s.ids, s.starts, s.ends, s.words]) {
+    if (direction === 'left') arr.splice(0, arr.length - n); else arr.length = n;
+  }
+}
+
+/** Hugging Face's truncate_encodings: the budget is maxLength minus the special tokens the template adds. */
+function truncate(a: TokenSink, b: TokenSink | null, t: TruncationOptions, added: number): void {
+  const max = t.maxLength - added;
+  if (max < 0) throw new Error(`truncation: max length ${t.maxLength} is shorter than the ${added} special tokens`);
+  const dir = t.direction ?? 'right';
+  const total = a.ids.length + (b?.ids.length ?? 0);
+  if (total <= max) return;
+  const remove = total - max;
+  const strategy = t.strategy ?? 'longest_first';
+  if (strategy === 'longest_first') {
+    if (!b) { keep(a, max, dir); return; }
+    let n1 = a.ids.length, n2 = b.ids.length;
+    const swap = n1 > n2;
+    if (swap) [n1, n2] = [n2, n1];
+    n2 = n1 > max ? n1 : Math.max(n1, max - n1);
+    if (n1 + n2 > max) { n1 = Math.floor(max / 2); n2 = n1 + (max % 2); }
+    if (swap) [n1, n2] = [n2, n1];
+    keep(a, Math.min(n1, a.ids.length), dir);
+    keep(b, Math.min(n2, b.ids.length), dir);
+    return;
+  }
+  const target = strategy === 'only_first' ? a : b;
+  if (!target || target.ids.length <= remove) {
+    throw new Error(`truncation: the ${strategy === 'only_first' ? 'first' : 'second'} sequence is not long enough to remove ${remove} tokens`);
+  }
+  keep(target, target.ids.length - remove, dir);
+}
+
+/** Converts a sequence's UTF-16 offsets to code point offsets (only texts with astral characters differ). */
+function toCodePoints(text: string, s: TokenSink): void {
+  if (!/[\ud800-\udbff]/.test(text)) return;
+  const cp = new Int32Array(text.length + 1);
+  let c = 0;
+  for (let u = 0; u < text.length; u++) {
+    cp[u] = c;
+    const x = text.charCodeAt(u);
+    if (!(x >= 0xdc00 && x <= 0xdfff && u > 0 && text.charCodeAt(u - 1) >= 0xd800 && text.charCodeAt(u - 1) <= 0xdbff)) c++;
+    else cp[u] = c - 1;
+  }
+  cp[text.length] = c;
+  for (let i = 0; i < s.starts.length; i++) { s.starts[i] = cp[s.starts[i]!]!; s.ends[i] = cp[s.ends[i]!]!; }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// tokenizer.json
+
+/** The parts of Hugging Face's tokenizer.json this module reads and writes. */
+export interface TokenizerJson {
+  version?: string;
+  truncation?: { max_length: number; strategy?: string; direction?: string; stride?: number } | null;
+  padding?: { strategy?: 'BatchLongest' | { Fixed: number }; direction?: string; pad_to_multiple_of?: number | null; pad_id?: number; pad_type_id?: number; pad_token?: string } | null;
+  added_tokens?: { id: number; content: string; special?: boolean; single_word?: boolean; lstrip?: boolean; rstrip?: boolean; normalized?: boolean }[];
+  normalizer?: Json | null;
+  pre_tokenizer?: Json | null;
+  post_processor?: Json | null;
+  decoder?: Json | null;
+  model: Json;
+}
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function unsupported(part: string, j: Json): never {
+  throw new Error(`tokenizer.json: ${part} of type ${JSON.stringify(j.type)} is not supported`);
+}
+
+function parseNormalizer(j: Json | null | undefined): NormalizerOptions | null {
+  if (!j) return null;
+  const n: NormalizerOptions = { ...IDENTITY_NORMALIZER };
+  const apply = (x: Json) => {
+    switch (x.type) {
+      case 'BertNormalizer': {
+        const lower = x.lowercase ?? true;
+        n.cleanText = x.clean_text ?? true; n.handleChineseChars = x.handle_chinese_chars ?? true; n.lowercase = lower;
+        n.stripAccents = (x.strip_accents ?? lower) ? 'mn' : 'none';
+        break;
+      }
+      case 'Lowercase': n.lowercase = true; break;
+      case 'NFD': n.nfd = true; break;
+      case 'StripAccents': n.stripAccents = 'm'; break;
+      case 'Sequence': for (const y of x.normalizers as Json[]) apply(y); break;
+      default: unsupported('normalizer', x);
+    }
+  };
+  apply(j);
+  return n;
+}
+
+function parsePreTokenizer(j: Json | null | undefined): TokenizerConfig['preTokenizer'] {
+  if (!j) return { type: 'split', rule: 'whitespace-split' };
+  switch (j.type) {
+    case 'BertPreTokenizer': return { type: 'split', rule: 'bert' };
+    case 'Whitespace': return { type: 'split', rule: 'whitespace' };
+    case 'WhitespaceSplit': return { type: 'split', rule: 'whitespace-split' };
+    case 'ByteLevel': return { type: 'byte-level', addPrefixSpace: j.add_prefix_space ?? true, useRegex: j.use_regex ?? true };
+    default: return unsupported('pre_tokenizer', j);
+  }
+}
+
+function parsePostProcessor(j: Json | null | undefined): { template: Template | null; trimOffsets: boolean } {
+  if (!j) return { template: null, trimOffsets: false };
+  switch (j.type) {
+    case 'BertProcessing': return { template: bertTemplate(j.cls[0], j.sep[0]), trimOffsets: false };
+    case 'ByteLevel': return { template: null, trimOffsets: j.trim_offsets ?? true };
+    case 'TemplateProcessing': {
+      const pieces = (list: Json[]): TemplatePiece[] => list.map((p) => (p.SpecialToken
+        ? { special: p.SpecialToken.id as string, typeId: p.SpecialToken.type_id as number }
+        : { sequence: p.Sequence.id as 'A' | 'B', typeId: p.Sequence.type_id as number }));
+      return { template: { single: pieces(j.single), pair: pieces(j.pair) }, trimOffsets: false };
+    }
+    case 'Sequence': {
+      const parts = (j.processors as Json[]).map(parsePostProcessor);
+      return { template: parts.find((p) => p.template)?.template ?? null, trimOffsets: parts.some((p) => p.trimOffsets) };
+    }
+    default: return unsupported('post_processor', j);
+  }
+}
+
+function parseModel(j: Json): Model {
+  switch (j.type) {
+    case 'WordPiece': return new WordPiece(new Vocab(j.vocab), { unkToken: j.unk_token, continuingSubwordPrefix: j.continuing_subword_prefix, maxInputCharsPerWord: j.max_input_chars_per_word });
+    case 'WordLevel': return new WordLevel(new Vocab(j.vocab), j.unk_token);
+    case 'BPE': {
+      if (j.continuing_subword_prefix || j.end_of_word_suffix || j.byte_fallback || j.dropout) throw new Error('tokenizer.json: only plain byte-level BPE models are supported');
+      const merges = (j.merges as (string | [string, string])[]).map((m) => (typeof m === 'string' ? (m.split(' ') as [string, string]) : m));
+      return new ByteLevelBpe(new Vocab(j.vocab), merges, { ignoreMerges: j.ignore_merges ?? false });
+    }
+    default: return unsupported('model', j);
+  }
+}
+
+function parseTokenizerJson(j: TokenizerJson): TokenizerConfig {
+  if (!j.model) throw new Error('tokenizer.json: no model');
+  const post = parsePostProcessor(j.post_processor);
+  const d = j.decoder;
+  const decoder: DecoderKind = !d ? null : d.type === 'WordPiece' ? { type: 'WordPiece', prefix: d.prefix ?? '##', cleanup: d.cleanup ?? true } : d.type === 'ByteLevel' ? { type: 'ByteLevel' } : unsupported('decoder', d);
+  const t = j.truncation, p = j.padding;
+  const lower = (s: string | undefined) => s?.toLowerCase();
+  return {
+    normalizer: parseNormalizer(j.normalizer),
+    preTokenizer: parsePreTokenizer(j.pre_tokenizer),
+    model: parseModel(j.model),
+    template: post.template,
+    trimOffsets: post.trimOffsets,
+    addedTokens: (j.added_tokens ?? []).map((a) => ({ content: a.content, special: a.special ?? false })),
+    decoder,
+    truncation: t ? { maxLength: t.max_length, strategy: (lower(t.strategy)?.replace(/first$/, '_first').replace(/second$/, '_second') ?? 'longest_first') as TruncationOptions['strategy'], direction: lower(t.direction) as 'left' | 'right' } : null,
+    padding: p ? { length: p.strategy && typeof p.strategy === 'object' ? p.strategy.Fixed : 'longest', padToMultipleOf: p.pad_to_multiple_of ?? undefined, direction: lower(p.direction) as 'left' | 'right', padToken: p.pad_token, padTypeId: p.pad_type_id } : null,
+  };
+}
+
+function toTokenizerJson(tok: Tokenizer): TokenizerJson {
+  const c = tok.config;
+  const n = c.normalizer;
+  const pre = c.preTokenizer;
+  const pieces = (list: TemplatePiece[]) => list.map((p) => ('special' in p ? { SpecialToken: { id: p.special, type_id: p.typeId } } : { Sequence: { id: p.sequence, type_id: p.typeId } }));
+  const templ = c.template;
+  const specialTokens: Record<string, { id: string; ids: number[]; tokens: string[] }> = {};
+  for (const p of [...(templ?.single ?? []), ...(templ?.pair ?? [])]) if ('special' in p) specialTokens[p.special] = { id: p.special, ids: [tok.tokenToId(p.special)!], tokens: [p.special] };
+  const template = templ ? { type: 'TemplateProcessing', single: pieces(templ.single), pair: pieces(templ.pair), special_tokens: specialTokens } : null;
+  const byteLevel = pre.type === 'byte-level' ? { type: 'ByteLevel', add_prefix_space: pre.addPrefixSpace, trim_offsets: c.trimOffsets ?? false, use_regex: pre.useRegex } : null;
+  const d = c.decoder;
+  const t = tok.truncation, p = tok.padding;
+  return {
+    version: '1.0',
+    truncation: t ? { direction: t.direction === 'left' ? 'Left' : 'Right', max_length: t.maxLength, strategy: { longest_first: 'LongestFirst', only_first: 'OnlyFirst', only_second: 'OnlySecond' }[t.strategy ?? 'longest_first'], stride: 0 } : null,
+    padding: p ? { strategy: typeof p.length === 'number' ? { Fixed: p.length } : 'BatchLongest', direction: p.direction === 'left' ? 'Left' : 'Right', pad_to_multiple_of: p.padToMultipleOf ?? null, pad_id: tok.tokenToId(p.padToken ?? '[PAD]') ?? 0, pad_type_id: p.padTypeId ?? 0, pad_token: p.padToken ?? '[PAD]' } : null,
+    added_tokens: (c.addedTokens ?? []).map((a) => ({ id: tok.tokenToId(a.content)!, content: a.content, single_word: false, lstrip: false, rstrip: false, normalized: !a.special, special: a.special })),
+    normalizer: !n ? null : n.nfd && n.stripAccents === 'none'
+      ? { type: 'Sequence', normalizers: [{ type: 'NFD' }, ...(n.lowercase ? [{ type: 'Lowercase' }] : [])] }
+      : { type: 'BertNormalizer', clean_text: n.cleanText, handle_chinese_chars: n.handleChineseChars, strip_accents: n.stripAccents !== 'none', lowercase: n.lowercase },
+    pre_tokenizer: pre.type === 'byte-level' ? byteLevel : { type: { bert: 'BertPreTokenizer', whitespace: 'Whitespace', 'whitespace-split': 'WhitespaceSplit' }[pre.rule] },
+    post_processor: byteLevel && template ? { type: 'Sequence', processors: [byteLevel, template] } : (template ?? byteLevel),
+    decoder: !d ? null : d.type === 'WordPiece' ? { type: 'WordPiece', prefix: d.prefix, cleanup: d.cleanup } : { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: c.model.toJSON(),
+  };
+}
