@@ -1,33 +1,48 @@
 // `pretrain data bert|lm|inspect`: make pretraining data from a corpus (BERT examples with create_pretraining_data
 // semantics, or LM token blocks), write it as safetensors shards with a manifest, and look inside a shard folder.
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { BERT_DATA_DEFAULTS } from '../data/bert.js';
 import type { CorpusLayout } from '../data/corpus.js';
 import type { TokenEncoder } from '../data/encoder.js';
 import { prepareBertData, prepareLmData, type PrepareProgress, type PrepareSummary } from '../data/prepare.js';
 import { readManifest, readShard } from '../data/shards.js';
-import { VocabEncoder } from '../data/vocab-encoder.js';
+import { Tokenizer } from '../text/index.js';
 import type { RegisterCommand } from './commands.js';
 import { formatNumber, progressBar, table } from './ui.js';
 
 const int = (v: string) => { const n = Number(v); if (!Number.isInteger(n)) throw new Error(`not an integer: ${v}`); return n; };
 const num = (v: string) => { const n = Number(v); if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`); return n; };
 
-/** Loads the tokenizer: a WordPiece vocab.txt. */
-async function loadEncoder(path: string, lowercase: boolean): Promise<TokenEncoder> {
-  if (!/\.txt$/i.test(path)) throw new Error(`${path}: --tokenizer takes a WordPiece vocab.txt`);
-  return VocabEncoder.fromFile(path, { lowercase });
+/** Loads a tokenizer (tokenizer.json, a BERT vocab.txt, or a GPT-2 vocab.json with merges.txt beside it) as the
+ * encoder data preparation needs: no special tokens, and no truncation or padding even if the file configures them. */
+function loadEncoder(path: string, lowercase: boolean): TokenEncoder {
+  let tok: Tokenizer;
+  try {
+    tok = /\.txt$/i.test(path) ? Tokenizer.fromVocabTxt(readFileSync(path, 'utf8'), { lowercase }) : Tokenizer.fromFile(path);
+  } catch (err) {
+    const msg = (err as Error).message;
+    throw new Error(msg.includes(path) ? msg : `${path}: ${msg}`);
+  }
+  tok.truncation = null;
+  tok.padding = null;
+  return {
+    encode: (text) => tok.encode(text, null, { addSpecialTokens: false }),
+    tokenToId: (t) => tok.tokenToId(t),
+    idToToken: (i) => tok.idToToken(i),
+    vocabSize: tok.vocabSize,
+  };
 }
 
 /** Options shared by both subcommands. */
 function common(cmd: Command): Command {
   return cmd
-    .requiredOption('--tokenizer <file>', 'WordPiece vocab.txt (one token a line)')
+    .requiredOption('--tokenizer <file>', 'tokenizer.json, a WordPiece vocab.txt, or a GPT-2 vocab.json (merges.txt beside it)')
     .requiredOption('--input <paths...>', 'corpus files and folders (recursive; .gz read through)')
     .requiredOption('--out <dir>', 'output folder: shard-NNNNN.safetensors and manifest.json')
     .addOption(new Option('--layout <layout>', 'one sentence a line with blank lines between documents, or raw prose split into sentences').choices(['sentence-per-line', 'prose']).default('sentence-per-line'))
     .addOption(new Option('--prose-documents <unit>', 'with --layout prose: a document is a file or a paragraph').choices(['file', 'paragraph']).default('file'))
-    .option('--no-lowercase', 'keep case and accents (cased vocabularies)')
+    .option('--no-lowercase', 'with a vocab.txt: keep case and accents (cased vocabularies)')
     .option('--examples-per-shard <n>', 'examples per shard file', int, 10_000)
     .option('--json', 'print the summary as JSON (progress bars off)')
     .option('--quiet', 'no progress bars');
@@ -82,7 +97,7 @@ function bertCommand(): Command {
     .option('--whole-word-mask', 'mask all WordPiece pieces of a word together', false)
     .option('--seed <n>', 'random seed', int, d.seed)
     .action(async (o) => {
-      const encoder = await loadEncoder(o.tokenizer, o.lowercase);
+      const encoder = loadEncoder(o.tokenizer, o.lowercase);
       const progress = progressReporter(Boolean(o.json || o.quiet));
       try {
         const { summary } = await prepareBertData({
@@ -107,7 +122,7 @@ function lmCommand(): Command {
     .option('--block-size <n>', 'tokens per block', int, 128)
     .option('--separator <token>', "token between documents ('none' for none; default <|endoftext|>, else [SEP])")
     .action(async (o) => {
-      const encoder = await loadEncoder(o.tokenizer, o.lowercase);
+      const encoder = loadEncoder(o.tokenizer, o.lowercase);
       let separator: number | null | undefined;
       if (o.separator === 'none') separator = null;
       else if (o.separator !== undefined) {
@@ -132,13 +147,13 @@ function inspectCommand(): Command {
   return new Command('inspect')
     .description('Show a shard folder: its manifest and the first examples, decoded like create_pretraining_data logs them.')
     .argument('<dir>', 'folder written by pretrain data bert|lm')
-    .option('--tokenizer <file>', 'vocab.txt to show tokens instead of ids')
+    .option('--tokenizer <file>', 'tokenizer (as for bert/lm) to show tokens instead of ids')
     .option('--examples <n>', 'examples to show', int, 3)
     .option('--no-lowercase', 'the vocabulary is cased')
     .option('--json', 'print {manifest, examples} as JSON')
     .action(async (dir: string, o) => {
       const manifest = await readManifest(dir);
-      const encoder = o.tokenizer ? await loadEncoder(o.tokenizer, o.lowercase) : undefined;
+      const encoder = o.tokenizer ? loadEncoder(o.tokenizer, o.lowercase) : undefined;
       const show = (ids: ArrayLike<number>) => Array.from(ids, (i) => encoder?.idToToken(i) ?? String(i));
       const examples: Record<string, unknown>[] = [];
       for (let s = 0; s < manifest.shards.length && examples.length < o.examples; s++) {

@@ -8,4 +8,3 @@ export * from './random.js';
 export * from './sentences.js';
 export * from './shards.js';
 export * from './utf8.js';
-export * from './vocab-encoder.js';

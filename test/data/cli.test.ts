@@ -5,7 +5,6 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { VocabEncoder } from '../../src/data/vocab-encoder.js';
 import { BertShardSource, readManifest } from '../../src/data/shards.js';
 import { testEncoder } from './helpers.js';
 
@@ -13,21 +12,6 @@ const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'data');
 const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), ...args], { cwd: ROOT });
-
-test('VocabEncoder: BERT basic tokenization (lower case, accents, punctuation, CJK) then greedy WordPiece', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vocab-'));
-  const path = join(dir, 'vocab.txt');
-  writeFileSync(path, ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'hello', ',', 'world', '!', '中', 'naive', 'un', '##aff', '##able', 'x'].join('\n') + '\n');
-  const enc = await VocabEncoder.fromFile(path);
-  assert.equal(enc.vocabSize, 15);
-  const { tokens, ids } = enc.encode('Hello, World!\u0007 中文 naïve unaffable xyz ' + 'x'.repeat(101));
-  assert.deepEqual(tokens, ['hello', ',', 'world', '!', '中', '[UNK]', 'naive', 'un', '##aff', '##able', '[UNK]', '[UNK]']);
-  assert.deepEqual(ids.slice(0, 3), [5, 6, 7]);
-  const cased = await VocabEncoder.fromFile(path, { lowercase: false });
-  assert.deepEqual(cased.encode('Hello hello').tokens, ['[UNK]', 'hello']);
-  writeFileSync(path, 'a\nb\n');
-  await assert.rejects(VocabEncoder.fromFile(path), /vocab\.txt: not a WordPiece vocab\.txt \(no \[UNK\]/);
-});
 
 test('pretrain data bert and lm: shards, a JSON summary, and a warning for invalid UTF-8', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'data-cli-'));
