@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as T from '../../src/tensor/index.js';
 import { setBackend } from '../../src/backend/backend.js';
 import { AdamW } from '../../src/optim/index.js';
+import { GPT, gptConfig } from '../../src/models/gpt.js';
 import { openWebGPU } from './webgpu-helpers.js';
 
 const { skip } = await openWebGPU();
@@ -95,4 +96,24 @@ test('webgpu engine: an MLP trains with AdamW and its parameters stay on the dev
   close(got.losses, want.losses, 'losses', 1e-5);
   close(got.p1, want.p1, 'trained weights', 1e-5);
   assert.ok(got.losses[4]! < got.losses[0]!, 'loss decreases');
+});
+
+test('webgpu engine: a small GPT trains to the same losses as on the reference backend (dropout included)', { skip }, async () => {
+  const tokens = randi([2, 9], 40);
+  const train = async (backend: string) => {
+    setBackend(backend);
+    T.manualSeed(5); // identical initial weights and dropout masks
+    const model = new GPT(gptConfig({ vocab_size: 40, n_positions: 16, n_embd: 32, n_layer: 2, n_head: 2 }));
+    const opt = new AdamW(model.parameters(), { lr: 3e-3 });
+    const x = T.fromArray(tokens.data, tokens.shape, { dtype: 'int32' });
+    const losses: number[] = [];
+    for (let step = 0; step < 3; step++) {
+      const loss = model.forward({ inputIds: x.slice(1, 0, 8), targets: x.slice(1, 1, 9) }).loss!;
+      opt.zeroGrad(); loss.backward(); opt.step();
+      losses.push(await loss.item());
+    }
+    return losses;
+  };
+  const want = await train('cpu-reference');
+  close(await train('webgpu'), want, 'GPT losses', 1e-4);
 });
