@@ -5,3 +5,4 @@ export * from './unicode.js';
 export * from './pretokenize.js';
 export * from './models.js';
 export * from './tokenizer.js';
+export * from './train.js';
