@@ -81,12 +81,22 @@ export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts:
     return h;
   }
 
+  let pass: GPUComputePassEncoder | null = null;
+
+  /** The encoder for copies and clears, which may not sit inside a compute pass. */
   function enc(): GPUCommandEncoder {
+    pass?.end();
+    pass = null;
     return (encoder ??= device.createCommandEncoder());
   }
 
+  /** Consecutive dispatches share one compute pass (WebGPU orders their storage accesses within it). */
+  function computePass(): GPUComputePassEncoder {
+    return (pass ??= enc().beginComputePass());
+  }
+
   function flush(): void {
-    if (encoder) device.queue.submit([encoder.finish()]);
+    if (encoder) device.queue.submit([enc().finish()]);
     encoder = null;
     recorded = 0;
     pool.release();
@@ -108,11 +118,10 @@ export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts:
       layout: pipe.getBindGroupLayout(0),
       entries: [metaBuf, ...buffers].map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
-    const pass = enc().beginComputePass();
-    pass.setPipeline(pipe);
-    pass.setBindGroup(0, bind);
-    pass.dispatchWorkgroups(...groups);
-    pass.end();
+    const p = computePass();
+    p.setPipeline(pipe);
+    p.setBindGroup(0, bind);
+    p.dispatchWorkgroups(...groups);
     pool.park(metaBuf);
     if (++recorded >= perSubmit) flush();
   }
