@@ -53,7 +53,7 @@ const viewWords = (v: View) => [v.offset, ...v.strides];
 export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts: WebGPUOptions = {}): WebGPUBackend {
   const perSubmit = opts.dispatchesPerSubmit ?? 64;
   const pool = new BufferPool(device, opts.maxPooledBytes ?? 2 ** 31);
-  const pipelines = new Map<string, GPUComputePipeline>();
+  const pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
   // Errors surface asynchronously; the next read throws the first of them rather than returning wrong numbers.
   const errors: string[] = [];
   device.addEventListener('uncapturederror', (e) => errors.push((e as GPUUncapturedErrorEvent).error.message));
@@ -95,7 +95,21 @@ export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts:
     return (pass ??= enc().beginComputePass());
   }
 
+  // Kernel parameters of a batch share one buffer, each dispatch binding its own aligned slot; it is written once,
+  // just before the batch is submitted, instead of one small buffer and write per dispatch.
+  const align = device.limits.minStorageBufferOffsetAlignment;
+  const arenaBytes = Math.max(64 * 1024, perSubmit * align);
+  const arena = new Uint32Array(arenaBytes / 4);
+  let arenaBuf: GPUBuffer | null = null;
+  let arenaUsed = 0;
+
   function flush(): void {
+    if (arenaBuf) {
+      device.queue.writeBuffer(arenaBuf, 0, arena, 0, arenaUsed / 4);
+      pool.park(arenaBuf);
+      arenaBuf = null;
+      arenaUsed = 0;
+    }
     if (encoder) device.queue.submit([enc().finish()]);
     encoder = null;
     recorded = 0;
@@ -107,22 +121,27 @@ export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts:
     let pipe = pipelines.get(key);
     if (!pipe) {
       const module = device.createShaderModule({ code: source(), label: key });
-      pipe = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
+      const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
+      pipe = { pipeline, layout: pipeline.getBindGroupLayout(0) };
       pipelines.set(key, pipe);
     }
-    const words = new Uint32Array(meta.length);
-    for (let i = 0; i < meta.length; i++) words[i] = meta[i]! >>> 0;
-    const metaBuf = pool.acquire(words.byteLength, 'kernel parameters');
-    device.queue.writeBuffer(metaBuf, 0, words);
+    const bytes = meta.length * 4;
+    if (arenaUsed + bytes > arenaBytes) flush();
+    arenaBuf ??= pool.acquire(arenaBytes, 'kernel parameters');
+    const offset = arenaUsed;
+    for (let i = 0; i < meta.length; i++) arena[offset / 4 + i] = meta[i]! >>> 0;
+    arenaUsed += Math.ceil(bytes / align) * align;
     const bind = device.createBindGroup({
-      layout: pipe.getBindGroupLayout(0),
-      entries: [metaBuf, ...buffers].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      layout: pipe.layout,
+      entries: [
+        { binding: 0, resource: { buffer: arenaBuf, offset, size: bytes } },
+        ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
+      ],
     });
     const p = computePass();
-    p.setPipeline(pipe);
+    p.setPipeline(pipe.pipeline);
     p.setBindGroup(0, bind);
     p.dispatchWorkgroups(...groups);
-    pool.park(metaBuf);
     if (++recorded >= perSubmit) flush();
   }
 
