@@ -224,36 +224,41 @@ export function roundHalfEven(x: number): number {
 
 /** Masks a sequence (create_masked_lm_predictions): returns the masked copy, positions (ascending) and labels. */
 export function createMaskedLmPredictions(tokens: Int32Array, vocab: BertVocab, opts: Pick<BertDataOptions, 'maskedLmProb' | 'maxPredictionsPerSeq' | 'wholeWordMask'>, rng: Rng): { tokens: Int32Array; positions: Int32Array; labels: Int32Array } {
-  // Candidates: single positions, or with whole-word masking a word's positions (its ## pieces join the previous).
-  const candidates: number[][] = [];
-  for (let i = 0; i < tokens.length; i++) {
+  // Candidates: single positions, or with whole-word masking a word's positions (a ## piece joins the candidate
+  // before it, even across a [SEP], as in the script). Candidate k is positions[first[k] .. first[k] + size[k]).
+  const n = tokens.length;
+  const positions = new Int32Array(n), first = new Int32Array(n), size = new Int32Array(n);
+  let count = 0, groups = 0;
+  for (let i = 0; i < n; i++) {
     const t = tokens[i]!;
     if (t === vocab.cls || t === vocab.sep) continue;
-    if (opts.wholeWordMask && candidates.length >= 1 && vocab.continuation[t] === 1) candidates[candidates.length - 1]!.push(i);
-    else candidates.push([i]);
+    if (opts.wholeWordMask && groups >= 1 && vocab.continuation[t] === 1) size[groups - 1]!++;
+    else { first[groups] = count; size[groups] = 1; groups++; }
+    positions[count++] = i;
   }
-  rng.shuffle(candidates);
+  const order = new Int32Array(groups);
+  for (let k = 0; k < groups; k++) order[k] = k;
+  rng.shuffle(order);
   const output = Int32Array.from(tokens);
-  const numToPredict = Math.min(opts.maxPredictionsPerSeq, Math.max(1, roundHalfEven(tokens.length * opts.maskedLmProb)));
-  const masked: [number, number][] = [];
-  const covered = new Set<number>();
-  for (const indexSet of candidates) {
+  const numToPredict = Math.min(opts.maxPredictionsPerSeq, Math.max(1, roundHalfEven(n * opts.maskedLmProb)));
+  const masked: number[] = [];
+  // Candidates partition the positions, so the script's "already covered" check never fires and is left out.
+  for (const k of order) {
     if (masked.length >= numToPredict) break;
     // A whole word that would overshoot the budget is skipped, not cut.
-    if (masked.length + indexSet.length > numToPredict) continue;
-    if (indexSet.some((i) => covered.has(i))) continue;
-    for (const index of indexSet) {
-      covered.add(index);
+    if (masked.length + size[k]! > numToPredict) continue;
+    for (let m = first[k]!; m < first[k]! + size[k]!; m++) {
+      const index = positions[m]!;
       let replacement: number;
       if (rng.random() < 0.8) replacement = vocab.mask; // 80%: [MASK]
       else if (rng.random() < 0.5) replacement = tokens[index]!; // 10%: unchanged
       else replacement = rng.randint(0, vocab.size - 1); // 10%: a random vocabulary entry
       output[index] = replacement;
-      masked.push([index, tokens[index]!]);
+      masked.push(index);
     }
   }
-  masked.sort((x, y) => x[0] - y[0]);
-  return { tokens: output, positions: Int32Array.from(masked, (m) => m[0]), labels: Int32Array.from(masked, (m) => m[1]) };
+  const sorted = Int32Array.from(masked).sort();
+  return { tokens: output, positions: sorted, labels: sorted.map((p) => tokens[p]!) };
 }
 
 /** A zero-filled batch of `size` examples. */

@@ -50,11 +50,11 @@ export class Rng {
     return a + this.below(b - a + 1);
   }
 
-  /** Shuffles in place (Fisher-Yates from the end, as Python's random.shuffle). */
-  shuffle<T>(items: T[]): T[] {
+  /** Shuffles an array or typed array in place (Fisher-Yates from the end, as Python's random.shuffle). */
+  shuffle<A extends { length: number; [index: number]: unknown }>(items: A): A {
     for (let i = items.length - 1; i > 0; i--) {
       const j = this.below(i + 1);
-      const t = items[i]!; items[i] = items[j]!; items[j] = t;
+      const t = items[i]; items[i] = items[j]; items[j] = t;
     }
     return items;
   }
