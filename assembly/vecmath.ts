@@ -55,9 +55,46 @@ export const OP_TANH: i32 = 1;
 export const OP_SIGMOID: i32 = 2;
 export const OP_GELU_TANH: i32 = 3;
 export const OP_GELU_TANH_GRAD: i32 = 4;
+export const OP_GELU: i32 = 5;
+export const OP_GELU_GRAD: i32 = 6;
+
+const INV_SQRT2: f32 = 0.7071067811865476;
+const INV_SQRT_2PI: f32 = 0.3989422804014327;
+
+/**
+ * erfc(z) for z ≥ 0 on four lanes: Numerical Recipes' Chebyshev fit t·e^{-z² + P(t)}, t = 1/(1 + z/2), whose
+ * relative error is below 1.2e-7 everywhere, so x·Φ(x) keeps relative precision deep into the negative tail where
+ * 1 + erf(x) would cancel.
+ */
+@inline function verfcPos(z: v128): v128 {
+  const t = f32x4.div(splat(1), f32x4.add(splat(1), f32x4.mul(splat(0.5), z)));
+  let p = splat(0.17087277);
+  p = f32x4.add(f32x4.mul(p, t), splat(-0.82215223));
+  p = f32x4.add(f32x4.mul(p, t), splat(1.48851587));
+  p = f32x4.add(f32x4.mul(p, t), splat(-1.13520398));
+  p = f32x4.add(f32x4.mul(p, t), splat(0.27886807));
+  p = f32x4.add(f32x4.mul(p, t), splat(-0.18628806));
+  p = f32x4.add(f32x4.mul(p, t), splat(0.09678418));
+  p = f32x4.add(f32x4.mul(p, t), splat(0.37409196));
+  p = f32x4.add(f32x4.mul(p, t), splat(1.00002368));
+  p = f32x4.add(f32x4.mul(p, t), splat(-1.26551223));
+  return f32x4.mul(t, vexp(f32x4.sub(p, f32x4.mul(z, z))));
+}
+
+/** Φ(x), the standard normal CDF, on four lanes: ½erfc(|x|/√2) below zero, 1 - ½erfc(x/√2) above. */
+@inline function vphi(x: v128): v128 {
+  const half = f32x4.mul(splat(0.5), verfcPos(f32x4.mul(f32x4.abs(x), splat(INV_SQRT2))));
+  return v128.bitselect(half, f32x4.sub(splat(1), half), f32x4.lt(x, splat(0)));
+}
 
 @inline function apply(op: i32, x: v128): v128 {
   if (op === OP_EXP) return vexp(x);
+  // Exact GELU x·Φ(x) and its derivative Φ(x) + x·φ(x).
+  if (op === OP_GELU) return f32x4.mul(x, vphi(x));
+  if (op === OP_GELU_GRAD) {
+    const pdf = f32x4.mul(splat(INV_SQRT_2PI), vexp(f32x4.mul(splat(-0.5), f32x4.mul(x, x))));
+    return f32x4.add(vphi(x), f32x4.mul(x, pdf));
+  }
   if (op === OP_TANH) return vtanh(x);
   if (op === OP_SIGMOID) return f32x4.div(splat(1), f32x4.add(splat(1), vexp(f32x4.neg(x))));
   // GELU (tanh form) as x·σ(2u): 0.5(1 + tanh(u)) = σ(2u), which keeps relative precision in the negative tail.

@@ -21,7 +21,7 @@ interface VecmathExports {
 }
 
 /** The elementwise functions of vecmath.wasm, by op code. */
-export const VEC_OPS = { exp: 0, tanh: 1, sigmoid: 2, gelu_tanh: 3, gelu_tanh_grad: 4 } as const;
+export const VEC_OPS = { exp: 0, tanh: 1, sigmoid: 2, gelu_tanh: 3, gelu_tanh_grad: 4, gelu: 5, gelu_grad: 6 } as const;
 
 interface GemmExports {
   sgemm(m0: number, m1: number, N: number, K: number, a: number, rsa: number, csa: number, b: number, rsb: number, csb: number, c: number, ldc: number, scratch: number): void;
