@@ -372,7 +372,8 @@ function truncate(a: TokenSink, b: TokenSink | null, t: TruncationOptions, added
   const strategy = t.strategy ?? 'longest_first';
   if (strategy === 'longest_first') {
     if (!b) { keep(a, max, dir); return; }
-    let n1 = a.ids.length, n2 = b.ids.length;
+    // The binding first caps each sequence at the full max length, which decides ties (measured, not documented).
+    let n1 = Math.min(a.ids.length, t.maxLength), n2 = Math.min(b.ids.length, t.maxLength);
     const swap = n1 > n2;
     if (swap) [n1, n2] = [n2, n1];
     n2 = n1 > max ? n1 : Math.max(n1, max - n1);

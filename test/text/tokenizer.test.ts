@@ -1,0 +1,121 @@
+// Truncation (pair strategies, both directions) and padding against Hugging Face tokenizers; templates (BERT
+// segment ids, GPT's start/delimiter/extract); the offset units; vocab.txt and vocab.json + merges.txt round trips.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gptTemplate, Tokenizer, type TruncationOptions } from '../../src/text/index.js';
+import { CORPUS } from './corpus.js';
+
+const hf = createRequire(import.meta.url)('tokenizers') as typeof import('tokenizers');
+const fixture = (name: string) => new URL(`../fixtures/text/${name}`, import.meta.url).pathname;
+const tmp = mkdtempSync(join(tmpdir(), 'text-tok-'));
+
+test('truncation strategies and directions equal Hugging Face, for singles and pairs', async () => {
+  const ours = Tokenizer.fromFile(fixture('bert-uncased.json'));
+  const theirs = hf.Tokenizer.fromFile(fixture('bert-uncased.json'));
+  const hfStrategy = { longest_first: 'LongestFirst', only_first: 'OnlyFirst', only_second: 'OnlySecond' } as const;
+  for (const strategy of ['longest_first', 'only_first', 'only_second'] as const) {
+    for (const direction of ['right', 'left'] as const) {
+      for (const maxLength of [7, 12, 25]) {
+        const opts: TruncationOptions = { maxLength, strategy, direction };
+        ours.truncation = opts;
+        theirs.setTruncation(maxLength, { strategy: hfStrategy[strategy] as never, direction: direction });
+        for (let i = 0; i < 6; i++) {
+          const [a, b] = [CORPUS[i]!, CORPUS[i + 10]!];
+          for (const pair of strategy === 'longest_first' ? [null, b] : [b]) {
+            let h: import('tokenizers').Encoding | Error;
+            try { h = await theirs.encode(a, pair); } catch (e) { h = e as Error; }
+            if (h instanceof Error) { assert.throws(() => ours.encode(a, pair), /not long enough/); continue; }
+            const e = ours.encode(a, pair);
+            assert.deepEqual(e.ids, h.getIds(), `${strategy} ${direction} ${maxLength} ${a}`);
+            assert.deepEqual(e.offsets, h.getOffsets());
+            assert.deepEqual(e.typeIds, h.getTypeIds());
+          }
+        }
+      }
+    }
+  }
+});
+
+test('padding to the longest, to a fixed length, to a multiple, left and right, equals Hugging Face', async () => {
+  const ours = Tokenizer.fromFile(fixture('bert-uncased.json'));
+  const theirs = hf.Tokenizer.fromFile(fixture('bert-uncased.json'));
+  const pad = theirs.tokenToId('[PAD]')!;
+  const batch = CORPUS.slice(0, 5);
+  for (const [length, multiple, direction] of [['longest', undefined, 'right'], [40, undefined, 'left'], ['longest', 8, 'right']] as const) {
+    ours.padding = { length, padToMultipleOf: multiple, direction, padToken: '[PAD]' };
+    theirs.setPadding({ maxLength: length === 'longest' ? undefined : length, padToMultipleOf: multiple, direction: direction, padId: pad, padToken: '[PAD]' });
+    const hs = await theirs.encodeBatch(batch);
+    const es = ours.encodeBatch(batch);
+    es.forEach((e, i) => {
+      const h = hs[i]!;
+      assert.deepEqual(e.ids, h.getIds());
+      assert.deepEqual(e.attentionMask, h.getAttentionMask());
+      assert.deepEqual(e.specialTokensMask, h.getSpecialTokensMask());
+      assert.deepEqual(e.offsets, h.getOffsets());
+      assert.deepEqual(e.wordIds, h.getWordIds().map((w) => w ?? null));
+    });
+  }
+});
+
+test('BERT pair template: [CLS] A [SEP] B [SEP] with segment ids 0 then 1; addSpecialTokens false leaves them out', () => {
+  const tok = Tokenizer.fromFile(fixture('bert-uncased.json'));
+  const e = tok.encode('the sisters', 'were happy');
+  assert.equal(e.tokens[0], '[CLS]');
+  assert.deepEqual(e.tokens.filter((t) => t === '[SEP]').length, 2);
+  const sep = e.tokens.indexOf('[SEP]');
+  assert.deepEqual(e.typeIds, e.tokens.map((_, i) => (i <= sep ? 0 : 1)));
+  assert.deepEqual(e.sequenceIds, e.tokens.map((t, i) => (t === '[CLS]' || t === '[SEP]' ? null : i < sep ? 0 : 1)));
+  const bare = tok.encode('the sisters', null, { addSpecialTokens: false });
+  assert.deepEqual(bare.tokens, e.tokens.slice(1, sep));
+});
+
+test("GPT's start / delimiter / extract template", () => {
+  const base = Tokenizer.fromFile(fixture('gpt2.json'));
+  const tok = new Tokenizer({ ...base.config, template: gptTemplate('<|endoftext|>', '<|endoftext|>', '<|endoftext|>') });
+  const e = tok.encode('Hello', 'world');
+  const eot = tok.tokenToId('<|endoftext|>');
+  assert.equal(e.ids[0], eot);
+  assert.equal(e.ids[e.ids.length - 1], eot);
+  assert.equal(e.ids.filter((i) => i === eot).length, 3);
+  assert.equal(tok.decode(e.ids), 'Helloworld');
+});
+
+test("offsets: code points by default (Hugging Face's), UTF-16 indices on request", () => {
+  const tok = Tokenizer.fromFile(fixture('gpt2.json'));
+  const text = '😀 ok 😀';
+  const chars = tok.encode(text).offsets;
+  tok.offsetUnit = 'utf16';
+  const units = tok.encode(text).offsets;
+  // Code points count the emoji as 1, UTF-16 as 2: spans after it differ by one.
+  assert.deepEqual(chars.slice(4, -4), units.slice(4, -4).map(([s, e]) => [s - 1, e - 1]));
+  assert.deepEqual(chars.at(-1), [5, 6]);
+  assert.deepEqual(units.at(-1), [6, 8]);
+  // The four byte tokens of an emoji each span the whole emoji.
+  assert.equal([...new Set(units.map(([s, e]) => `${s}:${text.slice(s, e)}`))].map((x) => x.split(':')[1]).join(''), text);
+});
+
+test('vocab.txt and vocab.json + merges.txt round trips encode as the tokenizer.json they came from', () => {
+  const bert = Tokenizer.fromFile(fixture('bert-uncased.json'));
+  bert.saveVocabTxt(join(tmp, 'vocab.txt'));
+  const fromTxt = Tokenizer.fromFile(join(tmp, 'vocab.txt'));
+  const gpt = Tokenizer.fromFile(fixture('gpt2.json'));
+  gpt.saveVocabMerges(tmp);
+  const fromMerges = Tokenizer.fromFile(join(tmp, 'vocab.json'));
+  for (const t of CORPUS) {
+    assert.deepEqual(fromTxt.encode(t).ids, bert.encode(t).ids);
+    assert.deepEqual(fromMerges.encode(t, null, { addSpecialTokens: false }).ids, gpt.encode(t).ids);
+  }
+});
+
+test('bad files: errors name the file and the problem', () => {
+  writeFileSync(join(tmp, 'bad.json'), '{"model": {"type": "Unigram", "vocab": []}}');
+  assert.throws(() => Tokenizer.fromFile(join(tmp, 'bad.json')), /bad\.json: tokenizer\.json: model of type "Unigram" is not supported/);
+  writeFileSync(join(tmp, 'broken.json'), '{"model": ');
+  assert.throws(() => Tokenizer.fromFile(join(tmp, 'broken.json')), /broken\.json: not JSON/);
+  writeFileSync(join(tmp, 'nounk.json'), JSON.stringify({ model: { type: 'WordPiece', vocab: { a: 0 }, unk_token: '[UNK]' } }));
+  assert.throws(() => Tokenizer.fromFile(join(tmp, 'nounk.json')), /unknown token \[UNK\] is not in the vocabulary/);
+});
