@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { BERT_DATA_DEFAULTS } from '../data/bert.js';
 import type { CorpusLayout } from '../data/corpus.js';
-import type { TokenEncoder } from '../data/encoder.js';
+import { encoderFromTokenizer, type TokenEncoder } from '../data/encoder.js';
 import { prepareBertData, prepareLmData, type PrepareProgress, type PrepareSummary } from '../data/prepare.js';
 import { readManifest, readShard } from '../data/shards.js';
 import { Tokenizer } from '../text/index.js';
@@ -14,24 +14,14 @@ import { formatNumber, progressBar, table } from './ui.js';
 const int = (v: string) => { const n = Number(v); if (!Number.isInteger(n)) throw new Error(`not an integer: ${v}`); return n; };
 const num = (v: string) => { const n = Number(v); if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`); return n; };
 
-/** Loads a tokenizer (tokenizer.json, a BERT vocab.txt, or a GPT-2 vocab.json with merges.txt beside it) as the
- * encoder data preparation needs: no special tokens, and no truncation or padding even if the file configures them. */
+/** Loads a tokenizer: tokenizer.json, a BERT vocab.txt, or a GPT-2 vocab.json with merges.txt beside it. */
 function loadEncoder(path: string, lowercase: boolean): TokenEncoder {
-  let tok: Tokenizer;
   try {
-    tok = /\.txt$/i.test(path) ? Tokenizer.fromVocabTxt(readFileSync(path, 'utf8'), { lowercase }) : Tokenizer.fromFile(path);
+    return encoderFromTokenizer(/\.txt$/i.test(path) ? Tokenizer.fromVocabTxt(readFileSync(path, 'utf8'), { lowercase }) : Tokenizer.fromFile(path));
   } catch (err) {
     const msg = (err as Error).message;
     throw new Error(msg.includes(path) ? msg : `${path}: ${msg}`);
   }
-  tok.truncation = null;
-  tok.padding = null;
-  return {
-    encode: (text) => tok.encode(text, null, { addSpecialTokens: false }),
-    tokenToId: (t) => tok.tokenToId(t),
-    idToToken: (i) => tok.idToToken(i),
-    vocabSize: tok.vocabSize,
-  };
 }
 
 /** Options shared by both subcommands. */

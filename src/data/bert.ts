@@ -46,6 +46,10 @@ export interface BertInstance {
 
 /** Tokenizes documents (arrays of sentences), dropping sentences with no tokens and documents with no sentences. */
 export async function tokenizeDocuments(docs: AsyncIterable<readonly string[]> | Iterable<readonly string[]>, enc: TokenEncoder): Promise<TokenDocument[]> {
+  const cls = enc.tokenToId('[CLS]');
+  if (cls !== undefined && enc.encode('a').ids[0] === cls) {
+    throw new Error('the encoder adds special tokens ([CLS] first); pass encoderFromTokenizer(tokenizer), which encodes without them');
+  }
   const out: TokenDocument[] = [];
   for await (const doc of docs) {
     const sentences: Int32Array[] = [];

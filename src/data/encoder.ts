@@ -1,5 +1,6 @@
-// The tokenizer surface that data preparation needs, so that src/data depends on no particular tokenizer class:
-// src/text's Tokenizer satisfies it structurally, and so does any object with these members.
+// The tokenizer surface that data preparation needs, so that src/data depends on no particular tokenizer class;
+// `encoderFromTokenizer` adapts src/text's Tokenizer (whose encode adds special tokens by default).
+import type { Tokenizer } from '../text/index.js';
 
 /** What data preparation needs from a tokenizer. (Not the web platform's TextEncoder, hence the name.) */
 export interface TokenEncoder {
@@ -8,6 +9,19 @@ export interface TokenEncoder {
   tokenToId(token: string): number | undefined;
   idToToken(id: number): string | undefined;
   vocabSize: number;
+}
+
+/** src/text's Tokenizer as a TokenEncoder: no special tokens, and none of the truncation or padding its file may
+ * configure (sentences keep all their tokens; examples are laid out by src/data). The tokenizer is not modified. */
+export function encoderFromTokenizer(tok: Tokenizer): TokenEncoder {
+  // A view whose own truncation/padding shadow the tokenizer's, so encode() sees none.
+  const view: Tokenizer = Object.create(tok, { truncation: { value: null }, padding: { value: null } });
+  return {
+    encode: (text) => view.encode(text, null, { addSpecialTokens: false }),
+    tokenToId: (t) => tok.tokenToId(t),
+    idToToken: (i) => tok.idToToken(i),
+    vocabSize: tok.vocabSize,
+  };
 }
 
 /** Ids of BERT's special tokens and which ids continue a word (WordPiece "##" pieces). */
