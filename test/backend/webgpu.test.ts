@@ -130,7 +130,8 @@ t('reductions and argmax over any axes, short and long rows', async () => {
 });
 
 t('matmul in every transpose case, batched, broadcast batch, odd and tile-edge sizes', async () => {
-  for (const [B, M, N, K] of [[1, 1, 1, 1], [1, 7, 17, 5], [2, 63, 65, 129], [3, 130, 9, 70], [1, 5, 200, 3], [1, 64, 64, 64]]) {
+  // The last two sizes take the large-tile kernel (edges included).
+  for (const [B, M, N, K] of [[1, 1, 1, 1], [1, 7, 17, 5], [2, 63, 65, 129], [3, 130, 9, 70], [1, 5, 200, 3], [1, 64, 64, 64], [1, 600, 530, 37], [2, 512, 512, 16]]) {
     for (const ta of [false, true]) for (const tb of [false, true]) {
       const a = pair([B, M, K], { strides: ta ? [M * K, 1, M] : [M * K, K, 1] });
       const b = pair([B, K, N], { strides: tb ? [K * N, 1, K] : [K * N, N, 1] });

@@ -275,8 +275,11 @@ export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts:
       const out = alloc(B * M * N, a.dtype, `matmul output [${B}, ${M}, ${N}]`);
       const aK = a.strides[2] === 1, bN = b.strides[2] === 1;
       const meta = [M, N, K, a.offset, a.strides[0]!, a.strides[1]!, a.strides[2]!, b.offset, b.strides[0]!, b.strides[1]!, b.strides[2]!];
-      dispatch(`matmul:${+aK}${+bN}`, () => k.matmulKernel(aK, bN), meta, [gb(a.buf).gpu, gb(b.buf).gpu, out.gpu],
-        [Math.ceil(N / k.GEMM_TILE), Math.ceil(M / k.GEMM_TILE), B]);
+      // Large tiles once there are enough of them to fill the device; small ones keep small products parallel.
+      const { tm, bk } = M >= 512 && N >= 512 ? k.GEMM_LARGE : k.GEMM_SMALL;
+      const tile = 16 * tm;
+      dispatch(`matmul:${+aK}${+bN}:${tm}:${bk}`, () => k.matmulKernel(aK, bN, tm, bk), meta, [gb(a.buf).gpu, gb(b.buf).gpu, out.gpu],
+        [Math.ceil(N / tile), Math.ceil(M / tile), B]);
       return out;
     },
 

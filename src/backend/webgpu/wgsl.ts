@@ -223,62 +223,70 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }`;
 }
 
-/** Matmul tile: a workgroup of 16x16 threads computes a 64x64 output tile, each thread a 4x4 block in registers. */
-export const GEMM_TILE = 64;
+/** GEMM variants: a 16x16-thread workgroup computes a (16·tm)² output tile, each thread a tm x tm block, K in steps of bk. */
+export const GEMM_SMALL = { tm: 4, bk: 16 } as const;
+export const GEMM_LARGE = { tm: 8, bk: 8 } as const;
 
 /**
- * Batched GEMM with operands read through their strides, so transposes cost nothing. Tiles of A (64 x 16) and B
- * (16 x 64) are staged in workgroup memory as vec4 columns; each thread accumulates a 4x4 block with vec4 FMAs.
- * `aK`/`bN`: whether A is contiguous along K and B along N, which picks the load order that keeps neighbouring
- * threads on neighbouring addresses. meta: M, N, K, aOffset, aBatch, aM, aK, bOffset, bBatch, bK, bN.
+ * Batched GEMM with operands read through their strides, so transposes cost nothing. Tiles of A ((16·tm) x bk) and
+ * B (bk x (16·tm)) are staged in workgroup memory as vec4 columns; each thread accumulates its tm x tm block in
+ * vec4 registers with FMAs. `aK`/`bN`: whether A is contiguous along K and B along N, which picks the load order
+ * that keeps neighbouring threads on neighbouring addresses.
+ * meta: M, N, K, aOffset, aBatch, aM, aK, bOffset, bBatch, bK, bN.
  */
-export function matmulKernel(aK: boolean, bN: boolean): string {
+export function matmulKernel(aK: boolean, bN: boolean, tm: number, bk: number): string {
+  const tile = 16 * tm, v = tm / 4, loads = (tile * bk) / 256;
+  const fmas: string[] = [];
+  for (let q = 0; q < v; q++) {
+    for (let i = 0; i < 4; i++) {
+      for (let c = 0; c < v; c++) fmas.push(`acc[${(q * 4 + i) * v + c}] = fma(vec4<f32>(a${q}.${'xyzw'[i]}), b${c}, acc[${(q * 4 + i) * v + c}]);`);
+    }
+  }
+  const aLoads = Array.from({ length: v }, (_, q) => `let a${q} = As[k * ${tile / 4}u + tid.y * ${v}u + ${q}u];`).join(' ');
+  const bLoads = Array.from({ length: v }, (_, q) => `let b${q} = Bs[k * ${tile / 4}u + tid.x * ${v}u + ${q}u];`).join(' ');
   return `${PRELUDE}
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
-var<workgroup> As: array<vec4<f32>, 256>; // [k (16)][m / 4 (16)]
-var<workgroup> Bs: array<vec4<f32>, 256>; // [k (16)][n / 4 (16)]
+var<workgroup> As: array<vec4<f32>, ${(bk * tile) / 4}>; // [k][m / 4]
+var<workgroup> Bs: array<vec4<f32>, ${(bk * tile) / 4}>; // [k][n / 4]
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) tid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let M = prm[0]; let N = prm[1]; let K = prm[2];
   let batch = i32(wid.z);
-  let row0 = wid.y * 64u; let col0 = wid.x * 64u;
+  let row0 = wid.y * ${tile}u; let col0 = wid.x * ${tile}u;
   let aBase = mi(3u) + batch * mi(4u); let sam = mi(5u); let sak = mi(6u);
   let bBase = mi(7u) + batch * mi(8u); let sbk = mi(9u); let sbn = mi(10u);
-  var acc: array<vec4<f32>, 4>;
-  for (var k0 = 0u; k0 < K; k0 += 16u) {
-    for (var t = 0u; t < 4u; t++) {
+  var acc: array<vec4<f32>, ${tm * v}>;
+  for (var k0 = 0u; k0 < K; k0 += ${bk}u) {
+    for (var t = 0u; t < ${loads}u; t++) {
       let e = lid + 256u * t;
-      let am = ${aK ? 'e / 16u' : 'e % 64u'}; let ak = ${aK ? 'e % 16u' : 'e / 64u'};
+      let am = ${aK ? `e / ${bk}u` : `e % ${tile}u`}; let ak = ${aK ? `e % ${bk}u` : `e / ${tile}u`};
       let gm = row0 + am; let gak = k0 + ak;
       var av = 0.0;
       if (gm < M && gak < K) { av = A[u32(aBase + i32(gm) * sam + i32(gak) * sak)]; }
-      As[ak * 16u + am / 4u][am % 4u] = av;
-      let bn = ${bN ? 'e % 64u' : 'e / 16u'}; let bk = ${bN ? 'e / 64u' : 'e % 16u'};
-      let gn = col0 + bn; let gbk = k0 + bk;
+      As[ak * ${tile / 4}u + am / 4u][am % 4u] = av;
+      let bn = ${bN ? `e % ${tile}u` : `e / ${bk}u`}; let bkk = ${bN ? `e / ${tile}u` : `e % ${bk}u`};
+      let gn = col0 + bn; let gbk = k0 + bkk;
       var bv = 0.0;
       if (gn < N && gbk < K) { bv = B[u32(bBase + i32(gbk) * sbk + i32(gn) * sbn)]; }
-      Bs[bk * 16u + bn / 4u][bn % 4u] = bv;
+      Bs[bkk * ${tile / 4}u + bn / 4u][bn % 4u] = bv;
     }
     workgroupBarrier();
-    for (var k = 0u; k < 16u; k++) {
-      let a = As[k * 16u + tid.y];
-      let b = Bs[k * 16u + tid.x];
-      acc[0] = fma(vec4<f32>(a.x), b, acc[0]);
-      acc[1] = fma(vec4<f32>(a.y), b, acc[1]);
-      acc[2] = fma(vec4<f32>(a.z), b, acc[2]);
-      acc[3] = fma(vec4<f32>(a.w), b, acc[3]);
+    for (var k = 0u; k < ${bk}u; k++) {
+      ${aLoads}
+      ${bLoads}
+      ${fmas.join('\n      ')}
     }
     workgroupBarrier();
   }
   let outBase = wid.z * M * N;
-  for (var i = 0u; i < 4u; i++) {
-    let r = row0 + tid.y * 4u + i;
+  for (var i = 0u; i < ${tm}u; i++) {
+    let r = row0 + tid.y * ${tm}u + i;
     if (r >= M) { break; }
-    for (var j = 0u; j < 4u; j++) {
-      let c = col0 + tid.x * 4u + j;
-      if (c < N) { C[outBase + r * N + c] = acc[i][j]; }
+    for (var j = 0u; j < ${tm}u; j++) {
+      let c = col0 + tid.x * ${tm}u + j;
+      if (c < N) { C[outBase + r * N + c] = acc[i * ${v}u + j / 4u][j % 4u]; }
     }
   }
 }`;
