@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BertShardSource, readManifest } from '../../src/data/shards.js';
+import { Tokenizer } from '../../src/text/index.js';
 import { testEncoder } from './helpers.js';
 
 const run = promisify(execFile);
@@ -43,6 +44,14 @@ test('pretrain data bert and lm: shards, a JSON summary, and a warning for inval
   assert.equal(ex.tokens.at(-1), '[SEP]');
   assert.equal(ex.tokens.length, ex.segment_ids.length);
   assert.equal(ex.masked_lm_positions.length, ex.masked_lm_labels.length);
+  // Hugging Face tokenizer.json files (the text fixtures): GPT-2 byte-level BPE for LM blocks, BERT WordPiece.
+  const gpt2 = join(ROOT, 'test', 'fixtures', 'text', 'gpt2.json');
+  const lmJson = JSON.parse((await cli('data', 'lm', '--tokenizer', gpt2, '--input', join(FIXTURES, 'pretrain-corpus.txt'), '--out', join(dir, 'gpt2'), '--block-size', '64', '--json')).stdout);
+  const eot = Tokenizer.fromFile(gpt2).tokenToId('<|endoftext|>');
+  assert.equal(lmJson.separator, eot);
+  assert.ok(lmJson.examples > 100);
+  const bertJson = JSON.parse((await cli('data', 'bert', '--tokenizer', join(ROOT, 'test', 'fixtures', 'text', 'bert-uncased.json'), '--input', join(FIXTURES, 'pretrain-corpus.txt'), '--out', join(dir, 'bert-json'), '--dupe-factor', '1', '--json')).stdout);
+  assert.ok(bertJson.examples > 100 && bertJson.maskedPerExample > 15);
   const help = await cli('data', 'bert', '--help');
   assert.match(help.stdout, /--whole-word-mask/);
   assert.match(help.stdout, /--dupe-factor <n>/);
