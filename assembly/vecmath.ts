@@ -271,3 +271,98 @@ export function adamw(p: usize, g: usize, m: usize, v: usize, n: i32, keep: f32,
     store<f32>(p + o, load<f32>(p + o) * keep - step * mi / (<f32>Math.sqrt(<f64>(vi * inv2)) + eps));
   }
 }
+
+/** The sum of n floats at s. */
+@inline function rowSum(s: usize, n: i32): f32 {
+  let v = splat(0);
+  let i: i32 = 0;
+  for (; i + 4 <= n; i += 4) v = f32x4.add(v, v128.load(s + (<usize>i << 2)));
+  let sum: f32 = f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+  for (; i < n; i++) sum += load<f32>(s + (<usize>i << 2));
+  return sum;
+}
+
+/**
+ * Layer norm over `rows` contiguous rows of length n: y = (x - mean)·rstd·w + b (w, b: n floats, or 0 for none),
+ * with the per-row mean and rstd = 1/sqrt(var + eps) (two-pass variance) saved for the backward pass.
+ */
+export function layerNormRows(x: usize, w: usize, b: usize, y: usize, mean: usize, rstd: usize, rows: i32, n: i32, eps: f32): void {
+  for (let r: i32 = 0; r < rows; r++) {
+    const s = x + (<usize>r * <usize>n << 2), d = y + (<usize>r * <usize>n << 2);
+    const mu = rowSum(s, n) / <f32>n, vmu = splat(mu);
+    let vv = splat(0);
+    let i: i32 = 0;
+    for (; i + 4 <= n; i += 4) { const c = f32x4.sub(v128.load(s + (<usize>i << 2)), vmu); vv = f32x4.add(vv, f32x4.mul(c, c)); }
+    let v: f32 = f32x4.extract_lane(vv, 0) + f32x4.extract_lane(vv, 1) + f32x4.extract_lane(vv, 2) + f32x4.extract_lane(vv, 3);
+    for (; i < n; i++) { const c = load<f32>(s + (<usize>i << 2)) - mu; v += c * c; }
+    const rs: f32 = <f32>(1 / Math.sqrt(<f64>(v / <f32>n) + <f64>eps));
+    store<f32>(mean + (<usize>r << 2), mu);
+    store<f32>(rstd + (<usize>r << 2), rs);
+    const vrs = splat(rs);
+    i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      let t = f32x4.mul(f32x4.sub(v128.load(s + o), vmu), vrs);
+      if (w) t = f32x4.mul(t, v128.load(w + o));
+      if (b) t = f32x4.add(t, v128.load(b + o));
+      v128.store(d + o, t);
+    }
+    for (; i < n; i++) {
+      const o = <usize>i << 2;
+      let t = (load<f32>(s + o) - mu) * rs;
+      if (w) t *= load<f32>(w + o);
+      if (b) t += load<f32>(b + o);
+      store<f32>(d + o, t);
+    }
+  }
+}
+
+/**
+ * Layer norm gradients from the output gradient g and the saved mean and rstd: dx = rstd·(gy - mean(gy) -
+ * x̂·mean(gy·x̂)) with gy = g·w, and dw = Σ_rows g·x̂, db = Σ_rows g (both zeroed here first).
+ */
+export function layerNormGradRows(g: usize, x: usize, w: usize, mean: usize, rstd: usize, dx: usize, dw: usize, db: usize, rows: i32, n: i32): void {
+  memory.fill(dw, 0, <usize>n << 2);
+  memory.fill(db, 0, <usize>n << 2);
+  for (let r: i32 = 0; r < rows; r++) {
+    const off = <usize>r * <usize>n << 2;
+    const gs = g + off, xs = x + off, d = dx + off;
+    const vmu = splat(load<f32>(mean + (<usize>r << 2))), vrs = splat(load<f32>(rstd + (<usize>r << 2)));
+    let sgy = splat(0), sgyx = splat(0);
+    let i: i32 = 0;
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      const gi = v128.load(gs + o), xh = f32x4.mul(f32x4.sub(v128.load(xs + o), vmu), vrs);
+      const gy = w ? f32x4.mul(gi, v128.load(w + o)) : gi;
+      sgy = f32x4.add(sgy, gy);
+      sgyx = f32x4.add(sgyx, f32x4.mul(gy, xh));
+      v128.store(dw + o, f32x4.add(v128.load(dw + o), f32x4.mul(gi, xh)));
+      v128.store(db + o, f32x4.add(v128.load(db + o), gi));
+    }
+    const mu = f32x4.extract_lane(vmu, 0), rs = f32x4.extract_lane(vrs, 0);
+    let a: f32 = f32x4.extract_lane(sgy, 0) + f32x4.extract_lane(sgy, 1) + f32x4.extract_lane(sgy, 2) + f32x4.extract_lane(sgy, 3);
+    let c: f32 = f32x4.extract_lane(sgyx, 0) + f32x4.extract_lane(sgyx, 1) + f32x4.extract_lane(sgyx, 2) + f32x4.extract_lane(sgyx, 3);
+    for (; i < n; i++) {
+      const o = <usize>i << 2;
+      const gi = load<f32>(gs + o), xh = (load<f32>(xs + o) - mu) * rs;
+      const gy = w ? gi * load<f32>(w + o) : gi;
+      a += gy; c += gy * xh;
+      store<f32>(dw + o, load<f32>(dw + o) + gi * xh);
+      store<f32>(db + o, load<f32>(db + o) + gi);
+    }
+    const ma = splat(a / <f32>n), mc = splat(c / <f32>n);
+    i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      const gi = v128.load(gs + o), xh = f32x4.mul(f32x4.sub(v128.load(xs + o), vmu), vrs);
+      const gy = w ? f32x4.mul(gi, v128.load(w + o)) : gi;
+      v128.store(d + o, f32x4.mul(vrs, f32x4.sub(f32x4.sub(gy, ma), f32x4.mul(xh, mc))));
+    }
+    for (; i < n; i++) {
+      const o = <usize>i << 2;
+      const gi = load<f32>(gs + o), xh = (load<f32>(xs + o) - mu) * rs;
+      const gy = w ? gi * load<f32>(w + o) : gi;
+      store<f32>(d + o, rs * (gy - a / <f32>n - xh * (c / <f32>n)));
+    }
+  }
+}

@@ -124,6 +124,13 @@ test('the fused layer norm matches its composite definition, forward and backwar
     numeric[i] = (up - down) / 2e-6;
   }
   close(grads.dx as Float32Array, numeric, 1e-4, 'layerNorm dx');
+  // And against the reference kernels, with and without the affine parameters, at a row length with a vector tail.
+  for (const [wv, bv] of [[w, b], [null, null], [w, null]] as const) {
+    const a = fast.layerNorm!(x, wv, bv, n, 1e-5), e = ref.layerNorm!(x, wv, bv, n, 1e-5);
+    for (const k of ['y', 'mean', 'rstd'] as const) close(a[k] as Float32Array, e[k] as Float32Array, 1e-5, `layerNorm ${k}`);
+    const ga = fast.layerNormBackward!(g, x, wv, a.mean, a.rstd, n), ge = ref.layerNormBackward!(g, x, wv, e.mean, e.rstd, n);
+    for (const k of ['dx', 'dweight', 'dbias'] as const) close(ga[k] as Float32Array, ge[k] as Float32Array, 1e-5, `layerNorm ${k}${wv ? '' : ' (no weight)'}`);
+  }
 });
 
 test('fused cross-entropy (forward and backward, smoothing, ignored rows) matches the reference', () => {

@@ -62,6 +62,14 @@ export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
       if (logits.dtype !== 'float32') return reference.crossEntropyBackward!(logits, target, lse, grad, ignoreIndex, smoothing);
       return wasm.crossEntropyGrad(dense(logits), denseInt(target), lse as Float32Array, dense(grad), logits.shape[1]!, ignoreIndex, smoothing);
     },
+    layerNorm(x, weight, bias, n, eps) {
+      if (x.dtype !== 'float32') return reference.layerNorm!(x, weight, bias, n, eps);
+      return wasm.layerNorm(dense(x), weight && dense(weight), bias && dense(bias), n, eps);
+    },
+    layerNormBackward(g, x, weight, mean, rstd, n) {
+      if (x.dtype !== 'float32') return reference.layerNormBackward!(g, x, weight, mean, rstd, n);
+      return wasm.layerNormGrad(dense(g), dense(x), weight && dense(weight), mean as Float32Array, rstd as Float32Array, n);
+    },
     adamw(param, grad, m, v, size, opts) {
       if (grad.dtype !== 'float32') return reference.adamw!(param, grad, m, v, size, opts);
       wasm.adamw((param as Float32Array).subarray(0, size), dense(grad), (m as Float32Array).subarray(0, size), (v as Float32Array).subarray(0, size), opts);

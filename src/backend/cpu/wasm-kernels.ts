@@ -17,6 +17,8 @@ interface VecmathExports {
   logSumExpRows(src: number, dst: number, rows: number, n: number): void;
   crossEntropyRows(x: number, target: number, loss: number, lse: number, rows: number, n: number, ignore: number, smoothing: number): number;
   crossEntropyGradRows(x: number, target: number, lse: number, grad: number, dx: number, rows: number, n: number, ignore: number, smoothing: number): void;
+  layerNormRows(x: number, w: number, b: number, y: number, mean: number, rstd: number, rows: number, n: number, eps: number): void;
+  layerNormGradRows(g: number, x: number, w: number, mean: number, rstd: number, dx: number, dw: number, db: number, rows: number, n: number): void;
   adamw(p: number, g: number, m: number, v: number, n: number, keep: number, beta1: number, c1: number, beta2: number, c2: number, step: number, inv2: number, eps: number): void;
 }
 
@@ -213,6 +215,24 @@ export class WasmKernels {
     const [px, pt, pe, pg, pd] = this.stage([x.length, rows, rows, rows, x.length], [x, target, lse, grad]) as [number, number, number, number, number];
     this.vec.crossEntropyGradRows(px, pt, pe, pg, pd, rows, n, ignore, smoothing);
     return this.copyOut(pd, x.length);
+  }
+
+  /** Layer norm over the last axis (size n) of a contiguous array; weight and bias optional (see Backend.layerNorm). */
+  layerNorm(x: Float32Array, w: Float32Array | null, b: Float32Array | null, n: number, eps: number): { y: Float32Array; mean: Float32Array; rstd: Float32Array } {
+    const rows = n === 0 ? 0 : x.length / n;
+    const inputs = [x, w ?? new Float32Array(0), b ?? new Float32Array(0)];
+    const [px, pw, pb, py, pm, pr] = this.stage([x.length, n, n, x.length, rows, rows], inputs) as [number, number, number, number, number, number];
+    this.vec.layerNormRows(px, w ? pw : 0, b ? pb : 0, py, pm, pr, rows, n, eps);
+    return { y: this.copyOut(py, x.length), mean: this.copyOut(pm, rows), rstd: this.copyOut(pr, rows) };
+  }
+
+  /** The layer norm's gradients from the output gradient and the saved mean and rstd (see Backend.layerNormBackward). */
+  layerNormGrad(g: Float32Array, x: Float32Array, w: Float32Array | null, mean: Float32Array, rstd: Float32Array, n: number): { dx: Float32Array; dweight: Float32Array; dbias: Float32Array } {
+    const rows = n === 0 ? 0 : x.length / n;
+    const [pg, px, pw, pm, pr, pd, pdw, pdb] = this.stage([g.length, x.length, n, rows, rows, x.length, n, n], [g, x, w ?? new Float32Array(0), mean, rstd]) as
+      [number, number, number, number, number, number, number, number];
+    this.vec.layerNormGradRows(pg, px, w ? pw : 0, pm, pr, pd, pdw, pdb, rows, n);
+    return { dx: this.copyOut(pd, x.length), dweight: this.copyOut(pdw, n), dbias: this.copyOut(pdb, n) };
   }
 
   /** One AdamW step in place on param, m and v (contiguous float32 arrays of the same length as grad). */
