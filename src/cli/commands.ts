@@ -1,10 +1,11 @@
 // The list of subcommands. Each entry adds one command (with its subcommands) to the program.
 import type { Command } from 'commander';
 import { registerData } from './data.js';
+import { registerBert } from './bert.js';
 import { registerGpt } from './gpt.js';
 
 /** A function that adds one top-level command to the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** Every top-level command, in the order `pretrain --help` lists them. */
-export const commands: RegisterCommand[] = [registerGpt, registerData];
+export const commands: RegisterCommand[] = [registerGpt, registerBert, registerData];

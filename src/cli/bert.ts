@@ -1,0 +1,90 @@
+// `pretrain bert`: pretrain BERT (masked LM + next-sentence prediction) on shards made by `pretrain data bert`.
+import { copyFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { setBackend } from '../backend/backend.js';
+import { BertShardSource, loadBertExamples } from '../data/shards.js';
+import { savePretrained } from '../io/hf.js';
+import { BertForPreTraining, bertConfig } from '../models/bert.js';
+import { BertPretrainTask } from '../tasks/bert-pretrain.js';
+import { lossCurveText } from '../tasks/loss-curve.js';
+import { train, trainConfig } from '../tasks/trainer.js';
+import { manualSeed } from '../tensor/random.js';
+import type { RegisterCommand } from './commands.js';
+import { formatNumber, progressBar, table } from './ui.js';
+
+const int = (v: string) => { const n = Number.parseInt(v, 10); if (!Number.isFinite(n)) throw new Error(`not an integer: ${v}`); return n; };
+const num = (v: string) => { const n = Number(v); if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`); return n; };
+
+function trainCommand(): Command {
+  return new Command('train')
+    .description('Pretrain BERT with masked LM + next-sentence prediction on shards from `pretrain data bert`.')
+    .requiredOption('--data <dir>', 'training shards (from `pretrain data bert`)')
+    .option('--eval-data <dir>', 'held-out shards for MLM/NSP accuracy (from the same tokenizer)')
+    .option('--tokenizer <file>', 'tokenizer.json to copy into checkpoints')
+    .option('--out <dir>', 'output directory: checkpoint (a Hugging Face model directory), log.jsonl, loss.svg', 'runs/bert')
+    .option('--layers <n>', 'encoder layers', int, 4)
+    .option('--hidden <n>', 'hidden size', int, 256)
+    .option('--heads <n>', 'attention heads', int, 4)
+    .option('--intermediate <n>', 'feed-forward size', int, 1024)
+    .option('--batch <n>', 'examples per micro-batch', int, 32)
+    .option('--steps <n>', 'optimizer steps', int, 1000)
+    .option('--lr <x>', 'peak learning rate', num, 1e-4)
+    .option('--warmup <n>', 'warmup steps', int, 100)
+    .addOption(new Option('--schedule <kind>', 'decay after warmup').choices(['linear', 'cosine', 'constant']).default('linear'))
+    .option('--weight-decay <x>', 'AdamW decoupled weight decay (matrices only)', num, 0.01)
+    .option('--dropout <x>', 'hidden and attention dropout', num, 0.1)
+    .option('--grad-accum <n>', 'micro-batches per step', int, 1)
+    .option('--clip <x>', 'global gradient-norm clip (0: off)', num, 1)
+    .option('--eval-every <n>', 'evaluate every N steps', int, 200)
+    .option('--checkpoint-every <n>', 'checkpoint every N steps (0: at the end only)', int, 500)
+    .option('--log-every <n>', 'log every N steps', int, 10)
+    .option('--seed <n>', 'random seed', int, 12345)
+    .option('--resume', 'continue from <out>/checkpoint')
+    .addOption(new Option('--backend <name>', 'compute backend').default('cpu'))
+    .option('--json', 'print the result as JSON')
+    .action(async (o) => {
+      setBackend(o.backend);
+      manualSeed(o.seed);
+      const source = await BertShardSource.open(o.data);
+      const vocabSize = Number(source.manifest.info.vocabSize);
+      if (!(vocabSize > 0)) throw new Error(`${o.data}: the manifest does not record the vocabulary size (info.vocabSize)`);
+      const padId = Number(source.manifest.info.padId ?? 0);
+      const model = new BertForPreTraining(bertConfig({
+        vocab_size: vocabSize, hidden_size: o.hidden, num_hidden_layers: o.layers, num_attention_heads: o.heads, intermediate_size: o.intermediate,
+        max_position_embeddings: Math.max(512, source.seqLength), hidden_dropout_prob: o.dropout, attention_probs_dropout_prob: o.dropout, pad_token_id: padId,
+      }));
+      const heldOut = o.evalData ? await loadBertExamples(o.evalData) : undefined;
+      const task = new BertPretrainTask(model, source, {
+        batchSize: o.batch, heldOut,
+        saveExtras: async (dir) => {
+          await savePretrained(model, dir);
+          if (o.tokenizer) await copyFile(o.tokenizer, join(dir, basename(o.tokenizer) === 'vocab.txt' ? 'vocab.txt' : 'tokenizer.json'));
+        },
+      });
+      const cfg = trainConfig({
+        maxSteps: o.steps, lr: o.lr, minLrRate: 0, warmupSteps: o.warmup, schedule: o.schedule, weightDecay: o.weightDecay, beta2: 0.999, eps: 1e-6,
+        clipNorm: o.clip, gradAccumSteps: o.gradAccum, evalEvery: heldOut ? o.evalEvery : 0, checkpointEvery: o.checkpointEvery,
+        logEvery: o.logEvery, seed: o.seed, outDir: resolve(o.out),
+      });
+      if (!o.json) {
+        console.error(`data ${o.data}: ${formatNumber(source.length)} examples of ${source.seqLength} tokens, vocabulary ${vocabSize}; model ${formatNumber(model.numParameters())} parameters`);
+        if (!heldOut) console.error('no --eval-data: MLM and NSP accuracy are not measured');
+      }
+      const bar = progressBar('bert train', cfg.maxSteps, { unit: 'steps', quiet: o.json });
+      const result = await train(task, cfg, {
+        resume: o.resume,
+        onProgress: (p) => bar.update(p.step, `loss ${p.record.loss?.toFixed(4)} | ${formatNumber(p.record.tokensPerSec ?? 0)} tok/s${p.eval?.mlm_accuracy !== undefined ? ` | mlm acc ${p.eval.mlm_accuracy.toFixed(3)} nsp acc ${p.eval.nsp_accuracy!.toFixed(3)}` : ''}`),
+      });
+      bar.stop();
+      const summary = { steps: result.steps, train_loss: result.finalLoss, ...result.eval, wall_seconds: result.wallSeconds, checkpoint: join(cfg.outDir!, 'checkpoint'), loss_curve: result.lossCurve };
+      if (o.json) { console.log(JSON.stringify(summary)); return; }
+      console.log(lossCurveText(result.history.map((r) => r.loss ?? NaN)));
+      console.log(table(Object.entries(summary).map(([k, v]) => ({ metric: k, value: v }))));
+    });
+}
+
+/** Registers `pretrain bert`. */
+export const registerBert: RegisterCommand = (program) => {
+  program.addCommand(new Command('bert').description('BERT: masked-LM + next-sentence Transformer encoder').addCommand(trainCommand()));
+};
