@@ -113,7 +113,7 @@ t('where, contiguous with dtype conversion, fill and assign', async () => {
 t('reductions and argmax over any axes, short and long rows', async () => {
   const cases: [number[], number[]][] = [
     [[7, 9, 11], [1]], [[7, 9, 11], [0, 2]], [[7, 9, 11], [0, 1, 2]], [[3, 1000], [1]], [[1000, 3], [0]],
-    [[5000, 3], [1]], [[2, 3, 700], [0, 2]], [[6], [0]],
+    [[5000, 3], [1]], [[2, 3, 700], [0, 2]], [[6], [0]], [[2, 8192], [1]], [[5000, 3], [0]],
   ];
   for (const [shape, axes] of cases) {
     const x = pair(shape);

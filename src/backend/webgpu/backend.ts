@@ -187,6 +187,10 @@ export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts:
     const inner = sizeOf(axes.map((i) => x.shape[i]!));
     const outType: DType = op === 'argmax' ? 'int32' : x.dtype;
     if (inner === 0 && op !== 'argmax') return fill(outType, outer, op === 'sum' ? 0 : op === 'max' ? -Infinity : Infinity);
+    if (op !== 'argmax' && axes.length === 1 && outer < 4096 && inner >= 4096) {
+      const split = splitReduce(op, x, axes[0]!);
+      if (split) return split;
+    }
     const out = alloc(outer, outType, `${op} output`);
     if (outer === 0) return out;
     // Short rows: a thread per output; long rows: a workgroup per output with a tree reduction.
@@ -196,6 +200,25 @@ export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts:
       ...axes.map((i) => x.shape[i]!), ...axes.map((i) => x.strides[i]!)];
     dispatch(`reduce:${op}:${t}:${kept.length}:${axes.length}:${mode}`, () => k.reduceKernel(op, t, kept.length, axes.length, mode),
       meta, [gb(x.buf).gpu, out.gpu], grid(mode === 'thread' ? Math.ceil(outer / k.WG) : outer));
+    return out;
+  }
+
+  /**
+   * A long reduction into few outputs (e.g. a bias gradient: 16384 rows into 256 columns) would leave most of the
+   * GPU idle and, a workgroup per column, read memory with a large stride. Splitting the axis into chunks (a free
+   * view) reduces each chunk in parallel, then the chunk results.
+   */
+  function splitReduce(op: ReduceOp, x: View, axis: number): GpuBuffer | null {
+    const size = x.shape[axis]!;
+    let chunks = 64;
+    while (chunks > 1 && size % chunks !== 0) chunks /= 2;
+    if (chunks === 1) return null;
+    const shape = [...x.shape.slice(0, axis), chunks, size / chunks, ...x.shape.slice(axis + 1)];
+    const strides = [...x.strides.slice(0, axis), x.strides[axis]! * (size / chunks), x.strides[axis]!, ...x.strides.slice(axis + 1)];
+    const partial = reduceLike(op, { ...x, shape, strides }, [axis + 1]);
+    const partialShape = [...x.shape.slice(0, axis), chunks, ...x.shape.slice(axis + 1)];
+    const out = reduceLike(op, { buf: partial, dtype: x.dtype, shape: partialShape, strides: contiguousStrides(partialShape), offset: 0 }, [axis]);
+    backend.free!(partial);
     return out;
   }
 
