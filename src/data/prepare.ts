@@ -62,6 +62,7 @@ export async function prepareBertData(opts: PrepareOptions & Partial<BertDataOpt
     onProgress: (s) => opts.onProgress?.({ phase: 'read', done: s.bytesRead, total: s.totalBytes, corpus: s }),
   });
   const documents = await tokenizeDocuments(corpus.documents(), opts.encoder);
+  if (documents.length === 0) throw new Error(`${[opts.input].flat().join(', ')}: no text to make examples from`);
   let tokens = 0;
   for (const d of documents) for (const s of d) tokens += s.length;
   const totalWork = documents.length * options.dupeFactor;

@@ -4,7 +4,7 @@
 // Layout (docs/data.md): DIR/manifest.json {format: "pretrain-data", version, kind, examples, columns, shards: [{file,
 // examples}], ...info}; DIR/shard-00000.safetensors with one tensor per column, shape [examples, width] ([examples]
 // for width 0), and the manifest's kind/version in the safetensors __metadata__.
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SafetensorsReader, writeFileAtomic, writeSafetensors, type SafetensorsTensor } from '../io/safetensors.js';
 import type { BertBatch, BertBatchSource } from '../tasks/bert-pretrain.js';
@@ -13,6 +13,8 @@ import { emptyBertBatch } from './bert.js';
 export const SHARD_FORMAT = 'pretrain-data';
 /** Bumped when the layout changes; readers refuse other versions with an explanation. */
 export const SHARD_VERSION = 1;
+
+const SHARD_FILE = /^shard-\d{5,}\.safetensors$/;
 
 /** One column: element type and values per example (0: one scalar per example). */
 export interface ColumnSpec {
@@ -48,6 +50,8 @@ export class ShardWriter {
   static async create(dir: string, kind: string, columns: Record<string, ColumnSpec>, examplesPerShard: number): Promise<ShardWriter> {
     if (!Number.isInteger(examplesPerShard) || examplesPerShard < 1) throw new RangeError(`examplesPerShard must be a positive integer, got ${examplesPerShard}`);
     await mkdir(dir, { recursive: true });
+    // An earlier run's manifest goes first, so that a run cut short never leaves a manifest over mixed shards.
+    await rm(join(dir, 'manifest.json'), { force: true });
     return new ShardWriter(dir, kind, columns, examplesPerShard);
   }
 
@@ -98,6 +102,9 @@ export class ShardWriter {
   /** Writes the last (partial) shard and the manifest; returns the manifest. */
   async finish(info: Record<string, unknown> = {}): Promise<ShardManifest> {
     await this.flush();
+    // Shards left by an earlier, larger run in the same folder.
+    const ours = new Set(this.shards.map((x) => x.file));
+    for (const name of await readdir(this.dir)) if (SHARD_FILE.test(name) && !ours.has(name)) await rm(join(this.dir, name), { force: true });
     const manifest: ShardManifest = { format: SHARD_FORMAT, version: SHARD_VERSION, kind: this.kind, examples: this.total, columns: this.columns, shards: this.shards, info };
     await writeFileAtomic(join(this.dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     return manifest;

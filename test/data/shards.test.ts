@@ -60,7 +60,9 @@ test('shard folders are checked: a column that disagrees with the manifest, a ve
   const writer = await ShardWriter.create(out, 'lm', { input_ids: { dtype: 'I32', width: 4 } }, 2);
   await writer.append({ input_ids: Int32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]) }, 3);
   await assert.rejects(writer.append({ input_ids: Int32Array.from([1, 2, 3]) }, 1), /3 values for 1 examples of width 4/);
+  writeFileSync(join(out, 'shard-00007.safetensors'), 'left by an earlier run');
   const manifest = await writer.finish({ note: 'x' });
+  assert.deepEqual(readdirSync(out).sort(), ['manifest.json', 'shard-00000.safetensors', 'shard-00001.safetensors']);
   assert.deepEqual(manifest.shards, [{ file: 'shard-00000.safetensors', examples: 2 }, { file: 'shard-00001.safetensors', examples: 1 }]);
   const rows: number[][] = [];
   for await (const shard of readShards(out, 'lm')) rows.push(Array.from(shard.columns.input_ids!));
