@@ -84,6 +84,10 @@ test('gather and scatter-add match the reference, including embedding-style broa
   close(fast.gather(x, 1, cls) as Float32Array, ref.gather(x, 1, cls) as Float32Array, 0, 'gather axis 1');
   const g = randomView([6, 1]);
   close(fast.scatterAdd([6, 5], 1, cls, g) as Float32Array, ref.scatterAdd([6, 5], 1, cls, g) as Float32Array, 1e-6, 'scatterAdd axis 1');
+  // An embedding's gradient: 300 token rows (many repeats) summed into a 50 x 33 table; the same order of sums.
+  const tokens: View = { buf: Int32Array.from({ length: 300 }, () => Math.floor(rng.random() * 50)), dtype: 'int32', shape: [300, 33], strides: [1, 0], offset: 0 };
+  const rows = randomView([300, 33]);
+  close(fast.scatterAdd([50, 33], 0, tokens, rows) as Float32Array, ref.scatterAdd([50, 33], 0, tokens, rows) as Float32Array, 0, 'embedding scatterAdd');
   const bad: View = { ...cls, buf: Int32Array.from([4, 0, 5, 1, 2, 2]) };
   assert.throws(() => fast.gather(x, 1, bad), /gather: index 5 is out of range \[0, 5\) along axis 1/);
 });

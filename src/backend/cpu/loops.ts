@@ -223,10 +223,23 @@ export function scatterAddFast(shape: readonly number[], axis: number, index: Vi
   const oBase = slabOffsets(ishape, outStrides, 0, axis);
   const iBase = slabOffsets(ishape, index.strides, index.offset, axis), sBase = slabOffsets(ishape, src.strides, src.offset, axis);
   const os = outStrides[axis]!, is = index.strides[axis]!, ss = src.strides[axis]!;
-  for (let s = 0; s < oBase.length; s++) {
-    for (let k = 0; k < len; k++) {
+  const bad = (j: number) => new RangeError(`scatterAdd: index ${j} is out of range [0, ${limit}) along axis ${axis}`);
+  if (axis === ishape.length - 1) {
+    for (let s = 0; s < oBase.length; s++) {
+      for (let k = 0; k < len; k++) {
+        const j = I[iBase[s]! + k * is]!;
+        if (!(j >= 0 && j < limit)) throw bad(j);
+        out[oBase[s]! + j * os] += S[sBase[s]! + k * ss]!;
+      }
+    }
+    return out;
+  }
+  // Along a leading axis (an embedding's gradient: whole rows added into rows), walk k outermost so the inner loop
+  // runs along contiguous rows. Each output element still receives its terms in increasing k: the same sums.
+  for (let k = 0; k < len; k++) {
+    for (let s = 0; s < oBase.length; s++) {
       const j = I[iBase[s]! + k * is]!;
-      if (!(j >= 0 && j < limit)) throw new RangeError(`scatterAdd: index ${j} is out of range [0, ${limit}) along axis ${axis}`);
+      if (!(j >= 0 && j < limit)) throw bad(j);
       out[oBase[s]! + j * os] += S[sBase[s]! + k * ss]!;
     }
   }
