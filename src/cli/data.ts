@@ -25,12 +25,12 @@ function loadEncoder(path: string, lowercase: boolean): TokenEncoder {
 }
 
 /** Options shared by both subcommands. */
-function common(cmd: Command): Command {
+function common(cmd: Command, layout: CorpusLayout): Command {
   return cmd
     .requiredOption('--tokenizer <file>', 'tokenizer.json, a WordPiece vocab.txt, or a GPT-2 vocab.json (merges.txt beside it)')
     .requiredOption('--input <paths...>', 'corpus files and folders (recursive; .gz read through)')
     .requiredOption('--out <dir>', 'output folder: shard-NNNNN.safetensors and manifest.json')
-    .addOption(new Option('--layout <layout>', 'one sentence a line with blank lines between documents, or raw prose split into sentences').choices(['sentence-per-line', 'prose']).default('sentence-per-line'))
+    .addOption(new Option('--layout <layout>', 'sentence-per-line: one sentence a line, blank lines between documents; prose: paragraphs split into sentences; raw: each file as it is, one document').choices(['sentence-per-line', 'prose', 'raw']).default(layout))
     .addOption(new Option('--prose-documents <unit>', 'with --layout prose: a document is a file or a paragraph').choices(['file', 'paragraph']).default('file'))
     .option('--no-lowercase', 'with a vocab.txt: keep case and accents (cased vocabularies)')
     .option('--examples-per-shard <n>', 'examples per shard file', int, 10_000)
@@ -78,7 +78,7 @@ function report(s: PrepareSummary, out: string, json: boolean, rows: [string, un
 function bertCommand(): Command {
   const d = BERT_DATA_DEFAULTS;
   return common(new Command('bert')
-    .description('Make BERT pretraining examples (masked LM + next sentence) with google-research/bert create_pretraining_data semantics.'))
+    .description('Make BERT pretraining examples (masked LM + next sentence) with google-research/bert create_pretraining_data semantics.'), 'sentence-per-line')
     .option('--max-seq-length <n>', 'tokens per example, [CLS] and [SEP]s included', int, d.maxSeqLength)
     .option('--max-predictions-per-seq <n>', 'cap on masked positions per example', int, d.maxPredictionsPerSeq)
     .option('--masked-lm-prob <p>', 'fraction of tokens to mask', num, d.maskedLmProb)
@@ -108,7 +108,7 @@ function bertCommand(): Command {
 
 function lmCommand(): Command {
   return common(new Command('lm')
-    .description('Tokenize a corpus into contiguous blocks of token ids for language-model pretraining (GPT).'))
+    .description('Tokenize a corpus into contiguous blocks of token ids for language-model pretraining (GPT).'), 'raw')
     .option('--block-size <n>', 'tokens per block', int, 128)
     .option('--separator <token>', "token between documents ('none' for none; default <|endoftext|>, else [SEP])")
     .action(async (o) => {

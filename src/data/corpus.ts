@@ -1,8 +1,9 @@
 // Text corpora streamed in constant memory: files, folders (recursive, sorted) and .gz, read as lines, sentences or
 // documents, with invalid UTF-8 replaced (U+FFFD) and counted, never a crash.
 //
-// Two layouts: 'sentence-per-line' is BERT's (one sentence a line, a blank line between documents); 'prose' is raw
-// paragraphs (blank-line separated, wrapped lines joined) split into sentences by rule, English and Chinese.
+// Layouts: 'sentence-per-line' is BERT's (one sentence a line, a blank line between documents); 'prose' is raw
+// paragraphs (blank-line separated, wrapped lines joined) split into sentences by rule, English and Chinese; 'raw'
+// keeps every line of a file as it is, the file being one document (LM data wants the text unchanged).
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { splitSentences } from './sentences.js';
 import { Utf8Counter } from './utf8.js';
 
 /** How a corpus is laid out; see the file comment. */
-export type CorpusLayout = 'sentence-per-line' | 'prose';
+export type CorpusLayout = 'sentence-per-line' | 'prose' | 'raw';
 
 /** A file of a corpus, with its size on disk (compressed size for .gz). */
 export interface CorpusFile {
@@ -172,6 +173,7 @@ export class Corpus {
         if ((ended = finish())) yield ended;
         file = fileIndex;
       }
+      if (layout === 'raw') { doc.push(line); continue; }
       const text = line.trim();
       if (text && layout === 'sentence-per-line') doc.push(text);
       else if (text) paragraph.push(text);

@@ -61,6 +61,7 @@ export async function prepareBertData(opts: PrepareOptions & Partial<BertDataOpt
     proseDocuments: opts.proseDocuments,
     onProgress: (s) => opts.onProgress?.({ phase: 'read', done: s.bytesRead, total: s.totalBytes, corpus: s }),
   });
+  if (opts.layout === 'raw') throw new Error("BERT examples need sentences: use the 'sentence-per-line' or 'prose' layout, not 'raw'");
   const documents = await tokenizeDocuments(corpus.documents(), opts.encoder);
   if (documents.length === 0) throw new Error(`${[opts.input].flat().join(', ')}: no text to make examples from`);
   let tokens = 0;
@@ -112,7 +113,8 @@ export async function prepareLmData(opts: PrepareOptions & { blockSize: number; 
   const encoder = opts.encoder;
   async function* docIds() {
     for await (const doc of corpus.documents()) {
-      // Sentences of a document are encoded as one text, one line each, so byte-level BPE sees the line breaks.
+      // A document is encoded as one text, its sentences (or, in the raw layout, its lines) joined by line breaks,
+      // so byte-level BPE sees them.
       const ids = encoder.encode(doc.join('\n')).ids;
       tokens += ids.length;
       yield ids;

@@ -52,6 +52,7 @@ test('pretrain data bert and lm: shards, a JSON summary, and a warning for inval
   assert.ok(lmJson.examples > 100);
   const bertJson = JSON.parse((await cli('data', 'bert', '--tokenizer', join(ROOT, 'test', 'fixtures', 'text', 'bert-uncased.json'), '--input', join(FIXTURES, 'pretrain-corpus.txt'), '--out', join(dir, 'bert-json'), '--dupe-factor', '1', '--json')).stdout);
   assert.ok(bertJson.examples > 100 && bertJson.maskedPerExample > 15);
+  await assert.rejects(cli('data', 'bert', '--tokenizer', vocab, '--input', join(FIXTURES, 'pretrain-corpus.txt'), '--out', join(dir, 'raw'), '--layout', 'raw'), /BERT examples need sentences/);
   const help = await cli('data', 'bert', '--help');
   assert.match(help.stdout, /--whole-word-mask/);
   assert.match(help.stdout, /--dupe-factor <n>/);

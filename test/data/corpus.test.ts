@@ -85,7 +85,7 @@ test('folders are read recursively in sorted order, .gz decompressed, CRLF and B
   await assert.rejects(async () => { for await (const _ of bad.lines()) { /* drain */ } }, /bad\.gz: incorrect header check/);
 });
 
-test('the prose layout joins wrapped lines and splits paragraphs into sentences; documents per file or paragraph', async () => {
+test('the prose layout joins wrapped lines and splits paragraphs into sentences; documents per file or paragraph; raw keeps the text', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'prose-'));
   writeFileSync(join(dir, 'book.txt'), 'It was Mr. Darcy who spoke. He said\nnothing more.\n\n“Is it so?” asked she. It was.\n');
   writeFileSync(join(dir, 'zh.txt'), '话说天下大势，分久必合，合久必分。周末七国分争，\n并入于秦。他说：“走吧！”众人皆应。\n');
@@ -96,6 +96,10 @@ test('the prose layout joins wrapped lines and splits paragraphs into sentences;
     ['It was Mr. Darcy who spoke.', 'He said nothing more.', '“Is it so?” asked she.', 'It was.'],
     ['话说天下大势，分久必合，合久必分。', '周末七国分争，并入于秦。', '他说：“走吧！”', '众人皆应。'],
   ]);
+  const raw = await Corpus.open(join(dir, 'book.txt'), { layout: 'raw' });
+  const rawDocs: string[][] = [];
+  for await (const d of raw.documents()) rawDocs.push(d);
+  assert.deepEqual(rawDocs.map((d) => d.join('\n')), [readFileSync(join(dir, 'book.txt'), 'utf8').replace(/\n$/, '')], 'raw: the file text unchanged');
   const perParagraph = await Corpus.open(join(dir, 'book.txt'), { layout: 'prose', proseDocuments: 'paragraph' });
   const paras: string[][] = [];
   for await (const d of perParagraph.documents()) paras.push(d);
