@@ -49,14 +49,16 @@ interface Entry {
 /** BERT-style normaliser + pre-tokeniser, fused so that plain ASCII words cost one table lookup per character. */
 export class NormalizingPreTokenizer implements PreTokenizer {
   private readonly cache = new Map<number, Entry>();
-  /** For ASCII: 0 = plain word character (kept or ASCII-lowercased), else 1 = needs the general path. */
+  /** For ASCII: 0 = plain word character (kept or ASCII-lowercased), 1 = space, 2 = a word of its own, 3 = other. */
   private readonly asciiPlain = new Uint8Array(128);
   private align = new Int32Array(256);
 
   constructor(readonly normalizer: NormalizerOptions, readonly rule: SplitRule) {
     for (let c = 0; c < 128; c++) {
       const e = this.entry(c);
-      this.asciiPlain[c] = e.kind === CharKind.Word && e.norm.length === 1 ? 0 : 1;
+      const same = e.norm === String.fromCharCode(c);
+      this.asciiPlain[c] = e.kind === CharKind.Word && e.norm.length === 1 ? 0 : e.kind === CharKind.Space && e.norm.length > 0 ? 1
+        : e.kind === CharKind.Isolated && same ? 2 : 3;
     }
   }
 
@@ -145,6 +147,13 @@ export class NormalizingPreTokenizer implements PreTokenizer {
         if (ws < 0) { ws = i; we = j; kind = CharKind.Word; complex = false; } else if (!complex && we === i) we = j;
         else { goComplex(); const s = text.slice(i, j); parts.push(lower ? s.toLowerCase() : s); for (let u = i; u < j; u++) pushAlign(u, u + 1, 1); }
         i = j;
+        continue;
+      }
+      if (c < 128 && plain[c] !== 3) {
+        // A space ends the word; an isolated character (BERT's punctuation) is a word of its own.
+        end();
+        if (plain[c] === 2) emit(text[i]!, i, null);
+        i++;
         continue;
       }
       const cp = c >= 0xd800 && c < 0xdc00 && i + 1 < n ? text.codePointAt(i)! : c;

@@ -311,22 +311,29 @@ export class Tokenizer {
   private assemble(a: TokenSink, b: TokenSink | null, special: boolean): Encoding {
     const t = this.config.template;
     const pieces: TemplatePiece[] = special && t ? (b ? t.pair : t.single) : [{ sequence: 'A', typeId: 0 }, ...(b ? [{ sequence: 'B' as const, typeId: 1 }] : [])];
-    const enc: Encoding = { ids: [], tokens: [], offsets: [], typeIds: [], attentionMask: [], specialTokensMask: [], wordIds: [], sequenceIds: [] };
+    let n = 0;
+    for (const p of pieces) n += 'special' in p ? 1 : (p.sequence === 'A' ? a : b)?.ids.length ?? 0;
+    // Arrays of their final length, filled by index: encoding is hot, and growing arrays costs.
+    const enc: Encoding = {
+      ids: new Array(n), tokens: new Array(n), offsets: new Array(n), typeIds: new Array(n), attentionMask: new Array(n).fill(1),
+      specialTokensMask: new Array(n), wordIds: new Array(n), sequenceIds: new Array(n),
+    };
     const tokens = this.model.vocab.tokens;
+    let k = 0;
     for (const p of pieces) {
       if ('special' in p) {
-        const id = this.requireId(p.special, 'template');
-        enc.ids.push(id); enc.tokens.push(p.special); enc.offsets.push([0, 0]); enc.typeIds.push(p.typeId);
-        enc.attentionMask.push(1); enc.specialTokensMask.push(1); enc.wordIds.push(null); enc.sequenceIds.push(null);
+        enc.ids[k] = this.requireId(p.special, 'template'); enc.tokens[k] = p.special; enc.offsets[k] = [0, 0]; enc.typeIds[k] = p.typeId;
+        enc.specialTokensMask[k] = 1; enc.wordIds[k] = null; enc.sequenceIds[k] = null;
+        k++;
         continue;
       }
       const s = p.sequence === 'A' ? a : b;
       if (!s) continue;
       const seq = p.sequence === 'A' ? 0 : 1;
-      for (let i = 0; i < s.ids.length; i++) {
+      for (let i = 0; i < s.ids.length; i++, k++) {
         const id = s.ids[i]!;
-        enc.ids.push(id); enc.tokens.push(tokens[id]!); enc.offsets.push([s.starts[i]!, s.ends[i]!]); enc.typeIds.push(p.typeId);
-        enc.attentionMask.push(1); enc.specialTokensMask.push(0); enc.wordIds.push(s.words[i]!); enc.sequenceIds.push(seq);
+        enc.ids[k] = id; enc.tokens[k] = tokens[id]!; enc.offsets[k] = [s.starts[i]!, s.ends[i]!]; enc.typeIds[k] = p.typeId;
+        enc.specialTokensMask[k] = 0; enc.wordIds[k] = s.words[i]!; enc.sequenceIds[k] = seq;
       }
     }
     return enc;
