@@ -7,6 +7,7 @@ import { createReferenceBackend } from '../../src/backend/cpu/reference.js';
 import type { TypedArray } from '../../src/tensor/dtype.js';
 import { contiguousStrides } from '../../src/tensor/shape.js';
 import { Generator } from '../../src/tensor/random.js';
+import { createWebGPUBackendOn } from '../../src/backend/webgpu/backend.js';
 import { openWebGPU } from './webgpu-helpers.js';
 
 const { gpu, skip } = await openWebGPU();
@@ -45,9 +46,9 @@ function close(got: TypedArray, want: TypedArray, what: string, tol = 1e-5): voi
 }
 
 /** Runs `f` on both backends and compares the result (of the given shape and dtype). */
-async function same(what: string, shape: readonly number[], f: (b: Backend, side: 0 | 1) => object, tol?: number, dtype: View['dtype'] = 'float32') {
+async function same(what: string, shape: readonly number[], f: (b: Backend, side: 0 | 1) => object, tol?: number, dtype: View['dtype'] = 'float32', dev: Backend = gpu!) {
   const want = ref.readSync!(out(f(ref, 0), shape, dtype));
-  const got = await gpu!.read(out(f(gpu!, 1), shape, dtype));
+  const got = await dev.read(out(f(dev, 1), shape, dtype));
   close(got, want, what, tol);
 }
 
@@ -166,19 +167,22 @@ t('random draws match the reference generator', async () => {
   await same('normal', [5000], (k) => k.random('float32', 5000, 'normal', 12345, 0.5, 2), 2e-5);
 });
 
-t('fused softmax, layer norm (forward and backward), cross-entropy and AdamW', async () => {
+/** The fused row kernels on `dev` (with or without subgroup reductions). */
+async function fusedRowKernels(dev: Backend, label: string): Promise<void> {
+  const check = (what: string, shape: readonly number[], f: (b: Backend, side: 0 | 1) => object, tol?: number) =>
+    same(`${what} (${label})`, shape, f, tol, 'float32', dev);
   for (const n of [7, 300, 1000]) {
     const x = pair([13, n], { lo: -8, hi: 8 });
-    for (const log of [false, true]) await same(`softmax n=${n} log=${log}`, [13, n], (k, s) => k.softmax!(x[s], log), 2e-6);
+    for (const log of [false, true]) await check(`softmax n=${n} log=${log}`, [13, n], (k, s) => k.softmax!(x[s], log), 2e-6);
   }
   for (const affine of [false, true]) {
     const n = 96, rows = 37;
     const x = pair([rows, n]), w = pair([n]), b = pair([n]), g = pair([rows, n]);
     const run = (k: Backend, s: 0 | 1) => k.layerNorm!(x[s], affine ? w[s] : null, affine ? b[s] : null, n, 1e-5);
-    await same(`layerNorm y affine=${affine}`, [rows, n], (k, s) => run(k, s).y, 1e-5);
-    await same(`layerNorm rstd affine=${affine}`, [rows], (k, s) => run(k, s).rstd, 1e-5);
+    await check(`layerNorm y affine=${affine}`, [rows, n], (k, s) => run(k, s).y, 1e-5);
+    await check(`layerNorm rstd affine=${affine}`, [rows], (k, s) => run(k, s).rstd, 1e-5);
     for (const part of ['dx', 'dweight', 'dbias'] as const) {
-      await same(`layerNorm ${part} affine=${affine}`, part === 'dx' ? [rows, n] : [n], (k, s) => {
+      await check(`layerNorm ${part} affine=${affine}`, part === 'dx' ? [rows, n] : [n], (k, s) => {
         const f = run(k, s);
         return k.layerNormBackward!(g[s], x[s], affine ? w[s] : null, f.mean, f.rstd, n)[part];
       }, 2e-5);
@@ -191,9 +195,16 @@ t('fused softmax, layer norm (forward and backward), cross-entropy and AdamW', a
     (t0[0].buf as Int32Array)[1] = -100;
     const tgt: [View, View] = [t0[0], { ...t0[1], buf: gpu!.upload(t0[0].buf as Int32Array, 'int32') }];
     const run = (k: Backend, s: 0 | 1) => k.crossEntropy!(x[s], tgt[s], -100, smoothing);
-    await same(`crossEntropy loss C=${C}`, [rows], (k, s) => run(k, s).loss, 1e-5);
-    await same(`crossEntropy lse C=${C}`, [rows], (k, s) => run(k, s).lse, 1e-5);
-    await same(`crossEntropy dlogits C=${C}`, [rows, C], (k, s) => k.crossEntropyBackward!(x[s], tgt[s], run(k, s).lse, gr[s], -100, smoothing), 1e-5);
+    await check(`crossEntropy loss C=${C}`, [rows], (k, s) => run(k, s).loss, 1e-5);
+    await check(`crossEntropy lse C=${C}`, [rows], (k, s) => run(k, s).lse, 1e-5);
+    await check(`crossEntropy dlogits C=${C}`, [rows, C], (k, s) => k.crossEntropyBackward!(x[s], tgt[s], run(k, s).lse, gr[s], -100, smoothing), 1e-5);
+  }
+}
+
+t('fused softmax, layer norm (forward and backward), cross-entropy and AdamW', async () => {
+  await fusedRowKernels(gpu!, `subgroups ${gpu!.info.features.includes('subgroups') ? 'on' : 'absent'}`);
+  if (gpu!.info.features.includes('subgroups')) {
+    await fusedRowKernels(createWebGPUBackendOn(gpu!.device, gpu!.info, { subgroups: false }), 'subgroups off');
   }
   const size = 1000;
   const p = pair([size]), m = pair([size], { lo: -0.1, hi: 0.1 }), v = pair([size], { lo: 0, hi: 0.01 }), grad = pair([size]);

@@ -22,6 +22,8 @@ export interface WebGPUOptions {
   dispatchesPerSubmit?: number;
   /** Bytes of freed buffers kept for reuse; beyond it freed buffers are destroyed. */
   maxPooledBytes?: number;
+  /** Use subgroup operations in row reductions (default: when the device has the 'subgroups' feature). */
+  subgroups?: boolean;
 }
 
 /** The kernel interface on a WebGPU device; the device info is exposed for reports. */
@@ -52,6 +54,7 @@ const viewWords = (v: View) => [v.offset, ...v.strides];
 /** Creates the backend on an acquired device. */
 export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts: WebGPUOptions = {}): WebGPUBackend {
   const perSubmit = opts.dispatchesPerSubmit ?? 64;
+  const sub = (opts.subgroups ?? true) && info.features.includes('subgroups');
   const pool = new BufferPool(device, opts.maxPooledBytes ?? 2 ** 31);
   const pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
   // Errors surface asynchronously; the next read throws the first of them rather than returning wrong numbers.
@@ -345,7 +348,7 @@ export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts:
       const src = dense(x);
       const out = alloc(size, x.dtype, `softmax output ${fmt(x.shape)}`);
       if (rows === 0) return out;
-      dispatch(`softmax:${+log}`, () => k.softmaxKernel(log), [rows, n, src.offset], [src.buf.gpu, out.gpu], grid(rows));
+      dispatch(`softmax:${+log}:${+sub}`, () => k.softmaxKernel(log, sub), [rows, n, src.offset], [src.buf.gpu, out.gpu], grid(rows));
       return out;
     },
     layerNorm(x, weight, bias, n, eps) {
@@ -355,7 +358,7 @@ export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts:
       const mean = alloc(rows, x.dtype, 'layerNorm mean'), rstd = alloc(rows, x.dtype, 'layerNorm rstd');
       if (rows > 0) {
         const buffers = [src.buf.gpu, ...(w ? [w.buf.gpu] : []), ...(b ? [b.buf.gpu] : []), y.gpu, mean.gpu, rstd.gpu];
-        dispatch(`layerNorm:${+!!w}${+!!b}`, () => k.layerNormKernel(!!w, !!b),
+        dispatch(`layerNorm:${+!!w}${+!!b}:${+sub}`, () => k.layerNormKernel(!!w, !!b, sub),
           [rows, n, src.offset, f32Bits(eps), w?.offset ?? 0, b?.offset ?? 0], buffers, grid(rows));
       }
       return { y, mean, rstd };
@@ -371,7 +374,7 @@ export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts:
         return { dx, dweight, dbias };
       }
       const stats = [gb(mean).gpu, gb(rstd).gpu];
-      dispatch(`layerNormDx:${+!!w}`, () => k.layerNormDxKernel(!!w), [rows, n, gs.offset, xs.offset, w?.offset ?? 0],
+      dispatch(`layerNormDx:${+!!w}:${+sub}`, () => k.layerNormDxKernel(!!w, sub), [rows, n, gs.offset, xs.offset, w?.offset ?? 0],
         [gs.buf.gpu, xs.buf.gpu, ...(w ? [w.buf.gpu] : []), ...stats, dx.gpu], grid(rows));
       dispatch('layerNormDw', () => k.layerNormDwKernel(), [rows, n, gs.offset, xs.offset],
         [gs.buf.gpu, xs.buf.gpu, ...stats, dweight.gpu, dbias.gpu], [Math.ceil(n / 64), 1, 1]);
@@ -382,7 +385,7 @@ export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts:
       const x = dense(logits), t = dense(target);
       const loss = alloc(rows, logits.dtype, `crossEntropy loss [${rows}]`), lse = alloc(rows, logits.dtype, 'crossEntropy lse');
       if (rows > 0) {
-        dispatch('crossEntropy', () => k.crossEntropyKernel(), [rows, C, x.offset, t.offset, ignoreIndex, f32Bits(smoothing)],
+        dispatch(`crossEntropy:${+sub}`, () => k.crossEntropyKernel(sub), [rows, C, x.offset, t.offset, ignoreIndex, f32Bits(smoothing)],
           [x.buf.gpu, t.buf.gpu, loss.gpu, lse.gpu], grid(rows));
       }
       return { loss, lse };

@@ -395,43 +395,56 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }`;
 }
 
-// A workgroup-wide sum or max; every thread gets the result. Callers keep control flow uniform around it.
-const ROW_REDUCE = `
-var<workgroup> red: array<f32, ${WG}>;
-fn rowSum(v: f32, lid: u32) -> f32 {
-  red[lid] = v;
+// Workgroup-wide sum and max for row kernels; every thread gets the result. Callers keep control flow uniform.
+// With subgroups, each subgroup reduces in registers and one value per subgroup goes through workgroup memory.
+function rowReduce(subgroups: boolean): string {
+  const fn = (name: string, sg: string, combine: (a: string, b: string) => string) => subgroups
+    ? `
+fn ${name}(v: f32, lid: u32) -> f32 {
+  let s = ${sg}(v);
+  if (sgi == 0u) { red[lid / sgs] = s; }
   workgroupBarrier();
-  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
+  var r = red[0];
+  for (var i = 1u; i < ${WG}u / sgs; i++) { r = ${combine('r', 'red[i]')}; }
   workgroupBarrier();
   return r;
-}
-fn rowMax(v: f32, lid: u32) -> f32 {
+}`
+    : `
+fn ${name}(v: f32, lid: u32) -> f32 {
   red[lid] = v;
   workgroupBarrier();
   for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
+    if (lid < s) { red[lid] = ${combine('red[lid]', 'red[lid + s]')}; }
     workgroupBarrier();
   }
   let r = red[0];
   workgroupBarrier();
   return r;
 }`;
-const ROW_MAIN = `@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  return `
+var<workgroup> red: array<f32, ${WG}>;
+var<private> sgi: u32;
+var<private> sgs: u32;${fn('rowSum', 'subgroupAdd', (a, b) => `${a} + ${b}`)}${fn('rowMax', 'subgroupMax', (a, b) => `max(${a}, ${b})`)}`;
+}
+
+/** The opening of a row kernel (a workgroup per row), with the reduction helpers; `subgroups` needs the feature. */
+function rowKernel(subgroups: boolean, bindings: string): string {
+  return `${subgroups ? 'enable subgroups;\n' : ''}${PRELUDE}${rowReduce(subgroups)}
+${bindings}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32${
+  subgroups ? ', @builtin(subgroup_invocation_id) sgi_: u32, @builtin(subgroup_size) sgs_: u32' : ''}) {
+  ${subgroups ? 'sgi = sgi_; sgs = sgs_;' : ''}
   let row = groupId(wid, nwg);
   if (row >= prm[0]) { return; }
   let n = prm[1];`;
+}
 
 /** Softmax or log-softmax over rows of n, one workgroup per row. meta: rows, n, x offset. */
-export function softmaxKernel(log: boolean): string {
-  return `${PRELUDE}${ROW_REDUCE}
+export function softmaxKernel(log: boolean, subgroups: boolean): string {
+  return `${rowKernel(subgroups, `
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-${ROW_MAIN}
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;`)}
   let xo = u32(mi(2u)) + row * n;
   let o = row * n;
   var m = negInf();
@@ -452,18 +465,17 @@ ${ROW_MAIN}
  * Layer norm forward, one workgroup per row, two-pass variance (as accurate as the reference's).
  * meta: rows, n, x offset, eps, weight offset, bias offset. Weight and bias bindings exist only when given.
  */
-export function layerNormKernel(weight: boolean, bias: boolean): string {
+export function layerNormKernel(weight: boolean, bias: boolean, subgroups: boolean): string {
   let b = 2;
   const wDecl = weight ? `@group(0) @binding(${b++}) var<storage, read> w: array<f32>;` : '';
   const bDecl = bias ? `@group(0) @binding(${b++}) var<storage, read> bs: array<f32>;` : '';
-  return `${PRELUDE}${ROW_REDUCE}
+  return `${rowKernel(subgroups, `
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 ${wDecl}
 ${bDecl}
 @group(0) @binding(${b++}) var<storage, read_write> y: array<f32>;
 @group(0) @binding(${b++}) var<storage, read_write> mean: array<f32>;
-@group(0) @binding(${b++}) var<storage, read_write> rstd: array<f32>;
-${ROW_MAIN}
+@group(0) @binding(${b++}) var<storage, read_write> rstd: array<f32>;`)}
   let xo = u32(mi(2u)) + row * n;
   var s = 0.0;
   for (var j = lid; j < n; j += ${WG}u) { s += x[xo + j]; }
@@ -479,16 +491,15 @@ ${ROW_MAIN}
 }
 
 /** Layer norm backward for dx, one workgroup per row. meta: rows, n, g offset, x offset, weight offset. */
-export function layerNormDxKernel(weight: boolean): string {
+export function layerNormDxKernel(weight: boolean, subgroups: boolean): string {
   const gy = (j: string) => `g[go + ${j}]${weight ? ` * w[u32(mi(4u)) + ${j}]` : ''}`;
-  return `${PRELUDE}${ROW_REDUCE}
+  return `${rowKernel(subgroups, `
 @group(0) @binding(1) var<storage, read> g: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 ${weight ? '@group(0) @binding(3) var<storage, read> w: array<f32>;' : ''}
 @group(0) @binding(${weight ? 4 : 3}) var<storage, read> mean: array<f32>;
 @group(0) @binding(${weight ? 5 : 4}) var<storage, read> rstd: array<f32>;
-@group(0) @binding(${weight ? 6 : 5}) var<storage, read_write> dx: array<f32>;
-${ROW_MAIN}
+@group(0) @binding(${weight ? 6 : 5}) var<storage, read_write> dx: array<f32>;`)}
   let go = u32(mi(2u)) + row * n;
   let xo = u32(mi(3u)) + row * n;
   let mu = mean[row]; let rs = rstd[row];
@@ -567,13 +578,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  * Cross-entropy rows of logits [rows, C] against int32 targets: loss (0 for ignored rows, NaN for an out-of-range
  * target) and log-sum-exp. meta: rows, C, x offset, target offset, ignoreIndex, smoothing.
  */
-export function crossEntropyKernel(): string {
-  return `${PRELUDE}${ROW_REDUCE}
+export function crossEntropyKernel(subgroups: boolean): string {
+  return `${rowKernel(subgroups, `
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> tgt: array<i32>;
 @group(0) @binding(3) var<storage, read_write> loss: array<f32>;
-@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
-${ROW_MAIN}
+@group(0) @binding(4) var<storage, read_write> lse: array<f32>;`)}
   let xo = u32(mi(2u)) + row * n;
   var m = negInf();
   var s = 0.0;
@@ -596,13 +606,12 @@ ${ROW_MAIN}
 
 /** d(loss)/d(logits) = g_row (softmax - smoothed one-hot). meta: rows, C, x offset, target offset, grad offset, ignoreIndex, smoothing. */
 export function crossEntropyGradKernel(): string {
-  return `${PRELUDE}
+  return `${rowKernel(false, `
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> tgt: array<i32>;
 @group(0) @binding(3) var<storage, read> lse: array<f32>;
 @group(0) @binding(4) var<storage, read> grad: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
-${ROW_MAIN}
+@group(0) @binding(5) var<storage, read_write> dx: array<f32>;`)}
   let xo = u32(mi(2u)) + row * n;
   let t = tgt[u32(mi(3u)) + row];
   let g = grad[u32(mi(4u)) + row];
