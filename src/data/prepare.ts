@@ -53,6 +53,7 @@ function corpusSummary(s: Readonly<CorpusStats>) {
 /** Makes BERT pretraining examples (create_pretraining_data semantics) and writes them as shards. */
 export async function prepareBertData(opts: PrepareOptions & Partial<BertDataOptions>): Promise<{ manifest: ShardManifest; summary: PrepareSummary }> {
   const started = Date.now();
+  if (opts.layout === 'raw') throw new Error("BERT examples need sentences: use the 'sentence-per-line' or 'prose' layout, not 'raw'");
   const options: BertDataOptions = { ...BERT_DATA_DEFAULTS };
   for (const k of Object.keys(BERT_DATA_DEFAULTS) as (keyof BertDataOptions)[]) if (opts[k] !== undefined) (options as unknown as Record<string, unknown>)[k] = opts[k];
   const vocab = bertVocab(opts.encoder);
@@ -61,7 +62,6 @@ export async function prepareBertData(opts: PrepareOptions & Partial<BertDataOpt
     proseDocuments: opts.proseDocuments,
     onProgress: (s) => opts.onProgress?.({ phase: 'read', done: s.bytesRead, total: s.totalBytes, corpus: s }),
   });
-  if (opts.layout === 'raw') throw new Error("BERT examples need sentences: use the 'sentence-per-line' or 'prose' layout, not 'raw'");
   const documents = await tokenizeDocuments(corpus.documents(), opts.encoder);
   if (documents.length === 0) throw new Error(`${[opts.input].flat().join(', ')}: no text to make examples from`);
   let tokens = 0;

@@ -10,6 +10,7 @@ import { SafetensorsReader, writeFileAtomic, writeSafetensors, type SafetensorsT
 import type { BertBatch, BertBatchSource } from '../tasks/bert-pretrain.js';
 import { emptyBertBatch } from './bert.js';
 
+/** The manifest's format tag. */
 export const SHARD_FORMAT = 'pretrain-data';
 /** Bumped when the layout changes; readers refuse other versions with an explanation. */
 export const SHARD_VERSION = 1;
