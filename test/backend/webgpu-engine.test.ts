@@ -6,6 +6,7 @@ import * as T from '../../src/tensor/index.js';
 import { setBackend } from '../../src/backend/backend.js';
 import { AdamW } from '../../src/optim/index.js';
 import { GPT, gptConfig } from '../../src/models/gpt.js';
+import { BertForPreTraining, bertConfig } from '../../src/models/bert.js';
 import { openWebGPU } from './webgpu-helpers.js';
 
 const { skip } = await openWebGPU();
@@ -116,4 +117,28 @@ test('webgpu engine: a small GPT trains to the same losses as on the reference b
   };
   const want = await train('cpu-reference');
   close(await train('webgpu'), want, 'GPT losses', 1e-4);
+});
+
+test('webgpu engine: a small BERT (MLM + NSP) trains to the same losses as on the reference backend', { skip }, async () => {
+  const ids = randi([2, 8], 30), nsp = randi([2], 2);
+  const labels = Int32Array.from(ids.data, (id, i) => (i % 3 === 0 ? id : -100));
+  const train = async (backend: string) => {
+    setBackend(backend);
+    T.manualSeed(8);
+    const model = new BertForPreTraining(bertConfig({ vocab_size: 30, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2,
+      intermediate_size: 64, max_position_embeddings: 16 }));
+    const opt = new AdamW(model.parameters(), { lr: 3e-3 });
+    const losses: number[] = [];
+    for (let step = 0; step < 3; step++) {
+      const out = model.forward({
+        inputIds: T.fromArray(ids.data, ids.shape, { dtype: 'int32' }), mlmLabels: T.fromArray(labels, ids.shape, { dtype: 'int32' }),
+        nextSentenceLabels: T.fromArray(nsp.data, nsp.shape, { dtype: 'int32' }),
+      });
+      opt.zeroGrad(); out.loss!.backward(); opt.step();
+      losses.push(await out.loss!.item());
+    }
+    return losses;
+  };
+  const want = await train('cpu-reference');
+  close(await train('webgpu'), want, 'BERT losses', 1e-4);
 });
