@@ -3,9 +3,10 @@ import type { Command } from 'commander';
 import { registerData } from './data.js';
 import { registerBert } from './bert.js';
 import { registerGpt } from './gpt.js';
+import { registerTokenizer } from './tokenizer.js';
 
 /** A function that adds one top-level command to the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** Every top-level command, in the order `pretrain --help` lists them. */
-export const commands: RegisterCommand[] = [registerGpt, registerBert, registerData];
+export const commands: RegisterCommand[] = [registerGpt, registerBert, registerTokenizer, registerData];

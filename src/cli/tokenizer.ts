@@ -1,0 +1,125 @@
+// `pretrain tokenizer train|encode`: train a WordPiece / byte-level BPE / word-level tokenizer on a corpus and
+// save it as Hugging Face tokenizer.json; encode a file line by line (JSON lines of ids, tokens, offsets).
+import { createWriteStream } from 'node:fs';
+import { Command, Option } from 'commander';
+import { Corpus, type CorpusStats } from '../data/corpus.js';
+import { Tokenizer, trainBpe, trainWordLevel, trainWordPiece, type TrainProgress } from '../text/index.js';
+import type { RegisterCommand } from './commands.js';
+import { formatNumber, progressBar, table } from './ui.js';
+
+const int = (v: string) => { const n = Number(v); if (!Number.isInteger(n) || n < 0) throw new Error(`not a non-negative integer: ${v}`); return n; };
+
+/** A reading bar (KiB of the files, lines) that hands over to a merges bar while training. */
+function trainProgress(quiet: boolean) {
+  let read: ReturnType<typeof progressBar> | undefined;
+  let merge: ReturnType<typeof progressBar> | undefined;
+  return {
+    corpus(s: Readonly<CorpusStats>) {
+      read ??= progressBar('reading ', Math.ceil(s.totalBytes / 1024), { unit: 'KiB', quiet });
+      read.update(Math.floor(s.bytesRead / 1024), `| ${formatNumber(s.lines)} lines`);
+    },
+    train(p: TrainProgress) {
+      if (p.phase !== 'merge') return;
+      read?.stop();
+      merge ??= progressBar('merging ', p.total ?? 0, { unit: 'merges', quiet });
+      merge.update(p.done);
+    },
+    stop() { read?.stop(); merge?.stop(); },
+  };
+}
+
+function warnInvalid(s: Readonly<CorpusStats>): void {
+  if (s.invalidSequences === 0) return;
+  const files = s.invalidFiles.map((f) => `${f.path} (${f.sequences})`).join(', ');
+  console.error(`warning: ${formatNumber(s.invalidSequences)} invalid UTF-8 sequences (${formatNumber(s.invalidBytes)} bytes) replaced with U+FFFD in ${s.invalidFiles.length} file(s): ${files}`);
+}
+
+function trainCommand(): Command {
+  return new Command('train')
+    .description("Train a tokenizer on a corpus (one text a line) and save it as Hugging Face's tokenizer.json.")
+    .addOption(new Option('--type <type>', 'BERT WordPiece, GPT-2 byte-level BPE, or a word-level vocabulary').choices(['wordpiece', 'bpe', 'word']).makeOptionMandatory())
+    .requiredOption('--input <paths...>', 'corpus files and folders (recursive; .gz read through)')
+    .requiredOption('--out <file>', 'tokenizer.json to write')
+    .option('--vocab-size <n>', 'tokens in the vocabulary, special tokens included', int, 30_000)
+    .option('--min-frequency <n>', 'least count of a merged pair (wordpiece, bpe) or a word (word)', int, 0)
+    .option('--special-tokens <tokens...>', 'special tokens, first in the vocabulary (default: BERT\'s five; <|endoftext|> for bpe; [UNK] for word)')
+    .option('--no-lowercase', 'keep case (and accents for wordpiece); default: lowercase for wordpiece, cased for word')
+    .option('--limit-alphabet <n>', 'wordpiece: keep the n most frequent characters', int)
+    .option('--vocab-txt <file>', 'wordpiece/word: also write vocab.txt')
+    .option('--json', 'print the summary as JSON (progress bars off)')
+    .option('--quiet', 'no progress bars')
+    .action(async (o) => {
+      const started = performance.now();
+      const progress = trainProgress(Boolean(o.json || o.quiet));
+      const corpus = await Corpus.open(o.input, { onProgress: (s) => progress.corpus(s) });
+      const texts = corpus.lines();
+      const common = { vocabSize: o.vocabSize, minFrequency: o.minFrequency, specialTokens: o.specialTokens, onProgress: (p: TrainProgress) => progress.train(p) };
+      const explicitCase = process.argv.includes('--no-lowercase') ? false : undefined;
+      let tok: Tokenizer;
+      try {
+        tok = o.type === 'wordpiece' ? await trainWordPiece(texts, { ...common, lowercase: explicitCase, limitAlphabet: o.limitAlphabet })
+          : o.type === 'bpe' ? await trainBpe(texts, common)
+          : await trainWordLevel(texts, { ...common, lowercase: explicitCase === undefined ? false : explicitCase });
+      } finally {
+        progress.stop();
+      }
+      tok.save(o.out);
+      if (o.vocabTxt) tok.saveVocabTxt(o.vocabTxt);
+      const s = corpus.stats;
+      warnInvalid(s);
+      const summary = { type: o.type, vocabSize: tok.vocabSize, files: s.files, lines: s.lines, bytes: s.bytesRead, invalidSequences: s.invalidSequences, seconds: (performance.now() - started) / 1000, out: o.out };
+      if (o.json) { console.log(JSON.stringify(summary)); return; }
+      console.log(table(Object.entries(summary).map(([stat, value]) => ({ stat, value }))));
+    });
+}
+
+function encodeCommand(): Command {
+  return new Command('encode')
+    .description('Encode a file line by line: --json gives one {"ids", "tokens", "offsets"} object a line; offsets count code points.')
+    .requiredOption('--tokenizer <file>', 'tokenizer.json, vocab.txt (BERT uncased) or vocab.json (merges.txt beside it)')
+    .requiredOption('--input <file>', 'text file (or .gz), one text a line')
+    .option('--output <file>', 'write here instead of standard output')
+    .option('--no-special-tokens', "leave out the template's special tokens ([CLS], [SEP], ...)")
+    .option('--utf16', 'offsets as JS string (UTF-16) indices instead of code points')
+    .option('--json', 'JSON lines (otherwise tokens separated by spaces)')
+    .option('--quiet', 'no progress bar or summary')
+    .action(async (o) => {
+      const started = performance.now();
+      const tok = Tokenizer.fromFile(o.tokenizer);
+      if (o.utf16) tok.offsetUnit = 'utf16';
+      let bar: ReturnType<typeof progressBar> | undefined;
+      const quiet = Boolean(o.quiet);
+      const corpus = await Corpus.open(o.input, {
+        onProgress: (s) => {
+          bar ??= progressBar('encoding', Math.ceil(s.totalBytes / 1024), { unit: 'KiB', quiet: quiet || !o.output });
+          bar.update(Math.floor(s.bytesRead / 1024), `| ${formatNumber(s.lines)} lines`);
+        },
+      });
+      const out = o.output ? createWriteStream(o.output) : process.stdout;
+      // A closed pipe (`| head`) ends the command quietly, as Unix tools do.
+      out.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); throw e; });
+      let tokens = 0;
+      const write = (line: string) => (out.write(line) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
+      for await (const line of corpus.lines()) {
+        const e = tok.encode(line, null, { addSpecialTokens: o.specialTokens });
+        tokens += e.ids.length;
+        await write(o.json ? `${JSON.stringify({ ids: e.ids, tokens: e.tokens, offsets: e.offsets })}\n` : `${e.tokens.join(' ')}\n`);
+      }
+      bar?.stop();
+      if (out !== process.stdout) await new Promise<void>((r) => out.end(() => r()));
+      const s = corpus.stats;
+      warnInvalid(s);
+      if (!quiet) {
+        const secs = (performance.now() - started) / 1000;
+        console.error(`encoded ${formatNumber(s.lines)} lines, ${formatNumber(tokens)} tokens, ${formatNumber(s.bytesRead / 1e6 / secs)} MB/s in ${formatNumber(secs)} s`);
+      }
+    });
+}
+
+/** Registers `pretrain tokenizer`. */
+export const registerTokenizer: RegisterCommand = (program) => {
+  program.addCommand(new Command('tokenizer')
+    .description('Train tokenizers (WordPiece, byte-level BPE, word-level) and encode text, in Hugging Face formats.')
+    .addCommand(trainCommand())
+    .addCommand(encodeCommand()));
+};
