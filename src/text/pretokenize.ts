@@ -91,6 +91,11 @@ export class NormalizingPreTokenizer implements PreTokenizer {
   split(text: string, emit: WordSink): void {
     const lower = this.normalizer.lowercase;
     const plain = this.asciiPlain;
+    // Lowercasing the whole text once lets ASCII words be sliced from it, when no character changed length.
+    const lowered = lower ? text.toLowerCase() : text;
+    const lowSlice = lowered.length === text.length
+      ? (a: number, b: number) => lowered.slice(a, b)
+      : (a: number, b: number) => (lower ? text.slice(a, b).toLowerCase() : text.slice(a, b));
     const n = text.length;
     let ws = -1; // start of the current word in `text`, -1 when none
     let we = 0; // end of the plain (ASCII) part of the current word
@@ -108,16 +113,14 @@ export class NormalizingPreTokenizer implements PreTokenizer {
     };
     const goComplex = () => {
       if (complex) return;
-      const s = text.slice(ws, we);
-      parts.push(lower ? s.toLowerCase() : s);
+      parts.push(lowSlice(ws, we));
       for (let u = ws; u < we; u++) pushAlign(u, u + 1, 1);
       complex = true;
     };
     const end = () => {
       if (ws < 0) return;
       if (!complex) {
-        const s = text.slice(ws, we);
-        emit(lower ? s.toLowerCase() : s, ws, null);
+        emit(lowSlice(ws, we), ws, null);
       } else if (units > 0) {
         emit(parts.length === 1 ? parts[0]! : parts.join(''), ws, this.align.subarray(0, 2 * units));
       }
@@ -145,7 +148,7 @@ export class NormalizingPreTokenizer implements PreTokenizer {
         while (j < n) { const d = text.charCodeAt(j); if (d >= 128 || plain[d] !== 0) break; j++; }
         if (ws >= 0 && kind !== CharKind.Word) end();
         if (ws < 0) { ws = i; we = j; kind = CharKind.Word; complex = false; } else if (!complex && we === i) we = j;
-        else { goComplex(); const s = text.slice(i, j); parts.push(lower ? s.toLowerCase() : s); for (let u = i; u < j; u++) pushAlign(u, u + 1, 1); }
+        else { goComplex(); parts.push(lowSlice(i, j)); for (let u = i; u < j; u++) pushAlign(u, u + 1, 1); }
         i = j;
         continue;
       }
@@ -193,7 +196,49 @@ export class ByteLevelPreTokenizer implements PreTokenizer {
       emit(word, 0, align);
     };
     if (!this.useRegex) { if (t.length) out(t, 0); return; }
+    if (ASCII.test(t)) { splitAscii(t, out); return; }
     GPT2_SPLIT.lastIndex = 0;
     for (let m = GPT2_SPLIT.exec(t); m !== null; m = GPT2_SPLIT.exec(t)) out(m[0], m.index);
+  }
+}
+
+const ASCII = /^[\x00-\x7f]*$/;
+/** 1 letter, 2 digit, 3 whitespace, 0 other: GPT-2's regex classes on ASCII. */
+const GPT2_CLASS = (() => {
+  const c = new Uint8Array(128);
+  for (let i = 0; i < 128; i++) {
+    const ch = String.fromCharCode(i);
+    c[i] = /[A-Za-z]/.test(ch) ? 1 : /[0-9]/.test(ch) ? 2 : /[\t\n\v\f\r ]/.test(ch) ? 3 : 0;
+  }
+  return c;
+})();
+
+/** GPT2_SPLIT on an ASCII text, without the regex engine (the same matches; tested against it). */
+export function splitAscii(t: string, out: (word: string, at: number) => void): void {
+  const n = t.length;
+  const cls = (k: number) => GPT2_CLASS[t.charCodeAt(k)]!;
+  let i = 0;
+  while (i < n) {
+    const c = t.charCodeAt(i);
+    if (c === 39 && i + 1 < n) { // 's 't 're 've 'm 'll 'd
+      const a = t.charCodeAt(i + 1), b = i + 2 < n ? t.charCodeAt(i + 2) : 0;
+      const len = a === 115 || a === 116 || a === 109 || a === 100 ? 2 : (a === 114 && b === 101) || (a === 118 && b === 101) || (a === 108 && b === 108) ? 3 : 0;
+      if (len) { out(t.slice(i, i + len), i); i += len; continue; }
+    }
+    let j = i;
+    if (c === 32 && i + 1 < n && cls(i + 1) !== 3) j = i + 1;
+    const k = cls(j);
+    if (k !== 3) {
+      let e = j + 1;
+      while (e < n && cls(e) === k) e++;
+      out(t.slice(i, e), i);
+      i = e;
+      continue;
+    }
+    let e = i + 1;
+    while (e < n && cls(e) === 3) e++;
+    const end = e === n ? n : e - i >= 2 ? e - 1 : i + 1;
+    out(t.slice(i, end), i);
+    i = end;
   }
 }

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gptTemplate, Tokenizer, type TruncationOptions } from '../../src/text/index.js';
+import { gptTemplate, splitAscii, Tokenizer, type TruncationOptions } from '../../src/text/index.js';
 import { CORPUS } from './corpus.js';
 
 const hf = createRequire(import.meta.url)('tokenizers') as typeof import('tokenizers');
@@ -118,4 +118,17 @@ test('bad files: errors name the file and the problem', () => {
   assert.throws(() => Tokenizer.fromFile(join(tmp, 'broken.json')), /broken\.json: not JSON/);
   writeFileSync(join(tmp, 'nounk.json'), JSON.stringify({ model: { type: 'WordPiece', vocab: { a: 0 }, unk_token: '[UNK]' } }));
   assert.throws(() => Tokenizer.fromFile(join(tmp, 'nounk.json')), /unknown token \[UNK\] is not in the vocabulary/);
+});
+
+test("the byte-level split's ASCII scanner equals Hugging Face's regex split on random ASCII", () => {
+  const pre = hf.byteLevelPreTokenizer(false, true);
+  const alphabet = "aZ09 '\t\n\r.,!sStTdmlrve-_\x01\x7f";
+  let seed = 7;
+  const rand = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+  for (let k = 0; k < 500; k++) {
+    const text = Array.from({ length: 1 + Math.floor(rand() * 30) }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('');
+    const ours: [number, number][] = [];
+    splitAscii(text, (w, at) => ours.push([at, at + w.length]));
+    assert.deepEqual(ours, pre.preTokenizeString(text).map(([, o]) => o), JSON.stringify(text));
+  }
 });
