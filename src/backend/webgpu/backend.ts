@@ -10,10 +10,10 @@ import type { DeviceInfo } from './device.js';
 import { BufferPool, DeviceMemoryError } from './pool.js';
 import * as k from './wgsl.js';
 
-/** A device buffer and the element count it was made for. */
+/** The handle to a device buffer; `freed` makes a second free (explicit, then by the finalizer) harmless. */
 class GpuBuffer {
   freed = false;
-  constructor(readonly gpu: GPUBuffer, readonly size: number) {}
+  constructor(readonly gpu: GPUBuffer) {}
 }
 
 /** Options of the WebGPU backend. */
@@ -79,7 +79,7 @@ export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts:
   function alloc(size: number, dtype: DType, what: string): GpuBuffer {
     scalar(dtype);
     const gpu = pool.acquire(Math.max(4, size * 4), `${what} (${size} × ${dtype})`);
-    const h = new GpuBuffer(gpu, size);
+    const h = new GpuBuffer(gpu);
     finalizer.register(h, gpu, h);
     return h;
   }
@@ -253,8 +253,10 @@ export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts:
       flush();
       try {
         await gpuWait(staging.mapAsync(GPUMapMode.READ));
-        const failure = pool.failures.shift() ?? errors.shift();
+        const failure = pool.failures.shift();
         if (failure) throw new DeviceMemoryError(failure);
+        const error = errors.shift();
+        if (error) throw new Error(`WebGPU: ${error}`);
         const copy = staging.getMappedRange(0, bytes).slice(0);
         staging.unmap();
         return x.dtype === 'float32' ? new Float32Array(copy) : new Int32Array(copy);
