@@ -7,6 +7,8 @@ import { setBackend } from '../../src/backend/backend.js';
 import { AdamW } from '../../src/optim/index.js';
 import { GPT, gptConfig } from '../../src/models/gpt.js';
 import { BertForPreTraining, bertConfig } from '../../src/models/bert.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { openWebGPU } from './webgpu-helpers.js';
 
 const { skip } = await openWebGPU();
@@ -141,4 +143,29 @@ test('webgpu engine: a small BERT (MLM + NSP) trains to the same losses as on th
   };
   const want = await train('cpu-reference');
   close(await train('webgpu'), want, 'BERT losses', 1e-4);
+});
+
+test('webgpu engine: device memory stays flat over many training steps with no dispose calls', { skip }, async () => {
+  setFlagsFromString('--expose-gc'); // the test runner does not pass it
+  const gc = runInNewContext('gc') as () => void;
+  const settle = async () => { for (let i = 0; i < 3; i++) { gc(); await new Promise((r) => setImmediate(r)); } };
+  setBackend('webgpu');
+  const gpu = (await openWebGPU()).gpu!;
+  T.manualSeed(2);
+  const model = new GPT(gptConfig({ vocab_size: 40, n_positions: 16, n_embd: 32, n_layer: 1, n_head: 2 }));
+  const opt = new AdamW(model.parameters(), { lr: 1e-3 });
+  const x = T.fromArray(randi([4, 9], 40).data, [4, 9], { dtype: 'int32' });
+  const step = async () => {
+    const loss = model.forward({ inputIds: x.slice(1, 0, 8), targets: x.slice(1, 1, 9) }).loss!;
+    opt.zeroGrad(); loss.backward(); opt.step();
+    await loss.item();
+  };
+  for (let i = 0; i < 5; i++) await step();
+  await settle();
+  const warm = gpu.memory().liveBytes;
+  for (let i = 0; i < 30; i++) await step();
+  await settle();
+  const after = gpu.memory().liveBytes;
+  // Layer norm statistics and cross-entropy's log-sum-exp reach no tensor; they must be freed too.
+  assert.ok(after <= warm * 1.05, `live device bytes grew from ${warm} to ${after} over 30 steps`);
 });
