@@ -89,6 +89,32 @@ export class NormalizingPreTokenizer implements PreTokenizer {
   }
 
   split(text: string, emit: WordSink): void {
+    if (!this.splitAscii(text, emit)) this.splitGeneral(text, emit);
+  }
+
+  /** The common case, a text of ASCII words, spaces and punctuation only, in a tight loop; false for any other text. */
+  private splitAscii(text: string, emit: WordSink): boolean {
+    const plain = this.asciiPlain;
+    const n = text.length;
+    for (let i = 0; i < n; i++) { const c = text.charCodeAt(i); if (c >= 128 || plain[c] === 3) return false; }
+    const low = this.normalizer.lowercase ? text.toLowerCase() : text;
+    let i = 0;
+    while (i < n) {
+      const k = plain[text.charCodeAt(i)];
+      if (k === 0) {
+        let j = i + 1;
+        while (j < n && plain[text.charCodeAt(j)] === 0) j++;
+        emit(low.slice(i, j), i, null);
+        i = j;
+        continue;
+      }
+      if (k === 2) emit(text[i]!, i, null);
+      i++;
+    }
+    return true;
+  }
+
+  private splitGeneral(text: string, emit: WordSink): void {
     const lower = this.normalizer.lowercase;
     const plain = this.asciiPlain;
     // Lowercasing the whole text once lets ASCII words be sliced from it, when no character changed length.
@@ -187,18 +213,17 @@ export class ByteLevelPreTokenizer implements PreTokenizer {
   split(text: string, emit: WordSink): void {
     const prefix = this.addPrefixSpace && !text.startsWith(' ');
     const t = prefix ? ` ${text}` : text;
-    const shift = prefix ? 1 : 0;
-    const out = (word: string, at: number) => {
-      if (!prefix || at > 0) { emit(word, at - shift, null); return; }
+    const out: WordSink = !prefix ? emit : (word, at) => {
+      if (at > 0) { emit(word, at - 1, null); return; }
       // The added space has no origin: it maps to the empty span at 0.
       const align = new Int32Array(word.length * 2);
       for (let k = 1; k < word.length; k++) { align[2 * k] = k - 1; align[2 * k + 1] = k; }
       emit(word, 0, align);
     };
-    if (!this.useRegex) { if (t.length) out(t, 0); return; }
+    if (!this.useRegex) { if (t.length) out(t, 0, null); return; }
     if (ASCII.test(t)) { splitAscii(t, out); return; }
     GPT2_SPLIT.lastIndex = 0;
-    for (let m = GPT2_SPLIT.exec(t); m !== null; m = GPT2_SPLIT.exec(t)) out(m[0], m.index);
+    for (let m = GPT2_SPLIT.exec(t); m !== null; m = GPT2_SPLIT.exec(t)) out(m[0], m.index, null);
   }
 }
 
@@ -214,7 +239,7 @@ const GPT2_CLASS = (() => {
 })();
 
 /** GPT2_SPLIT on an ASCII text, without the regex engine (the same matches; tested against it). */
-export function splitAscii(t: string, out: (word: string, at: number) => void): void {
+export function splitAscii(t: string, out: WordSink): void {
   const n = t.length;
   const cls = (k: number) => GPT2_CLASS[t.charCodeAt(k)]!;
   let i = 0;
@@ -223,7 +248,7 @@ export function splitAscii(t: string, out: (word: string, at: number) => void): 
     if (c === 39 && i + 1 < n) { // 's 't 're 've 'm 'll 'd
       const a = t.charCodeAt(i + 1), b = i + 2 < n ? t.charCodeAt(i + 2) : 0;
       const len = a === 115 || a === 116 || a === 109 || a === 100 ? 2 : (a === 114 && b === 101) || (a === 118 && b === 101) || (a === 108 && b === 108) ? 3 : 0;
-      if (len) { out(t.slice(i, i + len), i); i += len; continue; }
+      if (len) { out(t.slice(i, i + len), i, null); i += len; continue; }
     }
     let j = i;
     if (c === 32 && i + 1 < n && cls(i + 1) !== 3) j = i + 1;
@@ -231,14 +256,14 @@ export function splitAscii(t: string, out: (word: string, at: number) => void): 
     if (k !== 3) {
       let e = j + 1;
       while (e < n && cls(e) === k) e++;
-      out(t.slice(i, e), i);
+      out(t.slice(i, e), i, null);
       i = e;
       continue;
     }
     let e = i + 1;
     while (e < n && cls(e) === 3) e++;
     const end = e === n ? n : e - i >= 2 ? e - 1 : i + 1;
-    out(t.slice(i, end), i);
+    out(t.slice(i, end), i, null);
     i = end;
   }
 }

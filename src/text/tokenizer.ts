@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ByteLevelBpe, TokenSink, Vocab, WordLevel, WordPiece, type Model } from './models.js';
-import { ByteLevelPreTokenizer, IDENTITY_NORMALIZER, NormalizingPreTokenizer, type NormalizerOptions, type PreTokenizer, type SplitRule } from './pretokenize.js';
+import { ByteLevelPreTokenizer, IDENTITY_NORMALIZER, NormalizingPreTokenizer, type NormalizerOptions, type PreTokenizer, type SplitRule, type WordSink } from './pretokenize.js';
 import { BYTE_CHARS, CHAR_BYTES } from './unicode.js';
 
 /** One encoded text (or pair). All arrays have one entry per token. */
@@ -200,24 +200,33 @@ export class Tokenizer {
 
   /** Tokens of one text, with UTF-16 offsets and per-sequence word ids. */
   private tokenize(text: string, sink: TokenSink): void {
-    const emit = (word: string, start: number, align: Int32Array | null) => {
-      this.model.tokenize(word, start, align, sink);
-      sink.word++;
-    };
-    if (this.addedSplit === null) { this.pre.split(text, emit); return; }
+    this.sink = sink;
+    this.shift = 0;
+    if (this.addedSplit === null) { this.pre.split(text, this.emit); return; }
     let last = 0;
     this.addedSplit.lastIndex = 0;
-    const shifted = (from: number) => (word: string, start: number, align: Int32Array | null) => {
-      if (align) { const a = align.slice(); for (let k = 0; k < a.length; k++) a[k] += from; emit(word, from, a); } else emit(word, start + from, null);
-    };
     for (let m = this.addedSplit.exec(text); m !== null; m = this.addedSplit.exec(text)) {
-      if (m.index > last) this.pre.split(text.slice(last, m.index), shifted(last));
+      if (m.index > last) { this.shift = last; this.pre.split(text.slice(last, m.index), this.emit); }
       sink.push(this.addedIds.get(m[0])!, m.index, m.index + m[0].length);
       sink.word++;
       last = m.index + m[0].length;
     }
-    if (last < text.length) this.pre.split(last === 0 ? text : text.slice(last), shifted(last));
+    this.shift = last;
+    if (last < text.length) this.pre.split(last === 0 ? text : text.slice(last), this.emit);
   }
+
+  // One word from the pre-tokeniser into the current sink; a method-bound closure made once, as encoding is hot.
+  private sink = new TokenSink();
+  /** Where the text being pre-tokenised starts in the input (it is cut around added tokens). */
+  private shift = 0;
+  private readonly emit: WordSink = (word, start, align) => {
+    const from = this.shift;
+    if (from !== 0) {
+      if (align) { align = align.slice(); for (let k = 0; k < align.length; k++) align[k]! += from; } else start += from;
+    }
+    this.model.tokenize(word, start, align, this.sink);
+    this.sink.word++;
+  };
 
   /** Encodes a text, or a pair of texts, with the template, truncation and fixed-length padding. */
   encode(text: string, pair?: string | null, opts: EncodeOptions = {}): Encoding {
