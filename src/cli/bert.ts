@@ -1,10 +1,13 @@
 // `pretrain bert`: pretrain BERT (masked LM + next-sentence prediction) on shards made by `pretrain data bert`.
+import { existsSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { setBackend } from '../backend/backend.js';
 import { BertShardSource, loadBertExamples } from '../data/shards.js';
-import { savePretrained } from '../io/hf.js';
+import { loadPretrained, savePretrained } from '../io/hf.js';
+import { fillMask } from '../tasks/fill-mask.js';
+import { Tokenizer } from '../text/tokenizer.js';
 import { BertForPreTraining, bertConfig } from '../models/bert.js';
 import { BertPretrainTask } from '../tasks/bert-pretrain.js';
 import { lossCurveText } from '../tasks/loss-curve.js';
@@ -84,7 +87,36 @@ function trainCommand(): Command {
     });
 }
 
+/** The tokenizer saved beside a model: tokenizer.json, else vocab.txt. */
+function modelTokenizer(dir: string): Tokenizer {
+  for (const name of ['tokenizer.json', 'vocab.txt']) {
+    if (existsSync(join(dir, name))) return Tokenizer.fromFile(join(dir, name));
+  }
+  throw new Error(`${dir}: no tokenizer.json or vocab.txt beside the model`);
+}
+
+function fillMaskCommand(): Command {
+  return new Command('fill-mask')
+    .description('Predict the [MASK] tokens of a text with a BERT model (Hugging Face fill-mask pipeline semantics).')
+    .requiredOption('--model <dir>', 'model directory with config.json, model.safetensors and tokenizer.json or vocab.txt')
+    .argument('<text>', 'text with one or more [MASK] tokens')
+    .option('--top-k <n>', 'candidates per mask', int, 5)
+    .option('--json', 'print [{"token", "score"}, ...] (a list per mask when there are several)')
+    .action(async (text: string, o) => {
+      const { model } = await loadPretrained(o.model);
+      if (!(model instanceof BertForPreTraining)) throw new Error(`${o.model}: not a BERT model`);
+      const results = await fillMask(model, modelTokenizer(o.model), text, o.topK);
+      const rows = results.map((list) => list.map(({ token, score }) => ({ token, score })));
+      if (o.json) { console.log(JSON.stringify(rows.length === 1 ? rows[0] : rows)); return; }
+      rows.forEach((list, i) => {
+        if (rows.length > 1) console.log(`mask ${i + 1}:`);
+        console.log(table(list));
+      });
+    });
+}
+
 /** Registers `pretrain bert`. */
 export const registerBert: RegisterCommand = (program) => {
-  program.addCommand(new Command('bert').description('BERT: masked-LM + next-sentence Transformer encoder').addCommand(trainCommand()));
+  program.addCommand(new Command('bert').description('BERT: masked-LM + next-sentence Transformer encoder').addCommand(trainCommand())
+    .addCommand(fillMaskCommand()));
 };

@@ -14,10 +14,21 @@ export interface TokenEncoder {
 /** src/text's Tokenizer as a TokenEncoder: no special tokens, and none of the truncation or padding its file may
  * configure (sentences keep all their tokens; examples are laid out by src/data). The tokenizer is not modified. */
 export function encoderFromTokenizer(tok: Tokenizer): TokenEncoder {
-  // A view whose own truncation/padding shadow the tokenizer's, so encode() sees none.
-  const view: Tokenizer = Object.create(tok, { truncation: { value: null }, padding: { value: null } });
   return {
-    encode: (text) => view.encode(text, null, { addSpecialTokens: false }),
+    // Truncation and padding are switched off around each (synchronous) call and restored at once. (A prototype view
+    // of the tokenizer cannot do this: its word callback is bound to the original object and would fill the
+    // original's token sink, so the view's encodings came out empty.)
+    encode: (text) => {
+      const { truncation, padding } = tok;
+      tok.truncation = null;
+      tok.padding = null;
+      try {
+        return tok.encode(text, null, { addSpecialTokens: false });
+      } finally {
+        tok.truncation = truncation;
+        tok.padding = padding;
+      }
+    },
     tokenToId: (t) => tok.tokenToId(t),
     idToToken: (i) => tok.idToToken(i),
     vocabSize: tok.vocabSize,

@@ -5,3 +5,4 @@ export * from './bert-pretrain.js';
 export * from './generate.js';
 export * from './perplexity.js';
 export * from './loss-curve.js';
+export * from './fill-mask.js';

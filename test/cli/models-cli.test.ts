@@ -52,10 +52,16 @@ test('pretrain data bert, then pretrain bert train with held-out MLM/NSP accurac
   for (const k of ['mlm_loss', 'mlm_accuracy', 'nsp_accuracy']) assert.ok(Number.isFinite(result[k]), `${k} in ${JSON.stringify(result)}`);
   for (const f of ['config.json', 'model.safetensors', 'vocab.txt']) assert.ok(existsSync(join(dir, 'run', 'checkpoint', f)), f);
   assert.equal(JSON.parse(readFileSync(join(dir, 'run', 'checkpoint', 'config.json'), 'utf8')).model_type, 'bert');
+  const filled = JSON.parse(pretrain('bert', 'fill-mask', '--model', join(dir, 'run', 'checkpoint'), 'the cat [MASK] on the mat .', '--top-k', '4', '--json').stdout);
+  assert.equal(filled.length, 4);
+  assert.ok(filled.every((c: { token: string; score: number }, i: number) => typeof c.token === 'string' && c.score > 0 && (i === 0 || c.score <= filled[i - 1].score)));
+  assert.ok(filled.reduce((s: number, c: { score: number }) => s + c.score, 0) <= 1 + 1e-6);
+  const two = JSON.parse(pretrain('bert', 'fill-mask', '--model', join(dir, 'run', 'checkpoint'), '[MASK] cat sat on the [MASK] .', '--json').stdout);
+  assert.equal(two.length, 2, 'one list per mask');
 });
 
 test('every model command has --help', () => {
-  for (const cmd of [['gpt', 'train'], ['gpt', 'generate'], ['gpt', 'perplexity'], ['bert', 'train']]) {
+  for (const cmd of [['gpt', 'train'], ['gpt', 'generate'], ['gpt', 'perplexity'], ['bert', 'train'], ['bert', 'fill-mask']]) {
     assert.match(pretrain(...cmd, '--help').stdout, /Usage: pretrain/);
   }
 });

@@ -1,0 +1,46 @@
+// Fill-mask with a BERT masked-LM, with the semantics of Hugging Face's fill-mask pipeline: the text is encoded
+// with the tokenizer's special tokens, and each [MASK] position gets a softmax over the vocabulary.
+import type { BertForPreTraining } from '../models/bert.js';
+import { noGrad } from '../tensor/autograd.js';
+import * as ops from '../tensor/ops.js';
+
+/** One candidate for a masked position. */
+export interface FillMaskCandidate {
+  token: string;
+  tokenId: number;
+  score: number;
+}
+
+/** What fill-mask needs from a tokenizer (src/text's Tokenizer has it). */
+export interface FillMaskTokenizer {
+  encode(text: string): { ids: number[] };
+  tokenToId(token: string): number | undefined;
+  idToToken(id: number): string | undefined;
+}
+
+/** The `topK` most likely tokens at each [MASK] of `text`, best first (one list per mask, in text order). */
+export async function fillMask(model: BertForPreTraining, tokenizer: FillMaskTokenizer, text: string, topK = 5, maskToken = '[MASK]'): Promise<FillMaskCandidate[][]> {
+  const maskId = tokenizer.tokenToId(maskToken);
+  if (maskId === undefined) throw new Error(`fillMask: the tokenizer has no ${maskToken} token`);
+  const { ids } = tokenizer.encode(text);
+  const positions = ids.flatMap((id, i) => (id === maskId ? [i] : []));
+  if (positions.length === 0) throw new Error(`fillMask: no ${maskToken} in ${JSON.stringify(text)}`);
+  if (ids.length > model.config.max_position_embeddings) {
+    throw new Error(`fillMask: ${ids.length} tokens exceed the model's ${model.config.max_position_embeddings} positions`);
+  }
+  model.eval();
+  const probs = noGrad(() => {
+    const out = model.forward({
+      inputIds: ops.fromArray(ids, [1, ids.length], { dtype: 'int32' }),
+      maskedPositions: ops.fromArray(positions, [1, positions.length], { dtype: 'int32' }),
+    });
+    return ops.softmax(out.predictionLogits, -1); // (1, masks, vocab)
+  });
+  const data = await probs.data();
+  const V = model.config.vocab_size;
+  return positions.map((_, m) => {
+    const row = data.subarray(m * V, (m + 1) * V);
+    const order = Array.from(row.keys()).sort((a, b) => row[b]! - row[a]!).slice(0, topK);
+    return order.map((id) => ({ token: tokenizer.idToToken(id) ?? `[${id}]`, tokenId: id, score: row[id]! }));
+  });
+}
