@@ -12,6 +12,8 @@ export type WordSink = (word: string, start: number, align: Int32Array | null) =
 /** Splits a text into normalised words. */
 export interface PreTokenizer {
   split(text: string, emit: WordSink): void;
+  /** Whether the last text split was all ASCII (then code point and UTF-16 offsets agree). */
+  lastAscii: boolean;
 }
 
 /** The normaliser settings this pass implements (Hugging Face's BertNormalizer and its parts). */
@@ -88,8 +90,11 @@ export class NormalizingPreTokenizer implements PreTokenizer {
     return CharKind.Word;
   }
 
+  lastAscii = false;
+
   split(text: string, emit: WordSink): void {
-    if (!this.splitAscii(text, emit)) this.splitGeneral(text, emit);
+    this.lastAscii = this.splitAscii(text, emit);
+    if (!this.lastAscii) this.splitGeneral(text, emit);
   }
 
   /** The common case, a text of ASCII words, spaces and punctuation only, in a tight loop; false for any other text. */
@@ -208,6 +213,8 @@ const GPT2_SPLIT = new RegExp(`'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^$
 
 /** GPT-2's byte-level pre-tokeniser: words are the regex's matches; the model maps their UTF-8 bytes to tokens. */
 export class ByteLevelPreTokenizer implements PreTokenizer {
+  lastAscii = false;
+
   constructor(readonly addPrefixSpace = false, readonly useRegex = true) {}
 
   split(text: string, emit: WordSink): void {
@@ -220,8 +227,9 @@ export class ByteLevelPreTokenizer implements PreTokenizer {
       for (let k = 1; k < word.length; k++) { align[2 * k] = k - 1; align[2 * k + 1] = k; }
       emit(word, 0, align);
     };
+    this.lastAscii = ASCII.test(t);
     if (!this.useRegex) { if (t.length) out(t, 0, null); return; }
-    if (ASCII.test(t)) { splitAscii(t, out); return; }
+    if (this.lastAscii) { splitAscii(t, out); return; }
     GPT2_SPLIT.lastIndex = 0;
     for (let m = GPT2_SPLIT.exec(t); m !== null; m = GPT2_SPLIT.exec(t)) out(m[0], m.index, null);
   }

@@ -198,11 +198,11 @@ export class Tokenizer {
   tokenToId(token: string): number | undefined { return this.model.vocab.ids.get(token); }
   idToToken(id: number): string | undefined { return this.model.vocab.tokens[id]; }
 
-  /** Tokens of one text, with UTF-16 offsets and per-sequence word ids. */
-  private tokenize(text: string, sink: TokenSink): void {
+  /** Tokens of one text, with UTF-16 offsets; returns whether the text was all ASCII. */
+  private tokenize(text: string, sink: TokenSink): boolean {
     this.sink = sink;
     this.shift = 0;
-    if (this.addedSplit === null) { this.pre.split(text, this.emit); return; }
+    if (this.addedSplit === null) { this.pre.split(text, this.emit); return this.pre.lastAscii; }
     let last = 0;
     this.addedSplit.lastIndex = 0;
     for (let m = this.addedSplit.exec(text); m !== null; m = this.addedSplit.exec(text)) {
@@ -213,6 +213,7 @@ export class Tokenizer {
     }
     this.shift = last;
     if (last < text.length) this.pre.split(last === 0 ? text : text.slice(last), this.emit);
+    return false; // a text cut around added tokens: toCodePoints looks for itself
   }
 
   // One word from the pre-tokeniser into the current sink; a method-bound closure made once, as encoding is hot.
@@ -231,13 +232,14 @@ export class Tokenizer {
   /** Encodes a text, or a pair of texts, with the template, truncation and fixed-length padding. */
   encode(text: string, pair?: string | null, opts: EncodeOptions = {}): Encoding {
     const a = new TokenSink();
-    this.tokenize(text, a);
+    const asciiA = this.tokenize(text, a);
     let b: TokenSink | null = null;
-    if (pair !== undefined && pair !== null) { b = new TokenSink(); this.tokenize(pair, b); }
+    let asciiB = true;
+    if (pair !== undefined && pair !== null) { b = new TokenSink(); asciiB = this.tokenize(pair, b); }
     const special = opts.addSpecialTokens ?? true;
     if (this.truncation) truncate(a, b, this.truncation, special ? this.addedBy(b !== null) : 0);
     if (this.config.trimOffsets) { this.trim(a); if (b) this.trim(b); }
-    if (this.offsetUnit === 'char') { toCodePoints(text, a); if (b) toCodePoints(pair!, b); }
+    if (this.offsetUnit === 'char') { if (!asciiA) toCodePoints(text, a); if (b && !asciiB) toCodePoints(pair!, b); }
     const enc = this.assemble(a, b, special);
     if (this.padding && this.padding.length !== undefined && this.padding.length !== 'longest') this.pad(enc, this.padding.length);
     return enc;
