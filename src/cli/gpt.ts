@@ -1,4 +1,5 @@
 // `pretrain gpt`: train a GPT from scratch on a corpus, generate text, and measure perplexity.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
@@ -10,6 +11,7 @@ import { lossCurveText } from '../tasks/loss-curve.js';
 import { train, trainConfig } from '../tasks/trainer.js';
 import { gptPerplexity } from '../tasks/perplexity.js';
 import { CharVocab } from '../text/char-vocab.js';
+import { Tokenizer } from '../text/tokenizer.js';
 import { manualSeed } from '../tensor/random.js';
 import { setBackend } from '../backend/backend.js';
 import { asset } from './assets.js';
@@ -23,12 +25,37 @@ export const DEFAULT_CORPUS = asset('tiny-shakespeare-200k.txt');
 const int = (v: string) => { const n = Number.parseInt(v, 10); if (!Number.isFinite(n)) throw new Error(`not an integer: ${v}`); return n; };
 const num = (v: string) => { const n = Number(v); if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`); return n; };
 
-/** The text codec of a model directory: a character vocabulary (char-level models). */
-async function loadCodec(dir: string): Promise<CharVocab> {
+/** Text to ids and back: a character vocabulary or a tokenizer (tokenizer.json, vocab.json + merges.txt, vocab.txt). */
+interface Codec {
+  size: number;
+  encode(text: string): number[];
+  decode(ids: readonly number[]): string;
+  save(dir: string): Promise<void>;
+}
+
+function charCodec(vocab: CharVocab): Codec {
+  return { size: vocab.size, encode: (t) => Array.from(vocab.encode(t)), decode: (ids) => vocab.decode(ids), save: (dir) => vocab.save(join(dir, CHAR_VOCAB_FILE)) };
+}
+
+/** A tokenizer as a codec: no special tokens, truncation or padding (the LM sees plain text). */
+function tokenizerCodec(tok: Tokenizer): Codec {
+  tok.truncation = null;
+  tok.padding = null;
+  return {
+    size: tok.vocabSize,
+    encode: (t) => tok.encode(t, null, { addSpecialTokens: false }).ids,
+    decode: (ids) => tok.decode([...ids], false),
+    save: async (dir) => tok.save(join(dir, 'tokenizer.json')),
+  };
+}
+
+/** The codec saved beside a model: tokenizer.json, else char_vocab.json. */
+async function loadCodec(dir: string): Promise<Codec> {
+  if (existsSync(join(dir, 'tokenizer.json'))) return tokenizerCodec(Tokenizer.fromFile(join(dir, 'tokenizer.json')));
   try {
-    return await CharVocab.load(join(dir, CHAR_VOCAB_FILE));
+    return charCodec(await CharVocab.load(join(dir, CHAR_VOCAB_FILE)));
   } catch (err) {
-    throw new Error(`${dir}: no usable ${CHAR_VOCAB_FILE} (${(err as Error).message})`);
+    throw new Error(`${dir}: no tokenizer.json and no usable ${CHAR_VOCAB_FILE} (${(err as Error).message})`);
   }
 }
 
@@ -36,7 +63,7 @@ function trainCommand(): Command {
   return new Command('train')
     .description('Pretrain a GPT (GPT-2 architecture) from scratch on a text corpus, character-level by default.')
     .option('--corpus <file>', 'UTF-8 text to train on (default: bundled 200k characters of Shakespeare)')
-    .option('--char', 'character-level vocabulary (the default)', true)
+    .option('--tokenizer <file>', 'tokenizer.json (or vocab.json with merges.txt beside it); default: characters')
     .option('--out <dir>', 'output directory: checkpoint (a Hugging Face model directory), log.jsonl, loss.svg', 'runs/gpt')
     .option('--layers <n>', 'Transformer blocks', int, 4)
     .option('--heads <n>', 'attention heads', int, 4)
@@ -65,15 +92,15 @@ function trainCommand(): Command {
       manualSeed(o.seed);
       const corpus = o.corpus ?? DEFAULT_CORPUS;
       const text = await readFile(corpus, 'utf8');
-      const vocab = CharVocab.fromText(text);
-      const tokens = vocab.encode(text);
+      const vocab = o.tokenizer ? tokenizerCodec(Tokenizer.fromFile(o.tokenizer)) : charCodec(CharVocab.fromText(text));
+      const tokens = Int32Array.from(vocab.encode(text));
       const model = new GPT(gptConfig({
         vocab_size: vocab.size, n_positions: o.block, n_embd: o.dim, n_layer: o.layers, n_head: o.heads,
         resid_pdrop: o.dropout, embd_pdrop: o.dropout, attn_pdrop: o.dropout, bos_token_id: 0, eos_token_id: 0,
       }));
       const task = new GPTPretrainTask(model, splitTokens(tokens), {
         batchSize: o.batch, blockSize: o.block, evalBatches: o.evalBatches,
-        saveExtras: async (dir) => { await savePretrained(model, dir); await vocab.save(join(dir, CHAR_VOCAB_FILE)); },
+        saveExtras: async (dir) => { await savePretrained(model, dir); await vocab.save(dir); },
       });
       const cfg = trainConfig({
         maxSteps: o.steps, lr: o.lr, minLrRate: o.minLrRate, warmupSteps: o.warmup, weightDecay: o.weightDecay, beta2: o.beta2,
@@ -81,7 +108,7 @@ function trainCommand(): Command {
         logEvery: o.logEvery, seed: o.seed, outDir: resolve(o.out),
       });
       if (!o.json) {
-        console.error(`corpus ${corpus}: ${formatNumber(tokens.length)} characters, vocabulary ${vocab.size}; model ${formatNumber(model.numParameters())} parameters`);
+        console.error(`corpus ${corpus}: ${formatNumber(tokens.length)} ${o.tokenizer ? 'tokens' : 'characters'}, vocabulary ${vocab.size}; model ${formatNumber(model.numParameters())} parameters`);
       }
       const bar = progressBar('gpt train', cfg.maxSteps, { unit: 'steps', quiet: o.json });
       const result = await train(task, cfg, {
@@ -118,7 +145,7 @@ function generateCommand(): Command {
       const { model } = await loadPretrained(o.model);
       if (!(model instanceof GPT)) throw new Error(`${o.model}: not a GPT model`);
       const vocab = await loadCodec(o.model);
-      const ids = await generate(model, Array.from(vocab.encode(o.prompt)), {
+      const ids = await generate(model, vocab.encode(o.prompt), {
         maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, numBeams: o.beams,
         repetitionPenalty: o.repetitionPenalty, stopStrings: o.stop, decode: (x) => vocab.decode(x),
         onToken: o.json || o.beams ? undefined : (id) => process.stdout.write(vocab.decode([id])),
@@ -141,7 +168,7 @@ function perplexityCommand(): Command {
       if (!(model instanceof GPT)) throw new Error(`${o.model}: not a GPT model`);
       const vocab = await loadCodec(o.model);
       const lines = (await readFile(o.input, 'utf8')).split(/\r?\n/).filter((l) => l.length > 0);
-      const result = await gptPerplexity(model, lines.map((l) => Array.from(vocab.encode(l))));
+      const result = await gptPerplexity(model, lines.map((l) => vocab.encode(l)));
       if (o.json) console.log(JSON.stringify(result));
       else console.log(table([{ tokens: result.tokens, loss: result.loss, perplexity: result.perplexity }]));
     });
