@@ -1,5 +1,6 @@
-// Vectorised elementwise kernels for the fast CPU backend: exp, tanh, sigmoid, the GELU forms and their derivatives,
-// and row-wise softmax / log-softmax, over f32x4 lanes of the shared memory. exp uses Cephes' range reduction
+// Vectorised kernels for the fast CPU backend over f32x4 lanes of the shared memory: exp, tanh, sigmoid, the GELU
+// forms and their derivatives, and the row kernels: softmax / log-softmax, cross-entropy forward and backward, layer
+// norm forward and backward, and the AdamW update. exp uses Cephes' range reduction
 // (x = n·ln2 + r, |r| ≤ ln2/2) and a degree-6 polynomial, within 2 ulp of the true value over float32's range.
 
 const LOG2E: f32 = 1.44269504088896341;
@@ -120,14 +121,9 @@ export function unary(op: i32, src: usize, dst: usize, n: i32): void {
 export function softmaxRows(src: usize, dst: usize, rows: i32, n: i32, log: bool): void {
   for (let r: i32 = 0; r < rows; r++) {
     const s = src + (<usize>(r * n) << 2), d = dst + (<usize>(r * n) << 2);
-    let vmax = splat(-Infinity);
-    let i: i32 = 0;
-    for (; i + 4 <= n; i += 4) vmax = f32x4.max(vmax, v128.load(s + (<usize>i << 2)));
-    let rowMax = max<f32>(max<f32>(f32x4.extract_lane(vmax, 0), f32x4.extract_lane(vmax, 1)), max<f32>(f32x4.extract_lane(vmax, 2), f32x4.extract_lane(vmax, 3)));
-    for (; i < n; i++) rowMax = max<f32>(rowMax, load<f32>(s + (<usize>i << 2)));
-    const vm = splat(rowMax);
+    const m = rowMax(s, n), vm = splat(m);
     let vsum = splat(0);
-    i = 0;
+    let i: i32 = 0;
     for (; i + 4 <= n; i += 4) {
       const e = vexp(f32x4.sub(v128.load(s + (<usize>i << 2)), vm));
       if (!log) v128.store(d + (<usize>i << 2), e);
@@ -135,7 +131,7 @@ export function softmaxRows(src: usize, dst: usize, rows: i32, n: i32, log: bool
     }
     let sum: f32 = f32x4.extract_lane(vsum, 0) + f32x4.extract_lane(vsum, 1) + f32x4.extract_lane(vsum, 2) + f32x4.extract_lane(vsum, 3);
     for (; i < n; i++) {
-      const e = scalarExp(load<f32>(s + (<usize>i << 2)) - rowMax);
+      const e = scalarExp(load<f32>(s + (<usize>i << 2)) - m);
       if (!log) store<f32>(d + (<usize>i << 2), e);
       sum += e;
     }
@@ -145,32 +141,13 @@ export function softmaxRows(src: usize, dst: usize, rows: i32, n: i32, log: bool
       const vl = splat(logSum);
       i = 0;
       for (; i + 4 <= n; i += 4) v128.store(d + (<usize>i << 2), f32x4.sub(f32x4.sub(v128.load(s + (<usize>i << 2)), vm), vl));
-      for (; i < n; i++) store<f32>(d + (<usize>i << 2), (load<f32>(s + (<usize>i << 2)) - rowMax) - logSum);
+      for (; i < n; i++) store<f32>(d + (<usize>i << 2), (load<f32>(s + (<usize>i << 2)) - m) - logSum);
     } else {
       const inv = splat(1 / sum);
       i = 0;
       for (; i + 4 <= n; i += 4) v128.store(d + (<usize>i << 2), f32x4.mul(v128.load(d + (<usize>i << 2)), inv));
       for (; i < n; i++) store<f32>(d + (<usize>i << 2), load<f32>(d + (<usize>i << 2)) / sum);
     }
-  }
-}
-
-/** dst[r] = log Σ_j e^{src[r, j]} for each of `rows` contiguous rows of length n (max-shifted). */
-export function logSumExpRows(src: usize, dst: usize, rows: i32, n: i32): void {
-  for (let r: i32 = 0; r < rows; r++) {
-    const s = src + (<usize>(r * n) << 2);
-    let vmax = splat(-Infinity);
-    let i: i32 = 0;
-    for (; i + 4 <= n; i += 4) vmax = f32x4.max(vmax, v128.load(s + (<usize>i << 2)));
-    let rowMax = max<f32>(max<f32>(f32x4.extract_lane(vmax, 0), f32x4.extract_lane(vmax, 1)), max<f32>(f32x4.extract_lane(vmax, 2), f32x4.extract_lane(vmax, 3)));
-    for (; i < n; i++) rowMax = max<f32>(rowMax, load<f32>(s + (<usize>i << 2)));
-    const vm = splat(rowMax);
-    let vsum = splat(0);
-    i = 0;
-    for (; i + 4 <= n; i += 4) vsum = f32x4.add(vsum, vexp(f32x4.sub(v128.load(s + (<usize>i << 2)), vm)));
-    let sum: f32 = f32x4.extract_lane(vsum, 0) + f32x4.extract_lane(vsum, 1) + f32x4.extract_lane(vsum, 2) + f32x4.extract_lane(vsum, 3);
-    for (; i < n; i++) sum += scalarExp(load<f32>(s + (<usize>i << 2)) - rowMax);
-    store<f32>(dst + (<usize>r << 2), rowMax + <f32>Math.log(<f64>sum));
   }
 }
 

@@ -1,7 +1,8 @@
 // The WebAssembly kernels of the fast CPU backend over one shared memory: the GEMM (build/wasm/gemm.*.wasm), run on
 // the calling thread and a pool of worker threads synchronised with Atomics.wait/notify (idle workers sleep; no
-// busy-waiting), and the vectorised elementwise kernels (build/wasm/vecmath.*.wasm). Operands are copied into the
-// shared memory with their original strides, so transposed views are packed directly by the GEMM.
+// busy-waiting), and the vectorised row kernels (build/wasm/vecmath.*.wasm: activations, softmax, cross-entropy,
+// layer norm, AdamW). Operands are copied into the shared memory (the GEMM's with their original strides, so
+// transposed views are packed directly) and results copied out.
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { availableParallelism } from 'node:os';
@@ -14,7 +15,6 @@ import { fileURLToPath } from 'node:url';
 interface VecmathExports {
   unary(op: number, src: number, dst: number, n: number): void;
   softmaxRows(src: number, dst: number, rows: number, n: number, log: number): void;
-  logSumExpRows(src: number, dst: number, rows: number, n: number): void;
   crossEntropyRows(x: number, target: number, loss: number, lse: number, rows: number, n: number, ignore: number, smoothing: number): number;
   crossEntropyGradRows(x: number, target: number, lse: number, grad: number, dx: number, rows: number, n: number, ignore: number, smoothing: number): void;
   layerNormRows(x: number, w: number, b: number, y: number, mean: number, rstd: number, rows: number, n: number, eps: number): void;
@@ -39,6 +39,8 @@ export interface Operand3 {
 }
 
 const PAGE = 65536;
+/** How long the calling thread waits for GEMM workers before reporting them as stuck. */
+const WORKER_TIMEOUT_MS = 120_000;
 const CTRL_GENERATION = 0, CTRL_PENDING = 1, CTRL_PARAMS = 4, CTRL_BOUNDS = 64;
 /** Rows of the GEMM's register tile: thread row ranges start at multiples of it, so only the last has an edge tile. */
 const TILE_ROWS = 6;
@@ -115,7 +117,8 @@ export class WasmKernels {
     this.ctrlI32 = new Int32Array(this.ctrl);
     this.ctrlF64 = new Float64Array(this.ctrl);
     for (let t = 1; t < this.threads; t++) {
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory: this.memory, module, ctrl: this.ctrl, index: t } });
+      // execArgv: [] keeps loader hooks (e.g. --import tsx) out of the workers: their code is plain JavaScript.
+      const w = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { memory: this.memory, module, ctrl: this.ctrl, index: t } });
       w.unref();
       this.workers.push(w);
     }
@@ -154,30 +157,16 @@ export class WasmKernels {
 
   /** op(x) elementwise over a contiguous float32 array, as a new array. */
   unary(op: keyof typeof VEC_OPS, x: Float32Array): Float32Array {
-    const ptr = this.operandsBase;
-    this.ensure(ptr + 4 * x.length);
-    new Float32Array(this.memory.buffer, ptr, x.length).set(x);
-    this.vec.unary(VEC_OPS[op], ptr, ptr, x.length);
-    return new Float32Array(this.memory.buffer, ptr, x.length).slice();
+    const [p] = this.stage([x.length], [x]) as [number];
+    this.vec.unary(VEC_OPS[op], p, p, x.length);
+    return this.copyOut(p, x.length);
   }
 
   /** Softmax or log-softmax over each row of a contiguous [rows, n] float32 array, as a new array. */
   softmax(x: Float32Array, n: number, log: boolean): Float32Array {
-    const ptr = this.operandsBase;
-    this.ensure(ptr + 4 * x.length);
-    new Float32Array(this.memory.buffer, ptr, x.length).set(x);
-    this.vec.softmaxRows(ptr, ptr, n === 0 ? 0 : x.length / n, n, log ? 1 : 0);
-    return new Float32Array(this.memory.buffer, ptr, x.length).slice();
-  }
-
-  /** The log-sum-exp of each row of a contiguous [rows, n] float32 array. */
-  logSumExp(x: Float32Array, n: number): Float32Array {
-    const rows = n === 0 ? 0 : x.length / n;
-    const ptr = this.operandsBase, out = align(ptr + 4 * x.length, 64);
-    this.ensure(out + 4 * rows);
-    new Float32Array(this.memory.buffer, ptr, x.length).set(x);
-    this.vec.logSumExpRows(ptr, out, rows, n);
-    return new Float32Array(this.memory.buffer, out, rows).slice();
+    const [p] = this.stage([x.length], [x]) as [number];
+    this.vec.softmaxRows(p, p, n === 0 ? 0 : x.length / n, n, log ? 1 : 0);
+    return this.copyOut(p, x.length);
   }
 
   /**
@@ -260,8 +249,12 @@ export class WasmKernels {
     const m1 = c[CTRL_BOUNDS + 1]!;
     const [a, sa0, sa1, sa2, b, sb0, sb1, sb2, cc, scratch] = params as [number, number, number, number, number, number, number, number, number, number];
     if (m1 > 0) for (let i = 0; i < B; i++) this.exports.sgemm(0, m1, N, K, a + 4 * i * sa0, sa1, sa2, b + 4 * i * sb0, sb1, sb2, cc + 4 * i * M * N, N, scratch);
+    // A worker that never answers (it died, or the process is starved beyond reason) becomes an error, not a hang.
+    const deadline = Date.now() + WORKER_TIMEOUT_MS;
     for (let pending = Atomics.load(c, CTRL_PENDING); pending !== 0; pending = Atomics.load(c, CTRL_PENDING)) {
-      Atomics.wait(c, CTRL_PENDING, pending);
+      if (Atomics.wait(c, CTRL_PENDING, pending, 1000) === 'timed-out' && Date.now() > deadline) {
+        throw new Error(`cpu backend: ${pending} GEMM worker thread(s) did not finish within ${WORKER_TIMEOUT_MS / 1000} s (generation ${Atomics.load(c, CTRL_GENERATION)})`);
+      }
     }
   }
 }
