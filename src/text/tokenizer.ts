@@ -71,6 +71,8 @@ export interface PaddingOptions {
 export interface AddedToken {
   content: string;
   special: boolean;
+  /** Its id when it is not in the model's vocabulary (Hugging Face numbers such tokens after the model's). */
+  id?: number;
 }
 
 /** Options of `encode`. */
@@ -109,6 +111,9 @@ export class Tokenizer {
   private readonly addedIds = new Map<string, number>();
   private readonly addedSplit: RegExp | null;
   private readonly specialIds = new Set<number>();
+  private readonly size: number;
+  /** Added tokens outside the model's vocabulary, by id. */
+  private readonly addedTokens = new Map<number, string>();
 
   constructor(config: TokenizerConfig) {
     this.config = config;
@@ -127,11 +132,14 @@ export class Tokenizer {
     }
     this.added = config.addedTokens ?? [];
     for (const t of this.added) {
-      const id = this.model.vocab.ids.get(t.content);
-      if (id === undefined) throw new Error(`added token ${JSON.stringify(t.content)} is not in the vocabulary`);
+      const id = this.model.vocab.ids.get(t.content) ?? t.id;
+      if (id === undefined) throw new Error(`added token ${JSON.stringify(t.content)} is not in the vocabulary and has no id`);
       this.addedIds.set(t.content, id);
+      if (this.model.vocab.tokens[id] === undefined) this.addedTokens.set(id, t.content);
+      else if (this.model.vocab.tokens[id] !== t.content) throw new Error(`added token ${JSON.stringify(t.content)}: id ${id} is the model's ${JSON.stringify(this.model.vocab.tokens[id])}`);
       if (t.special) this.specialIds.add(id);
     }
+    this.size = Math.max(this.model.vocab.size, ...[...this.addedTokens.keys()].map((id) => id + 1));
     const alternatives = [...this.addedIds.keys()].sort((a, b) => b.length - a.length).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
     this.addedSplit = alternatives.length ? new RegExp(alternatives.join('|'), 'g') : null;
     for (const t of [...(config.template?.single ?? []), ...(config.template?.pair ?? [])]) {
@@ -193,10 +201,10 @@ export class Tokenizer {
   }
 
   /** Number of tokens (ids run from 0 to vocabSize - 1). */
-  get vocabSize(): number { return this.model.vocab.size; }
+  get vocabSize(): number { return this.size; }
 
-  tokenToId(token: string): number | undefined { return this.model.vocab.ids.get(token); }
-  idToToken(id: number): string | undefined { return this.model.vocab.tokens[id]; }
+  tokenToId(token: string): number | undefined { return this.model.vocab.ids.get(token) ?? this.addedIds.get(token); }
+  idToToken(id: number): string | undefined { return this.model.vocab.tokens[id] ?? this.addedTokens.get(id); }
 
   /** Tokens of one text, with UTF-16 offsets; returns whether the text was all ASCII. */
   private tokenize(text: string, sink: TokenSink): boolean {
@@ -310,7 +318,7 @@ export class Tokenizer {
   private trim(s: TokenSink): void {
     const G = BYTE_CHARS[32]!;
     for (let i = 0; i < s.ids.length; i++) {
-      const t = this.model.vocab.tokens[s.ids[i]!] ?? '';
+      const t = this.idToToken(s.ids[i]!) ?? '';
       let lead = 0, trail = 0;
       while (lead < t.length && t[lead] === G) lead++;
       while (trail < t.length && t[t.length - 1 - trail] === G) trail++;
@@ -343,7 +351,7 @@ export class Tokenizer {
       const seq = p.sequence === 'A' ? 0 : 1;
       for (let i = 0; i < s.ids.length; i++, k++) {
         const id = s.ids[i]!;
-        enc.ids[k] = id; enc.tokens[k] = tokens[id]!; enc.offsets[k] = [s.starts[i]!, s.ends[i]!]; enc.typeIds[k] = p.typeId;
+        enc.ids[k] = id; enc.tokens[k] = tokens[id] ?? this.addedTokens.get(id)!; enc.offsets[k] = [s.starts[i]!, s.ends[i]!]; enc.typeIds[k] = p.typeId;
         enc.specialTokensMask[k] = 0; enc.wordIds[k] = s.words[i]!; enc.sequenceIds[k] = seq;
       }
     }
@@ -482,6 +490,15 @@ function parsePostProcessor(j: Json | null | undefined): { template: Template | 
   switch (j.type) {
     case 'BertProcessing': return { template: bertTemplate(j.cls[0], j.sep[0]), trimOffsets: false };
     case 'ByteLevel': return { template: null, trimOffsets: j.trim_offsets ?? true };
+    case 'RobertaProcessing': {
+      // <s> A </s> and <s> A </s> </s> B </s>, all segment 0.
+      const [cls, sep] = [j.cls[0] as string, j.sep[0] as string];
+      const t = (special: string): TemplatePiece => ({ special, typeId: 0 });
+      return {
+        template: { single: [t(cls), { sequence: 'A', typeId: 0 }, t(sep)], pair: [t(cls), { sequence: 'A', typeId: 0 }, t(sep), t(sep), { sequence: 'B', typeId: 0 }, t(sep)] },
+        trimOffsets: j.trim_offsets ?? true,
+      };
+    }
     case 'TemplateProcessing': {
       const pieces = (list: Json[]): TemplatePiece[] => list.map((p) => (p.SpecialToken
         ? { special: p.SpecialToken.id as string, typeId: p.SpecialToken.type_id as number }
@@ -522,7 +539,7 @@ function parseTokenizerJson(j: TokenizerJson): TokenizerConfig {
     model: parseModel(j.model),
     template: post.template,
     trimOffsets: post.trimOffsets,
-    addedTokens: (j.added_tokens ?? []).map((a) => ({ content: a.content, special: a.special ?? false })),
+    addedTokens: (j.added_tokens ?? []).map((a) => ({ content: a.content, special: a.special ?? false, id: a.id })),
     decoder,
     truncation: t ? { maxLength: t.max_length, strategy: (lower(t.strategy)?.replace(/first$/, '_first').replace(/second$/, '_second') ?? 'longest_first') as TruncationOptions['strategy'], direction: lower(t.direction) as 'left' | 'right' } : null,
     padding: p ? { length: p.strategy && typeof p.strategy === 'object' ? p.strategy.Fixed : 'longest', padToMultipleOf: p.pad_to_multiple_of ?? undefined, direction: lower(p.direction) as 'left' | 'right', padToken: p.pad_token, padTypeId: p.pad_type_id } : null,

@@ -132,3 +132,20 @@ test("the byte-level split's ASCII scanner equals Hugging Face's regex split on 
     assert.deepEqual(ours, pre.preTokenizeString(text).map(([, o]) => o), JSON.stringify(text));
   }
 });
+
+test("RoBERTa's post-processor (<s> A </s></s> B </s>, trimmed offsets) loads and encodes as Hugging Face", async () => {
+  const base = hf.Tokenizer.fromFile(fixture('gpt2.json'));
+  base.addSpecialTokens(['<s>', '</s>']);
+  base.setPostProcessor(hf.robertaProcessing(['</s>', base.tokenToId('</s>')!], ['<s>', base.tokenToId('<s>')!], true, false));
+  const path = join(tmp, 'roberta.json');
+  base.save(path);
+  const ours = Tokenizer.fromFile(path);
+  for (let i = 0; i < CORPUS.length; i++) {
+    const [a, b] = [CORPUS[i]!, CORPUS[(i + 3) % CORPUS.length]!];
+    const h = await base.encode(a, b);
+    const e = ours.encode(a, b);
+    assert.deepEqual(e.ids, h.getIds());
+    assert.deepEqual(e.offsets, h.getOffsets(), a);
+    assert.deepEqual(e.typeIds, h.getTypeIds());
+  }
+});
