@@ -238,8 +238,3 @@ export async function trainWordLevel(texts: Texts, opts: WordLevelTrainOptions =
   });
 }
 
-/** Word counts of texts after a tokenizer-style split (for callers that need frequencies, e.g. word2vec). */
-export async function countWordsOf(texts: Texts, opts: { lowercase?: boolean; split?: SplitRule } = {}): Promise<Map<string, number>> {
-  const normalizer: NormalizerOptions = { cleanText: true, handleChineseChars: true, stripAccents: 'none', nfd: false, lowercase: opts.lowercase ?? false };
-  return countWords(texts, new NormalizingPreTokenizer(normalizer, opts.split ?? 'bert'));
-}
