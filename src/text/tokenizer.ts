@@ -73,6 +73,11 @@ export interface AddedToken {
   special: boolean;
   /** Its id when it is not in the model's vocabulary (Hugging Face numbers such tokens after the model's). */
   id?: number;
+  /** Take in the whitespace on its left / right (RoBERTa's `<mask>` takes the space before it). */
+  lstrip?: boolean;
+  rstrip?: boolean;
+  /** Match only where no letter, digit or _ touches it. */
+  singleWord?: boolean;
 }
 
 /** Options of `encode`. */
@@ -110,6 +115,8 @@ export class Tokenizer {
   private readonly added: AddedToken[];
   private readonly addedIds = new Map<string, number>();
   private readonly addedSplit: RegExp | null;
+  /** Ids of the added tokens in the order of addedSplit's groups. */
+  private readonly addedOrder: number[];
   private readonly specialIds = new Set<number>();
   private readonly size: number;
   /** Added tokens outside the model's vocabulary, by id. */
@@ -140,8 +147,16 @@ export class Tokenizer {
       if (t.special) this.specialIds.add(id);
     }
     this.size = Math.max(this.model.vocab.size, ...[...this.addedTokens.keys()].map((id) => id + 1));
-    const alternatives = [...this.addedIds.keys()].sort((a, b) => b.length - a.length).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-    this.addedSplit = alternatives.length ? new RegExp(alternatives.join('|'), 'g') : null;
+    // One capture group per added token, longest first, so the group that matched names the token.
+    const sorted = [...this.added].sort((a, b) => b.content.length - a.content.length);
+    this.addedOrder = sorted.map((t) => this.addedIds.get(t.content)!);
+    const ws = '[\\t\\n\\v\\f\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*';
+    const alternatives = sorted.map((t) => {
+      const body = t.content.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+      const word = t.singleWord ? ['(?<![\\p{L}\\p{N}_])', '(?![\\p{L}\\p{N}_])'] : ['', ''];
+      return `(${t.lstrip ? ws : ''}${word[0]}${body}${word[1]}${t.rstrip ? ws : ''})`;
+    });
+    this.addedSplit = alternatives.length ? new RegExp(alternatives.join('|'), 'gu') : null;
     for (const t of [...(config.template?.single ?? []), ...(config.template?.pair ?? [])]) {
       if ('special' in t) this.specialIds.add(this.requireId(t.special, 'template'));
     }
@@ -215,7 +230,9 @@ export class Tokenizer {
     this.addedSplit.lastIndex = 0;
     for (let m = this.addedSplit.exec(text); m !== null; m = this.addedSplit.exec(text)) {
       if (m.index > last) { this.shift = last; this.pre.split(text.slice(last, m.index), this.emit); }
-      sink.push(this.addedIds.get(m[0])!, m.index, m.index + m[0].length);
+      let g = 1;
+      while (m[g] === undefined) g++;
+      sink.push(this.addedOrder[g - 1]!, m.index, m.index + m[0].length);
       sink.word++;
       last = m.index + m[0].length;
     }
@@ -539,7 +556,7 @@ function parseTokenizerJson(j: TokenizerJson): TokenizerConfig {
     model: parseModel(j.model),
     template: post.template,
     trimOffsets: post.trimOffsets,
-    addedTokens: (j.added_tokens ?? []).map((a) => ({ content: a.content, special: a.special ?? false, id: a.id })),
+    addedTokens: (j.added_tokens ?? []).map((a) => ({ content: a.content, special: a.special ?? false, id: a.id, lstrip: a.lstrip, rstrip: a.rstrip, singleWord: a.single_word })),
     decoder,
     truncation: t ? { maxLength: t.max_length, strategy: (lower(t.strategy)?.replace(/first$/, '_first').replace(/second$/, '_second') ?? 'longest_first') as TruncationOptions['strategy'], direction: lower(t.direction) as 'left' | 'right' } : null,
     padding: p ? { length: p.strategy && typeof p.strategy === 'object' ? p.strategy.Fixed : 'longest', padToMultipleOf: p.pad_to_multiple_of ?? undefined, direction: lower(p.direction) as 'left' | 'right', padToken: p.pad_token, padTypeId: p.pad_type_id } : null,
@@ -562,7 +579,7 @@ function toTokenizerJson(tok: Tokenizer): TokenizerJson {
     version: '1.0',
     truncation: t ? { direction: t.direction === 'left' ? 'Left' : 'Right', max_length: t.maxLength, strategy: { longest_first: 'LongestFirst', only_first: 'OnlyFirst', only_second: 'OnlySecond' }[t.strategy ?? 'longest_first'], stride: 0 } : null,
     padding: p ? { strategy: typeof p.length === 'number' ? { Fixed: p.length } : 'BatchLongest', direction: p.direction === 'left' ? 'Left' : 'Right', pad_to_multiple_of: p.padToMultipleOf ?? null, pad_id: tok.tokenToId(p.padToken ?? '[PAD]') ?? 0, pad_type_id: p.padTypeId ?? 0, pad_token: p.padToken ?? '[PAD]' } : null,
-    added_tokens: (c.addedTokens ?? []).map((a) => ({ id: tok.tokenToId(a.content)!, content: a.content, single_word: false, lstrip: false, rstrip: false, normalized: !a.special, special: a.special })),
+    added_tokens: (c.addedTokens ?? []).map((a) => ({ id: tok.tokenToId(a.content)!, content: a.content, single_word: a.singleWord ?? false, lstrip: a.lstrip ?? false, rstrip: a.rstrip ?? false, normalized: !a.special, special: a.special })),
     normalizer: !n ? null : n.nfd && n.stripAccents === 'none'
       ? { type: 'Sequence', normalizers: [{ type: 'NFD' }, ...(n.lowercase ? [{ type: 'Lowercase' }] : [])] }
       : { type: 'BertNormalizer', clean_text: n.cleanText, handle_chinese_chars: n.handleChineseChars, strip_accents: n.stripAccents !== 'none', lowercase: n.lowercase },

@@ -237,4 +237,3 @@ export async function trainWordLevel(texts: Texts, opts: WordLevelTrainOptions =
     addedTokens: specials.map((content) => ({ content, special: true })),
   });
 }
-

@@ -149,3 +149,23 @@ test("RoBERTa's post-processor (<s> A </s></s> B </s>, trimmed offsets) loads an
     assert.deepEqual(e.typeIds, h.getTypeIds());
   }
 });
+
+test('added tokens with lstrip, rstrip and single_word match as in Hugging Face', async () => {
+  const base = hf.Tokenizer.fromFile(fixture('gpt2.json'));
+  base.addAddedTokens([
+    new hf.AddedToken('<mask>', true, { leftStrip: true }),
+    new hf.AddedToken('[X]', true, { rightStrip: true }),
+    new hf.AddedToken('zz', false, { singleWord: true }),
+  ]);
+  const path = join(tmp, 'added.json');
+  base.save(path);
+  const ours = Tokenizer.fromFile(path);
+  for (const text of ['The capital is  <mask>.', 'a<mask> b', '[X]   next [X]', 'zz fizz zz_ zz.', 'end <mask>', '  <mask>  [X]']) {
+    const h = await base.encode(text, null);
+    const e = ours.encode(text);
+    // Hugging Face's token string is the matched text, stripped whitespace included; ours is the token itself.
+    assert.deepEqual(e.tokens, h.getTokens().map((x) => x.trim()), text);
+    assert.deepEqual(e.ids, h.getIds(), text);
+    assert.deepEqual(e.offsets, h.getOffsets(), text);
+  }
+});
