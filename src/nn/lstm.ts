@@ -98,25 +98,10 @@ export class LSTM extends Module {
   }
 
   private runDirection(x: Tensor, mask: Tensor | null, h: Tensor, c: Tensor, key: string): { output: Tensor; h: Tensor; c: Tensor } {
-    const T = x.shape[1]!;
-    // The input projection of every step in one matrix product; only h·W_hh stays inside the loop.
+    // The input projection of every step in one matrix product; the recurrence (h·W_hh and the cell) is one op
+    // whose backward runs backpropagation through time.
     const xw = ops.linear(x, this.param(`weight_ih_${key}`)!, this.param(`bias_ih_${key}`)); // (B, T, 4H)
-    const wHh = this.param(`weight_hh_${key}`)!, bHh = this.param(`bias_hh_${key}`);
-    const outs: Tensor[] = [];
-    for (let t = 0; t < T; t++) {
-      const gates = ops.add(ops.slice(xw, 1, t, t + 1).squeeze(1), ops.linear(h, wHh, bHh));
-      const next = ops.lstmPointwise(gates, c);
-      if (mask) {
-        const m = ops.slice(mask, 1, t, t + 1); // (B, 1): padded steps keep the previous state
-        h = ops.add(ops.mul(next.h, m), ops.mul(h, ops.sub(1, m)));
-        c = ops.add(ops.mul(next.c, m), ops.mul(c, ops.sub(1, m)));
-        outs.push(ops.mul(next.h, m));
-      } else {
-        h = next.h; c = next.c;
-        outs.push(h);
-      }
-    }
-    return { output: ops.stack(outs, 1), h, c };
+    return ops.lstmSequence(xw, this.param(`weight_hh_${key}`)!, this.param(`bias_hh_${key}`), h, c, mask);
   }
 }
 

@@ -172,6 +172,17 @@ describe('neural-network ops', () => {
   }, () => [randF64([2, 3]), randF64([2, 4], { seed: 2 }), randF64([2, 4], { seed: 3 }), randF64([16, 3], { seed: 4, low: -1, high: 1 }),
     randF64([16, 4], { seed: 5, low: -1, high: 1 }), randF64([16], { seed: 6 }), randF64([16], { seed: 7 })]);
 
+  const lstmInputs = () => [randF64([2, 5, 16]), randF64([16, 4], { seed: 5, low: -1, high: 1 }), randF64([16], { seed: 6 }),
+    randF64([2, 4], { seed: 2 }), randF64([2, 4], { seed: 3 })];
+  check('lstmSequence (outputs, final h and c)', (xw, wHh, bHh, h0, c0) => {
+    const out = T.lstmSequence(xw, wHh, bHh, h0, c0, null);
+    return T.concat([T.reshape(out.output, [2, 20]), out.h, T.mul(out.c, 0.7)], 1);
+  }, lstmInputs);
+  check('lstmSequence with padding (lengths 5 and 3)', (xw, wHh, bHh, h0, c0) => {
+    const out = T.lstmSequence(xw, wHh, bHh, h0, c0, T.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], { dtype: 'float64' }));
+    return T.concat([T.reshape(out.output, [2, 20]), out.h, T.mul(out.c, 0.7)], 1);
+  }, lstmInputs);
+
   check('conv1d with stride and padding', (x, w, b) => T.conv1d(x, w, b, { stride: 2, padding: 1 }), () => [randF64([2, 3, 7]), randF64([4, 3, 3], { seed: 2 }), randF64([4], { seed: 3 })]);
   check('conv1d then max over time', (x, w) => T.maxOverTime(T.conv1d(x, w)), () => [randF64([2, 2, 6]), randF64([3, 2, 2], { seed: 2 })]);
   check('conv2d', (x, w, b) => T.conv2d(x, w, b), () => [randF64([2, 2, 4, 4]), randF64([3, 2, 3, 3], { seed: 2 }), randF64([3], { seed: 3 })]);

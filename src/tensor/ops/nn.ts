@@ -8,7 +8,7 @@ import { fromArray, full, rand } from './creation.js';
 import { add, div, exp, ge, gt, mul, neg, sigmoid, sqrt, sub, tanh, where } from './elementwise.js';
 import { matmul } from './linalg.js';
 import { max, mean, sum } from './reduce.js';
-import { concat, contiguous, expand, flatten, gather, indexSelect, permute, reshape, split, transpose } from './shape.js';
+import { concat, contiguous, expand, flatten, gather, indexSelect, permute, reshape, slice, split, transpose } from './shape.js';
 
 /** The most negative float32: masked attention scores take it, so fully masked rows stay finite (as in HF). */
 export const MASK_VALUE = -3.4028234663852886e38;
@@ -279,3 +279,87 @@ export function avgPool2d(x: Tensor, kernel: Pair, stride?: Pair, padding: Pair 
 
 /** Max over the time axis of x [N, C, L] (the character CNN's pooling): [N, C]. */
 export function maxOverTime(x: Tensor): Tensor { return max(x, -1); }
+
+/** The result of `lstmSequence`: every step's output and the final states. */
+export interface LSTMSequenceOutput {
+  /** [B, T, H]; zero where the mask is 0. */
+  output: Tensor;
+  h: Tensor;
+  c: Tensor;
+}
+
+/**
+ * One LSTM direction over a whole sequence as a single op, with backpropagation through time written out in its
+ * backward. `xw` [B, T, 4H] is the input projection of every step (x W_ihᵀ + b_ih, one matrix product outside);
+ * `mask` [B, T] (1 = real step) freezes the state on padding. Recording the loop step by step would put T slices of xw
+ * on the tape, and each slice's adjoint is a full-size [B, T, 4H] tensor; here the gradient of xw is one stack.
+ */
+export function lstmSequence(xw: Tensor, wHh: Tensor, bHh: Tensor | null, h0: Tensor, c0: Tensor, mask: Tensor | null): LSTMSequenceOutput {
+  const [B, T, H4] = xw.shape as [number, number, number];
+  const H = H4 / 4;
+  // Saved for the backward pass, per step: the gate activations, c_t after the cell, tanh of it, and h_{t-1}, c_{t-1}.
+  const steps: { i: Tensor; f: Tensor; g: Tensor; o: Tensor; cNew: Tensor; tanhC: Tensor; hPrev: Tensor; cPrev: Tensor; m: Tensor | null }[] = [];
+  const { packed } = noGrad(() => {
+    let h = h0.detach(), c = c0.detach();
+    const outs: Tensor[] = [];
+    const xs = xw.detach();
+    const w = wHh.detach(), b = bHh?.detach() ?? null;
+    for (let t = 0; t < T; t++) {
+      const gates = add(reshape(slice(xs, 1, t, t + 1), [B, H4]), linear(h, w, b));
+      const [gi, gf, gg, go] = split(gates, H, -1) as [Tensor, Tensor, Tensor, Tensor];
+      const i = sigmoid(gi), f = sigmoid(gf), g = tanh(gg), o = sigmoid(go);
+      const cNew = add(mul(f, c), mul(i, g));
+      const tanhC = tanh(cNew);
+      const hNew = mul(o, tanhC);
+      const m = mask ? reshape(slice(mask, 1, t, t + 1), [B, 1]) : null;
+      steps.push({ i, f, g, o, cNew, tanhC, hPrev: h, cPrev: c, m });
+      if (m) {
+        const keep = sub(1, m);
+        h = add(mul(hNew, m), mul(h, keep));
+        c = add(mul(cNew, m), mul(c, keep));
+        outs.push(mul(hNew, m));
+      } else {
+        h = hNew; c = cNew;
+        outs.push(hNew);
+      }
+    }
+    // One tensor for the three results, so that one tape node carries all their gradients: [B, T + 2, H].
+    return { packed: concat([...outs.map((t) => reshape(t, [B, 1, H])), reshape(h, [B, 1, H]), reshape(c, [B, 1, H])], 1) };
+  });
+  const inputs = [xw, wHh, ...(bHh ? [bHh] : []), h0, c0];
+  const out = record('lstmSequence', packed, inputs, (grad) => {
+    let dh = reshape(slice(grad, 1, T, T + 1), [B, H]);
+    let dc = reshape(slice(grad, 1, T + 1, T + 2), [B, H]);
+    const dGates: Tensor[] = new Array(T);
+    let dW: Tensor | null = null, db: Tensor | null = null;
+    const w = wHh.detach();
+    for (let t = T - 1; t >= 0; t--) {
+      const s = steps[t]!;
+      const gOut = reshape(slice(grad, 1, t, t + 1), [B, H]);
+      // h_t = m·h_new + (1 - m)·h_{t-1} and out_t = m·h_new; without a mask, m = 1.
+      const dhNew = s.m ? mul(add(dh, gOut), s.m) : add(dh, gOut);
+      const dcNew = add(s.m ? mul(dc, s.m) : dc, mul(mul(dhNew, s.o), sub(1, mul(s.tanhC, s.tanhC))));
+      const dgi = mul(mul(dcNew, s.g), mul(s.i, sub(1, s.i)));
+      const dgf = mul(mul(dcNew, s.cPrev), mul(s.f, sub(1, s.f)));
+      const dgg = mul(mul(dcNew, s.i), sub(1, mul(s.g, s.g)));
+      const dgo = mul(mul(dhNew, s.tanhC), mul(s.o, sub(1, s.o)));
+      const dg = concat([dgi, dgf, dgg, dgo], 1); // (B, 4H)
+      dGates[t] = reshape(dg, [B, 1, H4]);
+      const dWt = matmul(transpose(dg), s.hPrev); // (4H, H)
+      dW = dW ? add(dW, dWt) : dWt;
+      const dbt = sum(dg, 0);
+      db = db ? add(db, dbt) : dbt;
+      const dhPrev = matmul(dg, w); // (B, H)
+      const dcPrev = mul(dcNew, s.f);
+      dh = s.m ? add(dhPrev, mul(dh, sub(1, s.m))) : dhPrev;
+      dc = s.m ? add(dcPrev, mul(dc, sub(1, s.m))) : dcPrev;
+    }
+    const dxw = T > 0 ? concat(dGates, 1) : xw.zerosLike();
+    return [dxw, dW ?? wHh.zerosLike(), ...(bHh ? [db ?? bHh.zerosLike()] : []), dh, dc];
+  });
+  return {
+    output: slice(out, 1, 0, T),
+    h: reshape(slice(out, 1, T, T + 1), [B, H]),
+    c: reshape(slice(out, 1, T + 1, T + 2), [B, H]),
+  };
+}
