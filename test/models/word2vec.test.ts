@@ -1,0 +1,96 @@
+// word2vec: vocabulary (pruning, subsampling, negative table, Huffman tree), corpus reading, and training that learns.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { VocabCounter, cumulativeTable, huffman, sampleThresholds } from '../../src/models/word2vec/vocab.js';
+import { readSentences, tokenize } from '../../src/models/word2vec/corpus.js';
+import { Word2Vec } from '../../src/models/word2vec/trainer.js';
+
+test('Huffman codes are optimal and prefix-free (CLRS example)', () => {
+  const counts = [45, 16, 13, 12, 9, 5];
+  const { codes, points } = huffman(counts);
+  assert.deepEqual(codes.map((c) => c.length), [1, 3, 3, 3, 4, 4]);
+  assert.equal(counts.reduce((s, c, i) => s + c * codes[i]!.length, 0), 224);
+  const strings = codes.map((c) => c.join(''));
+  for (const a of strings) for (const b of strings) if (a !== b) assert.ok(!b.startsWith(a));
+  // every path starts at the root (the last inner node) and stays among the V−1 inner nodes
+  for (const p of points) { assert.equal(p[0], counts.length - 2); assert.ok(p.every((x) => x >= 0 && x < counts.length - 1)); }
+});
+
+test('subsampling keep probability is word2vec.c\'s formula', () => {
+  const [p] = sampleThresholds([1000], 1e-3, 100000);
+  const t = 1e-3 * 100000;
+  assert.equal(p, Math.round((Math.sqrt(1000 / t) + 1) * (t / 1000) * 2 ** 32));
+  assert.equal(sampleThresholds([1], 1e-3, 100000)[0], 2 ** 32);
+  assert.equal(sampleThresholds([1000], 0, 100000)[0], 2 ** 32);
+});
+
+test('negative table follows unigram^0.75 over 2^31−1', () => {
+  const t = cumulativeTable([16, 1]);
+  assert.equal(t[1], 2 ** 31 - 1);
+  assert.equal(t[0], Math.round((8 / 9) * (2 ** 31 - 1)));
+});
+
+test('vocabulary: min_count, frequency order, max_vocab_size pruning as gensim', () => {
+  const c = new VocabCounter();
+  c.add(['b', 'a', 'a', 'c', 'c', 'c']);
+  const v = c.build(2, 0);
+  assert.deepEqual(v.words, ['c', 'a']);
+  assert.equal(v.totalWords, 5);
+  const p = new VocabCounter(2);
+  p.add(['x', 'y', 'y', 'z']); // 3 > 2 words: counts < 1 pruned (none), min_reduce becomes 2
+  p.add(['w']); // 4 > 2: counts < 2 pruned → only y stays
+  assert.deepEqual([...p.counts.keys()], ['y']);
+});
+
+test('corpus: folders, .gz, lowercasing, invalid UTF-8 replaced', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'w2v-corpus-'));
+  mkdirSync(join(dir, 'sub'));
+  writeFileSync(join(dir, 'a.txt'), 'Hello, World! It\'s 2024.\r\n\n');
+  writeFileSync(join(dir, 'sub', 'b.txt.gz'), gzipSync(Buffer.concat([Buffer.from('caf'), Buffer.from([0xff]), Buffer.from(' ok\n')])));
+  const out: string[][] = [];
+  for await (const s of readSentences(dir)) out.push(s);
+  assert.deepEqual(out, [['hello', 'world', "it's", '2024'], ['caf', 'ok']]);
+  assert.deepEqual(tokenize('Ünïcode ÉTÉ'), ['ünïcode', 'été']);
+  await assert.rejects(async () => { for await (const _ of readSentences(join(dir, 'missing'))) void _; }, /corpus not found: .*missing/);
+});
+
+/** Sentences drawn from two disjoint topics, so words of a topic share contexts. */
+function topics(n: number): string[][] {
+  const a = ['cat', 'dog', 'horse', 'cow', 'sheep', 'goat'];
+  const b = ['red', 'green', 'blue', 'yellow', 'black', 'white'];
+  let r = 12345;
+  const rand = (k: number) => { r = (r * 1103515245 + 12345) % 2 ** 31; return r % k; };
+  return Array.from({ length: n }, (_, i) => Array.from({ length: 8 }, () => (i % 2 ? a : b)[rand(6)]!));
+}
+
+for (const model of ['skipgram', 'cbow'] as const) {
+  for (const hs of [false, true]) {
+    test(`${model} ${hs ? 'hierarchical softmax' : 'negative sampling'} separates topics`, async () => {
+      const corpus = topics(400);
+      const w2v = await Word2Vec.train(() => corpus, { model, hs, negative: hs ? 0 : 5, dim: 16, minCount: 1, sample: 0, epochs: 5, window: 3 });
+      const kv = w2v.toVectors();
+      const within = kv.similarity('cat', 'dog') + kv.similarity('red', 'blue');
+      const across = kv.similarity('cat', 'red') + kv.similarity('dog', 'blue');
+      assert.ok(within > across + 0.5, `within ${within} across ${across}`);
+      const top = kv.mostSimilar({ positive: ['horse'], topn: 5 }).map(([w]) => w);
+      assert.deepEqual(top.sort(), ['cat', 'cow', 'dog', 'goat', 'sheep']);
+    });
+  }
+}
+
+test('training is deterministic for a seed, alpha decays linearly to min_alpha', async () => {
+  const corpus = topics(300);
+  const alphas: number[] = [];
+  // 2400 words per epoch: one job (of up to 10000 words) per epoch, so alpha is set at 0, 1/4, 2/4, 3/4 of training
+  const a = await Word2Vec.train(() => corpus, { dim: 8, minCount: 1, epochs: 4, seed: 3 }, (p) => alphas.push(p.alpha));
+  const b = await Word2Vec.train(() => corpus, { dim: 8, minCount: 1, epochs: 4, seed: 3 });
+  assert.deepEqual(a.syn0, b.syn0);
+  assert.deepEqual(alphas.map((x) => x.toFixed(6)), [0, 1, 2, 3].map((k) => (0.025 - (0.025 - 0.0001) * k / 4).toFixed(6)));
+  const c = await Word2Vec.train(() => corpus, { dim: 8, minCount: 1, epochs: 4, seed: 4 });
+  assert.notDeepEqual(a.syn0, c.syn0);
+  await assert.rejects(Word2Vec.train(() => corpus, { minCount: 1000 }), /no word occurs 1000 times/);
+});
