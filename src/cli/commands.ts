@@ -4,9 +4,11 @@ import { registerData } from './data.js';
 import { registerBert } from './bert.js';
 import { registerGpt } from './gpt.js';
 import { registerTokenizer } from './tokenizer.js';
+import { registerWord2vec } from './word2vec.js';
+import { registerVectors } from './vectors.js';
 
 /** A function that adds one top-level command to the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** Every top-level command, in the order `pretrain --help` lists them. */
-export const commands: RegisterCommand[] = [registerGpt, registerBert, registerTokenizer, registerData];
+export const commands: RegisterCommand[] = [registerGpt, registerBert, registerTokenizer, registerData, registerWord2vec, registerVectors];
