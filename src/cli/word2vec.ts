@@ -1,6 +1,7 @@
 // `pretrain word2vec`: train word2vec on a corpus (file, folder, .gz) and save vectors.bin, vectors.txt,
 // vectors.safetensors, vocab.txt (word count) and config.json in --out.
 import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { writeVectorsSafetensors, writeVocab, writeWord2Vec } from '../io/word2vec-format.js';
@@ -30,16 +31,15 @@ export const registerWord2vec: RegisterCommand = (program) => {
     .option('--alpha <x>', 'initial learning rate', num, d.alpha)
     .option('--min-alpha <x>', 'final learning rate', num, d.minAlpha)
     .option('--epochs <n>', 'passes over the corpus', int, d.epochs)
-    .option('--threads <n>', 'training threads (this build trains on one; more are refused with a warning)', int, 1)
+    .option('--threads <n>', 'training threads (Hogwild; 1 is deterministic for a seed)', int, availableParallelism())
     .option('--seed <n>', 'random seed', int, d.seed)
     .option('--json', 'print the summary as JSON (no progress bar)')
     .option('--quiet', 'no progress bar')
     .action(async (o) => {
-      if (o.threads > 1) console.error(`warning: --threads ${o.threads}: this build's trainer runs on one thread`);
       const opts: Word2VecOptions = {
         model: o.model, cbowMean: !o.cbowSum, hs: Boolean(o.hs), negative: o.negative, window: o.window, dim: o.dim,
         minCount: o.minCount, maxVocabSize: o.maxVocabSize ?? Infinity, sample: o.sample, alpha: o.alpha, minAlpha: o.minAlpha,
-        epochs: o.epochs, seed: o.seed,
+        epochs: o.epochs, seed: o.seed, threads: Math.max(1, o.threads),
       };
       const started = performance.now();
       const vocab = await buildVocab(o.corpus, opts);
@@ -61,7 +61,7 @@ export const registerWord2vec: RegisterCommand = (program) => {
       await writeWord2Vec(join(o.out, 'vectors.txt'), data, false);
       await writeVectorsSafetensors(join(o.out, 'vectors.safetensors'), data);
       await writeVocab(join(o.out, 'vocab.txt'), vocab.words, vocab.counts);
-      const config = { ...opts, maxVocabSize: Number.isFinite(opts.maxVocabSize) ? opts.maxVocabSize : null, corpus: o.corpus, threads: 1 };
+      const config = { ...opts, maxVocabSize: Number.isFinite(opts.maxVocabSize) ? opts.maxVocabSize : null, corpus: o.corpus };
       await writeFile(join(o.out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
       const summary = {
         out: o.out, vocab: vocab.words.length, corpus_words: vocab.totalWords, epochs: opts.epochs,

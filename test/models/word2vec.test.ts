@@ -94,3 +94,10 @@ test('training is deterministic for a seed, alpha decays linearly to min_alpha',
   assert.notDeepEqual(a.syn0, c.syn0);
   await assert.rejects(Word2Vec.train(() => corpus, { minCount: 1000 }), /no word occurs 1000 times/);
 });
+
+test('two Hogwild worker threads train the shared weights', async () => {
+  const corpus = topics(2000); // 16000 words: two jobs per epoch, so both workers get work
+  const w2v = await Word2Vec.train(() => corpus, { model: 'skipgram', dim: 16, minCount: 1, sample: 0, epochs: 3, window: 3, threads: 2 });
+  const kv = w2v.toVectors();
+  assert.ok(kv.similarity('cat', 'dog') > kv.similarity('cat', 'red') + 0.3);
+});

@@ -4,6 +4,7 @@
 // has to fit in memory.
 import { WordVectors } from '../vectors.js';
 import { readSentences } from './corpus.js';
+import { TrainerPool } from './threads.js';
 import { cumulativeTable, huffman, VocabCounter, type Huffman, type Vocab } from './vocab.js';
 
 /** Training settings (defaults: gensim's). */
@@ -27,12 +28,14 @@ export interface Word2VecOptions {
   minAlpha: number;
   epochs: number;
   seed: number;
+  /** Training threads (Hogwild over shared weights); 1 trains on the calling thread, deterministically for a seed. */
+  threads: number;
 }
 
 /** gensim 4's defaults. */
 export const WORD2VEC_DEFAULTS: Word2VecOptions = {
   model: 'cbow', cbowMean: true, hs: false, negative: 5, window: 5, dim: 100, minCount: 5, maxVocabSize: Infinity,
-  sample: 1e-3, alpha: 0.025, minAlpha: 0.0001, epochs: 5, seed: 1,
+  sample: 1e-3, alpha: 0.025, minAlpha: 0.0001, epochs: 5, seed: 1, threads: 1,
 };
 
 /** Progress report, about every 10000 words. */
@@ -44,6 +47,13 @@ export interface Word2VecProgress {
   alpha: number;
   /** Mean loss per trained (word, target) pair since the previous report. */
   loss: number;
+}
+
+/** The trained arrays of a model. */
+export interface Word2VecWeights {
+  syn0: Float32Array;
+  syn1neg: Float32Array;
+  syn1: Float32Array;
 }
 
 /** A corpus: a path (file, folder, .gz) or a function giving a fresh pass of tokenised sentences. */
@@ -87,16 +97,19 @@ export class Word2Vec {
   private lossSum = 0;
   private lossCount = 0;
 
-  constructor(readonly vocab: Vocab, readonly opts: Word2VecOptions) {
+  /** New weights (or, in a worker thread, the shared weights of the model it helps train). */
+  constructor(readonly vocab: Vocab, readonly opts: Word2VecOptions, weights?: Word2VecWeights) {
     const v = vocab.words.length;
     const d = opts.dim;
     if (!opts.hs && opts.negative <= 0) throw new Error('word2vec: use hierarchical softmax, negative sampling, or both');
     this.rng = (opts.seed * 2654435761) >>> 0 || 1;
+    // SharedArrayBuffer-backed, so worker threads train them in place (Hogwild)
+    const shared = (n: number) => new Float32Array(new SharedArrayBuffer(4 * n));
+    this.syn0 = weights?.syn0 ?? shared(v * d);
+    this.syn1neg = weights?.syn1neg ?? shared(opts.negative > 0 ? v * d : 0);
+    this.syn1 = weights?.syn1 ?? shared(opts.hs ? v * d : 0);
     // uniform in [−0.5, 0.5)/dim as word2vec.c and gensim; output weights start at zero
-    this.syn0 = new Float32Array(v * d);
-    for (let i = 0; i < this.syn0.length; i++) this.syn0[i] = (this.next() / 2 ** 32 - 0.5) / d;
-    this.syn1neg = new Float32Array(opts.negative > 0 ? v * d : 0);
-    this.syn1 = new Float32Array(opts.hs ? v * d : 0);
+    if (!weights) for (let i = 0; i < this.syn0.length; i++) this.syn0[i] = (this.next() / 2 ** 32 - 0.5) / d;
     this.cumTable = cumulativeTable(vocab.counts);
     this.tree = opts.hs ? huffman(vocab.counts) : undefined;
     this.neu1 = new Float32Array(d);
@@ -121,37 +134,45 @@ export class Word2Vec {
     return this.rng;
   }
 
-  /** Runs every epoch over the corpus with linear alpha decay by words processed. */
+  /** Runs every epoch over the corpus with linear alpha decay by words processed (on `threads` worker threads when > 1). */
   async trainEpochs(corpus: Corpus, onProgress?: (p: Word2VecProgress) => void): Promise<void> {
-    const { epochs, alpha, minAlpha } = this.opts;
+    const { epochs, alpha, minAlpha, threads } = this.opts;
     const total = epochs * this.vocab.totalWords;
+    const pool = threads > 1 ? new TrainerPool(this.vocab, this.opts, this, threads) : undefined;
     let done = 0;
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      let job: number[][] = [];
-      let jobWords = 0;
-      const flush = () => {
-        const a = Math.max(minAlpha, alpha - (alpha - minAlpha) * (done / total));
-        for (const s of job) this.trainSentence(s, a);
-        done += jobWords;
-        onProgress?.({ epoch, words: done, totalWords: total, alpha: a, loss: this.takeLoss() });
-        job = [];
-        jobWords = 0;
-      };
-      for await (const sentence of pass(corpus)) {
-        const ids: number[] = [];
-        for (const w of sentence) {
-          const i = this.vocab.index.get(w);
-          if (i !== undefined) ids.push(i);
+    try {
+      for (let epoch = 0; epoch < epochs; epoch++) {
+        let job: number[][] = [];
+        let jobWords = 0;
+        const flush = async () => {
+          const a = Math.max(minAlpha, alpha - (alpha - minAlpha) * (done / total));
+          if (pool) await pool.submit(job, a);
+          else for (const s of job) this.trainSentence(s, a);
+          done += jobWords;
+          onProgress?.({ epoch, words: done, totalWords: total, alpha: a, loss: pool ? pool.takeLoss() : this.takeLoss() });
+          job = [];
+          jobWords = 0;
+        };
+        for await (const sentence of pass(corpus)) {
+          const ids: number[] = [];
+          for (const w of sentence) {
+            const i = this.vocab.index.get(w);
+            if (i !== undefined) ids.push(i);
+          }
+          job.push(ids);
+          jobWords += ids.length;
+          if (jobWords >= JOB_WORDS) await flush();
         }
-        job.push(ids);
-        jobWords += ids.length;
-        if (jobWords >= JOB_WORDS) flush();
+        if (jobWords > 0) await flush();
       }
-      if (jobWords > 0) flush();
+      await pool?.drain();
+    } finally {
+      await pool?.close();
     }
   }
 
-  private takeLoss(): number {
+  /** Mean loss since the last call (and resets it). */
+  takeLoss(): number {
     const l = this.lossCount > 0 ? this.lossSum / this.lossCount : 0;
     this.lossSum = 0;
     this.lossCount = 0;
