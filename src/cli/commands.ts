@@ -6,9 +6,10 @@ import { registerGpt } from './gpt.js';
 import { registerTokenizer } from './tokenizer.js';
 import { registerWord2vec } from './word2vec.js';
 import { registerVectors } from './vectors.js';
+import { registerGlove } from './glove.js';
 
 /** A function that adds one top-level command to the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** Every top-level command, in the order `pretrain --help` lists them. */
-export const commands: RegisterCommand[] = [registerGpt, registerBert, registerTokenizer, registerData, registerWord2vec, registerVectors];
+export const commands: RegisterCommand[] = [registerGpt, registerBert, registerTokenizer, registerData, registerWord2vec, registerGlove, registerVectors];

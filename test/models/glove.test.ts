@@ -26,3 +26,19 @@ test('GloVe separates topics; spilled shards merge to the same model', async () 
   await Glove.train(() => corpus, opts, (p) => { if (p.loss !== undefined) losses.push(p.loss); });
   assert.ok(losses.at(-1)! < losses[0]! / 2, `loss ${losses[0]} → ${losses.at(-1)}`);
 });
+
+test('pretrain glove writes the vector files and config', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { readWord2Vec } = await import('../../src/io/word2vec-format.js');
+  const dir = mkdtempSync(join(tmpdir(), 'glove-cli-'));
+  writeFileSync(join(dir, 'c.txt'), topics(100).map((s) => s.join(' ')).join('\n'));
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'glove', '--corpus', join(dir, 'c.txt'), '--out', join(dir, 'o'), '--dim', '4', '--min-count', '1', '--epochs', '2', '--memory-entries', '50', '--json'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).vocab, 12);
+  const v = await readWord2Vec(join(dir, 'o', 'vectors.txt'));
+  assert.equal(v.dim, 4);
+  assert.equal(JSON.parse(readFileSync(join(dir, 'o', 'config.json'), 'utf8')).xMax, 100);
+});
