@@ -79,7 +79,12 @@ const EXP_TABLE = Float32Array.from({ length: EXP_TABLE_SIZE }, (_, i) => {
   const e = Math.exp(((i / EXP_TABLE_SIZE) * 2 - 1) * MAX_EXP);
   return e / (e + 1);
 });
-const sigmoid = (f: number) => EXP_TABLE[Math.trunc((f + MAX_EXP) * (EXP_TABLE_SIZE / MAX_EXP / 2))]!;
+/** log σ over the same grid (gensim's LOG_TABLE): the loss costs a lookup, not a Math.log per pair. */
+const LOG_TABLE = Float32Array.from(EXP_TABLE, (s) => Math.log(s));
+const cell = (f: number) => Math.trunc((f + MAX_EXP) * (EXP_TABLE_SIZE / MAX_EXP / 2));
+/** −log σ(x) for the loss, saturating at the table's ends. */
+const negLogSigmoid = (x: number) => (x >= MAX_EXP ? 0 : -LOG_TABLE[cell(Math.max(x, -MAX_EXP + 1e-6))]!);
+const sigmoid = (f: number) => EXP_TABLE[cell(f)]!;
 
 /** Words per training job: alpha is recomputed and progress reported per job, as gensim. */
 const JOB_WORDS = 10000;
@@ -235,7 +240,7 @@ export class Word2Vec {
         if (f <= -MAX_EXP || f >= MAX_EXP) continue; // word2vec.c skips saturated nodes
         const s = sigmoid(f);
         const g = (1 - code[k]! - s) * alpha;
-        this.lossSum -= Math.log(code[k] ? 1 - s : s);
+        this.lossSum += negLogSigmoid(code[k] ? -f : f);
         this.lossCount++;
         for (let j = 0; j < d; j++) neu1e[j]! += g * this.syn1[row + j]!;
         for (let j = 0; j < d; j++) this.syn1[row + j]! += g * src[off + j]!;
@@ -243,7 +248,9 @@ export class Word2Vec {
     }
     const table = this.cumTable;
     const last = table[table.length - 1]!;
-    for (let n = 0; n <= this.opts.negative && this.opts.negative > 0; n++) {
+    const syn1neg = this.syn1neg;
+    const negative = this.opts.negative;
+    for (let n = 0; n <= negative && negative > 0; n++) {
       let target = word;
       if (n > 0) {
         // bisect_left over the cumulative unigram^0.75 table, as gensim
@@ -261,14 +268,16 @@ export class Word2Vec {
       const label = n === 0 ? 1 : 0;
       const row = target * d;
       let f = 0;
-      for (let j = 0; j < d; j++) f += src[off + j]! * this.syn1neg[row + j]!;
+      for (let j = 0; j < d; j++) f += src[off + j]! * syn1neg[row + j]!;
       // word2vec.c clamps saturated dot products to 0/1 instead of skipping them
       const s = f >= MAX_EXP ? 1 : f <= -MAX_EXP ? 0 : sigmoid(f);
       const g = (label - s) * alpha;
-      this.lossSum -= Math.log(Math.max(1e-7, label ? s : 1 - s));
+      this.lossSum += negLogSigmoid(label ? f : -f);
       this.lossCount++;
-      for (let j = 0; j < d; j++) neu1e[j]! += g * this.syn1neg[row + j]!;
-      for (let j = 0; j < d; j++) this.syn1neg[row + j]! += g * src[off + j]!;
+      for (let j = 0; j < d; j++) {
+        neu1e[j]! += g * syn1neg[row + j]!;
+        syn1neg[row + j]! += g * src[off + j]!;
+      }
     }
   }
 
