@@ -124,7 +124,7 @@ function python(args: string[]): string | null {
 /** Runs the suite and writes bench/results/engine.json. */
 export default function engine(): void {
   const rows: BenchRow[] = [];
-  console.log(`engine: MLP ${MLP.input}-${MLP.hidden}-${MLP.classes}, batch ${MLP.batch}, ${STEPS} steps (reference CPU backend)`);
+  console.log(`engine: MLP ${MLP.input}-${MLP.hidden}-${MLP.classes}, batch ${MLP.batch}, ${STEPS} steps (backend ${process.env.PRETRAIN_BACKEND ?? "cpu"})`);
   const pinned = runLoop(['--min-semi-space-size=8', '--max-semi-space-size=8']);
   const plain = runLoop([]);
   const peerOut = python(['-c', TORCH_PEER]);
