@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { setBackend } from '../backend/backend.js';
 import { BertShardSource, loadBertExamples } from '../data/shards.js';
 import { loadPretrained, savePretrained } from '../io/hf.js';
@@ -11,16 +11,17 @@ import { Tokenizer } from '../text/tokenizer.js';
 import { BertForPreTraining, bertConfig } from '../models/bert.js';
 import { BertPretrainTask } from '../tasks/bert-pretrain.js';
 import { lossCurveText } from '../tasks/loss-curve.js';
-import { train, trainConfig } from '../tasks/trainer.js';
+import { train } from '../tasks/trainer.js';
 import { manualSeed } from '../tensor/random.js';
 import type { RegisterCommand } from './commands.js';
-import { formatNumber, progressBar, table } from './ui.js';
+import { trainConfigFromOptions, withTrainOptions } from './train-options.js';
+import { formatNumber, parse, progressBar, table } from './ui.js';
 
-const int = (v: string) => { const n = Number.parseInt(v, 10); if (!Number.isFinite(n)) throw new Error(`not an integer: ${v}`); return n; };
-const num = (v: string) => { const n = Number(v); if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`); return n; };
+const int = parse.int;
+const num = parse.number;
 
 function trainCommand(): Command {
-  return new Command('train')
+  return withTrainOptions(new Command('train')
     .description('Pretrain BERT with masked LM + next-sentence prediction on shards from `pretrain data bert`.')
     .requiredOption('--data <dir>', 'training shards (from `pretrain data bert`)')
     .option('--eval-data <dir>', 'held-out shards for MLM/NSP accuracy (from the same tokenizer)')
@@ -31,21 +32,8 @@ function trainCommand(): Command {
     .option('--heads <n>', 'attention heads', int, 4)
     .option('--intermediate <n>', 'feed-forward size', int, 1024)
     .option('--batch <n>', 'examples per micro-batch', int, 32)
-    .option('--steps <n>', 'optimizer steps', int, 1000)
-    .option('--lr <x>', 'peak learning rate', num, 1e-4)
-    .option('--warmup <n>', 'warmup steps', int, 100)
-    .addOption(new Option('--schedule <kind>', 'decay after warmup').choices(['linear', 'cosine', 'constant']).default('linear'))
-    .option('--weight-decay <x>', 'AdamW decoupled weight decay (matrices only)', num, 0.01)
-    .option('--dropout <x>', 'hidden and attention dropout', num, 0.1)
-    .option('--grad-accum <n>', 'micro-batches per step', int, 1)
-    .option('--clip <x>', 'global gradient-norm clip (0: off)', num, 1)
-    .option('--eval-every <n>', 'evaluate every N steps', int, 200)
-    .option('--checkpoint-every <n>', 'checkpoint every N steps (0: at the end only)', int, 500)
-    .option('--log-every <n>', 'log every N steps', int, 10)
-    .option('--seed <n>', 'random seed', int, 12345)
-    .option('--resume', 'continue from <out>/checkpoint')
-    .addOption(new Option('--backend <name>', 'compute backend').default('cpu'))
-    .option('--json', 'print the result as JSON')
+    .option('--dropout <x>', 'hidden and attention dropout', num, 0.1),
+  { steps: 1000, lr: 1e-4, minLrRate: 0, warmup: 100, schedule: 'linear', weightDecay: 0.01, beta2: 0.999, evalEvery: 200, seed: 12345 })
     .action(async (o) => {
       setBackend(o.backend);
       manualSeed(o.seed);
@@ -65,11 +53,7 @@ function trainCommand(): Command {
           if (o.tokenizer) await copyFile(o.tokenizer, join(dir, basename(o.tokenizer) === 'vocab.txt' ? 'vocab.txt' : 'tokenizer.json'));
         },
       });
-      const cfg = trainConfig({
-        maxSteps: o.steps, lr: o.lr, minLrRate: 0, warmupSteps: o.warmup, schedule: o.schedule, weightDecay: o.weightDecay, beta2: 0.999, eps: 1e-6,
-        clipNorm: o.clip, gradAccumSteps: o.gradAccum, evalEvery: heldOut ? o.evalEvery : 0, checkpointEvery: o.checkpointEvery,
-        logEvery: o.logEvery, seed: o.seed, outDir: resolve(o.out),
-      });
+      const cfg = trainConfigFromOptions(o, resolve(o.out), { eps: 1e-6, evalEvery: heldOut ? o.evalEvery : 0 });
       if (!o.json) {
         console.error(`data ${o.data}: ${formatNumber(source.length)} examples of ${source.seqLength} tokens, vocabulary ${vocabSize}; model ${formatNumber(model.numParameters())} parameters`);
         if (!heldOut) console.error('no --eval-data: MLM and NSP accuracy are not measured');

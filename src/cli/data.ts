@@ -9,10 +9,10 @@ import { prepareBertData, prepareLmData, type PrepareProgress, type PrepareSumma
 import { readManifest, readShard } from '../data/shards.js';
 import { Tokenizer } from '../text/index.js';
 import type { RegisterCommand } from './commands.js';
-import { formatNumber, progressBar, table } from './ui.js';
+import { formatNumber, parse, progressBar, table } from './ui.js';
 
-const int = (v: string) => { const n = Number(v); if (!Number.isInteger(n)) throw new Error(`not an integer: ${v}`); return n; };
-const num = (v: string) => { const n = Number(v); if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`); return n; };
+const int = parse.int;
+const num = parse.number;
 
 /** Loads a tokenizer: tokenizer.json, a BERT vocab.txt, or a GPT-2 vocab.json with merges.txt beside it. */
 function loadEncoder(path: string, lowercase: boolean): TokenEncoder {

@@ -6,10 +6,10 @@ import { Command } from 'commander';
 import { writeVectorsSafetensors, writeVocab, writeWord2Vec } from '../io/word2vec-format.js';
 import { Glove, GLOVE_DEFAULTS } from '../models/word2vec/glove.js';
 import type { RegisterCommand } from './commands.js';
-import { formatNumber, progressBar } from './ui.js';
+import { formatNumber, parse, progressBar } from './ui.js';
 
-const int = (v: string) => { const n = Number(v); if (!Number.isInteger(n) || n <= 0) throw new Error(`not a positive integer: ${v}`); return n; };
-const num = (v: string) => { const n = Number(v); if (!Number.isFinite(n) || n <= 0) throw new Error(`not a positive number: ${v}`); return n; };
+const int = parse.positiveInt;
+const num = parse.positive;
 
 /** Adds `pretrain glove`. */
 export const registerGlove: RegisterCommand = (program) => {

@@ -2,13 +2,13 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { loadPretrained, savePretrained } from '../io/hf.js';
 import { GPT, gptConfig } from '../models/gpt.js';
 import { generate } from '../tasks/generate.js';
 import { GPTPretrainTask, splitTokens } from '../tasks/gpt-pretrain.js';
 import { lossCurveText } from '../tasks/loss-curve.js';
-import { train, trainConfig } from '../tasks/trainer.js';
+import { train } from '../tasks/trainer.js';
 import { gptPerplexity } from '../tasks/perplexity.js';
 import { CharVocab } from '../text/char-vocab.js';
 import { Tokenizer } from '../text/tokenizer.js';
@@ -16,14 +16,15 @@ import { manualSeed } from '../tensor/random.js';
 import { setBackend } from '../backend/backend.js';
 import { asset } from './assets.js';
 import type { RegisterCommand } from './commands.js';
-import { formatNumber, progressBar, table } from './ui.js';
+import { trainConfigFromOptions, withTrainOptions } from './train-options.js';
+import { formatNumber, parse, progressBar, table } from './ui.js';
 
 const CHAR_VOCAB_FILE = 'char_vocab.json';
 /** The corpus used when none is given, so that `pretrain gpt train` works with no arguments. */
 export const DEFAULT_CORPUS = asset('tiny-shakespeare-200k.txt');
 
-const int = (v: string) => { const n = Number.parseInt(v, 10); if (!Number.isFinite(n)) throw new Error(`not an integer: ${v}`); return n; };
-const num = (v: string) => { const n = Number(v); if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`); return n; };
+const int = parse.int;
+const num = parse.number;
 
 /** Text to ids and back: a character vocabulary or a tokenizer (tokenizer.json, vocab.json + merges.txt, vocab.txt). */
 interface Codec {
@@ -60,7 +61,7 @@ async function loadCodec(dir: string): Promise<Codec> {
 }
 
 function trainCommand(): Command {
-  return new Command('train')
+  return withTrainOptions(new Command('train')
     .description('Pretrain a GPT (GPT-2 architecture) from scratch on a text corpus, character-level by default.')
     .option('--corpus <file>', 'UTF-8 text to train on (default: bundled 200k characters of Shakespeare)')
     .option('--tokenizer <file>', 'tokenizer.json (or vocab.json with merges.txt beside it); default: characters')
@@ -70,23 +71,9 @@ function trainCommand(): Command {
     .option('--dim <n>', 'embedding size', int, 128)
     .option('--block <n>', 'context length in tokens', int, 64)
     .option('--batch <n>', 'sequences per micro-batch', int, 12)
-    .option('--steps <n>', 'optimizer steps', int, 2000)
-    .option('--lr <x>', 'peak learning rate', num, 1e-3)
-    .option('--min-lr-rate <x>', 'cosine floor as a fraction of lr', num, 0.1)
-    .option('--warmup <n>', 'warmup steps', int, 100)
-    .option('--weight-decay <x>', 'AdamW decoupled weight decay (matrices only)', num, 0.1)
-    .option('--beta2 <x>', 'AdamW beta2', num, 0.99)
     .option('--dropout <x>', 'dropout', num, 0)
-    .option('--grad-accum <n>', 'micro-batches per step', int, 1)
-    .option('--clip <x>', 'global gradient-norm clip (0: off)', num, 1)
-    .option('--eval-every <n>', 'evaluate every N steps', int, 250)
-    .option('--eval-batches <n>', 'validation batches per evaluation', int, 20)
-    .option('--checkpoint-every <n>', 'checkpoint every N steps (0: at the end only)', int, 500)
-    .option('--log-every <n>', 'log every N steps', int, 10)
-    .option('--seed <n>', 'random seed', int, 1337)
-    .option('--resume', 'continue from <out>/checkpoint')
-    .addOption(new Option('--backend <name>', 'compute backend').default('cpu'))
-    .option('--json', 'print the result as JSON')
+    .option('--eval-batches <n>', 'validation batches per evaluation', int, 20),
+  { steps: 2000, lr: 1e-3, minLrRate: 0.1, warmup: 100, schedule: 'cosine', weightDecay: 0.1, beta2: 0.99, evalEvery: 250, seed: 1337 })
     .action(async (o) => {
       setBackend(o.backend);
       manualSeed(o.seed);
@@ -102,11 +89,7 @@ function trainCommand(): Command {
         batchSize: o.batch, blockSize: o.block, evalBatches: o.evalBatches,
         saveExtras: async (dir) => { await savePretrained(model, dir); await vocab.save(dir); },
       });
-      const cfg = trainConfig({
-        maxSteps: o.steps, lr: o.lr, minLrRate: o.minLrRate, warmupSteps: o.warmup, weightDecay: o.weightDecay, beta2: o.beta2,
-        clipNorm: o.clip, gradAccumSteps: o.gradAccum, evalEvery: o.evalEvery, checkpointEvery: o.checkpointEvery,
-        logEvery: o.logEvery, seed: o.seed, outDir: resolve(o.out),
-      });
+      const cfg = trainConfigFromOptions(o, resolve(o.out));
       if (!o.json) {
         console.error(`corpus ${corpus}: ${formatNumber(tokens.length)} ${o.tokenizer ? 'tokens' : 'characters'}, vocabulary ${vocab.size}; model ${formatNumber(model.numParameters())} parameters`);
       }

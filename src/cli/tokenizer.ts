@@ -5,9 +5,9 @@ import { Command, Option } from 'commander';
 import { Corpus, type CorpusStats } from '../data/corpus.js';
 import { Tokenizer, trainBpe, trainWordLevel, trainWordPiece, type TrainProgress } from '../text/index.js';
 import type { RegisterCommand } from './commands.js';
-import { formatNumber, progressBar, table } from './ui.js';
+import { formatNumber, parse, progressBar, table } from './ui.js';
 
-const int = (v: string) => { const n = Number(v); if (!Number.isInteger(n) || n < 0) throw new Error(`not a non-negative integer: ${v}`); return n; };
+const int = parse.count;
 
 /** A reading bar (KiB of the files, lines) that hands over to a merges bar while training. */
 function trainProgress(quiet: boolean) {

@@ -46,3 +46,21 @@ export function table(rows: Record<string, unknown>[], columns?: string[]): stri
   const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
+
+function parser(test: (n: number) => boolean, what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !test(n)) throw new Error(`not ${what}: ${value}`);
+    return n;
+  };
+}
+
+/** Commander option parsers that reject anything else, naming the value. */
+export const parse = {
+  int: parser(Number.isInteger, 'an integer'),
+  count: parser((n) => Number.isInteger(n) && n >= 0, 'a non-negative integer'),
+  positiveInt: parser((n) => Number.isInteger(n) && n > 0, 'a positive integer'),
+  number: parser(Number.isFinite, 'a number'),
+  nonNegative: parser((n) => Number.isFinite(n) && n >= 0, 'a non-negative number'),
+  positive: parser((n) => Number.isFinite(n) && n > 0, 'a positive number'),
+};

@@ -3,9 +3,9 @@ import { basename } from 'node:path';
 import { Command } from 'commander';
 import { WordVectors } from '../models/vectors.js';
 import type { RegisterCommand } from './commands.js';
-import { table } from './ui.js';
+import { parse, table } from './ui.js';
 
-const int = (v: string) => { const n = Number(v); if (!Number.isInteger(n) || n <= 0) throw new Error(`not a positive integer: ${v}`); return n; };
+const int = parse.positiveInt;
 
 /** Adds `pretrain vectors`. */
 export const registerVectors: RegisterCommand = (program) => {

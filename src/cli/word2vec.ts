@@ -7,10 +7,10 @@ import { Command, Option } from 'commander';
 import { writeVectorsSafetensors, writeVocab, writeWord2Vec } from '../io/word2vec-format.js';
 import { buildVocab, Word2Vec, WORD2VEC_DEFAULTS, type Word2VecOptions } from '../models/word2vec/trainer.js';
 import type { RegisterCommand } from './commands.js';
-import { formatNumber, progressBar } from './ui.js';
+import { formatNumber, parse, progressBar } from './ui.js';
 
-const int = (v: string) => { const n = Number(v); if (!Number.isInteger(n) || n < 0) throw new Error(`not a non-negative integer: ${v}`); return n; };
-const num = (v: string) => { const n = Number(v); if (!Number.isFinite(n) || n < 0) throw new Error(`not a non-negative number: ${v}`); return n; };
+const int = parse.count;
+const num = parse.nonNegative;
 
 /** Adds `pretrain word2vec`. */
 export const registerWord2vec: RegisterCommand = (program) => {
