@@ -82,9 +82,9 @@ export function makeStep(kind: 'gpt' | 'bert' | 'lstm'): { step: () => Promise<v
   };
 }
 
-/** Median step time after warmup, as the peer measures it. */
-export async function timeSteps(kind: 'gpt' | 'bert' | 'lstm', steps: number, warmup: number): Promise<StepReport> {
-  const { step, tokens } = makeStep(kind);
+/** Median milliseconds of `step` after warmup, as the peer measures it; one event-loop turn between steps lets
+ * finalizers return device buffers. */
+export async function medianStepMs(step: () => Promise<void>, steps: number, warmup: number): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < warmup + steps; i++) {
     const t = performance.now();
@@ -93,7 +93,13 @@ export async function timeSteps(kind: 'gpt' | 'bert' | 'lstm', steps: number, wa
     await new Promise((r) => setImmediate(r));
   }
   times.sort((a, b) => a - b);
-  const ms = times[Math.floor(times.length / 2)]!;
+  return times[Math.floor(times.length / 2)]!;
+}
+
+/** Tokens/s and peak RSS of one of the workloads. */
+export async function timeSteps(kind: 'gpt' | 'bert' | 'lstm', steps: number, warmup: number): Promise<StepReport> {
+  const { step, tokens } = makeStep(kind);
+  const ms = await medianStepMs(step, steps, warmup);
   return { tokensPerSec: tokens / (ms / 1000), msPerStep: ms, maxRssMb: process.resourceUsage().maxRSS / 1024 };
 }
 

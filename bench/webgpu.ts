@@ -11,6 +11,7 @@ import { AdamW } from '../src/optim/index.js';
 import * as T from '../src/tensor/index.js';
 import { SHARED_PEERS, runPython } from './peer.js';
 import { throughput, writeResults, type BenchRow } from './results.js';
+import { medianStepMs } from './steps.js';
 
 function arg(args: string[], name: string, fallback: string): string {
   const i = args.indexOf(`--${name}`);
@@ -75,14 +76,7 @@ function makeStep(kind: 'bert' | 'gpt'): { tokens: number; step: () => Promise<v
 /** Median tokens/s after warmup; each step ends by reading its loss, as a logging trainer would. */
 async function tokensPerSecond(kind: 'bert' | 'gpt', steps: number, warmup: number): Promise<number> {
   const { step, tokens } = makeStep(kind);
-  const times: number[] = [];
-  for (let i = 0; i < warmup + steps; i++) {
-    const t = performance.now();
-    await step();
-    if (i >= warmup) times.push(performance.now() - t);
-    await new Promise((r) => setImmediate(r)); // lets finalizers return buffers to the pool
-  }
-  return tokens / (times.sort((a, b) => a - b)[Math.floor(times.length / 2)]! / 1000);
+  return tokens / ((await medianStepMs(step, steps, warmup)) / 1000);
 }
 
 export default async function webgpu(args: string[]): Promise<void> {
