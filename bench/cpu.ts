@@ -2,10 +2,13 @@
 // configurations, same thread count: GEMM GFLOP/s at 256-2048, and GPT-, BERT- and LSTM-style AdamW training steps in
 // tokens/s (each workload in a fresh child process, which also gives its peak RSS).
 //   npm run bench -- cpu [--threads 2] [--steps 8] [--warmup 2]
+// Ours runs with the kernels the backend picks (native where built, else WebAssembly; PRETRAIN_NATIVE=0 measures the
+// WebAssembly ones).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { WasmKernels } from '../src/backend/cpu/wasm-kernels.js';
-import { PYTHON, SHARED_PEERS, runPython } from './peer.js';
+import { createCpuKernels } from '../src/backend/cpu/fast.js';
+import type { CpuKernels } from '../src/backend/cpu/wasm-kernels.js';
+import { PYTHON, SHARED_PEERS, peerEnv, runPython } from './peer.js';
 import { figure, throughput, writeResults, type BenchRow } from './results.js';
 import type { StepReport } from './steps.js';
 
@@ -14,7 +17,7 @@ const arg = (args: string[], name: string, fallback: string) => {
   return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
 };
 
-function gemmGflops(gemm: WasmKernels, n: number): number {
+function gemmGflops(gemm: CpuKernels, n: number): number {
   const a = Float32Array.from({ length: n * n }, () => Math.random() - 0.5), b = Float32Array.from({ length: n * n }, () => Math.random() - 0.5);
   const run = () => gemm.matmul({ data: a, shape: [1, n, n], strides: [0, n, 1], offset: 0 }, { data: b, shape: [1, n, n], strides: [0, n, 1], offset: 0 });
   run();
@@ -38,7 +41,7 @@ function peerStep(kind: string, threads: string, steps: string, warmup: string):
 sys.argv = [sys.argv[1]] + sys.argv[2:]
 runpy.run_path(sys.argv[0], run_name="__main__")
 print(json.dumps({"maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))`;
-  const res = spawnSync(PYTHON, ['-c', wrapper, `${SHARED_PEERS}torch_cpu.py`, kind, '--threads', threads, '--steps', steps, '--warmup', warmup], { encoding: 'utf8' });
+  const res = spawnSync(PYTHON, ['-c', wrapper, `${SHARED_PEERS}torch_cpu.py`, kind, '--threads', threads, '--steps', steps, '--warmup', warmup], { encoding: 'utf8', env: peerEnv() });
   if (res.status !== 0) { console.error(`peer ${kind} unavailable: ${(res.stderr || res.error?.message || '').trim().split('\n').pop()}`); return null; }
   const lines = res.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
   return { value: lines[0].value, maxRssMb: lines[lines.length - 1].maxrss_kb / 1024 };
@@ -48,8 +51,8 @@ export default async function cpu(args: string[]): Promise<void> {
   const threads = arg(args, 'threads', '2'), steps = arg(args, 'steps', '8'), warmup = arg(args, 'warmup', '2');
   const peerName = `torch-cpu 1.13 (${threads} threads)`;
   const rows: BenchRow[] = [];
-  const gemm = new WasmKernels(Number(threads));
-  console.error(`GEMM: ${gemm.threads} threads, ${gemm.relaxed ? 'relaxed SIMD (FMA)' : 'SIMD'}`);
+  const gemm = createCpuKernels({ threads: Number(threads) });
+  console.error(`ours: ${gemm.description}`);
   const peerGemm = runPython(`${SHARED_PEERS}torch_cpu.py`, ['gemm', '--threads', threads]);
   for (const n of [256, 512, 1024, 2048]) {
     const peer = peerGemm?.find((l) => (l.config as { n: number }).n === n)?.value as number | undefined;

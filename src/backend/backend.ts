@@ -49,6 +49,8 @@ export interface AdamWStep {
 export interface Backend {
   /** A short name, e.g. 'cpu-reference', 'cpu-wasm', 'webgpu'. */
   readonly name: string;
+  /** What computes the hot kernels, for logs and benchmarks (e.g. "native 512-bit SIMD, 2 threads"). */
+  readonly kernels?: string;
 
   /** A new buffer holding a copy of `data`. */
   upload(data: TypedArray, dtype: DType): Buffer;

@@ -1,17 +1,31 @@
-// The fast CPU backend: the reference kernels, with the hot ones replaced by WebAssembly SIMD (GEMM on worker
-// threads) and tight TypeScript loops for contiguous layouts. Results agree with the reference to float32 rounding.
+// The fast CPU backend: the reference kernels, with the hot ones replaced by a kernel set (native SIMD on native
+// threads where the addon was built, in Node; otherwise WebAssembly SIMD with the GEMM on worker threads) and tight
+// TypeScript loops for contiguous layouts. Results agree with the reference to float32 rounding.
 import type { Backend, View } from '../backend.js';
 import type { TypedArray } from '../../tensor/dtype.js';
-import { VEC_OPS, WasmKernels } from './wasm-kernels.js';
+import { VEC_OPS, WasmKernels, type CpuKernels } from './wasm-kernels.js';
+import { loadNativeAddon, NativeKernels } from './native.js';
 import { binaryFast, copyFast, gatherFast, reduceBlockFast, reduceLastFast, scatterAddFast, unaryFast, whereFast } from './loops.js';
 import { createReferenceBackend } from './reference.js';
 import { allocArray } from '../../tensor/dtype.js';
 import { sizeOf } from '../../tensor/shape.js';
+import { availableParallelism } from 'node:os';
 
 /** Options of the fast CPU backend. */
 export interface FastCpuOptions {
   /** Worker threads for large products (default: the available cores, or PRETRAIN_THREADS). */
   threads?: number;
+  /** Which kernel set: 'native' (the default where built), or 'wasm' (always available; PRETRAIN_NATIVE=0 forces it). */
+  kernels?: 'native' | 'wasm';
+}
+
+/** The kernel set the options ask for: native where asked for (or by default) and built, else WebAssembly. */
+export function createCpuKernels(opts: FastCpuOptions = {}): CpuKernels {
+  const envThreads = Number(process.env.PRETRAIN_THREADS);
+  const threads = opts.threads ?? (envThreads > 0 ? envThreads : undefined);
+  const addon = opts.kernels === 'wasm' ? null : loadNativeAddon();
+  if (opts.kernels === 'native' && !addon) throw new Error('cpu backend: the native kernels are not built (run `npm run build`; needs a C++ compiler and Node headers)');
+  return addon ? new NativeKernels(addon, threads ?? availableParallelism()) : new WasmKernels(threads);
 }
 
 /** Whether a view is row-major without gaps. */
@@ -39,46 +53,46 @@ function denseInt(x: View): Int32Array {
 /** Creates the fast CPU backend. */
 export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
   const reference = createReferenceBackend();
-  const envThreads = Number(process.env.PRETRAIN_THREADS);
-  const wasm = new WasmKernels(opts.threads ?? (envThreads > 0 ? envThreads : undefined));
+  const kernels = createCpuKernels(opts);
   return {
     ...reference,
     name: 'cpu',
+    kernels: kernels.description,
     binary: (op, a, b, shape) => binaryFast(op, a, b, shape) ?? reference.binary(op, a, b, shape),
     unary(op, x) {
       if (x.dtype === 'float32' && op in VEC_OPS && x.shape.length > 0) {
         const data = x.buf as Float32Array;
         const n = sizeOf(x.shape);
         const flat = isDense(x) ? data.subarray(x.offset, x.offset + n) : (copyFast(x, new Float32Array(n)) as Float32Array);
-        return wasm.unary(op as keyof typeof VEC_OPS, flat);
+        return kernels.unary(op as keyof typeof VEC_OPS, flat);
       }
       return unaryFast(op, x) ?? reference.unary(op, x);
     },
     crossEntropy(logits, target, ignoreIndex, smoothing) {
       if (logits.dtype !== 'float32') return reference.crossEntropy!(logits, target, ignoreIndex, smoothing);
-      return wasm.crossEntropy(dense(logits), denseInt(target), logits.shape[1]!, ignoreIndex, smoothing);
+      return kernels.crossEntropy(dense(logits), denseInt(target), logits.shape[1]!, ignoreIndex, smoothing);
     },
     crossEntropyBackward(logits, target, lse, grad, ignoreIndex, smoothing) {
       if (logits.dtype !== 'float32') return reference.crossEntropyBackward!(logits, target, lse, grad, ignoreIndex, smoothing);
-      return wasm.crossEntropyGrad(dense(logits), denseInt(target), lse as Float32Array, dense(grad), logits.shape[1]!, ignoreIndex, smoothing);
+      return kernels.crossEntropyGrad(dense(logits), denseInt(target), lse as Float32Array, dense(grad), logits.shape[1]!, ignoreIndex, smoothing);
     },
     layerNorm(x, weight, bias, n, eps) {
       if (x.dtype !== 'float32') return reference.layerNorm!(x, weight, bias, n, eps);
-      return wasm.layerNorm(dense(x), weight && dense(weight), bias && dense(bias), n, eps);
+      return kernels.layerNorm(dense(x), weight && dense(weight), bias && dense(bias), n, eps);
     },
     layerNormBackward(g, x, weight, mean, rstd, n) {
       if (x.dtype !== 'float32') return reference.layerNormBackward!(g, x, weight, mean, rstd, n);
-      return wasm.layerNormGrad(dense(g), dense(x), weight && dense(weight), mean as Float32Array, rstd as Float32Array, n);
+      return kernels.layerNormGrad(dense(g), dense(x), weight && dense(weight), mean as Float32Array, rstd as Float32Array, n);
     },
     adamw(param, grad, m, v, size, opts) {
       if (grad.dtype !== 'float32') return reference.adamw!(param, grad, m, v, size, opts);
-      wasm.adamw((param as Float32Array).subarray(0, size), dense(grad), (m as Float32Array).subarray(0, size), (v as Float32Array).subarray(0, size), opts);
+      kernels.adamw((param as Float32Array).subarray(0, size), dense(grad), (m as Float32Array).subarray(0, size), (v as Float32Array).subarray(0, size), opts);
     },
     softmax(x, log) {
       if (x.dtype !== 'float32') return reference.softmax!(x, log);
       const n = sizeOf(x.shape);
       const flat = isDense(x) ? (x.buf as Float32Array).subarray(x.offset, x.offset + n) : (copyFast(x, new Float32Array(n)) as Float32Array);
-      return wasm.softmax(flat, x.shape[x.shape.length - 1]!, log);
+      return kernels.softmax(flat, x.shape[x.shape.length - 1]!, log);
     },
     where: whereFast,
     contiguous: (x, dtype) => copyFast(x, allocArray(dtype, sizeOf(x.shape))),
@@ -87,7 +101,7 @@ export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
     scatterAdd: scatterAddFast,
     matmul(a: View, b: View) {
       if (a.dtype !== 'float32') return reference.matmul(a, b);
-      return wasm.matmul(
+      return kernels.matmul(
         { data: a.buf as Float32Array, shape: a.shape as [number, number, number], strides: a.strides as [number, number, number], offset: a.offset },
         { data: b.buf as Float32Array, shape: b.shape as [number, number, number], strides: b.strides as [number, number, number], offset: b.offset },
       ) as TypedArray;

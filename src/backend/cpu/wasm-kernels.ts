@@ -47,14 +47,41 @@ const TILE_ROWS = 6;
 /** Below this many multiply-adds a product runs on the calling thread only. */
 const PARALLEL_MIN_WORK = 1 << 18;
 
-function wasmDir(): string {
+/** The package's root folder (the one with package.json), where build/ lives. */
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('gemm: cannot find the package root (build/wasm)');
+    if (parent === dir) throw new Error('pretrain: cannot find the package root (the folder with build/)');
     dir = parent;
   }
-  return join(dir, 'build', 'wasm');
+  return dir;
+}
+
+/** What the fast CPU backend asks of a kernel set (WebAssembly here, native in native.ts). */
+export interface CpuKernels {
+  readonly threads: number;
+  /** A short account for logs and benchmarks, e.g. "WebAssembly relaxed SIMD, 2 threads". */
+  readonly description: string;
+  /** out[b] = A[b] · B[b] for strided operands A [Bt, M, K] and B [Bt, K, N]; returns a new [Bt, M, N] array. */
+  matmul(a: Operand3, b: Operand3): Float32Array;
+  /** op(x) elementwise over a contiguous float32 array, as a new array. */
+  unary(op: keyof typeof VEC_OPS, x: Float32Array): Float32Array;
+  /** Softmax or log-softmax over each row of a contiguous [rows, n] float32 array, as a new array. */
+  softmax(x: Float32Array, n: number, log: boolean): Float32Array;
+  /**
+   * Per-row cross-entropy of contiguous logits [rows, n] against int32 targets, with label smoothing, and each row's
+   * log-sum-exp; throws a RangeError naming the first out-of-range target.
+   */
+  crossEntropy(x: Float32Array, target: Int32Array, n: number, ignore: number, smoothing: number): { loss: Float32Array; lse: Float32Array };
+  /** The cross-entropy's logit gradient (see crossEntropy) from the saved log-sum-exp and the per-row loss gradient. */
+  crossEntropyGrad(x: Float32Array, target: Int32Array, lse: Float32Array, grad: Float32Array, n: number, ignore: number, smoothing: number): Float32Array;
+  /** Layer norm over the last axis (size n) of a contiguous array; weight and bias optional (see Backend.layerNorm). */
+  layerNorm(x: Float32Array, w: Float32Array | null, b: Float32Array | null, n: number, eps: number): { y: Float32Array; mean: Float32Array; rstd: Float32Array };
+  /** The layer norm's gradients from the output gradient and the saved mean and rstd (see Backend.layerNormBackward). */
+  layerNormGrad(g: Float32Array, x: Float32Array, w: Float32Array | null, mean: Float32Array, rstd: Float32Array, n: number): { dx: Float32Array; dweight: Float32Array; dbias: Float32Array };
+  /** One AdamW step in place on param, m and v (contiguous float32 arrays of the same length as grad). */
+  adamw(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, o: AdamWStep): void;
 }
 
 const WORKER_SOURCE = `
@@ -83,9 +110,10 @@ function run(e, t) {
 `;
 
 /** The shared-memory WebAssembly kernels with the GEMM's worker pool. */
-export class WasmKernels {
+export class WasmKernels implements CpuKernels {
   readonly relaxed: boolean;
   readonly threads: number;
+  readonly description: string;
   private readonly memory: WebAssembly.Memory;
   private readonly exports: GemmExports;
   private readonly vec: VecmathExports;
@@ -97,7 +125,7 @@ export class WasmKernels {
   private readonly operandsBase: number;
 
   constructor(threads = availableParallelism()) {
-    const dir = wasmDir();
+    const dir = join(packageRoot(), 'build', 'wasm');
     const relaxedBytes = readFileSync(join(dir, 'gemm.relaxed.wasm'));
     const load = (name: string) => new WebAssembly.Module(readFileSync(join(dir, `${name}.${this.relaxed ? 'relaxed' : 'simd'}.wasm`)));
     // Node 20 ships relaxed SIMD behind a flag (on by default from Node 22 and in browsers); V8 takes it at run time.
@@ -106,6 +134,7 @@ export class WasmKernels {
     this.relaxed = WebAssembly.validate(relaxedBytes);
     const module = new WebAssembly.Module(this.relaxed ? relaxedBytes : readFileSync(join(dir, 'gemm.simd.wasm')));
     this.threads = Math.max(1, Math.floor(threads));
+    this.description = `WebAssembly ${this.relaxed ? 'relaxed SIMD' : 'SIMD'}, ${this.threads} threads`;
     this.memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory, abort: () => { throw new Error('wasm abort'); } } });
     this.exports = instance.exports as unknown as GemmExports;

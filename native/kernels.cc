@@ -1,0 +1,732 @@
+// Native CPU kernels for Node: the fast CPU backend's hot kernels compiled for the installing machine's own vector
+// width (AVX-512, AVX2 or SSE/NEON through GCC/Clang vector extensions) and run on a pool of native threads, over the
+// tensors' own Float32Arrays (no copies in or out).
+//
+// Why native next to the WebAssembly kernels: WebAssembly SIMD is 128 bits wide, so on an AVX2 or AVX-512 machine
+// it can use at most a half or a quarter of the FMA throughput PyTorch uses (the WebAssembly GEMM tops out near
+// 80 GFLOP/s on 2 cores here, PyTorch reaches ~175). Browsers keep the WebAssembly kernels; Node builds this file
+// at install time (scripts/build-native.mjs) when a C++ compiler and Node's headers are present, and falls back to
+// WebAssembly when they are not.
+#include <node_api.h>
+
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+// ---------------------------------------------------------------------------------------------------------------
+// Vector width and GEMM register tile, chosen by the instruction set the compiler targets.
+#if defined(__AVX512F__)
+constexpr int VL = 16;  // floats per vector
+constexpr int MR = 14;  // 14 × 2 accumulators + 2 B vectors + 1 broadcast = 31 of 32 zmm registers
+#elif defined(__AVX__)
+constexpr int VL = 8;
+constexpr int MR = 6;  // 6 × 2 accumulators + 2 + 1 = 15 of 16 ymm registers
+#else
+constexpr int VL = 4;
+constexpr int MR = 6;
+#endif
+constexpr int NR = 2 * VL;
+typedef float vf __attribute__((vector_size(VL * 4)));
+typedef float vfu __attribute__((vector_size(VL * 4), aligned(4)));
+typedef int32_t vi __attribute__((vector_size(VL * 4)));
+
+/** K block: an MR×KC panel of A and a KC×NR panel of B stay in L1 while the micro-kernel runs. */
+constexpr int KC = 256;
+/** M block: an MC×KC block of packed A stays in L2. */
+constexpr int MC = MR * 8;
+/** N block: a KC×NC block of packed B (1 MiB) stays in L2; larger blocks measured slower with two threads. */
+constexpr int NC = 1024;
+
+static inline vf splat(float x) { return vf{} + x; }
+static inline vf loadu(const float* p) { return *reinterpret_cast<const vfu*>(p); }
+static inline void storeu(float* p, vf v) { *reinterpret_cast<vfu*>(p) = v; }
+static inline float hsum(vf v) {
+  float s = 0;
+  for (int i = 0; i < VL; i++) s += v[i];
+  return s;
+}
+static inline float hmax(vf v) {
+  float m = v[0];
+  for (int i = 1; i < VL; i++) m = std::max(m, v[i]);
+  return m;
+}
+/** The first n (< VL) floats at p, the other lanes `fill`. */
+static inline vf loadPartial(const float* p, int n, float fill) {
+  vf v = splat(fill);
+  for (int i = 0; i < n; i++) v[i] = p[i];
+  return v;
+}
+static inline void storePartial(float* p, vf v, int n) {
+  for (int i = 0; i < n; i++) p[i] = v[i];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Thread pool: workers sleep on a condition variable between jobs (no busy-waiting); the calling thread takes part.
+
+class Pool {
+ public:
+  explicit Pool(int threads) : size_(std::max(1, threads)) {
+    for (int t = 1; t < size_; t++) std::thread([this, t] { work(t); }).detach();
+  }
+  int size() const { return size_; }
+
+  /** Runs f(t) for t in [0, n) on n threads (t = 0 on the caller) and returns when all are done. */
+  void run(int n, const std::function<void(int)>& f) {
+    n = std::min(n, size_);
+    // A second JavaScript thread calling in while the pool is busy runs its job alone rather than waiting.
+    std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
+    if (n <= 1 || !busy.owns_lock()) {
+      for (int t = 0; t < n; t++) f(t);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      task_ = &f;
+      active_ = n;
+      pending_ = n - 1;
+      generation_++;
+    }
+    wake_.notify_all();
+    f(0);
+    std::unique_lock<std::mutex> lk(mu_);
+    done_.wait(lk, [this] { return pending_ == 0; });
+    task_ = nullptr;
+  }
+
+ private:
+  void work(int id) {
+    uint64_t seen = 0;
+    for (;;) {
+      const std::function<void(int)>* task;
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        wake_.wait(lk, [&] { return generation_ != seen; });
+        seen = generation_;
+        if (id >= active_) continue;
+        task = task_;
+      }
+      (*task)(id);
+      std::lock_guard<std::mutex> lk(mu_);
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+
+  const int size_;
+  std::mutex busy_, mu_;
+  std::condition_variable wake_, done_;
+  const std::function<void(int)>* task_ = nullptr;
+  uint64_t generation_ = 0;
+  int active_ = 0, pending_ = 0;
+};
+
+// One pool per process (worker_threads that load the addon share it); created with the first setThreads call.
+static std::mutex poolInit;
+static Pool* pool = nullptr;
+
+static Pool& threads() {
+  std::lock_guard<std::mutex> lk(poolInit);
+  if (!pool) pool = new Pool(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  return *pool;
+}
+
+/** Splits [0, n) into `parts` ranges aligned to `align`, runs f(begin, end) on each in parallel. */
+static void parallelFor(long n, long align, long work, const std::function<void(long, long)>& f) {
+  Pool& p = threads();
+  // Below ~64k multiply-adds a wake-up costs more than it saves.
+  int parts = work < (1L << 16) ? 1 : static_cast<int>(std::min<long>(p.size(), (n + align - 1) / align));
+  if (parts <= 1) {
+    f(0, n);
+    return;
+  }
+  p.run(parts, [&](int t) {
+    long b = std::min(n, align * ((t * n / parts + align / 2) / align));
+    long e = t == parts - 1 ? n : std::min(n, align * (((t + 1) * n / parts + align / 2) / align));
+    if (b < e) f(b, e);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// GEMM: the Goto/BLIS structure. B is packed into NR-wide column panels and A into MR-tall row panels (K-blocked by
+// KC); an MR×NR micro-kernel of vector FMAs runs over the packed panels. Packing reads through arbitrary element
+// strides, so every transpose combination is a packing order and backward passes never materialise a transpose.
+
+static void packA(int mc, int kc, const float* a, long rs, long cs, float* dst) {
+  for (int i = 0; i < mc; i += MR) {
+    const int rows = std::min(MR, mc - i);
+    const float* src = a + i * rs;
+    if (rows == MR && rs == 1) {
+      for (int k = 0; k < kc; k++, dst += MR) std::memcpy(dst, src + k * cs, MR * sizeof(float));
+      continue;
+    }
+    for (int k = 0; k < kc; k++)
+      for (int r = 0; r < MR; r++) *dst++ = r < rows ? src[r * rs + k * cs] : 0.0f;
+  }
+}
+
+static void packB(int kc, int nc, const float* b, long rs, long cs, float* dst) {
+  for (int j = 0; j < nc; j += NR) {
+    const int cols = std::min(NR, nc - j);
+    const float* src = b + j * cs;
+    if (cols == NR && cs == 1) {
+      for (int k = 0; k < kc; k++, dst += NR) std::memcpy(dst, src + k * rs, NR * sizeof(float));
+      continue;
+    }
+    for (int k = 0; k < kc; k++)
+      for (int c = 0; c < NR; c++) *dst++ = c < cols ? src[k * rs + c * cs] : 0.0f;
+  }
+}
+
+/** C[mr, nr] (+)= Ap[MR, kc] · Bp[kc, NR] for packed panels; `add` accumulates into C, otherwise overwrites it. */
+static inline void microKernel(int kc, const float* __restrict ap, const float* __restrict bp, float* c, long ldc, int mr, int nr, bool add) {
+  vf c0[MR], c1[MR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) c0[i] = c1[i] = vf{};
+  for (int k = 0; k < kc; k++) {
+    const vf b0 = *reinterpret_cast<const vf*>(bp + k * NR), b1 = *reinterpret_cast<const vf*>(bp + k * NR + VL);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+      const float a = ap[k * MR + i];
+      c0[i] += a * b0;
+      c1[i] += a * b1;
+    }
+  }
+  if (mr == MR && nr == NR) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+      float* row = c + i * ldc;
+      storeu(row, add ? loadu(row) + c0[i] : c0[i]);
+      storeu(row + VL, add ? loadu(row + VL) + c1[i] : c1[i]);
+    }
+    return;
+  }
+  alignas(64) float tile[MR * NR];
+  for (int i = 0; i < MR; i++) {
+    *reinterpret_cast<vf*>(tile + i * NR) = c0[i];
+    *reinterpret_cast<vf*>(tile + i * NR + VL) = c1[i];
+  }
+  for (int i = 0; i < mr; i++)
+    for (int j = 0; j < nr; j++) c[i * ldc + j] = add ? c[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
+}
+
+struct Scratch {
+  float* a = nullptr;
+  float* b = nullptr;
+  Scratch() {
+    a = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * MC * KC));
+    b = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * KC * NC));
+  }
+  ~Scratch() {
+    std::free(a);
+    std::free(b);
+  }
+};
+
+/** C[m0:m1, n0:n1] = A[m0:m1, :] · B[:, n0:n1] for one matrix (C row-major with row stride ldc). */
+static void gemmRange(long m0, long m1, long n0, long n1, long K, const float* a, long ars, long acs, const float* b, long brs, long bcs, float* c, long ldc) {
+  if (K == 0) {
+    for (long i = m0; i < m1; i++) std::fill(c + i * ldc + n0, c + i * ldc + n1, 0.0f);
+    return;
+  }
+  thread_local Scratch scratch;
+  for (long jc = n0; jc < n1; jc += NC) {
+    const int nc = static_cast<int>(std::min<long>(NC, n1 - jc));
+    for (long pc = 0; pc < K; pc += KC) {
+      const int kc = static_cast<int>(std::min<long>(KC, K - pc));
+      packB(kc, nc, b + pc * brs + jc * bcs, brs, bcs, scratch.b);
+      for (long ic = m0; ic < m1; ic += MC) {
+        const int mc = static_cast<int>(std::min<long>(MC, m1 - ic));
+        packA(mc, kc, a + ic * ars + pc * acs, ars, acs, scratch.a);
+        for (int jr = 0; jr < nc; jr += NR)
+          for (int ir = 0; ir < mc; ir += MR)
+            microKernel(kc, scratch.a + ir * kc, scratch.b + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, std::min(MR, mc - ir),
+                        std::min(NR, nc - jr), pc > 0);
+      }
+    }
+  }
+}
+
+/** out[b] = A[b] · B[b] for strided A [batch, M, K] and B [batch, K, N]; out is contiguous [batch, M, N]. */
+static void sgemm(long batch, long M, long N, long K, const float* a, const long sa[3], const float* b, const long sb[3], float* out) {
+  const long work = batch * M * N * K;
+  Pool& p = threads();
+  const int T = work < (1L << 17) ? 1 : p.size();
+  auto item = [&](long i, long m0, long m1, long n0, long n1) {
+    gemmRange(m0, m1, n0, n1, K, a + i * sa[0], sa[1], sa[2], b + i * sb[0], sb[1], sb[2], out + i * M * N, N);
+  };
+  if (T == 1) {
+    for (long i = 0; i < batch; i++) item(i, 0, M, 0, N);
+    return;
+  }
+  if (batch >= 2 * T) {
+    // Many small products (attention): whole batch items per thread.
+    p.run(T, [&](int t) {
+      for (long i = t * batch / T; i < (t + 1) * batch / T; i++) item(i, 0, M, 0, N);
+    });
+  } else if (M >= 4L * MR * T) {
+    // Tall: rows, cut at multiples of the register tile so only the last range has an edge tile.
+    p.run(T, [&](int t) {
+      long m0 = MR * ((t * M / T) / MR), m1 = t == T - 1 ? M : MR * (((t + 1) * M / T) / MR);
+      for (long i = 0; i < batch; i++) item(i, m0, m1, 0, N);
+    });
+  } else {
+    p.run(T, [&](int t) {
+      long n0 = NR * ((t * N / T) / NR), n1 = t == T - 1 ? N : NR * (((t + 1) * N / T) / NR);
+      if (n0 < n1)
+        for (long i = 0; i < batch; i++) item(i, 0, M, n0, n1);
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Elementwise and row kernels. exp uses Cephes' range reduction (x = n·ln2 + r) and a degree-6 polynomial, within
+// 2 ulp over float32's range; the formulas match assembly/vecmath.ts so both fast paths agree with the reference.
+
+static inline vf vexp(vf x) {
+  x = x < -87.3365447504f ? splat(-87.3365447504f) : x;
+  x = x > 88.3762626647949f ? splat(88.3762626647949f) : x;
+  // round-to-nearest through the 1.5·2^23 trick: plain arithmetic, so it vectorises everywhere
+  const vf shifter = splat(12582912.0f);
+  const vf n = (x * 1.44269504088896341f + shifter) - shifter;
+  vf r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  vf q = splat(1.9875691500e-4f);
+  q = q * r + 1.3981999507e-3f;
+  q = q * r + 8.3334519073e-3f;
+  q = q * r + 4.1665795894e-2f;
+  q = q * r + 1.6666665459e-1f;
+  q = q * r + 5.0000001201e-1f;
+  q = q * r * r + (r + 1.0f);
+  const vi bits = (__builtin_convertvector(n, vi) + 127) << 23;
+  vf scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return q * scale;
+}
+
+static inline vf vabs(vf x) { return x < 0 ? -x : x; }
+
+static inline vf vtanh(vf x) {
+  const vf e = vexp(x + x);
+  const vf big = 1.0f - 2.0f / (e + 1.0f);
+  const vf z = x * x;
+  vf q = splat(-5.70498872745e-3f);
+  q = q * z + 2.06390887954e-2f;
+  q = q * z + -5.37397155531e-2f;
+  q = q * z + 1.33314422036e-1f;
+  q = q * z + -3.33332819422e-1f;
+  const vf small = q * z * x + x;
+  return vabs(x) < 0.625f ? small : big;
+}
+
+static inline vf verfcPos(vf z) {
+  const vf t = 1.0f / (1.0f + 0.5f * z);
+  vf q = splat(0.17087277f);
+  q = q * t + -0.82215223f;
+  q = q * t + 1.48851587f;
+  q = q * t + -1.13520398f;
+  q = q * t + 0.27886807f;
+  q = q * t + -0.18628806f;
+  q = q * t + 0.09678418f;
+  q = q * t + 0.37409196f;
+  q = q * t + 1.00002368f;
+  q = q * t + -1.26551223f;
+  return t * vexp(q - z * z);
+}
+
+static inline vf vphi(vf x) {
+  const vf half = 0.5f * verfcPos(vabs(x) * 0.7071067811865476f);
+  return x < 0 ? half : 1.0f - half;
+}
+
+enum UnaryOp { OP_EXP = 0, OP_TANH, OP_SIGMOID, OP_GELU_TANH, OP_GELU_TANH_GRAD, OP_GELU, OP_GELU_GRAD };
+
+static inline vf applyUnary(int op, vf x) {
+  switch (op) {
+    case OP_EXP: return vexp(x);
+    case OP_TANH: return vtanh(x);
+    case OP_SIGMOID: return 1.0f / (1.0f + vexp(-x));
+    case OP_GELU: return x * vphi(x);
+    case OP_GELU_GRAD: return vphi(x) + x * (0.3989422804014327f * vexp(-0.5f * x * x));
+    default: break;
+  }
+  // GELU (tanh form) as x·σ(2u): keeps relative precision in the negative tail.
+  const vf u = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+  const vf s = 1.0f / (1.0f + vexp(-2.0f * u));
+  if (op == OP_GELU_TANH) return x * s;
+  const vf du = 0.7978845608028654f * (1.0f + 3.0f * 0.044715f * x * x);
+  return s + 2.0f * x * s * (1.0f - s) * du;
+}
+
+static void unaryKernel(int op, const float* x, float* y, long n) {
+  parallelFor(n, 4096, n * 16, [&](long b, long e) {
+    long i = b;
+    for (; i + VL <= e; i += VL) storeu(y + i, applyUnary(op, loadu(x + i)));
+    if (i < e) storePartial(y + i, applyUnary(op, loadPartial(x + i, static_cast<int>(e - i), 0.0f)), static_cast<int>(e - i));
+  });
+}
+
+static inline float rowMax(const float* s, long n) {
+  vf m = splat(-INFINITY);
+  long i = 0;
+  for (; i + VL <= n; i += VL) {
+    const vf v = loadu(s + i);
+    m = v > m ? v : m;
+  }
+  float r = hmax(m);
+  for (; i < n; i++) r = std::max(r, s[i]);
+  return r;
+}
+
+/** Σ e^{s[i] - shift}, optionally writing the exponentials to d. */
+static inline float expSum(const float* s, float* d, long n, float shift) {
+  vf acc = vf{};
+  long i = 0;
+  for (; i + VL <= n; i += VL) {
+    const vf e = vexp(loadu(s + i) - shift);
+    if (d) storeu(d + i, e);
+    acc += e;
+  }
+  float sum = hsum(acc);
+  if (i < n) {
+    const int rest = static_cast<int>(n - i);
+    const vf e = vexp(loadPartial(s + i, rest, -INFINITY) - shift);
+    if (d) storePartial(d + i, e, rest);
+    for (int j = 0; j < rest; j++) sum += e[j];
+  }
+  return sum;
+}
+
+static void softmaxRows(const float* x, float* y, long rows, long n, bool log) {
+  parallelFor(rows, 1, rows * n * 8, [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      const float* s = x + r * n;
+      float* d = y + r * n;
+      const float m = rowMax(s, n);
+      const float sum = expSum(s, log ? nullptr : d, n, m);
+      if (log) {
+        // (x - max) - log(sum), not x - (max + log(sum)): large logits would lose the small term to rounding.
+        const float ls = static_cast<float>(std::log(static_cast<double>(sum)));
+        for (long i = 0; i < n; i++) d[i] = (s[i] - m) - ls;
+      } else {
+        const float inv = 1.0f / sum;
+        for (long i = 0; i < n; i++) d[i] *= inv;
+      }
+    }
+  });
+}
+
+/** Per-row cross-entropy with label smoothing and each row's log-sum-exp; returns the first bad row or -1. */
+static long crossEntropyRows(const float* x, const int32_t* target, float* loss, float* lse, long rows, long n, int ignore, float smoothing) {
+  for (long r = 0; r < rows; r++)
+    if (target[r] != ignore && (target[r] < 0 || target[r] >= n)) return r;
+  parallelFor(rows, 1, rows * n * 8, [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      const float* s = x + r * n;
+      const float m = rowMax(s, n);
+      const float sum = expSum(s, nullptr, n, m);
+      float sx = 0;
+      if (smoothing != 0)
+        for (long i = 0; i < n; i++) sx += s[i];
+      const float l = m + static_cast<float>(std::log(static_cast<double>(sum)));
+      lse[r] = l;
+      const int t = target[r];
+      loss[r] = t == ignore ? 0.0f : (1 - smoothing) * (l - s[t]) + smoothing * (l - sx / static_cast<float>(n));
+    }
+  });
+  return -1;
+}
+
+static void crossEntropyGradRows(const float* x, const int32_t* target, const float* lse, const float* grad, float* dx, long rows, long n, int ignore, float smoothing) {
+  const float shift = smoothing / static_cast<float>(n);
+  parallelFor(rows, 1, rows * n * 8, [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      const float* s = x + r * n;
+      float* d = dx + r * n;
+      const int t = target[r];
+      if (t == ignore) {
+        std::fill(d, d + n, 0.0f);
+        continue;
+      }
+      const float g = grad[r], l = lse[r];
+      long i = 0;
+      for (; i + VL <= n; i += VL) storeu(d + i, g * (vexp(loadu(s + i) - l) - shift));
+      if (i < n) storePartial(d + i, g * (vexp(loadPartial(s + i, static_cast<int>(n - i), 0.0f) - l) - shift), static_cast<int>(n - i));
+      d[t] -= g * (1 - smoothing);
+    }
+  });
+}
+
+static void layerNormRows(const float* x, const float* w, const float* b, float* y, float* mean, float* rstd, long rows, long n, float eps) {
+  parallelFor(rows, 1, rows * n * 4, [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      const float* s = x + r * n;
+      float* d = y + r * n;
+      float sum = 0;
+      for (long i = 0; i < n; i++) sum += s[i];
+      const float mu = sum / static_cast<float>(n);
+      float var = 0;
+      for (long i = 0; i < n; i++) var += (s[i] - mu) * (s[i] - mu);
+      const float rs = static_cast<float>(1.0 / std::sqrt(static_cast<double>(var / static_cast<float>(n)) + static_cast<double>(eps)));
+      mean[r] = mu;
+      rstd[r] = rs;
+      for (long i = 0; i < n; i++) {
+        float t = (s[i] - mu) * rs;
+        if (w) t *= w[i];
+        if (b) t += b[i];
+        d[i] = t;
+      }
+    }
+  });
+}
+
+static void layerNormGradRows(const float* g, const float* x, const float* w, const float* mean, const float* rstd, float* dx, float* dw, float* db, long rows, long n) {
+  Pool& p = threads();
+  const int T = rows * n < (1L << 15) ? 1 : static_cast<int>(std::min<long>(p.size(), rows));
+  // Each thread sums its rows' dw and db into its own slice; the slices are added at the end (no atomics).
+  std::vector<float> partial(static_cast<size_t>(T) * 2 * n, 0.0f);
+  auto body = [&](int t) {
+    const long r0 = t * rows / T, r1 = (t + 1) * rows / T;
+    float* pw = partial.data() + static_cast<size_t>(t) * 2 * n;
+    float* pb = pw + n;
+    for (long r = r0; r < r1; r++) {
+      const float* gs = g + r * n;
+      const float* xs = x + r * n;
+      float* d = dx + r * n;
+      const float mu = mean[r], rs = rstd[r];
+      float a = 0, c = 0;
+      for (long i = 0; i < n; i++) {
+        const float xh = (xs[i] - mu) * rs;
+        const float gy = w ? gs[i] * w[i] : gs[i];
+        a += gy;
+        c += gy * xh;
+        pw[i] += gs[i] * xh;
+        pb[i] += gs[i];
+      }
+      const float ma = a / static_cast<float>(n), mc = c / static_cast<float>(n);
+      for (long i = 0; i < n; i++) {
+        const float xh = (xs[i] - mu) * rs;
+        const float gy = w ? gs[i] * w[i] : gs[i];
+        d[i] = rs * (gy - ma - xh * mc);
+      }
+    }
+  };
+  if (T == 1) body(0); else p.run(T, body);
+  for (long i = 0; i < n; i++) {
+    float sw = 0, sb = 0;
+    for (int t = 0; t < T; t++) {
+      sw += partial[static_cast<size_t>(t) * 2 * n + i];
+      sb += partial[static_cast<size_t>(t) * 2 * n + n + i];
+    }
+    dw[i] = sw;
+    db[i] = sb;
+  }
+}
+
+static void adamw(float* p, const float* g, float* m, float* v, long n, float keep, float beta1, float c1, float beta2, float c2, float step, float inv2, float eps) {
+  parallelFor(n, 4096, n * 4, [&](long b, long e) {
+    for (long i = b; i < e; i++) {
+      const float gi = g[i];
+      const float mi = beta1 * m[i] + c1 * gi;
+      const float vi = beta2 * v[i] + c2 * gi * gi;
+      m[i] = mi;
+      v[i] = vi;
+      p[i] = p[i] * keep - step * mi / (std::sqrt(vi * inv2) + eps);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// N-API bindings. Arrays are passed as typed arrays and used in place; numbers as JavaScript numbers.
+
+struct Args {
+  napi_env env;
+  napi_value argv[16];
+  size_t argc = 16;
+  bool ok = true;
+  Args(napi_env e, napi_callback_info info) : env(e) { napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr); }
+  void fail(const char* msg) {
+    if (ok) napi_throw_type_error(env, nullptr, msg);
+    ok = false;
+  }
+  double num(size_t i) {
+    double d = 0;
+    if (i >= argc || napi_get_value_double(env, argv[i], &d) != napi_ok) fail("pretrain native kernels: expected a number");
+    return d;
+  }
+  long integer(size_t i) { return static_cast<long>(num(i)); }
+  /** A typed array's elements (nullptr for null/undefined when optional). */
+  template <typename T>
+  T* array(size_t i, bool optional = false) {
+    napi_valuetype type;
+    if (i < argc && optional && napi_typeof(env, argv[i], &type) == napi_ok && (type == napi_null || type == napi_undefined)) return nullptr;
+    bool is = false;
+    if (i >= argc || napi_is_typedarray(env, argv[i], &is) != napi_ok || !is) {
+      fail("pretrain native kernels: expected a typed array");
+      return nullptr;
+    }
+    napi_typedarray_type kind;
+    size_t length;
+    void* data;
+    napi_get_typedarray_info(env, argv[i], &kind, &length, &data, nullptr, nullptr);
+    return static_cast<T*>(data);
+  }
+};
+
+static napi_value number(napi_env env, double x) {
+  napi_value v;
+  napi_create_double(env, x, &v);
+  return v;
+}
+
+// sgemm(batch, M, N, K, a, aOffset, as0, as1, as2, b, bOffset, bs0, bs1, bs2, out)
+static napi_value jsSgemm(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const long batch = A.integer(0), M = A.integer(1), N = A.integer(2), K = A.integer(3);
+  const float* a = A.array<float>(4);
+  const long sa[3] = {A.integer(6), A.integer(7), A.integer(8)};
+  const float* b = A.array<float>(9);
+  const long sb[3] = {A.integer(11), A.integer(12), A.integer(13)};
+  float* out = A.array<float>(14);
+  if (!A.ok) return nullptr;
+  sgemm(batch, M, N, K, a + A.integer(5), sa, b + A.integer(10), sb, out);
+  return nullptr;
+}
+
+// unary(op, x, y, n)
+static napi_value jsUnary(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const int op = static_cast<int>(A.integer(0));
+  const float* x = A.array<float>(1);
+  float* y = A.array<float>(2);
+  const long n = A.integer(3);
+  if (A.ok) unaryKernel(op, x, y, n);
+  return nullptr;
+}
+
+// softmaxRows(x, y, rows, n, log)
+static napi_value jsSoftmax(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const float* x = A.array<float>(0);
+  float* y = A.array<float>(1);
+  const long rows = A.integer(2), n = A.integer(3);
+  const bool log = A.num(4) != 0;
+  if (A.ok) softmaxRows(x, y, rows, n, log);
+  return nullptr;
+}
+
+// crossEntropyRows(x, target, loss, lse, rows, n, ignore, smoothing) -> first bad row or -1
+static napi_value jsCrossEntropy(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const float* x = A.array<float>(0);
+  const int32_t* t = A.array<int32_t>(1);
+  float* loss = A.array<float>(2);
+  float* lse = A.array<float>(3);
+  const long rows = A.integer(4), n = A.integer(5);
+  const int ignore = static_cast<int>(A.integer(6));
+  const float smoothing = static_cast<float>(A.num(7));
+  if (!A.ok) return nullptr;
+  return number(env, static_cast<double>(crossEntropyRows(x, t, loss, lse, rows, n, ignore, smoothing)));
+}
+
+// crossEntropyGradRows(x, target, lse, grad, dx, rows, n, ignore, smoothing)
+static napi_value jsCrossEntropyGrad(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const float* x = A.array<float>(0);
+  const int32_t* t = A.array<int32_t>(1);
+  const float* lse = A.array<float>(2);
+  const float* g = A.array<float>(3);
+  float* dx = A.array<float>(4);
+  const long rows = A.integer(5), n = A.integer(6);
+  const int ignore = static_cast<int>(A.integer(7));
+  const float smoothing = static_cast<float>(A.num(8));
+  if (A.ok) crossEntropyGradRows(x, t, lse, g, dx, rows, n, ignore, smoothing);
+  return nullptr;
+}
+
+// layerNormRows(x, w|null, b|null, y, mean, rstd, rows, n, eps)
+static napi_value jsLayerNorm(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const float* x = A.array<float>(0);
+  const float* w = A.array<float>(1, true);
+  const float* b = A.array<float>(2, true);
+  float* y = A.array<float>(3);
+  float* mean = A.array<float>(4);
+  float* rstd = A.array<float>(5);
+  const long rows = A.integer(6), n = A.integer(7);
+  const float eps = static_cast<float>(A.num(8));
+  if (A.ok) layerNormRows(x, w, b, y, mean, rstd, rows, n, eps);
+  return nullptr;
+}
+
+// layerNormGradRows(g, x, w|null, mean, rstd, dx, dw, db, rows, n)
+static napi_value jsLayerNormGrad(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const float* g = A.array<float>(0);
+  const float* x = A.array<float>(1);
+  const float* w = A.array<float>(2, true);
+  const float* mean = A.array<float>(3);
+  const float* rstd = A.array<float>(4);
+  float* dx = A.array<float>(5);
+  float* dw = A.array<float>(6);
+  float* db = A.array<float>(7);
+  const long rows = A.integer(8), n = A.integer(9);
+  if (A.ok) layerNormGradRows(g, x, w, mean, rstd, dx, dw, db, rows, n);
+  return nullptr;
+}
+
+// adamw(p, g, m, v, n, keep, beta1, c1, beta2, c2, step, inv2, eps)
+static napi_value jsAdamW(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  float* p = A.array<float>(0);
+  const float* g = A.array<float>(1);
+  float* m = A.array<float>(2);
+  float* v = A.array<float>(3);
+  const long n = A.integer(4);
+  float c[8];
+  for (int i = 0; i < 8; i++) c[i] = static_cast<float>(A.num(5 + i));
+  if (A.ok) adamw(p, g, m, v, n, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]);
+  return nullptr;
+}
+
+// setThreads(n): the pool's size (the first call decides; later calls return the size in use)
+static napi_value jsSetThreads(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const long n = A.integer(0);
+  if (!A.ok) return nullptr;
+  {
+    std::lock_guard<std::mutex> lk(poolInit);
+    if (!pool) pool = new Pool(static_cast<int>(std::max(1L, n)));
+  }
+  return number(env, threads().size());
+}
+
+static napi_value jsInfo(napi_env env, napi_callback_info) {
+  napi_value o;
+  napi_create_object(env, &o);
+  napi_set_named_property(env, o, "vectorBits", number(env, VL * 32));
+  napi_set_named_property(env, o, "tile", number(env, MR * 1000 + NR));
+  return o;
+}
+
+NAPI_MODULE_INIT() {
+  const napi_property_descriptor fns[] = {
+      {"sgemm", nullptr, jsSgemm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"unary", nullptr, jsUnary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"softmaxRows", nullptr, jsSoftmax, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"crossEntropyRows", nullptr, jsCrossEntropy, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"crossEntropyGradRows", nullptr, jsCrossEntropyGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"layerNormRows", nullptr, jsLayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"layerNormGradRows", nullptr, jsLayerNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adamw", nullptr, jsAdamW, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, jsSetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, jsInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns);
+  return exports;
+}
