@@ -33,13 +33,14 @@ export const registerWord2vec: RegisterCommand = (program) => {
     .option('--epochs <n>', 'passes over the corpus', int, d.epochs)
     .option('--threads <n>', 'training threads (Hogwild; 1 is deterministic for a seed)', int, availableParallelism())
     .option('--seed <n>', 'random seed', int, d.seed)
+    .addOption(new Option('--kernels <kind>', 'inner loops: WebAssembly SIMD, or the TypeScript reference').choices(['wasm', 'js']).default(d.kernels))
     .option('--json', 'print the summary as JSON (no progress bar)')
     .option('--quiet', 'no progress bar')
     .action(async (o) => {
       const opts: Word2VecOptions = {
         model: o.model, cbowMean: !o.cbowSum, hs: Boolean(o.hs), negative: o.negative, window: o.window, dim: o.dim,
         minCount: o.minCount, maxVocabSize: o.maxVocabSize ?? Infinity, sample: o.sample, alpha: o.alpha, minAlpha: o.minAlpha,
-        epochs: o.epochs, seed: o.seed, threads: Math.max(1, o.threads),
+        epochs: o.epochs, seed: o.seed, threads: Math.max(1, o.threads), kernels: o.kernels,
       };
       const started = performance.now();
       const vocab = await buildVocab(o.corpus, opts);

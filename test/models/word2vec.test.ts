@@ -67,19 +67,54 @@ function topics(n: number): string[][] {
   return Array.from({ length: n }, (_, i) => Array.from({ length: 8 }, () => (i % 2 ? a : b)[rand(6)]!));
 }
 
-for (const model of ['skipgram', 'cbow'] as const) {
-  for (const hs of [false, true]) {
-    test(`${model} ${hs ? 'hierarchical softmax' : 'negative sampling'} separates topics`, async () => {
-      const corpus = topics(400);
-      const w2v = await Word2Vec.train(() => corpus, { model, hs, negative: hs ? 0 : 5, dim: 16, minCount: 1, sample: 0, epochs: 5, window: 3 });
-      const kv = w2v.toVectors();
-      const within = kv.similarity('cat', 'dog') + kv.similarity('red', 'blue');
-      const across = kv.similarity('cat', 'red') + kv.similarity('dog', 'blue');
-      assert.ok(within > across + 0.5, `within ${within} across ${across}`);
-      const top = kv.mostSimilar({ positive: ['horse'], topn: 5 }).map(([w]) => w);
-      assert.deepEqual(top.sort(), ['cat', 'cow', 'dog', 'goat', 'sheep']);
-    });
+for (const kernels of ['wasm', 'js'] as const) {
+  for (const model of ['skipgram', 'cbow'] as const) {
+    for (const hs of [false, true]) {
+      test(`${model} ${hs ? 'hierarchical softmax' : 'negative sampling'} separates topics (${kernels} kernels)`, async () => {
+        const corpus = topics(400);
+        const w2v = await Word2Vec.train(() => corpus, { model, hs, negative: hs ? 0 : 5, dim: 16, minCount: 1, sample: 0, epochs: 5, window: 3, kernels });
+        const kv = w2v.toVectors();
+        const within = kv.similarity('cat', 'dog') + kv.similarity('red', 'blue');
+        const across = kv.similarity('cat', 'red') + kv.similarity('dog', 'blue');
+        assert.ok(within > across + 0.5, `within ${within} across ${across}`);
+        const top = kv.mostSimilar({ positive: ['horse'], topn: 5 }).map(([w]) => w);
+        assert.deepEqual(top.sort(), ['cat', 'cow', 'dog', 'goat', 'sheep']);
+      });
+    }
   }
+}
+
+/** Largest |a − b| relative to the largest |a|. */
+function relativeGap(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  let gap = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) { gap = Math.max(gap, Math.abs(a[i]! - b[i]!)); scale = Math.max(scale, Math.abs(a[i]!)); }
+  return scale === 0 ? gap : gap / scale;
+}
+
+// One thread and a seed: both kernels draw the same random numbers in the same order (subsampling, windows,
+// negatives), so any difference in what they train on shows as an O(1) gap; float32 lanes against the reference's
+// double-precision sums leave about 1e-4 after three epochs. dim 10 also runs the kernels' non-SIMD tail.
+for (const cfg of [
+  { model: 'skipgram' }, { model: 'cbow' }, { model: 'cbow', cbowMean: false, hs: true }, { model: 'skipgram', hs: true, negative: 0 },
+] as const) {
+  test(`WebAssembly kernels train what the TypeScript reference trains: ${JSON.stringify(cfg)}`, async () => {
+    const words = ['cat', 'dog', 'horse', 'cow', 'sheep', 'goat', 'the', 'red', 'green', 'blue', 'yellow', 'black', 'white'];
+    let r = 99;
+    const rand = (k: number) => { r = (r * 1103515245 + 12345) % 2 ** 31; return r % k; };
+    // uneven sentence lengths and a frequent word, so subsampling and the window edges matter
+    const corpus = Array.from({ length: 600 }, (_, i) => Array.from({ length: 3 + rand(12) }, () => words[(i % 2) * 7 + rand(6)]!));
+    const opts = { ...cfg, dim: 10, window: 3, minCount: 1, sample: 1e-2, epochs: 3, seed: 7 };
+    const loss = { js: [] as number[], wasm: [] as number[] };
+    const js = await Word2Vec.train(() => corpus, { ...opts, kernels: 'js' }, (p) => loss.js.push(p.loss));
+    const wasm = await Word2Vec.train(() => corpus, { ...opts, kernels: 'wasm' }, (p) => loss.wasm.push(p.loss));
+    for (const key of ['syn0', 'syn1neg', 'syn1'] as const) {
+      assert.ok(relativeGap(js[key], wasm[key]) < 1e-3, `${key}: relative gap ${relativeGap(js[key], wasm[key])}`);
+    }
+    assert.equal(loss.wasm.length, loss.js.length);
+    loss.js.forEach((l, i) => assert.ok(Math.abs(l - loss.wasm[i]!) < 1e-4 * l, `loss ${i}: ${l} vs ${loss.wasm[i]}`));
+  });
 }
 
 test('training is deterministic for a seed, alpha decays linearly to min_alpha', async () => {
@@ -95,9 +130,21 @@ test('training is deterministic for a seed, alpha decays linearly to min_alpha',
   await assert.rejects(Word2Vec.train(() => corpus, { minCount: 1000 }), /no word occurs 1000 times/);
 });
 
-test('two Hogwild worker threads train the shared weights', async () => {
-  const corpus = topics(2000); // 16000 words: two jobs per epoch, so both workers get work
-  const w2v = await Word2Vec.train(() => corpus, { model: 'skipgram', dim: 16, minCount: 1, sample: 0, epochs: 3, window: 3, threads: 2 });
-  const kv = w2v.toVectors();
-  assert.ok(kv.similarity('cat', 'dog') > kv.similarity('cat', 'red') + 0.3);
+for (const kernels of ['wasm', 'js'] as const) {
+  test(`two Hogwild worker threads train the shared weights (${kernels} kernels)`, async () => {
+    const corpus = topics(2000); // 16000 words: two jobs per epoch, so both workers get work
+    const w2v = await Word2Vec.train(() => corpus, { model: 'skipgram', dim: 16, minCount: 1, sample: 0, epochs: 3, window: 3, threads: 2, kernels });
+    const kv = w2v.toVectors();
+    assert.ok(kv.similarity('cat', 'dog') > kv.similarity('cat', 'red') + 0.3);
+  });
+}
+
+test('a sentence longer than 10000 words is cut into pieces, the same for both kernels', async () => {
+  const long = Array.from({ length: 25000 }, (_, i) => ['cat', 'dog', 'red', 'blue', 'green'][(i * 7) % 5]!);
+  const opts = { dim: 8, minCount: 1, epochs: 1, sample: 0 };
+  const words: number[] = [];
+  const js = await Word2Vec.train(() => [long, long], { ...opts, kernels: 'js' }, (p) => words.push(p.words));
+  const wasm = await Word2Vec.train(() => [long, long], { ...opts, kernels: 'wasm' });
+  assert.equal(words.at(-1), 50000);
+  assert.ok(relativeGap(js.syn0, wasm.syn0) < 1e-3);
 });

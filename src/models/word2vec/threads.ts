@@ -1,38 +1,51 @@
-// Hogwild training across worker_threads: every worker trains jobs of sentences on the same SharedArrayBuffer
-// weights without locks, as word2vec.c and gensim do. Idle workers block in the event loop (message passing).
+// Hogwild training across worker_threads: every worker trains jobs on the same shared memory without locks, as
+// word2vec.c and gensim do. A job is written by the main thread into a free slot of that memory and handed over as
+// a slot number; idle workers block in the event loop (message passing), never spin.
 import { Worker } from 'node:worker_threads';
-import type { Vocab } from './vocab.js';
-import type { Word2VecOptions, Word2VecWeights } from './trainer.js';
+import type { Arena, ArenaHandle } from './arena.js';
+import { seedState, type KernelSettings, type Word2VecKernels } from './kernels.js';
 
 /** What a worker gets at start. */
 export interface WorkerInit {
-  vocab: Vocab;
-  opts: Word2VecOptions;
-  weights: Word2VecWeights;
-  seed: number;
+  arena: ArenaHandle;
+  opts: KernelSettings & { kernels: Word2VecKernels };
+  /** The compiled WebAssembly kernels (with kernels 'wasm'). */
+  module: WebAssembly.Module | undefined;
+  /** Its own xorshift32 state. */
+  rng: number;
 }
 
-/** A pool of training threads over one model's shared weights. */
+/** A job handed to a worker. */
+export interface JobMessage { slot: number; sentences: number; alpha: number }
+/** A worker's answer: the slot it finished and the loss it summed. */
+export interface DoneMessage { slot: number; sum: number; pairs: number }
+
+/** A pool of training threads over one model's shared memory. */
 export class TrainerPool {
   private readonly workers: Worker[] = [];
   private readonly idle: Worker[] = [];
   private waiting: (() => void)[] = [];
+  /** Slots whose job is queued or training. */
+  private readonly busy = new Set<number>();
   private lossSum = 0;
-  private lossJobs = 0;
+  private lossPairs = 0;
   private failure: Error | undefined;
 
-  constructor(vocab: Vocab, opts: Word2VecOptions, weights: Word2VecWeights, threads: number) {
+  constructor(private readonly arena: Arena, opts: KernelSettings & { kernels: Word2VecKernels; seed: number }, threads: number, module: WebAssembly.Module | undefined) {
+    if (arena.layout.slots.length < threads + 1) throw new Error(`word2vec: ${threads} threads need ${threads + 1} job slots`);
     // under tsx the sources are .ts (and the worker needs tsx's loader too); built, they are .js
     const source = import.meta.url.endsWith('.ts');
     const file = new URL(source ? './worker.ts' : './worker.js', import.meta.url);
+    const settings = { model: opts.model, cbowMean: opts.cbowMean, hs: opts.hs, negative: opts.negative, window: opts.window, dim: opts.dim, kernels: opts.kernels };
     for (let i = 0; i < threads; i++) {
-      const init: WorkerInit = { vocab, opts, weights, seed: opts.seed + 1 + i };
+      const init: WorkerInit = { arena: arena.handle(), opts: settings, module, rng: seedState(opts.seed + 1 + i) };
       const w = source
         ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(file.href)}); })`, { eval: true, workerData: init })
         : new Worker(file, { workerData: init });
-      w.on('message', (loss: number) => {
-        this.lossSum += loss;
-        this.lossJobs++;
+      w.on('message', (m: DoneMessage) => {
+        this.lossSum += m.sum;
+        this.lossPairs += m.pairs;
+        this.busy.delete(m.slot);
         this.release(w);
       });
       w.on('error', (e) => { this.failure = e; this.release(w); });
@@ -52,9 +65,18 @@ export class TrainerPool {
     return this.idle.pop()!;
   }
 
-  /** Hands a job to the next free worker (waits while all are busy). */
-  async submit(job: number[][], alpha: number): Promise<void> {
-    (await this.free()).postMessage({ job, alpha });
+  /** A slot no worker holds, for the main thread to fill (there is always one: slots outnumber workers). */
+  freeSlot(): number {
+    const n = this.arena.layout.slots.length;
+    for (let s = 0; s < n; s++) if (!this.busy.has(s)) return s;
+    throw new Error('word2vec: no free job slot');
+  }
+
+  /** Hands the job in `slot` to the next free worker (waits while all are busy). */
+  async submit(slot: number, sentences: number, alpha: number): Promise<void> {
+    const w = await this.free();
+    this.busy.add(slot);
+    w.postMessage({ slot, sentences, alpha } satisfies JobMessage);
   }
 
   /** Waits for every job handed out. */
@@ -63,12 +85,12 @@ export class TrainerPool {
     if (this.failure) throw this.failure;
   }
 
-  /** Mean loss of the jobs finished since the last call. */
-  takeLoss(): number {
-    const l = this.lossJobs > 0 ? this.lossSum / this.lossJobs : 0;
+  /** Summed loss and pairs of the jobs finished since the last call. */
+  takeLoss(): { sum: number; pairs: number } {
+    const out = { sum: this.lossSum, pairs: this.lossPairs };
     this.lossSum = 0;
-    this.lossJobs = 0;
-    return l;
+    this.lossPairs = 0;
+    return out;
   }
 
   /** Stops the workers. */

@@ -1,11 +1,13 @@
-// A word2vec training thread: trains the jobs it is sent on the shared weights and answers each with its mean loss.
+// A word2vec training thread: trains the jobs it is sent (slot numbers of the shared memory) and answers each with
+// the slot and the loss it summed.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Word2Vec } from './trainer.js';
-import type { WorkerInit } from './threads.js';
+import { Arena } from './arena.js';
+import { jobTrainer } from './kernels.js';
+import type { DoneMessage, JobMessage, WorkerInit } from './threads.js';
 
 const init = workerData as WorkerInit;
-const model = new Word2Vec(init.vocab, { ...init.opts, seed: init.seed }, init.weights);
-parentPort!.on('message', ({ job, alpha }: { job: number[][]; alpha: number }) => {
-  for (const s of job) model.trainSentence(s, alpha);
-  parentPort!.postMessage(model.takeLoss());
+const trainer = jobTrainer(init.opts.kernels, Arena.attach(init.arena), init.opts, init.rng, init.module);
+parentPort!.on('message', ({ slot, sentences, alpha }: JobMessage) => {
+  trainer.train(slot, sentences, alpha);
+  parentPort!.postMessage({ slot, ...trainer.takeLoss() } satisfies DoneMessage);
 });

@@ -1,0 +1,261 @@
+// word2vec's inner loops over f32x4 lanes: one call trains a whole job of sentences (subsampling, shrunk windows,
+// skip-gram or CBOW, hierarchical softmax and/or negative sampling), with word2vec.c / gensim semantics, on weights
+// that live in the shared memory, so Hogwild threads each run an instance over the same memory without copies.
+// Every pointer is a byte offset the host laid out (src/models/word2vec/arena.ts); the module keeps its settings
+// and random state in its own (per-instance, so per-thread) globals and has no static data of its own.
+// Built twice: with relaxed SIMD (fused multiply-add) and without (multiply, then add).
+
+const MAX_EXP: f32 = 6;
+/** Cells per unit of f in the 1000-entry sigmoid table over [−MAX_EXP, MAX_EXP]. */
+const EXP_SCALE: f32 = 1000.0 / 12.0;
+
+let dim: i32 = 0;
+let window: i32 = 0;
+let negative: i32 = 0;
+let hs: bool = false;
+let cbow: bool = false;
+let cbowMean: bool = false;
+let vocabSize: i32 = 0;
+let expTable: usize = 0;
+let logTable: usize = 0;
+let cumTable: usize = 0;
+let sampleInt: usize = 0;
+let codeStart: usize = 0;
+let codes: usize = 0;
+let points: usize = 0;
+let syn0: usize = 0;
+let syn1neg: usize = 0;
+let syn1: usize = 0;
+let neu1: usize = 0;
+let neu1e: usize = 0;
+let kept: usize = 0;
+let rng: u32 = 1;
+let lossSum: f64 = 0;
+let lossCount: f64 = 0;
+
+/** Sets this instance's model: its shape and the offsets of its tables and weights. */
+export function configure(dim_: i32, window_: i32, negative_: i32, hs_: i32, cbow_: i32, cbowMean_: i32, vocabSize_: i32,
+  expTable_: usize, logTable_: usize, cumTable_: usize, sampleInt_: usize, codeStart_: usize, codes_: usize, points_: usize,
+  syn0_: usize, syn1neg_: usize, syn1_: usize): void {
+  dim = dim_; window = window_; negative = negative_; hs = hs_ != 0; cbow = cbow_ != 0; cbowMean = cbowMean_ != 0;
+  vocabSize = vocabSize_; expTable = expTable_; logTable = logTable_; cumTable = cumTable_; sampleInt = sampleInt_;
+  codeStart = codeStart_; codes = codes_; points = points_; syn0 = syn0_; syn1neg = syn1neg_; syn1 = syn1_;
+}
+
+/** Sets the xorshift32 state (the TypeScript reference's generator, so one thread draws the same numbers). */
+export function setRandomState(s: u32): void { rng = s; }
+/** The xorshift32 state. */
+export function randomState(): u32 { return rng; }
+/** Summed loss of the pairs trained since the last resetLoss. */
+export function loss(): f64 { return lossSum; }
+/** Pairs trained since the last resetLoss. */
+export function lossPairs(): f64 { return lossCount; }
+export function resetLoss(): void { lossSum = 0; lossCount = 0; }
+
+@inline function next(): u32 {
+  let x = rng;
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  rng = x;
+  return x;
+}
+
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+@inline function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+/** a·b over dim floats: four independent accumulators, so the adds do not wait on one another. */
+@inline function dot(a: usize, b: usize): f32 {
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+  const n = dim;
+  let j = 0;
+  for (; j + 16 <= n; j += 16) {
+    const o = <usize>j << 2;
+    s0 = madd(v128.load(a + o), v128.load(b + o), s0);
+    s1 = madd(v128.load(a + o, 16), v128.load(b + o, 16), s1);
+    s2 = madd(v128.load(a + o, 32), v128.load(b + o, 32), s2);
+    s3 = madd(v128.load(a + o, 48), v128.load(b + o, 48), s3);
+  }
+  for (; j + 4 <= n; j += 4) {
+    const o = <usize>j << 2;
+    s0 = madd(v128.load(a + o), v128.load(b + o), s0);
+  }
+  let s = hsum(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
+  for (; j < n; j++) s += load<f32>(a + (<usize>j << 2)) * load<f32>(b + (<usize>j << 2));
+  return s;
+}
+
+/** y += a·x over dim floats. */
+@inline function axpy(a: f32, x: usize, y: usize): void {
+  const av = f32x4.splat(a);
+  const n = dim;
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const o = <usize>j << 2;
+    v128.store(y + o, madd(av, v128.load(x + o), v128.load(y + o)));
+  }
+  for (; j < n; j++) {
+    const o = <usize>j << 2;
+    store<f32>(y + o, load<f32>(y + o) + a * load<f32>(x + o));
+  }
+}
+
+/** The output-layer step of one input vector l1: neu1e += g·w, then w += g·l1, in one pass over the row w. */
+@inline function outputStep(g: f32, w: usize, l1: usize): void {
+  const gv = f32x4.splat(g);
+  const n = dim;
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const o = <usize>j << 2;
+    const wv = v128.load(w + o);
+    v128.store(neu1e + o, madd(gv, wv, v128.load(neu1e + o)));
+    v128.store(w + o, madd(gv, v128.load(l1 + o), wv));
+  }
+  for (; j < n; j++) {
+    const o = <usize>j << 2;
+    const wj = load<f32>(w + o);
+    store<f32>(neu1e + o, load<f32>(neu1e + o) + g * wj);
+    store<f32>(w + o, wj + g * load<f32>(l1 + o));
+  }
+}
+
+@inline function zero(p: usize): void {
+  const n = dim;
+  let j = 0;
+  for (; j + 4 <= n; j += 4) v128.store(p + (<usize>j << 2), f32x4.splat(0));
+  for (; j < n; j++) store<f32>(p + (<usize>j << 2), 0);
+}
+
+/** The table cell of f (the caller has checked |f| < MAX_EXP, or clamped it). */
+@inline function cell(f: f32): usize { return <usize>i32((f + MAX_EXP) * EXP_SCALE) << 2; }
+
+/** −log σ(x) for the loss, saturating at the table's ends (as the reference's negLogSigmoid). */
+@inline function negLogSigmoid(x: f32): f64 {
+  if (x >= MAX_EXP) return 0;
+  return -<f64>load<f32>(logTable + cell(max(x, -MAX_EXP + 1e-6)));
+}
+
+/** One prediction of `word` from the input vector at l1: hierarchical softmax and/or negative sampling, error into neu1e. */
+function predict(l1: usize, word: i32, alpha: f32): void {
+  const rowBytes = <usize>dim << 2;
+  if (hs) {
+    const start = load<i32>(codeStart + (<usize>word << 2));
+    const end = load<i32>(codeStart + (<usize>(word + 1) << 2));
+    for (let k = start; k < end; k++) {
+      const row = syn1 + <usize>load<i32>(points + (<usize>k << 2)) * rowBytes;
+      const f = dot(l1, row);
+      if (f <= -MAX_EXP || f >= MAX_EXP) continue; // word2vec.c skips saturated nodes
+      const code = <f32>load<u8>(codes + <usize>k);
+      const s = load<f32>(expTable + cell(f));
+      const g = (<f32>1 - code - s) * alpha;
+      lossSum += negLogSigmoid(code != 0 ? -f : f);
+      lossCount += 1;
+      outputStep(g, row, l1);
+    }
+  }
+  if (negative > 0) {
+    const last = load<u32>(cumTable + (<usize>(vocabSize - 1) << 2));
+    for (let n = 0; n <= negative; n++) {
+      let target = word;
+      if (n > 0) {
+        // bisect_left over the cumulative unigram^0.75 table, as gensim; branch-free (a select per halving), since
+        // the comparisons are coin flips that a branch predictor would miss half the time
+        const r = next() % last;
+        let base: i32 = 0;
+        let len = vocabSize;
+        while (len > 1) {
+          const half = len >>> 1;
+          base = select(base + half, base, load<u32>(cumTable + (<usize>(base + half) << 2)) < r);
+          len -= half;
+        }
+        target = base + i32(load<u32>(cumTable + (<usize>base << 2)) < r);
+        if (target == word) continue;
+      }
+      const label: f32 = n == 0 ? 1 : 0;
+      const row = syn1neg + <usize>target * rowBytes;
+      const f = dot(l1, row);
+      // word2vec.c clamps saturated dot products to 0/1 instead of skipping them
+      const s: f32 = f >= MAX_EXP ? 1 : f <= -MAX_EXP ? 0 : load<f32>(expTable + cell(f));
+      const g = (label - s) * alpha;
+      lossSum += negLogSigmoid(n == 0 ? f : -f);
+      lossCount += 1;
+      outputStep(g, row, l1);
+    }
+  }
+}
+
+/** Trains one sentence of `length` vocabulary ids at `ids`: subsampling first, then a shrunk window per word. */
+function trainSentence(ids: usize, length: i32, alpha: f32): void {
+  let count = 0;
+  for (let i = 0; i < length; i++) {
+    const w = load<i32>(ids + (<usize>i << 2));
+    if (load<f64>(sampleInt + (<usize>w << 3)) >= <f64>next()) {
+      store<i32>(kept + (<usize>count << 2), w);
+      count++;
+    }
+  }
+  const rowBytes = <usize>dim << 2;
+  for (let pos = 0; pos < count; pos++) {
+    const b = <i32>(next() % <u32>window); // reduced_window: the effective window is window − b
+    const lo = max(0, pos - window + b);
+    const hi = min(count - 1, pos + window - b);
+    const word = load<i32>(kept + (<usize>pos << 2));
+    if (!cbow) {
+      for (let c = lo; c <= hi; c++) {
+        if (c == pos) continue;
+        const l1 = syn0 + <usize>load<i32>(kept + (<usize>c << 2)) * rowBytes;
+        zero(neu1e);
+        predict(l1, word, alpha);
+        axpy(1, neu1e, l1);
+      }
+    } else {
+      const contexts = hi - lo;
+      if (contexts == 0) continue;
+      zero(neu1);
+      for (let c = lo; c <= hi; c++) {
+        if (c == pos) continue;
+        axpy(1, syn0 + <usize>load<i32>(kept + (<usize>c << 2)) * rowBytes, neu1);
+      }
+      if (cbowMean) scale(neu1, 1 / <f32>contexts);
+      zero(neu1e);
+      predict(neu1, word, alpha);
+      // gensim spreads the error over a summed context; a mean context passes it whole to each word (word2vec.c)
+      if (!cbowMean) scale(neu1e, 1 / <f32>contexts);
+      for (let c = lo; c <= hi; c++) {
+        if (c == pos) continue;
+        axpy(1, neu1e, syn0 + <usize>load<i32>(kept + (<usize>c << 2)) * rowBytes);
+      }
+    }
+  }
+}
+
+@inline function scale(p: usize, a: f32): void {
+  const av = f32x4.splat(a);
+  const n = dim;
+  let j = 0;
+  for (; j + 4 <= n; j += 4) v128.store(p + (<usize>j << 2), f32x4.mul(v128.load(p + (<usize>j << 2)), av));
+  for (; j < n; j++) store<f32>(p + (<usize>j << 2), load<f32>(p + (<usize>j << 2)) * a);
+}
+
+/**
+ * Trains a job: `sentences` sentences whose ids lie back to back at `words`, sentence s ending before index
+ * ends[s] (int32 at `ends`). The learning rate is fixed for the job, as gensim sets it per job. kept (a sentence's
+ * ids after subsampling), neu1 and neu1e (dim floats each) are the job slot's scratch.
+ */
+export function trainJob(words: usize, ends: usize, sentences: i32, alpha: f32, kept_: usize, neu1_: usize, neu1e_: usize): void {
+  kept = kept_;
+  neu1 = neu1_;
+  neu1e = neu1e_;
+  let start = 0;
+  for (let s = 0; s < sentences; s++) {
+    const end = load<i32>(ends + (<usize>s << 2));
+    trainSentence(words + (<usize>start << 2), end - start, alpha);
+    start = end;
+  }
+}
