@@ -288,8 +288,10 @@ static void sgemm(long batch, long M, long N, long K, const float* a, const long
 // Elementwise and row kernels. exp uses Cephes' range reduction (x = n·ln2 + r) and a degree-6 polynomial, within
 // 2 ulp over float32's range; the formulas match assembly/vecmath.ts so both fast paths agree with the reference.
 
+/** e^x; 0 below -87.34, where float32's result would be denormal (slow to compute with, and below 1.2e-38). */
 static inline vf vexp(vf x) {
-  x = x < -87.3365447504f ? splat(-87.3365447504f) : x;
+  const auto underflow = x < -87.3365447504f;
+  x = underflow ? splat(-87.3365447504f) : x;
   x = x > 88.3762626647949f ? splat(88.3762626647949f) : x;
   // round-to-nearest through the 1.5·2^23 trick: plain arithmetic, so it vectorises everywhere
   const vf shifter = splat(12582912.0f);
@@ -306,7 +308,7 @@ static inline vf vexp(vf x) {
   const vi bits = (__builtin_convertvector(n, vi) + 127) << 23;
   vf scale;
   std::memcpy(&scale, &bits, sizeof scale);
-  return q * scale;
+  return underflow ? vf{} : q * scale;
 }
 
 static inline vf vabs(vf x) { return x < 0 ? -x : x; }
@@ -458,6 +460,82 @@ static void crossEntropyGradRows(const float* x, const int32_t* target, const fl
       for (; i + VL <= n; i += VL) storeu(d + i, g * (vexp(loadu(s + i) - l) - shift));
       if (i < n) storePartial(d + i, g * (vexp(loadPartial(s + i, static_cast<int>(n - i), 0.0f) - l) - shift), static_cast<int>(n - i));
       d[t] -= g * (1 - smoothing);
+    }
+  });
+}
+
+// Fused scaled-dot-product attention, one (batch, head) pair per task: the score block, masking and softmax stay in
+// the thread's cache, q/k/v are read through their strides (straight out of the fused qkv projection), and outputs
+// and gradients are written in [B, T, H, D] order, so splitting and merging heads needs no copies.
+
+/** A strided 4-D float32 operand: element [i0, i1, i2, i3] at p[i0*s[0] + i1*s[1] + i2*s[2] + i3*s[3]]. */
+struct View4 {
+  const float* p;
+  long s[4];
+  const float* at(long i0, long i1) const { return p + i0 * s[0] + i1 * s[1]; }
+};
+
+static inline void softmaxRowInPlace(float* row, long n) {
+  const float m = rowMax(row, n);
+  const float inv = 1.0f / expSum(row, row, n, m);
+  for (long j = 0; j < n; j++) row[j] *= inv;
+}
+
+/**
+ * out[b, i, h, :] = softmax_j(scale·q[b,h,i]·k[b,h,j], masked) · v[b,h,j,:], keeping the weights P [B, H, Tq, Tk].
+ * A key j is visible to query i when (not causal or j <= i + Tk - Tq) and (no mask or mask[b,h,i,j] != 0).
+ */
+static void attentionForward(long B, long H, long Tq, long Tk, long D, long Dv, View4 q, View4 k, View4 v, const View4* mask, bool causal,
+                             float scale, float* out, float* P) {
+  parallelFor(B * H, 1, B * H * Tq * Tk * (D + Dv), [&](long n0, long n1) {
+    for (long n = n0; n < n1; n++) {
+      const long b = n / H, h = n % H;
+      float* S = P + n * Tq * Tk;
+      gemmRange(0, Tq, 0, Tk, D, q.at(b, h), q.s[2], q.s[3], k.at(b, h), k.s[3], k.s[2], S, Tk);
+      for (long i = 0; i < Tq; i++) {
+        float* row = S + i * Tk;
+        const long visible = causal ? std::min(Tk, i + Tk - Tq + 1) : Tk;
+        const float* mrow = mask ? mask->at(b, h) + i * mask->s[2] : nullptr;
+        bool any = false;
+        for (long j = 0; j < Tk; j++) {
+          const bool shown = j < visible && (!mrow || mrow[j * mask->s[3]] != 0);
+          row[j] = shown ? row[j] * scale : -INFINITY;
+          any = any || shown;
+        }
+        // Hidden keys get exactly 0 (the composite's e^(MASK_VALUE - max) underflows to ~1e-38, whose denormal
+        // products in the backward pass would be slow); a row with every key hidden is uniform, as in the composite.
+        if (any) softmaxRowInPlace(row, Tk);
+        else std::fill(row, row + Tk, 1.0f / static_cast<float>(Tk));
+      }
+      gemmRange(0, Tq, 0, Dv, Tk, S, Tk, 1, v.at(b, h), v.s[2], v.s[3], out + b * Tq * H * Dv + h * Dv, H * Dv);
+    }
+  });
+}
+
+/**
+ * The attention's gradients from dOut [B, H, Tq, Dv] (strided) and the saved weights P: dV = Pᵀ dO, dP = dO Vᵀ,
+ * dS = P ⊙ (dP - rowsum(dP ⊙ P))·scale, dQ = dS K, dK = dSᵀ Q; dq, dk, dv written as [B, T, H, D].
+ */
+static void attentionBackward(long B, long H, long Tq, long Tk, long D, long Dv, View4 dO, View4 q, View4 k, View4 v, const float* P, float scale,
+                              float* dq, float* dk, float* dv) {
+  parallelFor(B * H, 1, B * H * Tq * Tk * (2 * D + 2 * Dv), [&](long n0, long n1) {
+    thread_local std::vector<float> scratch;
+    scratch.resize(static_cast<size_t>(Tq * Tk));
+    float* dS = scratch.data();
+    for (long n = n0; n < n1; n++) {
+      const long b = n / H, h = n % H;
+      const float* Pn = P + n * Tq * Tk;
+      gemmRange(0, Tk, 0, Dv, Tq, Pn, 1, Tk, dO.at(b, h), dO.s[2], dO.s[3], dv + b * Tk * H * Dv + h * Dv, H * Dv);
+      gemmRange(0, Tq, 0, Tk, Dv, dO.at(b, h), dO.s[2], dO.s[3], v.at(b, h), v.s[3], v.s[2], dS, Tk);
+      for (long i = 0; i < Tq; i++) {
+        float* row = dS + i * Tk;
+        const float* prow = Pn + i * Tk;
+        float dot = 0;
+        for (long j = 0; j < Tk; j++) dot += row[j] * prow[j];
+        for (long j = 0; j < Tk; j++) row[j] = prow[j] * (row[j] - dot) * scale;
+      }
+      gemmRange(0, Tq, 0, D, Tk, dS, Tk, 1, k.at(b, h), k.s[2], k.s[3], dq + b * Tq * H * D + h * D, H * D);
+      gemmRange(0, Tk, 0, D, Tq, dS, 1, Tk, q.at(b, h), q.s[2], q.s[3], dk + b * Tk * H * D + h * D, H * D);
     }
   });
 }
@@ -694,6 +772,48 @@ static napi_value jsAdamW(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// attention(meta Float64Array, q, k, v, mask|null, out, weights); meta = [B, H, Tq, Tk, D, Dv, causal, scale,
+//   then offset and 4 strides for q, k, v, mask]
+static View4 view4(const float* base, const double* m) {
+  return View4{base + static_cast<long>(m[0]), {static_cast<long>(m[1]), static_cast<long>(m[2]), static_cast<long>(m[3]), static_cast<long>(m[4])}};
+}
+
+static napi_value jsAttention(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const double* m = A.array<double>(0);
+  const float* q = A.array<float>(1);
+  const float* k = A.array<float>(2);
+  const float* v = A.array<float>(3);
+  const float* mask = A.array<float>(4, true);
+  float* out = A.array<float>(5);
+  float* weights = A.array<float>(6);
+  if (!A.ok) return nullptr;
+  const View4 mv = mask ? view4(mask, m + 23) : View4{};
+  attentionForward(static_cast<long>(m[0]), static_cast<long>(m[1]), static_cast<long>(m[2]), static_cast<long>(m[3]), static_cast<long>(m[4]),
+                   static_cast<long>(m[5]), view4(q, m + 8), view4(k, m + 13), view4(v, m + 18), mask ? &mv : nullptr, m[6] != 0,
+                   static_cast<float>(m[7]), out, weights);
+  return nullptr;
+}
+
+// attentionBackward(meta, dOut, q, k, v, weights, dq, dk, dv); meta as attention's, with dOut's view in the mask's place
+static napi_value jsAttentionBackward(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const double* m = A.array<double>(0);
+  const float* dO = A.array<float>(1);
+  const float* q = A.array<float>(2);
+  const float* k = A.array<float>(3);
+  const float* v = A.array<float>(4);
+  const float* weights = A.array<float>(5);
+  float* dq = A.array<float>(6);
+  float* dk = A.array<float>(7);
+  float* dv = A.array<float>(8);
+  if (!A.ok) return nullptr;
+  attentionBackward(static_cast<long>(m[0]), static_cast<long>(m[1]), static_cast<long>(m[2]), static_cast<long>(m[3]), static_cast<long>(m[4]),
+                    static_cast<long>(m[5]), view4(dO, m + 23), view4(q, m + 8), view4(k, m + 13), view4(v, m + 18), weights, static_cast<float>(m[7]),
+                    dq, dk, dv);
+  return nullptr;
+}
+
 // setThreads(n): the pool's size (the first call decides; later calls return the size in use)
 static napi_value jsSetThreads(napi_env env, napi_callback_info info) {
   Args A(env, info);
@@ -724,6 +844,8 @@ NAPI_MODULE_INIT() {
       {"layerNormRows", nullptr, jsLayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"layerNormGradRows", nullptr, jsLayerNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamw", nullptr, jsAdamW, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"attention", nullptr, jsAttention, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"attentionBackward", nullptr, jsAttentionBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, jsSetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, jsInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -113,6 +113,15 @@ export interface Backend {
   crossEntropyBackward?(logits: View, target: View, lse: Buffer, grad: View, ignoreIndex: number, smoothing: number): Buffer;
   /** Fused AdamW update, in place on param, m and v (contiguous, same size). */
   adamw?(param: Buffer, grad: View, m: Buffer, v: Buffer, size: number, opts: AdamWStep): void;
+  /**
+   * Fused scaled-dot-product attention over float32 views q [B, H, Tq, D], k [B, H, Tk, D], v [B, H, Tk, Dv] (any
+   * strides): softmax(scale·q kᵀ, masked) v, where key j is hidden from query i when `causal` and j > i + Tk - Tq, or
+   * where `mask` (float32, broadcast to [B, H, Tq, Tk]) is 0; hidden scores take MASK_VALUE, as in the composite.
+   * Returns the output laid out as [B, Tq, H, Dv] (merging the heads is then free) and the weights [B, H, Tq, Tk].
+   */
+  attention?(q: View, k: View, v: View, mask: View | null, causal: boolean, scale: number): { out: Buffer; weights: Buffer };
+  /** The attention's gradients from dOut [B, H, Tq, Dv] and the saved weights: dq, dk, dv, each laid out [B, T, H, D]. */
+  attentionBackward?(dOut: View, q: View, k: View, v: View, weights: Buffer, scale: number): { dq: Buffer; dk: Buffer; dv: Buffer };
 }
 
 let current: Backend | null = null;

@@ -3,7 +3,7 @@
 // TypeScript loops for contiguous layouts. Results agree with the reference to float32 rounding.
 import type { Backend, View } from '../backend.js';
 import type { TypedArray } from '../../tensor/dtype.js';
-import { VEC_OPS, WasmKernels, type CpuKernels } from './wasm-kernels.js';
+import { VEC_OPS, WasmKernels, type AttentionShape, type CpuKernels, type Operand4 } from './wasm-kernels.js';
 import { loadNativeAddon, NativeKernels } from './native.js';
 import { binaryFast, copyFast, gatherFast, reduceBlockFast, reduceLastFast, scatterAddFast, unaryFast, whereFast } from './loops.js';
 import { createReferenceBackend } from './reference.js';
@@ -50,6 +50,17 @@ function denseInt(x: View): Int32Array {
   return isDense(x) ? (x.buf as Int32Array).subarray(x.offset, x.offset + n) : (copyFast(x, new Int32Array(n)) as Int32Array);
 }
 
+/** A float32 view as a 4-D kernel operand. */
+function operand4(x: View): Operand4 {
+  return { data: x.buf as Float32Array, strides: x.strides as [number, number, number, number], offset: x.offset };
+}
+
+/** The sizes of an attention over q [B, H, Tq, D], k [B, H, Tk, D], v [B, H, Tk, Dv]. */
+function attentionShape(q: View, k: View, v: View, causal: boolean, scale: number): AttentionShape {
+  const [B, H, Tq, D] = q.shape as [number, number, number, number];
+  return { B, H, Tq, D, Tk: k.shape[2]!, Dv: v.shape[3]!, causal, scale };
+}
+
 /** Creates the fast CPU backend. */
 export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
   const reference = createReferenceBackend();
@@ -94,6 +105,14 @@ export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
       const flat = isDense(x) ? (x.buf as Float32Array).subarray(x.offset, x.offset + n) : (copyFast(x, new Float32Array(n)) as Float32Array);
       return kernels.softmax(flat, x.shape[x.shape.length - 1]!, log);
     },
+    ...(kernels.attention && kernels.attentionBackward ? {
+      attention(q: View, k: View, v: View, mask: View | null, causal: boolean, scale: number) {
+        return kernels.attention!(attentionShape(q, k, v, causal, scale), operand4(q), operand4(k), operand4(v), mask && operand4(mask));
+      },
+      attentionBackward(dOut: View, q: View, k: View, v: View, weights: object, scale: number) {
+        return kernels.attentionBackward!(attentionShape(q, k, v, false, scale), operand4(dOut), operand4(q), operand4(k), operand4(v), weights as Float32Array);
+      },
+    } : {}),
     where: whereFast,
     contiguous: (x, dtype) => copyFast(x, allocArray(dtype, sizeOf(x.shape))),
     reduce: (op, x, axes) => reduceBlockFast(op, x, axes) ?? reduceLastFast(op, x, axes) ?? reference.reduce(op, x, axes),

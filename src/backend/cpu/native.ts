@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { AdamWStep } from '../backend.js';
-import { packageRoot, VEC_OPS, type CpuKernels, type Operand3 } from './wasm-kernels.js';
+import { packageRoot, VEC_OPS, type AttentionShape, type CpuKernels, type Operand3, type Operand4 } from './wasm-kernels.js';
 
 interface Addon {
   sgemm(batch: number, M: number, N: number, K: number, a: Float32Array, aOffset: number, as0: number, as1: number, as2: number,
@@ -17,6 +17,9 @@ interface Addon {
   layerNormRows(x: Float32Array, w: Float32Array | null, b: Float32Array | null, y: Float32Array, mean: Float32Array, rstd: Float32Array, rows: number, n: number, eps: number): void;
   layerNormGradRows(g: Float32Array, x: Float32Array, w: Float32Array | null, mean: Float32Array, rstd: Float32Array, dx: Float32Array, dw: Float32Array, db: Float32Array, rows: number, n: number): void;
   adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, keep: number, beta1: number, c1: number, beta2: number, c2: number, step: number, inv2: number, eps: number): void;
+  attention(meta: Float64Array, q: Float32Array, k: Float32Array, v: Float32Array, mask: Float32Array | null, out: Float32Array, weights: Float32Array): void;
+  attentionBackward(meta: Float64Array, dOut: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, weights: Float32Array,
+    dq: Float32Array, dk: Float32Array, dv: Float32Array): void;
   setThreads(n: number): number;
   info(): { vectorBits: number; tile: number };
 }
@@ -104,4 +107,22 @@ export class NativeKernels implements CpuKernels {
     this.k.adamw(param, grad, m, v, grad.length, 1 - o.lr * o.weightDecay, o.beta1, 1 - o.beta1, o.beta2, 1 - o.beta2,
       o.lr / (1 - Math.pow(o.beta1, o.step)), 1 / (1 - Math.pow(o.beta2, o.step)), o.eps);
   }
+
+  attention(a: AttentionShape, q: Operand4, k: Operand4, v: Operand4, mask: Operand4 | null): { out: Float32Array; weights: Float32Array } {
+    const out = new Float32Array(a.B * a.Tq * a.H * a.Dv), weights = new Float32Array(a.B * a.H * a.Tq * a.Tk);
+    this.k.attention(attentionMeta(a, q, k, v, mask), q.data, k.data, v.data, mask?.data ?? null, out, weights);
+    return { out, weights };
+  }
+
+  attentionBackward(a: AttentionShape, dOut: Operand4, q: Operand4, k: Operand4, v: Operand4, weights: Float32Array): { dq: Float32Array; dk: Float32Array; dv: Float32Array } {
+    const dq = new Float32Array(a.B * a.Tq * a.H * a.D), dk = new Float32Array(a.B * a.Tk * a.H * a.D), dv = new Float32Array(a.B * a.Tk * a.H * a.Dv);
+    this.k.attentionBackward(attentionMeta(a, q, k, v, dOut), dOut.data, q.data, k.data, v.data, weights, dq, dk, dv);
+    return { dq, dk, dv };
+  }
+}
+
+/** The addon's attention arguments: sizes, flags, then offset and strides of q, k, v and a fourth view. */
+function attentionMeta(a: AttentionShape, q: Operand4, k: Operand4, v: Operand4, fourth: Operand4 | null): Float64Array {
+  const view = (x: Operand4 | null) => (x ? [x.offset, ...x.strides] : [0, 0, 0, 0, 0]);
+  return Float64Array.from([a.B, a.H, a.Tq, a.Tk, a.D, a.Dv, a.causal ? 1 : 0, a.scale, ...view(q), ...view(k), ...view(v), ...view(fourth)]);
 }

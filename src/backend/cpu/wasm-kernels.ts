@@ -38,6 +38,20 @@ export interface Operand3 {
   offset: number;
 }
 
+/** A strided 4-D operand: element [i0, i1, i2, i3] at data[offset + Σ ik·strides[k]]. */
+export interface Operand4 {
+  data: Float32Array;
+  strides: readonly [number, number, number, number];
+  offset: number;
+}
+
+/** Sizes and settings of a fused attention: q [B, H, Tq, D], k [B, H, Tk, D], v [B, H, Tk, Dv]. */
+export interface AttentionShape {
+  B: number; H: number; Tq: number; Tk: number; D: number; Dv: number;
+  causal: boolean;
+  scale: number;
+}
+
 const PAGE = 65536;
 /** How long the calling thread waits for GEMM workers before reporting them as stuck. */
 const WORKER_TIMEOUT_MS = 120_000;
@@ -82,6 +96,10 @@ export interface CpuKernels {
   layerNormGrad(g: Float32Array, x: Float32Array, w: Float32Array | null, mean: Float32Array, rstd: Float32Array, n: number): { dx: Float32Array; dweight: Float32Array; dbias: Float32Array };
   /** One AdamW step in place on param, m and v (contiguous float32 arrays of the same length as grad). */
   adamw(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, o: AdamWStep): void;
+  /** Fused attention (see Backend.attention): the output laid out [B, Tq, H, Dv] and the weights [B, H, Tq, Tk]. */
+  attention?(a: AttentionShape, q: Operand4, k: Operand4, v: Operand4, mask: Operand4 | null): { out: Float32Array; weights: Float32Array };
+  /** Its gradients (see Backend.attentionBackward), each laid out [B, T, H, D]. */
+  attentionBackward?(a: AttentionShape, dOut: Operand4, q: Operand4, k: Operand4, v: Operand4, weights: Float32Array): { dq: Float32Array; dk: Float32Array; dv: Float32Array };
 }
 
 const WORKER_SOURCE = `

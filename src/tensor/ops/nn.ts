@@ -157,7 +157,15 @@ export interface AttentionOptions {
 /** softmax(q kᵀ · scale, masked) v over q [..., Tq, D], k [..., Tk, D], v [..., Tk, Dv]. */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
   const D = q.shape[q.rank - 1]!;
-  let scores = mul(matmul(q, transpose(k)), opts.scale ?? 1 / Math.sqrt(D));
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const b = q.backend;
+  const weightDropout = (opts.dropout ?? 0) > 0 && (opts.training ?? true);
+  if (b.attention && b.attentionBackward && !weightDropout && q.rank === 4 && k.rank === 4 && v.rank === 4 && q.dtype === 'float32' && k.dtype === 'float32' &&
+    v.dtype === 'float32' && q.shape[0] === k.shape[0] && q.shape[0] === v.shape[0] && q.shape[1] === k.shape[1] && q.shape[1] === v.shape[1] &&
+    k.shape[2] === v.shape[2] && k.shape[3] === D) {
+    return fusedAttention(q, k, v, opts.mask, opts.causal ?? false, scale);
+  }
+  let scores = mul(matmul(q, transpose(k)), scale);
   const Tq = q.shape[q.rank - 2]!, Tk = k.shape[k.rank - 2]!;
   if (opts.causal) {
     const allowed = noGrad(() => {
@@ -172,6 +180,27 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   let weights = softmax(scores, -1);
   if (opts.dropout) weights = dropout(weights, opts.dropout, opts.training ?? true);
   return matmul(weights, v);
+}
+
+/**
+ * Attention through the backend's fused kernels: the scores, mask and softmax of each (batch, head) never leave the
+ * kernel, q/k/v are read through their strides, and the output comes back laid out [B, Tq, H, Dv], so that the
+ * caller's transpose-and-reshape to merge the heads is a free view.
+ */
+function fusedAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | undefined, causal: boolean, scale: number): Tensor {
+  const backend = q.backend;
+  const [B, H, Tq] = q.shape as [number, number, number, number];
+  const [Tk, Dv] = [k.shape[2]!, v.shape[3]!];
+  const m = mask && noGrad(() => expand(mask.dtype === 'float32' ? mask : mask.cast('float32'), [B, H, Tq, Tk]));
+  const qd = q.detach(), kd = k.detach(), vd = v.detach();
+  const { out, weights } = backend.attention!(qd.view, kd.view, vd.view, m?.view ?? null, causal, scale);
+  const merged = fromKernel('attention', out, [B, Tq, H, Dv], q.dtype, backend);
+  const y = record('attention', merged, [q, k, v], (g) => {
+    const grads = backend.attentionBackward!(transpose(g, 1, 2).view, qd.view, kd.view, vd.view, weights, scale);
+    const asHeads = (buf: object, T: number, d: number) => transpose(fromKernel('attention backward', buf, [B, T, H, d], q.dtype, backend), 1, 2);
+    return [asHeads(grads.dq, Tq, q.shape[3]!), asHeads(grads.dk, Tk, k.shape[3]!), asHeads(grads.dv, Tk, Dv)];
+  });
+  return transpose(y, 1, 2);
 }
 
 /** Rows of `weight` [V, D] at int32 `ids` [...]: output [..., D]; the gradient scatter-adds into the rows. */
