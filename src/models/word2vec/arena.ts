@@ -27,6 +27,8 @@ export interface SlotLayout {
   kept: number;
   neu1: number;
   neu1e: number;
+  /** A prediction's output rows: the word and its negatives. */
+  targets: number;
 }
 
 /** Byte offsets of every array in the memory (plain numbers, so the layout can be posted to workers). */
@@ -80,6 +82,7 @@ function plan(vocabSize: number, codeEntries: number, shape: ArenaShape, slots: 
   };
   const slotList = Array.from({ length: slots }, () => ({
     words: take(4 * JOB_CAPACITY), ends: take(4 * JOB_CAPACITY), kept: take(4 * MAX_SENTENCE_WORDS), neu1: take(4 * d), neu1e: take(4 * d),
+    targets: take(4 * (shape.negative + 1)),
   }));
   return { ...layout, slots: slotList, bytes: end };
 }

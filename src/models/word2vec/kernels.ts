@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
-import { EXP_TABLE_SIZE, MAX_EXP, type Arena } from './arena.js';
+import { EXP_TABLE_SIZE, MAX_EXP, type Arena, type ArenaLayout } from './arena.js';
 
 /** Which inner loops train: WebAssembly SIMD, or the TypeScript reference. */
 export type Word2VecKernels = 'wasm' | 'js';
@@ -195,7 +195,7 @@ interface Word2VecExports {
   loss(): number;
   lossPairs(): number;
   resetLoss(): void;
-  trainJob(words: number, ends: number, sentences: number, alpha: number, kept: number, neu1: number, neu1e: number): void;
+  trainJob(sentences: number, alpha: number, words: number, ends: number, kept: number, neu1: number, neu1e: number, targets: number): void;
 }
 
 /** build/wasm under the package root (found from this file, in the sources or in dist/). */
@@ -227,17 +227,30 @@ export function word2vecModule(): WebAssembly.Module {
   return compiled;
 }
 
-/** The WebAssembly SIMD kernels: one instance per thread over the arena's memory; a job is one call. */
+/** The arguments of the kernels' configure(): the model's shape and the offsets of its tables and weights. */
+export function configureArgs(layout: ArenaLayout, opts: KernelSettings): number[] {
+  const l = layout;
+  return [opts.dim, opts.window, opts.negative, opts.hs ? 1 : 0, opts.model === 'cbow' ? 1 : 0, opts.cbowMean ? 1 : 0, l.vocabSize,
+    l.expTable, l.logTable, l.cumTable, l.sampleInt, l.codeStart, l.codes, l.points, l.syn0, l.syn1neg, l.syn1];
+}
+
+/** The arguments of the kernels' trainJob() after (sentences, alpha): the slot's job arrays and scratch. */
+export function slotArgs(layout: ArenaLayout, slot: number): number[] {
+  const s = layout.slots[slot]!;
+  return [s.words, s.ends, s.kept, s.neu1, s.neu1e, s.targets];
+}
+
+/** The WebAssembly SIMD kernels on this thread: one instance over the arena's memory; a job is one call. */
 export class WasmTrainer implements JobTrainer {
   private readonly exports: Word2VecExports;
+  private readonly slots: number[][];
 
-  constructor(private readonly arena: Arena, opts: KernelSettings, rng: number, module: WebAssembly.Module = word2vecModule()) {
+  constructor(arena: Arena, opts: KernelSettings, rng: number, module: WebAssembly.Module = word2vecModule()) {
     const instance = new WebAssembly.Instance(module, { env: { memory: arena.memory, abort: () => { throw new Error('word2vec wasm: abort'); } } });
     this.exports = instance.exports as unknown as Word2VecExports;
-    const l = arena.layout;
-    this.exports.configure(opts.dim, opts.window, opts.negative, opts.hs ? 1 : 0, opts.model === 'cbow' ? 1 : 0, opts.cbowMean ? 1 : 0, l.vocabSize,
-      l.expTable, l.logTable, l.cumTable, l.sampleInt, l.codeStart, l.codes, l.points, l.syn0, l.syn1neg, l.syn1);
+    this.exports.configure(...(configureArgs(arena.layout, opts) as Parameters<Word2VecExports['configure']>));
     this.exports.setRandomState(rng);
+    this.slots = arena.layout.slots.map((_, i) => slotArgs(arena.layout, i));
   }
 
   randomState(): number { return this.exports.randomState() >>> 0; }
@@ -249,8 +262,8 @@ export class WasmTrainer implements JobTrainer {
   }
 
   train(slot: number, sentences: number, alpha: number): void {
-    const s = this.arena.layout.slots[slot]!;
-    this.exports.trainJob(s.words, s.ends, sentences, alpha, s.kept, s.neu1, s.neu1e);
+    const [words, ends, kept, neu1, neu1e, targets] = this.slots[slot]!;
+    this.exports.trainJob(sentences, alpha, words!, ends!, kept!, neu1!, neu1e!, targets!);
   }
 }
 

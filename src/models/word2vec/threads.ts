@@ -3,14 +3,39 @@
 // a slot number; idle workers block in the event loop (message passing), never spin.
 import { Worker } from 'node:worker_threads';
 import type { Arena, ArenaHandle } from './arena.js';
-import { seedState, type KernelSettings, type Word2VecKernels } from './kernels.js';
+import { configureArgs, seedState, slotArgs, type KernelSettings } from './kernels.js';
 
-/** What a worker gets at start. */
+/**
+ * The worker of the WebAssembly kernels, in plain JavaScript: it needs no module of ours (and, run from the
+ * TypeScript sources, no TypeScript loader), so it starts in milliseconds. The arguments come from configureArgs
+ * and slotArgs, as WasmTrainer's.
+ */
+const WASM_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { memory, module, configure, rng, slots } = workerData;
+const e = new WebAssembly.Instance(module, { env: { memory, abort() { throw new Error('word2vec wasm: abort'); } } }).exports;
+e.configure(...configure);
+e.setRandomState(rng);
+parentPort.on('message', ({ slot, sentences, alpha }) => {
+  e.trainJob(sentences, alpha, ...slots[slot]);
+  parentPort.postMessage({ slot, sum: e.loss(), pairs: e.lossPairs() });
+  e.resetLoss();
+});
+`;
+
+/** What the plain-JavaScript worker of the WebAssembly kernels gets at start. */
+interface WasmWorkerInit {
+  memory: WebAssembly.Memory;
+  module: WebAssembly.Module;
+  configure: number[];
+  rng: number;
+  slots: number[][];
+}
+
+/** What a worker of the reference kernels (worker.ts) gets at start. */
 export interface WorkerInit {
   arena: ArenaHandle;
-  opts: KernelSettings & { kernels: Word2VecKernels };
-  /** The compiled WebAssembly kernels (with kernels 'wasm'). */
-  module: WebAssembly.Module | undefined;
+  opts: KernelSettings;
   /** Its own xorshift32 state. */
   rng: number;
 }
@@ -31,17 +56,27 @@ export class TrainerPool {
   private lossPairs = 0;
   private failure: Error | undefined;
 
-  constructor(private readonly arena: Arena, opts: KernelSettings & { kernels: Word2VecKernels; seed: number }, threads: number, module: WebAssembly.Module | undefined) {
+  /** `module`: the compiled WebAssembly kernels, or undefined to run the TypeScript reference. */
+  constructor(private readonly arena: Arena, opts: KernelSettings & { seed: number }, threads: number, module: WebAssembly.Module | undefined) {
     if (arena.layout.slots.length < threads + 1) throw new Error(`word2vec: ${threads} threads need ${threads + 1} job slots`);
-    // under tsx the sources are .ts (and the worker needs tsx's loader too); built, they are .js
+    // the reference kernels run worker.ts (under tsx, the sources are .ts and the worker needs tsx's loader too)
     const source = import.meta.url.endsWith('.ts');
     const file = new URL(source ? './worker.ts' : './worker.js', import.meta.url);
-    const settings = { model: opts.model, cbowMean: opts.cbowMean, hs: opts.hs, negative: opts.negative, window: opts.window, dim: opts.dim, kernels: opts.kernels };
+    const settings: KernelSettings = { model: opts.model, cbowMean: opts.cbowMean, hs: opts.hs, negative: opts.negative, window: opts.window, dim: opts.dim };
+    const layout = arena.layout;
     for (let i = 0; i < threads; i++) {
-      const init: WorkerInit = { arena: arena.handle(), opts: settings, module, rng: seedState(opts.seed + 1 + i) };
-      const w = source
-        ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(file.href)}); })`, { eval: true, workerData: init })
-        : new Worker(file, { workerData: init });
+      const rng = seedState(opts.seed + 1 + i);
+      let w: Worker;
+      if (module) {
+        const init: WasmWorkerInit = { memory: arena.memory, module, configure: configureArgs(layout, settings), rng, slots: layout.slots.map((_, k) => slotArgs(layout, k)) };
+        // execArgv: [] keeps loader hooks (e.g. --import tsx) out of the worker: its code is plain JavaScript
+        w = new Worker(WASM_WORKER, { eval: true, execArgv: [], workerData: init });
+      } else {
+        const init: WorkerInit = { arena: arena.handle(), opts: settings, rng };
+        w = source
+          ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(file.href)}); })`, { eval: true, workerData: init })
+          : new Worker(file, { workerData: init });
+      }
       w.on('message', (m: DoneMessage) => {
         this.lossSum += m.sum;
         this.lossPairs += m.pairs;
