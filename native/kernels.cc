@@ -620,6 +620,149 @@ static void adamw(float* p, const float* g, float* m, float* v, long n, float ke
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Strided elementwise kernels over broadcast views (binary ops, where, copies): the caller collapses the views to at
+// most 8 dims; rows (all but the last dim) are split across threads, and each row's loop is specialised for unit and
+// zero strides, which the compiler vectorises.
+
+constexpr int MAX_RANK = 8;
+
+/** Up to four strided views (output first) over one shape. */
+struct Walk {
+  int rank = 0;
+  long shape[MAX_RANK] = {};
+  long strides[4][MAX_RANK] = {};
+  long offset[4] = {};
+  int views = 0;
+};
+
+/** Calls row(n, offsets) for every row of the walk's shape, rows split across threads. */
+template <typename Row>
+static void walkRows(const Walk& w, long costPerElement, const Row& row) {
+  const int r = w.rank;
+  const long n = r == 0 ? 1 : w.shape[r - 1];
+  long rows = 1;
+  for (int d = 0; d < r - 1; d++) rows *= w.shape[d];
+  if (n == 0 || rows == 0) return;
+  parallelFor(rows, 1, rows * n * costPerElement, [&](long r0, long r1) {
+    long idx[MAX_RANK] = {}, offs[4];
+    long rem = r0;
+    for (int d = r - 2; d >= 0; d--) {
+      idx[d] = rem % w.shape[d];
+      rem /= w.shape[d];
+    }
+    for (int k = 0; k < w.views; k++) {
+      offs[k] = w.offset[k];
+      for (int d = 0; d < r - 1; d++) offs[k] += idx[d] * w.strides[k][d];
+    }
+    for (long i = r0; i < r1; i++) {
+      row(n, offs);
+      for (int d = r - 2; d >= 0; d--) {
+        for (int k = 0; k < w.views; k++) offs[k] += w.strides[k][d];
+        if (++idx[d] < w.shape[d]) break;
+        for (int k = 0; k < w.views; k++) offs[k] -= w.strides[k][d] * w.shape[d];
+        idx[d] = 0;
+      }
+    }
+  });
+}
+
+enum BinaryOp { B_ADD = 0, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE };
+
+template <typename F>
+static void binaryWalk(const Walk& w, float* out, const float* a, const float* b, F f) {
+  const long sa = w.strides[1][w.rank - 1], sb = w.strides[2][w.rank - 1];
+  walkRows(w, 1, [&](long n, const long* offs) {
+    float* o = out + offs[0];
+    const float* x = a + offs[1];
+    const float* y = b + offs[2];
+    if (sa == 1 && sb == 1) for (long i = 0; i < n; i++) o[i] = f(x[i], y[i]);
+    else if (sa == 1 && sb == 0) for (long i = 0; i < n; i++) o[i] = f(x[i], y[0]);
+    else if (sa == 0 && sb == 1) for (long i = 0; i < n; i++) o[i] = f(x[0], y[i]);
+    else for (long i = 0; i < n; i++) o[i] = f(x[i * sa], y[i * sb]);
+  });
+}
+
+static bool binaryKernel(int op, const Walk& w, float* out, const float* a, const float* b) {
+  switch (op) {
+    case B_ADD: binaryWalk(w, out, a, b, [](float x, float y) { return x + y; }); return true;
+    case B_SUB: binaryWalk(w, out, a, b, [](float x, float y) { return x - y; }); return true;
+    case B_MUL: binaryWalk(w, out, a, b, [](float x, float y) { return x * y; }); return true;
+    case B_DIV: binaryWalk(w, out, a, b, [](float x, float y) { return x / y; }); return true;
+    // NaN wins, as in PyTorch's maximum/minimum
+    case B_MAX: binaryWalk(w, out, a, b, [](float x, float y) { return x >= y || x != x ? x : y; }); return true;
+    case B_MIN: binaryWalk(w, out, a, b, [](float x, float y) { return x <= y || x != x ? x : y; }); return true;
+    case B_EQ: binaryWalk(w, out, a, b, [](float x, float y) { return x == y ? 1.0f : 0.0f; }); return true;
+    case B_NE: binaryWalk(w, out, a, b, [](float x, float y) { return x != y ? 1.0f : 0.0f; }); return true;
+    case B_LT: binaryWalk(w, out, a, b, [](float x, float y) { return x < y ? 1.0f : 0.0f; }); return true;
+    case B_LE: binaryWalk(w, out, a, b, [](float x, float y) { return x <= y ? 1.0f : 0.0f; }); return true;
+    case B_GT: binaryWalk(w, out, a, b, [](float x, float y) { return x > y ? 1.0f : 0.0f; }); return true;
+    case B_GE: binaryWalk(w, out, a, b, [](float x, float y) { return x >= y ? 1.0f : 0.0f; }); return true;
+    default: return false;
+  }
+}
+
+/** out = cond != 0 ? a : b, with a float32 or int32 condition. */
+template <typename C>
+static void whereKernel(const Walk& w, float* out, const C* cond, const float* a, const float* b) {
+  const long sc = w.strides[1][w.rank - 1], sa = w.strides[2][w.rank - 1], sb = w.strides[3][w.rank - 1];
+  walkRows(w, 1, [&](long n, const long* offs) {
+    float* o = out + offs[0];
+    const C* c = cond + offs[1];
+    const float* x = a + offs[2];
+    const float* y = b + offs[3];
+    for (long i = 0; i < n; i++) o[i] = c[i * sc] != 0 ? x[i * sa] : y[i * sb];
+  });
+}
+
+/** A strided copy of 4-byte elements (float32 or int32 bits), out and x both strided. */
+static void copyKernel(const Walk& w, uint32_t* out, const uint32_t* x) {
+  const long so = w.strides[0][w.rank - 1], sx = w.strides[1][w.rank - 1];
+  walkRows(w, 1, [&](long n, const long* offs) {
+    uint32_t* o = out + offs[0];
+    const uint32_t* src = x + offs[1];
+    if (so == 1 && sx == 1) std::memcpy(o, src, n * sizeof(uint32_t));
+    else for (long i = 0; i < n; i++) o[i * so] = src[i * sx];
+  });
+}
+
+/**
+ * Sum, max or min over the middle of a contiguous [outer, red, inner] array, in the reference's order (the first
+ * slice, then each next one combined in turn); threads split the outer rows, or the inner columns when there is one row.
+ */
+static void reduceBlock(int op, const float* x, float* out, long outer, long red, long inner) {
+  auto run = [&](long o, long i0, long i1) {
+    float* dst = out + o * inner;
+    const float* base = x + o * red * inner;
+    for (long i = i0; i < i1; i++) dst[i] = base[i];
+    for (long r = 1; r < red; r++) {
+      const float* src = base + r * inner;
+      if (op == 0) for (long i = i0; i < i1; i++) dst[i] += src[i];
+      else if (op == 1) for (long i = i0; i < i1; i++) dst[i] = src[i] > dst[i] || src[i] != src[i] ? src[i] : dst[i];
+      else for (long i = i0; i < i1; i++) dst[i] = src[i] < dst[i] || src[i] != src[i] ? src[i] : dst[i];
+    }
+  };
+  if (inner == 1) {
+    // Row reductions: each row alone, sequentially (the reference's order).
+    parallelFor(outer, 1, outer * red, [&](long o0, long o1) {
+      for (long o = o0; o < o1; o++) {
+        const float* row = x + o * red;
+        float acc = row[0];
+        if (op == 0) for (long r = 1; r < red; r++) acc += row[r];
+        else if (op == 1) for (long r = 1; r < red; r++) acc = row[r] > acc || row[r] != row[r] ? row[r] : acc;
+        else for (long r = 1; r < red; r++) acc = row[r] < acc || row[r] != row[r] ? row[r] : acc;
+        out[o] = acc;
+      }
+    });
+  } else if (outer >= 2 * threads().size()) {
+    parallelFor(outer, 1, outer * red * inner, [&](long o0, long o1) {
+      for (long o = o0; o < o1; o++) run(o, 0, inner);
+    });
+  } else {
+    for (long o = 0; o < outer; o++) parallelFor(inner, 64, red * inner, [&](long i0, long i1) { run(o, i0, i1); });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // N-API bindings. Arrays are passed as typed arrays and used in place; numbers as JavaScript numbers.
 
 struct Args {
@@ -814,6 +957,71 @@ static napi_value jsAttentionBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+/** A Walk from meta = [rank, shape..., then offset and rank strides for each of `views` views]. */
+static Walk walkFrom(const double* m, int views) {
+  Walk w;
+  w.rank = static_cast<int>(m[0]);
+  w.views = views;
+  for (int d = 0; d < w.rank; d++) w.shape[d] = static_cast<long>(m[1 + d]);
+  const double* v = m + 1 + w.rank;
+  for (int k = 0; k < views; k++, v += 1 + w.rank) {
+    w.offset[k] = static_cast<long>(v[0]);
+    for (int d = 0; d < w.rank; d++) w.strides[k][d] = static_cast<long>(v[1 + d]);
+  }
+  return w;
+}
+
+// binary(op, meta, out, a, b) -> whether the op has a native kernel
+static napi_value jsBinary(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const int op = static_cast<int>(A.integer(0));
+  const double* m = A.array<double>(1);
+  float* out = A.array<float>(2);
+  const float* a = A.array<float>(3);
+  const float* b = A.array<float>(4);
+  if (!A.ok) return nullptr;
+  napi_value r;
+  napi_get_boolean(env, binaryKernel(op, walkFrom(m, 3), out, a, b), &r);
+  return r;
+}
+
+// where(meta, out, cond, condIsInt, a, b)
+static napi_value jsWhere(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const double* m = A.array<double>(0);
+  float* out = A.array<float>(1);
+  const void* cond = A.array<void>(2);
+  const bool isInt = A.num(3) != 0;
+  const float* a = A.array<float>(4);
+  const float* b = A.array<float>(5);
+  if (!A.ok) return nullptr;
+  const Walk w = walkFrom(m, 4);
+  if (isInt) whereKernel(w, out, static_cast<const int32_t*>(cond), a, b);
+  else whereKernel(w, out, static_cast<const float*>(cond), a, b);
+  return nullptr;
+}
+
+// copy(meta, out, x): 4-byte elements, both views strided
+static napi_value jsCopy(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const double* m = A.array<double>(0);
+  uint32_t* out = A.array<uint32_t>(1);
+  const uint32_t* x = A.array<uint32_t>(2);
+  if (A.ok) copyKernel(walkFrom(m, 2), out, x);
+  return nullptr;
+}
+
+// reduceBlock(op 0 sum | 1 max | 2 min, x, out, outer, red, inner)
+static napi_value jsReduceBlock(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const int op = static_cast<int>(A.integer(0));
+  const float* x = A.array<float>(1);
+  float* out = A.array<float>(2);
+  const long outer = A.integer(3), red = A.integer(4), inner = A.integer(5);
+  if (A.ok) reduceBlock(op, x, out, outer, red, inner);
+  return nullptr;
+}
+
 // setThreads(n): the pool's size (the first call decides; later calls return the size in use)
 static napi_value jsSetThreads(napi_env env, napi_callback_info info) {
   Args A(env, info);
@@ -846,6 +1054,10 @@ NAPI_MODULE_INIT() {
       {"adamw", nullptr, jsAdamW, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"attention", nullptr, jsAttention, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"attentionBackward", nullptr, jsAttentionBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"binary", nullptr, jsBinary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"where", nullptr, jsWhere, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"copy", nullptr, jsCopy, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reduceBlock", nullptr, jsReduceBlock, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, jsSetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, jsInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

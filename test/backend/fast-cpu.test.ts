@@ -192,6 +192,20 @@ for (const kernels of loadNativeAddon() ? (['native', 'wasm'] as const) : (['was
     const ca = fast.crossEntropy!(x, t, -100, 0.1), cb = ref.crossEntropy!(x, t, -100, 0.1);
     close(ca.loss as Float32Array, cb.loss as Float32Array, 1e-5, 'cross-entropy');
     close(fast.crossEntropyBackward!(x, t, ca.lse, lg, -100, 0.1) as Float32Array, ref.crossEntropyBackward!(x, t, cb.lse, lg, -100, 0.1) as Float32Array, 1e-5, 'cross-entropy grad');
+    // Strided walkers split across threads: broadcast binary ops, where, transposed copies (float32 and int32),
+    // block reductions and a strided assign.
+    const xT: View = { ...x, shape: [n, rows], strides: [1, n] };
+    const col = randomView([rows, n], [1, 0]);
+    for (const op of ['add', 'mul', 'div', 'maximum', 'ge'] as const) close(fast.binary(op, x, col, [rows, n]) as Float32Array, ref.binary(op, x, col, [rows, n]) as Float32Array, 1e-6, `${op} broadcast`);
+    close(fast.where(col, x, w, [rows, n]) as Float32Array, ref.where(col, x, { ...w, shape: [rows, n], strides: [0, 1] }, [rows, n]) as Float32Array, 0, 'where');
+    close(fast.contiguous(xT, 'float32') as Float32Array, ref.contiguous(xT, 'float32') as Float32Array, 0, 'transposed copy');
+    const ints: View = { buf: Int32Array.from({ length: rows * n }, (_, i) => i * 7919), dtype: 'int32', shape: [n, rows], strides: [1, n], offset: 0 };
+    assert.deepEqual(fast.contiguous(ints, 'int32'), ref.contiguous(ints, 'int32'), 'int32 transposed copy');
+    for (const axes of [[0], [1], [0, 1]]) close(fast.reduce('sum', x, axes) as Float32Array, ref.reduce('sum', x, axes) as Float32Array, 1e-5, `sum ${axes}`);
+    const target = new Float32Array(rows * n * 2), target2 = new Float32Array(rows * n * 2);
+    fast.assign({ buf: target, dtype: 'float32', shape: [rows, n], strides: [2 * n, 2], offset: 1 }, x);
+    ref.assign({ buf: target2, dtype: 'float32', shape: [rows, n], strides: [2 * n, 2], offset: 1 }, x);
+    close(target, target2, 0, 'strided assign');
     const big = randomView([70001]);
     for (const op of ['exp', 'tanh', 'gelu', 'gelu_tanh_grad'] as const) close(fast.unary(op, big) as Float32Array, ref.unary(op, big) as Float32Array, 1e-5, op);
     const p = randomView([70001]).buf as Float32Array, m = randomView([70001]).buf as Float32Array, v = (randomView([70001]).buf as Float32Array).map(Math.abs);

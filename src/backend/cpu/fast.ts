@@ -5,7 +5,7 @@ import type { Backend, View } from '../backend.js';
 import type { TypedArray } from '../../tensor/dtype.js';
 import { VEC_OPS, WasmKernels, type AttentionShape, type CpuKernels, type Operand4 } from './wasm-kernels.js';
 import { loadNativeAddon, NativeKernels } from './native.js';
-import { binaryFast, copyFast, gatherFast, reduceBlockFast, reduceLastFast, scatterAddFast, unaryFast, whereFast } from './loops.js';
+import { binaryFast, copyFast, gatherFast, reduceBlockFast, reduceLastFast, reductionBlock, scatterAddFast, unaryFast, whereFast } from './loops.js';
 import { createReferenceBackend } from './reference.js';
 import { allocArray } from '../../tensor/dtype.js';
 import { sizeOf } from '../../tensor/shape.js';
@@ -38,18 +38,6 @@ function isDense(x: View): boolean {
   return true;
 }
 
-/** A dense float32 view's elements (no copy), or a contiguous copy of a strided one. */
-function dense(x: View): Float32Array {
-  const n = sizeOf(x.shape);
-  return isDense(x) ? (x.buf as Float32Array).subarray(x.offset, x.offset + n) : (copyFast(x, new Float32Array(n)) as Float32Array);
-}
-
-/** An int32 view's elements in row-major order (no copy when dense). */
-function denseInt(x: View): Int32Array {
-  const n = sizeOf(x.shape);
-  return isDense(x) ? (x.buf as Int32Array).subarray(x.offset, x.offset + n) : (copyFast(x, new Int32Array(n)) as Int32Array);
-}
-
 /** A float32 view as a 4-D kernel operand. */
 function operand4(x: View): Operand4 {
   return { data: x.buf as Float32Array, strides: x.strides as [number, number, number, number], offset: x.offset };
@@ -65,17 +53,32 @@ function attentionShape(q: View, k: View, v: View, causal: boolean, scale: numbe
 export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
   const reference = createReferenceBackend();
   const kernels = createCpuKernels(opts);
+  // The native set also walks strided views (binary ops, where, copies, block reductions) on its threads.
+  const native = kernels instanceof NativeKernels ? kernels : null;
+  /** A contiguous copy of a 4-byte view in its own dtype, natively where possible. */
+  const copy = (x: View, out: TypedArray): TypedArray => {
+    if (native && (out instanceof Float32Array || out instanceof Int32Array) && out.constructor === x.buf.constructor && native.copy(x, out)) return out;
+    return copyFast(x, out);
+  };
+  /** A dense float32 view's elements (no copy), or a contiguous copy of a strided one. */
+  const dense = (x: View): Float32Array => {
+    const n = sizeOf(x.shape);
+    return isDense(x) ? (x.buf as Float32Array).subarray(x.offset, x.offset + n) : (copy(x, new Float32Array(n)) as Float32Array);
+  };
+  /** An int32 view's elements in row-major order (no copy when dense). */
+  const denseInt = (x: View): Int32Array => {
+    const n = sizeOf(x.shape);
+    return isDense(x) ? (x.buf as Int32Array).subarray(x.offset, x.offset + n) : (copy(x, new Int32Array(n)) as Int32Array);
+  };
   return {
     ...reference,
     name: 'cpu',
     kernels: kernels.description,
-    binary: (op, a, b, shape) => binaryFast(op, a, b, shape) ?? reference.binary(op, a, b, shape),
+    binary: (op, a, b, shape) =>
+      (native && a.dtype === 'float32' ? native.binary(op, a, b, shape) : null) ?? binaryFast(op, a, b, shape) ?? reference.binary(op, a, b, shape),
     unary(op, x) {
       if (x.dtype === 'float32' && op in VEC_OPS && x.shape.length > 0) {
-        const data = x.buf as Float32Array;
-        const n = sizeOf(x.shape);
-        const flat = isDense(x) ? data.subarray(x.offset, x.offset + n) : (copyFast(x, new Float32Array(n)) as Float32Array);
-        return kernels.unary(op as keyof typeof VEC_OPS, flat);
+        return kernels.unary(op as keyof typeof VEC_OPS, dense(x));
       }
       return unaryFast(op, x) ?? reference.unary(op, x);
     },
@@ -101,9 +104,7 @@ export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
     },
     softmax(x, log) {
       if (x.dtype !== 'float32') return reference.softmax!(x, log);
-      const n = sizeOf(x.shape);
-      const flat = isDense(x) ? (x.buf as Float32Array).subarray(x.offset, x.offset + n) : (copyFast(x, new Float32Array(n)) as Float32Array);
-      return kernels.softmax(flat, x.shape[x.shape.length - 1]!, log);
+      return kernels.softmax(dense(x), x.shape[x.shape.length - 1]!, log);
     },
     ...(kernels.attention && kernels.attentionBackward ? {
       attention(q: View, k: View, v: View, mask: View | null, causal: boolean, scale: number) {
@@ -113,9 +114,20 @@ export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
         return kernels.attentionBackward!(attentionShape(q, k, v, false, scale), operand4(dOut), operand4(q), operand4(k), operand4(v), weights as Float32Array);
       },
     } : {}),
-    where: whereFast,
-    contiguous: (x, dtype) => copyFast(x, allocArray(dtype, sizeOf(x.shape))),
-    reduce: (op, x, axes) => reduceBlockFast(op, x, axes) ?? reduceLastFast(op, x, axes) ?? reference.reduce(op, x, axes),
+    where: (cond, a, b, shape) =>
+      (native && a.dtype === 'float32' && (cond.dtype === 'float32' || cond.dtype === 'int32') ? native.where(cond, a, b, shape) : null) ?? whereFast(cond, a, b, shape),
+    contiguous: (x, dtype) => copy(x, allocArray(dtype, sizeOf(x.shape))),
+    assign(dst, src) {
+      // Overlapping views (a tensor assigned its own transpose) go through the reference, which reads everything first.
+      if (native && dst.buf !== src.buf && dst.dtype === src.dtype && (dst.buf instanceof Float32Array || dst.buf instanceof Int32Array) &&
+        native.copy(src, dst.buf, dst)) return;
+      reference.assign(dst, src);
+    },
+    reduce(op, x, axes) {
+      const block = native && x.dtype === 'float32' ? reductionBlock(x, axes) : null;
+      if (block) return native!.reduceBlock(op, (x.buf as Float32Array).subarray(x.offset), block.outer, block.red, block.inner);
+      return reduceBlockFast(op, x, axes) ?? reduceLastFast(op, x, axes) ?? reference.reduce(op, x, axes);
+    },
     gather: gatherFast,
     scatterAdd: scatterAddFast,
     matmul(a: View, b: View) {

@@ -149,10 +149,10 @@ export function reduceLastFast(op: 'sum' | 'max' | 'min', x: View, axes: readonl
 }
 
 /**
- * Sum, max or min over a run of adjacent axes [p, q) of a contiguous view, seen as [outer, reduced, inner]
- * (bias gradients reduce the leading axes, softmax the last one); null for other cases.
+ * A contiguous view reduced over a run of adjacent axes [p, q), seen as [outer, red, inner] (bias gradients reduce
+ * the leading axes, softmax the last one); null for other layouts or an empty reduction.
  */
-export function reduceBlockFast(op: 'sum' | 'max' | 'min', x: View, axes: readonly number[]): Arr | null {
+export function reductionBlock(x: View, axes: readonly number[]): { outer: number; red: number; inner: number } | null {
   const rank = x.shape.length;
   if (axes.length === 0 || axes.some((a, i) => i > 0 && a !== axes[i - 1]! + 1)) return null;
   let expected = 1;
@@ -162,7 +162,17 @@ export function reduceBlockFast(op: 'sum' | 'max' | 'min', x: View, axes: readon
   }
   const p = axes[0]!, q = axes[axes.length - 1]! + 1;
   const outer = sizeOf(x.shape.slice(0, p)), red = sizeOf(x.shape.slice(p, q)), inner = sizeOf(x.shape.slice(q));
-  if (red === 0) return null;
+  return red === 0 ? null : { outer, red, inner };
+}
+
+/**
+ * Sum, max or min over a run of adjacent axes [p, q) of a contiguous view, seen as [outer, reduced, inner]
+ * (bias gradients reduce the leading axes, softmax the last one); null for other cases.
+ */
+export function reduceBlockFast(op: 'sum' | 'max' | 'min', x: View, axes: readonly number[]): Arr | null {
+  const block = reductionBlock(x, axes);
+  if (!block) return null;
+  const { outer, red, inner } = block;
   const X = x.buf as Arr, base = x.offset;
   const out = allocArray(x.dtype, outer * inner);
   for (let o = 0; o < outer; o++) {

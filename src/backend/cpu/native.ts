@@ -4,7 +4,8 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { AdamWStep } from '../backend.js';
+import type { AdamWStep, BinaryOp, View } from '../backend.js';
+import { contiguousStrides, sizeOf } from '../../tensor/shape.js';
 import { packageRoot, VEC_OPS, type AttentionShape, type CpuKernels, type Operand3, type Operand4 } from './wasm-kernels.js';
 
 interface Addon {
@@ -20,6 +21,10 @@ interface Addon {
   attention(meta: Float64Array, q: Float32Array, k: Float32Array, v: Float32Array, mask: Float32Array | null, out: Float32Array, weights: Float32Array): void;
   attentionBackward(meta: Float64Array, dOut: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, weights: Float32Array,
     dq: Float32Array, dk: Float32Array, dv: Float32Array): void;
+  binary(op: number, meta: Float64Array, out: Float32Array, a: Float32Array, b: Float32Array): boolean;
+  where(meta: Float64Array, out: Float32Array, cond: Float32Array | Int32Array, condIsInt: number, a: Float32Array, b: Float32Array): void;
+  copy(meta: Float64Array, out: Float32Array | Int32Array, x: Float32Array | Int32Array): void;
+  reduceBlock(op: number, x: Float32Array, out: Float32Array, outer: number, red: number, inner: number): void;
   setThreads(n: number): number;
   info(): { vectorBits: number; tile: number };
 }
@@ -108,6 +113,40 @@ export class NativeKernels implements CpuKernels {
       o.lr / (1 - Math.pow(o.beta1, o.step)), 1 / (1 - Math.pow(o.beta2, o.step)), o.eps);
   }
 
+  /** op(a, b) over float32 views broadcast to `shape`, or null where there is no native kernel (pow, > 8 dims). */
+  binary(op: BinaryOp, a: View, b: View, shape: readonly number[]): Float32Array | null {
+    const code = BINARY_CODES[op];
+    const meta = code === undefined ? null : walkMeta(shape, [contiguousView(shape), a, b]);
+    if (!meta) return null;
+    const out = new Float32Array(sizeOf(shape));
+    this.k.binary(code!, meta, out, a.buf as Float32Array, b.buf as Float32Array);
+    return out;
+  }
+
+  /** cond ? a : b for float32 a, b and a float32 or int32 condition; null where the walker cannot take it. */
+  where(cond: View, a: View, b: View, shape: readonly number[]): Float32Array | null {
+    const meta = walkMeta(shape, [contiguousView(shape), cond, a, b]);
+    if (!meta) return null;
+    const out = new Float32Array(sizeOf(shape));
+    this.k.where(meta, out, cond.buf as Float32Array | Int32Array, cond.dtype === 'int32' ? 1 : 0, a.buf as Float32Array, b.buf as Float32Array);
+    return out;
+  }
+
+  /** Copies the view `x` into `out` (4-byte elements), at `dst`'s strides and offset or contiguously; false if it cannot. */
+  copy(x: View, out: Float32Array | Int32Array, dst: { strides: readonly number[]; offset: number } = contiguousView(x.shape)): boolean {
+    const meta = walkMeta(x.shape, [dst, x]);
+    if (!meta) return false;
+    this.k.copy(meta, out, x.buf as Float32Array | Int32Array);
+    return true;
+  }
+
+  /** Sum, max or min over the middle axis of a contiguous float32 [outer, red, inner] array (red >= 1). */
+  reduceBlock(op: 'sum' | 'max' | 'min', x: Float32Array, outer: number, red: number, inner: number): Float32Array {
+    const out = new Float32Array(outer * inner);
+    this.k.reduceBlock(REDUCE_CODES[op], x, out, outer, red, inner);
+    return out;
+  }
+
   attention(a: AttentionShape, q: Operand4, k: Operand4, v: Operand4, mask: Operand4 | null): { out: Float32Array; weights: Float32Array } {
     const out = new Float32Array(a.B * a.Tq * a.H * a.Dv), weights = new Float32Array(a.B * a.H * a.Tq * a.Tk);
     this.k.attention(attentionMeta(a, q, k, v, mask), q.data, k.data, v.data, mask?.data ?? null, out, weights);
@@ -120,6 +159,38 @@ export class NativeKernels implements CpuKernels {
     return { dq, dk, dv };
   }
 }
+
+/** The native binary ops' codes (native/kernels.cc BinaryOp); pow stays in TypeScript. */
+const BINARY_CODES: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, eq: 6, ne: 7, lt: 8, le: 9, gt: 10, ge: 11 };
+const REDUCE_CODES = { sum: 0, max: 1, min: 2 } as const;
+/** The most dims a collapsed view may keep for the native walkers. */
+const MAX_RANK = 8;
+
+/**
+ * The views' common shape with size-1 dims dropped and adjacent dims merged wherever every view steps through them as
+ * one (a contiguous [16, 128, 768] is one dim of 1572864), as the walker's meta: [rank, shape..., then each view's
+ * offset and strides]; null beyond MAX_RANK dims.
+ */
+function walkMeta(shape: readonly number[], views: readonly { strides: readonly number[]; offset: number }[]): Float64Array | null {
+  const sizes: number[] = [];
+  const strides: number[][] = views.map(() => []);
+  shape.forEach((n, d) => {
+    if (n === 1) return;
+    const last = sizes.length - 1;
+    if (last >= 0 && views.every((v, k) => strides[k]![last] === v.strides[d]! * n)) {
+      sizes[last]! *= n;
+      views.forEach((v, k) => { strides[k]![last] = v.strides[d]!; });
+    } else {
+      sizes.push(n);
+      views.forEach((v, k) => strides[k]!.push(v.strides[d]!));
+    }
+  });
+  if (sizes.length === 0) { sizes.push(1); strides.forEach((s) => s.push(0)); }
+  if (sizes.length > MAX_RANK) return null;
+  return Float64Array.from([sizes.length, ...sizes, ...views.flatMap((v, k) => [v.offset, ...strides[k]!])]);
+}
+
+const contiguousView = (shape: readonly number[]) => ({ strides: contiguousStrides(shape), offset: 0 });
 
 /** The addon's attention arguments: sizes, flags, then offset and strides of q, k, v and a fourth view. */
 function attentionMeta(a: AttentionShape, q: Operand4, k: Operand4, v: Operand4, fourth: Operand4 | null): Float64Array {

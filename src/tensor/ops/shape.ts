@@ -115,10 +115,14 @@ export function slice(x: Tensor, axis: number, start: number, end?: number, step
   const strides = [...x.strides]; strides[a] = x.strides[a]! * step;
   const out = viewOf(x, shape, strides, x.offset + s * x.strides[a]!);
   return record('slice', out, [x], (g) => {
-    // The adjoint of a strided slice: scatter g back to positions s, s+step, ... of a zero tensor.
-    const idxShape = g.shape.map((d, i) => (i === a ? d : 1));
-    const index = expand(reshape(arange(s, s + len * step, step), idxShape), g.shape);
-    return [scatterAdd(x.shape, a, index, g)];
+    // The adjoint of a strided slice: g written at positions s, s+step, ... of a zero tensor, through the backend's
+    // strided assign (no index tensor, no scatter).
+    const backend = g.backend;
+    const buf = backend.fill(g.dtype, sizeOf(x.shape), 0);
+    const full = contiguousStrides(x.shape);
+    const at = [...full]; at[a] = full[a]! * step;
+    backend.assign({ buf, dtype: g.dtype, shape: g.shape, strides: at, offset: s * full[a]! }, g.view);
+    return [fromKernel('slice backward', buf, x.shape, g.dtype, backend)];
   });
 }
 
