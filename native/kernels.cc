@@ -10,6 +10,7 @@
 #include <node_api.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
@@ -68,7 +69,20 @@ static inline void storePartial(float* p, vf v, int n) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Thread pool: workers sleep on a condition variable between jobs (no busy-waiting); the calling thread takes part.
+// Thread pool. After a job, workers and the caller spin for a bounded ~100 µs (a training step issues kernels back to
+// back, and a futex wake-up costs more than a small GEMM), then sleep on a condition variable: an idle pool burns no
+// core. The calling thread takes part in every job.
+
+static inline void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+/** Spin iterations before sleeping (~100 µs of pause instructions). */
+constexpr int SPIN = 2000;
 
 class Pool {
  public:
@@ -86,44 +100,57 @@ class Pool {
       for (int t = 0; t < n; t++) f(t);
       return;
     }
+    task_.store(&f, std::memory_order_relaxed);
+    active_.store(n, std::memory_order_relaxed);
+    pending_.store(n - 1, std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> lk(mu_);
-      task_ = &f;
-      active_ = n;
-      pending_ = n - 1;
-      generation_++;
+      generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     f(0);
-    std::unique_lock<std::mutex> lk(mu_);
-    done_.wait(lk, [this] { return pending_ == 0; });
-    task_ = nullptr;
+    for (int i = 0; i < SPIN && pending_.load(std::memory_order_acquire) != 0; i++) cpuRelax();
+    if (pending_.load(std::memory_order_acquire) != 0) {
+      std::unique_lock<std::mutex> lk(mu_);
+      done_.wait(lk, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+    }
   }
 
  private:
   void work(int id) {
     uint64_t seen = 0;
     for (;;) {
-      const std::function<void(int)>* task;
-      {
-        std::unique_lock<std::mutex> lk(mu_);
-        wake_.wait(lk, [&] { return generation_ != seen; });
-        seen = generation_;
-        if (id >= active_) continue;
-        task = task_;
+      uint64_t g = generation_.load(std::memory_order_acquire);
+      for (int i = 0; i < SPIN && g == seen; i++) {
+        cpuRelax();
+        g = generation_.load(std::memory_order_acquire);
       }
+      if (g == seen) {
+        std::unique_lock<std::mutex> lk(mu_);
+        wake_.wait(lk, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+        g = generation_.load(std::memory_order_acquire);
+      }
+      seen = g;
+      const int active = active_.load(std::memory_order_relaxed);
+      const std::function<void(int)>* task = task_.load(std::memory_order_relaxed);
+      // A worker left out of job g may read these after the caller published job g+1; it then takes g+1 next round.
+      if (id >= active || generation_.load(std::memory_order_acquire) != g) continue;
       (*task)(id);
-      std::lock_guard<std::mutex> lk(mu_);
-      if (--pending_ == 0) done_.notify_one();
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lk(mu_);
+        done_.notify_one();
+      }
     }
   }
 
   const int size_;
   std::mutex busy_, mu_;
   std::condition_variable wake_, done_;
-  const std::function<void(int)>* task_ = nullptr;
-  uint64_t generation_ = 0;
-  int active_ = 0, pending_ = 0;
+  // Written by the caller before the generation's release store, read by workers after its acquire load.
+  std::atomic<const std::function<void(int)>*> task_{nullptr};
+  std::atomic<int> active_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
 };
 
 // One pool per process (worker_threads that load the addon share it); created with the first setThreads call.
@@ -269,8 +296,9 @@ static void sgemm(long batch, long M, long N, long K, const float* a, const long
     p.run(T, [&](int t) {
       for (long i = t * batch / T; i < (t + 1) * batch / T; i++) item(i, 0, M, 0, N);
     });
-  } else if (M >= 4L * MR * T) {
-    // Tall: rows, cut at multiples of the register tile so only the last range has an edge tile.
+  } else if (M >= 4L * MR * T && (N <= M || N < 4L * NR * T)) {
+    // Rows, cut at multiples of the register tile so only the last range has an edge tile. Every thread packs all
+    // of B (K×N), so rows are the split when B is the smaller operand to duplicate; otherwise columns (A duplicated).
     p.run(T, [&](int t) {
       long m0 = MR * ((t * M / T) / MR), m1 = t == T - 1 ? M : MR * (((t + 1) * M / T) / MR);
       for (long i = 0; i < batch; i++) item(i, m0, m1, 0, N);
