@@ -1,8 +1,9 @@
 // `pretrain glove`: train GloVe on a corpus and save W + W̃ as vectors.bin, vectors.txt, vectors.safetensors,
 // vocab.txt (word count) and config.json in --out.
 import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { writeVectorsSafetensors, writeVocab, writeWord2Vec } from '../io/word2vec-format.js';
 import { Glove, GLOVE_DEFAULTS } from '../models/word2vec/glove.js';
 import type { RegisterCommand } from './commands.js';
@@ -27,10 +28,13 @@ export const registerGlove: RegisterCommand = (program) => {
     .option('--epochs <n>', 'passes over the co-occurrence entries', int, d.epochs)
     .option('--memory-entries <n>', 'co-occurrence entries held in memory before spilling a shard to disk', int, d.memoryEntries)
     .option('--seed <n>', 'random seed', int, d.seed)
+    .option('--threads <n>', 'training threads (Hogwild; 1 is deterministic for a seed)', int, availableParallelism())
+    .addOption(new Option('--kernels <kind>', 'AdaGrad loop: WebAssembly SIMD, or the single-threaded TypeScript reference').choices(['wasm', 'js']).default(d.kernels))
     .option('--json', 'print the summary as JSON (no progress bar)')
     .option('--quiet', 'no progress bar')
     .action(async (o) => {
-      const opts = { dim: o.dim, window: o.window, minCount: o.minCount, xMax: o.xMax, alpha: o.alpha, eta: o.eta, epochs: o.epochs, memoryEntries: o.memoryEntries, seed: o.seed };
+      const opts = { dim: o.dim, window: o.window, minCount: o.minCount, xMax: o.xMax, alpha: o.alpha, eta: o.eta, epochs: o.epochs, memoryEntries: o.memoryEntries, seed: o.seed,
+        threads: o.kernels === 'js' ? 1 : o.threads, kernels: o.kernels };
       const started = performance.now();
       const bar = progressBar('training', opts.epochs, { unit: 'epochs', quiet: Boolean(o.json || o.quiet) });
       let loss = NaN;

@@ -1,11 +1,15 @@
 // GloVe (Pennington et al. 2014) as the reference glove.c: symmetric windowed co-occurrence counts weighted 1/distance,
 // kept within a memory budget by spilling sorted shards to disk and merging them, then AdaGrad on the weighted
 // least-squares loss f(x)·(wᵢ·w̃ⱼ + bᵢ + b̃ⱼ − log x)², f(x) = min(1, (x/x_max)^alpha). Saves W + W̃.
+// Training runs the WebAssembly SIMD kernel (gloveBlock in assembly/word2vec.ts) on this thread or on Hogwild worker
+// threads over one shared memory, as glove.c's threads; the TypeScript loop here is the single-threaded reference.
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WordVectors } from '../vectors.js';
 import { readSentences } from './corpus.js';
+import { seedState, word2vecModule, type Word2VecKernels } from './kernels.js';
+import { scriptWorker, SlotPool, type SlotDone, type SlotJob } from './threads.js';
 import { VocabCounter, type Vocab } from './vocab.js';
 
 /** GloVe settings (defaults: glove.c's demo). */
@@ -21,15 +25,21 @@ export interface GloveOptions {
   seed: number;
   /** Co-occurrence entries held in memory before a sorted shard is spilled to disk. */
   memoryEntries: number;
+  /** Training threads (Hogwild); 1 trains on the calling thread, deterministically for a seed. */
+  threads: number;
+  /** AdaGrad loop: WebAssembly SIMD ('wasm', needs build/wasm), or the single-threaded TypeScript reference ('js'). */
+  kernels: Word2VecKernels;
 }
 
 /** glove.c defaults (x_max 100, alpha 0.75, eta 0.05). */
-export const GLOVE_DEFAULTS: GloveOptions = { dim: 100, window: 10, minCount: 5, xMax: 100, alpha: 0.75, eta: 0.05, epochs: 15, seed: 1, memoryEntries: 4_000_000 };
+export const GLOVE_DEFAULTS: GloveOptions = { dim: 100, window: 10, minCount: 5, xMax: 100, alpha: 0.75, eta: 0.05, epochs: 15, seed: 1, memoryEntries: 4_000_000, threads: 1, kernels: 'wasm' };
 
 /** Progress: phase and the loss of the last epoch. */
 export interface GloveProgress { phase: 'vocab' | 'cooccur' | 'train'; epoch?: number; loss?: number }
 
 const ENTRY = 24; // i (f64), j (f64), x (f64) per shard entry, sorted by (i, j)
+/** Entries per training block: each is shuffled on its own (glove.c's bounded shuffle) and is one kernel call. */
+const BLOCK = 65536;
 
 /** Writes the map's entries sorted by key to a new shard file. */
 function spill(map: Map<number, number>, v: number, path: string): void {
@@ -49,17 +59,36 @@ class ShardReader {
   private at = 0;
   private done = false;
   constructor(path: string) { this.fd = openSync(path, 'r'); }
+
+  /** Refills the buffer when it is used up; false at the end of the file. */
+  private fill(): boolean {
+    if (this.done) return false;
+    if (this.at < this.n) return true;
+    const bytes = readSync(this.fd, new Uint8Array(this.buf.buffer));
+    this.n = Math.floor(bytes / ENTRY);
+    this.at = 0;
+    if (this.n === 0) { closeSync(this.fd); this.done = true; return false; }
+    return true;
+  }
+
   /** The next entry [i, j, x], or undefined at the end. */
   next(): [number, number, number] | undefined {
-    if (this.done) return undefined;
-    if (this.at >= this.n) {
-      const bytes = readSync(this.fd, new Uint8Array(this.buf.buffer));
-      this.n = Math.floor(bytes / ENTRY);
-      this.at = 0;
-      if (this.n === 0) { closeSync(this.fd); this.done = true; return undefined; }
-    }
+    if (!this.fill()) return undefined;
     const o = 3 * this.at++;
     return [this.buf[o]!, this.buf[o + 1]!, this.buf[o + 2]!];
+  }
+
+  /** Reads up to out.length / 3 entries into out as (i, j, x) triples; returns how many (0 at the end). */
+  read(out: Float64Array): number {
+    const max = out.length / 3;
+    let n = 0;
+    while (n < max && this.fill()) {
+      const take = Math.min(max - n, this.n - this.at);
+      out.set(this.buf.subarray(3 * this.at, 3 * (this.at + take)), 3 * n);
+      this.at += take;
+      n += take;
+    }
+    return n;
   }
 }
 
@@ -134,7 +163,7 @@ export class Glove {
       map = new Map();
       const merged = join(dir, 'cooccur.bin');
       const entries = mergeShards(shards, merged);
-      const model = Glove.fit(vocab, opts, merged, entries, onProgress);
+      const model = await Glove.fit(vocab, opts, merged, entries, onProgress);
       return model;
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -142,49 +171,58 @@ export class Glove {
   }
 
   /** AdaGrad over the merged entries, read in blocks and shuffled within each block (as glove.c's shuffle buffer). */
-  private static fit(vocab: Vocab, opts: GloveOptions, path: string, entries: number, onProgress?: (p: GloveProgress) => void): Glove {
+  private static async fit(vocab: Vocab, opts: GloveOptions, path: string, entries: number, onProgress?: (p: GloveProgress) => void): Promise<Glove> {
     const v = vocab.words.length;
     const d = opts.dim;
-    let rng = (opts.seed * 2654435761) >>> 0 || 1;
+    if (opts.kernels === 'js' && opts.threads > 1) throw new Error("GloVe: the TypeScript reference kernels train on one thread; use kernels 'wasm' for threads > 1");
+    const memory = opts.kernels === 'wasm' ? new GloveMemory(2 * v * (d + 1), opts.threads > 1 ? opts.threads + 1 : 1) : undefined;
+    let rng = seedState(opts.seed);
     const rand = () => { rng ^= rng << 13; rng ^= rng >>> 17; rng ^= rng << 5; rng >>>= 0; return rng / 2 ** 32; };
     // rows: d weights then the bias, for W and W̃; AdaGrad sums start at 1 as glove.c
-    const w = Float32Array.from({ length: 2 * v * (d + 1) }, () => (rand() - 0.5) / d);
-    const gsq = new Float32Array(w.length).fill(1);
-    const block = new Float64Array(3 * 65536);
-    for (let epoch = 0; epoch < opts.epochs; epoch++) {
-      const reader = new ShardReader(path);
-      let loss = 0;
-      for (;;) {
-        let n = 0;
-        for (let e = reader.next(); e; e = n < 65535 ? reader.next() : undefined) { block.set(e, 3 * n++); }
-        if (n === 0) break;
-        const order = Array.from({ length: n }, (_, i) => i);
-        for (let i = n - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [order[i], order[j]] = [order[j]!, order[i]!]; }
-        for (const idx of order) {
-          const l1 = block[3 * idx]! * (d + 1);
-          const l2 = (v + block[3 * idx + 1]!) * (d + 1);
-          const x = block[3 * idx + 2]!;
-          let diff = w[l1 + d]! + w[l2 + d]! - Math.log(x);
-          for (let k = 0; k < d; k++) diff += w[l1 + k]! * w[l2 + k]!;
-          const fdiff = (x > opts.xMax ? 1 : (x / opts.xMax) ** opts.alpha) * diff;
-          loss += 0.5 * fdiff * diff;
-          const g = fdiff * opts.eta;
-          for (let k = 0; k < d; k++) {
-            const t1 = g * w[l2 + k]!;
-            const t2 = g * w[l1 + k]!;
-            w[l1 + k]! -= t1 / Math.sqrt(gsq[l1 + k]!);
-            w[l2 + k]! -= t2 / Math.sqrt(gsq[l2 + k]!);
-            gsq[l1 + k]! += t1 * t1;
-            gsq[l2 + k]! += t2 * t2;
+    const w = memory?.w ?? new Float32Array(2 * v * (d + 1));
+    for (let i = 0; i < w.length; i++) w[i] = (rand() - 0.5) / d;
+    const gsq = (memory?.gradsq ?? new Float32Array(w.length)).fill(1);
+    const block = new Float64Array(3 * BLOCK);
+    const trainer = memory ? new GloveTrainer(memory, opts, v, rng) : undefined;
+    try {
+      for (let epoch = 0; epoch < opts.epochs; epoch++) {
+        const reader = new ShardReader(path);
+        let loss = 0;
+        for (let n = reader.read(block); n > 0; n = reader.read(block)) {
+          if (trainer) {
+            await trainer.submit(block, n);
+            continue;
           }
-          w[l1 + d]! -= g / Math.sqrt(gsq[l1 + d]!);
-          w[l2 + d]! -= g / Math.sqrt(gsq[l2 + d]!);
-          gsq[l1 + d]! += g * g;
-          gsq[l2 + d]! += g * g;
+          const order = Array.from({ length: n }, (_, i) => i);
+          for (let i = n - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [order[i], order[j]] = [order[j]!, order[i]!]; }
+          for (const idx of order) {
+            const l1 = block[3 * idx]! * (d + 1);
+            const l2 = (v + block[3 * idx + 1]!) * (d + 1);
+            const x = block[3 * idx + 2]!;
+            let diff = w[l1 + d]! + w[l2 + d]! - Math.log(x);
+            for (let k = 0; k < d; k++) diff += w[l1 + k]! * w[l2 + k]!;
+            const fdiff = (x > opts.xMax ? 1 : (x / opts.xMax) ** opts.alpha) * diff;
+            loss += 0.5 * fdiff * diff;
+            const g = fdiff * opts.eta;
+            for (let k = 0; k < d; k++) {
+              const t1 = g * w[l2 + k]!;
+              const t2 = g * w[l1 + k]!;
+              w[l1 + k]! -= t1 / Math.sqrt(gsq[l1 + k]!);
+              w[l2 + k]! -= t2 / Math.sqrt(gsq[l2 + k]!);
+              gsq[l1 + k]! += t1 * t1;
+              gsq[l2 + k]! += t2 * t2;
+            }
+            w[l1 + d]! -= g / Math.sqrt(gsq[l1 + d]!);
+            w[l2 + d]! -= g / Math.sqrt(gsq[l2 + d]!);
+            gsq[l1 + d]! += g * g;
+            gsq[l2 + d]! += g * g;
+          }
         }
-        if (n < 65535) break;
+        if (trainer) loss = await trainer.takeCost();
+        onProgress?.({ phase: 'train', epoch, loss: loss / Math.max(1, entries) });
       }
-      onProgress?.({ phase: 'train', epoch, loss: loss / Math.max(1, entries) });
+    } finally {
+      await trainer?.close();
     }
     const main = new Float32Array(v * d);
     const ctx = new Float32Array(v * d);
@@ -197,5 +235,108 @@ export class Glove {
     const sum = new Float32Array(this.w.length);
     for (let i = 0; i < sum.length; i++) sum[i] = this.w[i]! + this.wTilde[i]!;
     return new WordVectors({ words: this.vocab.words, dim: this.opts.dim, vectors: sum, counts: this.vocab.counts });
+  }
+}
+
+const PAGE = 65536;
+
+/**
+ * GloVe's shared WebAssembly memory: the first 64 KiB for the modules' static data, then W and its AdaGrad sums
+ * (rows of dim weights and the bias, W̃ after W), then one slot per block in flight: the block's rows i and j
+ * (the context row offset by the vocabulary), log x and f(x), and the shuffle's scratch.
+ */
+class GloveMemory {
+  readonly memory: WebAssembly.Memory;
+  readonly w: Float32Array;
+  readonly gradsq: Float32Array;
+  /** Byte offsets of each slot's arrays: rowsI, rowsJ, logX, fX, order (BLOCK entries each). */
+  readonly slots: number[][];
+  readonly wAt: number;
+  readonly gradsqAt: number;
+
+  constructor(weights: number, slots: number) {
+    const slotBytes = 5 * 4 * BLOCK;
+    this.wAt = PAGE;
+    this.gradsqAt = this.wAt + Math.ceil((4 * weights) / 64) * 64;
+    const first = this.gradsqAt + Math.ceil((4 * weights) / 64) * 64;
+    const bytes = first + slots * slotBytes;
+    const pages = Math.ceil(bytes / PAGE);
+    if (pages > 65536) throw new Error(`GloVe: the model needs ${(bytes / 2 ** 30).toFixed(2)} GiB, over the 4 GiB a WebAssembly memory holds; lower dim or the vocabulary`);
+    // never grown, so the views stay valid
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    this.w = new Float32Array(this.memory.buffer, this.wAt, weights);
+    this.gradsq = new Float32Array(this.memory.buffer, this.gradsqAt, weights);
+    this.slots = Array.from({ length: slots }, (_, s) => [0, 1, 2, 3, 4].map((k) => first + s * slotBytes + k * 4 * BLOCK));
+  }
+}
+
+/** The exports of build/wasm/word2vec.*.wasm that GloVe uses. */
+interface GloveExports {
+  setRandomState(s: number): void;
+  gloveBlock(n: number, rowsI: number, rowsJ: number, logX: number, fX: number, order: number, w: number, gradsq: number, d: number, eta: number): number;
+}
+
+/** GloVe's WebAssembly worker (plain JavaScript); it gets GloveMemory's offsets and answers each block with its cost. */
+const GLOVE_WASM_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { memory, module, rng, slots, w, gradsq, dim, eta } = workerData;
+const e = new WebAssembly.Instance(module, { env: { memory, abort() { throw new Error('glove wasm: abort'); } } }).exports;
+e.setRandomState(rng);
+parentPort.on('message', ({ slot, n }) => {
+  const [rowsI, rowsJ, logX, fX, order] = slots[slot];
+  parentPort.postMessage({ slot, cost: e.gloveBlock(n, rowsI, rowsJ, logX, fX, order, w, gradsq, dim, eta) });
+});
+`;
+
+interface BlockJob extends SlotJob { n: number }
+interface BlockDone extends SlotDone { cost: number }
+
+/** Trains blocks with the WebAssembly kernel: on this thread (threads 1, the random stream going on from `rng`) or on a pool. */
+class GloveTrainer {
+  private readonly local: GloveExports | undefined;
+  private readonly pool: SlotPool<BlockJob, BlockDone> | undefined;
+  private cost = 0;
+
+  constructor(private readonly mem: GloveMemory, private readonly opts: GloveOptions, private readonly vocabSize: number, rng: number) {
+    const module = word2vecModule();
+    if (opts.threads > 1) {
+      const workers = Array.from({ length: opts.threads }, (_, i) => scriptWorker(GLOVE_WASM_WORKER, {
+        memory: mem.memory, module, rng: seedState(opts.seed + 1 + i), slots: mem.slots, w: mem.wAt, gradsq: mem.gradsqAt, dim: opts.dim, eta: opts.eta,
+      }));
+      this.pool = new SlotPool<BlockJob, BlockDone>(workers, mem.slots.length, (done) => { this.cost += done.cost; });
+    } else {
+      this.local = new WebAssembly.Instance(module, { env: { memory: mem.memory, abort: () => { throw new Error('glove wasm: abort'); } } }).exports as unknown as GloveExports;
+      this.local.setRandomState(rng);
+    }
+  }
+
+  /** Writes n entries of `block` ((i, j, x) triples) into a free slot as rows, log x and f(x), and trains them. */
+  async submit(block: Float64Array, n: number): Promise<void> {
+    const slot = this.pool ? this.pool.freeSlot() : 0;
+    const [rowsI, rowsJ, logX, fX, order] = this.mem.slots[slot]!;
+    const buf = this.mem.memory.buffer;
+    const ri = new Int32Array(buf, rowsI, n), rj = new Int32Array(buf, rowsJ, n), lx = new Float32Array(buf, logX, n), fx = new Float32Array(buf, fX, n);
+    const { xMax, alpha } = this.opts;
+    for (let k = 0; k < n; k++) {
+      const x = block[3 * k + 2]!;
+      ri[k] = block[3 * k]!;
+      rj[k] = this.vocabSize + block[3 * k + 1]!;
+      lx[k] = Math.log(x);
+      fx[k] = x > xMax ? 1 : (x / xMax) ** alpha;
+    }
+    if (this.pool) await this.pool.submit({ slot, n });
+    else this.cost += this.local!.gloveBlock(n, rowsI!, rowsJ!, logX!, fX!, order!, this.mem.wAt, this.mem.gradsqAt, this.opts.dim, this.opts.eta);
+  }
+
+  /** Waits for every block handed out; the summed cost since the last call. */
+  async takeCost(): Promise<number> {
+    await this.pool?.drain();
+    const c = this.cost;
+    this.cost = 0;
+    return c;
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
   }
 }

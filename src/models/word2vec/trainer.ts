@@ -7,7 +7,7 @@ import { WordVectors } from '../vectors.js';
 import { Arena, JOB_WORDS } from './arena.js';
 import { MAX_SENTENCE_WORDS, readSentences } from './corpus.js';
 import { jobTrainer, seedState, word2vecModule, type Word2VecKernels } from './kernels.js';
-import { TrainerPool } from './threads.js';
+import { word2vecPool } from './threads.js';
 import { VocabCounter, type Vocab } from './vocab.js';
 
 /** Training settings (defaults: gensim's). */
@@ -113,15 +113,14 @@ export class Word2Vec {
     const { epochs, alpha, minAlpha, threads, kernels } = this.opts;
     const total = epochs * this.vocab.totalWords;
     const module = kernels === 'wasm' ? word2vecModule() : undefined;
-    const pool = threads > 1 ? new TrainerPool(this.arena, this.opts, threads, module) : undefined;
-    const local = pool ? undefined : jobTrainer(kernels, this.arena, this.opts, this.rng, module);
     let lossSum = 0;
     let lossPairs = 0;
-    const takeLoss = () => {
-      const l = local ? local.takeLoss() : pool!.takeLoss();
+    const addLoss = (l: { sum: number; pairs: number }) => {
       lossSum += l.sum;
       lossPairs += l.pairs;
     };
+    const pool = threads > 1 ? word2vecPool(this.arena, this.opts, threads, module, addLoss) : undefined;
+    const local = pool ? undefined : jobTrainer(kernels, this.arena, this.opts, this.rng, module);
     let done = 0;
     let slot = pool ? pool.freeSlot() : 0;
     let job = this.arena.job(slot);
@@ -132,14 +131,14 @@ export class Word2Vec {
         const flush = async () => {
           const a = Math.max(minAlpha, alpha - (alpha - minAlpha) * (done / total));
           if (pool) {
-            await pool.submit(slot, sentences, a);
+            await pool.submit({ slot, sentences, alpha: a });
             slot = pool.freeSlot();
             job = this.arena.job(slot);
           } else {
             local!.train(slot, sentences, a);
+            addLoss(local!.takeLoss());
           }
           done += jobWords;
-          takeLoss();
           onProgress?.({ epoch, words: done, totalWords: total, alpha: a, loss: lossPairs > 0 ? lossSum / lossPairs : 0 });
           lossSum = 0;
           lossPairs = 0;
