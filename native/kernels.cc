@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -255,8 +256,33 @@ struct Scratch {
   }
 };
 
-/** C[m0:m1, n0:n1] = A[m0:m1, :] · B[:, n0:n1] for one matrix (C row-major with row stride ldc). */
-static void gemmRange(long m0, long m1, long n0, long n1, long K, const float* a, long ars, long acs, const float* b, long brs, long bcs, float* c, long ldc) {
+static inline long roundUp(long x, long m) { return (x + m - 1) / m * m; }
+
+/**
+ * B [K, N] packed once for many products with it (a recurrent weight, used at every time step): the panels gemmRange
+ * would pack, for each K block in turn; the block starting at row pc holds every column, at pc·roundUp(N, NR).
+ */
+struct Packed {
+  std::unique_ptr<float, decltype(&std::free)> data{nullptr, &std::free};
+  long n = 0;  // the columns packed
+};
+
+static Packed prepackB(long K, long N, const float* b, long rs, long cs) {
+  const long np = roundUp(N, NR);
+  Packed out;
+  out.n = N;
+  // 64-byte aligned: the micro-kernel loads whole vectors from the panels
+  out.data.reset(static_cast<float*>(std::aligned_alloc(64, sizeof(float) * roundUp(std::max(1L, K) * np, 16))));
+  for (long pc = 0; pc < K; pc += KC) packB(static_cast<int>(std::min<long>(KC, K - pc)), static_cast<int>(N), b + pc * rs, rs, cs, out.data.get() + pc * np);
+  return out;
+}
+
+/**
+ * C[m0:m1, n0:n1] = A[m0:m1, :] · B[:, n0:n1] for one matrix (C row-major with row stride ldc); n0 a multiple of NR.
+ * B is read through its strides, or from `packed` (prepackB of all N columns) when given.
+ */
+static void gemmRange(long m0, long m1, long n0, long n1, long K, const float* a, long ars, long acs, const float* b, long brs, long bcs, float* c, long ldc,
+                      const float* packed = nullptr, long packedN = 0) {
   if (K == 0) {
     for (long i = m0; i < m1; i++) std::fill(c + i * ldc + n0, c + i * ldc + n1, 0.0f);
     return;
@@ -266,13 +292,14 @@ static void gemmRange(long m0, long m1, long n0, long n1, long K, const float* a
     const int nc = static_cast<int>(std::min<long>(NC, n1 - jc));
     for (long pc = 0; pc < K; pc += KC) {
       const int kc = static_cast<int>(std::min<long>(KC, K - pc));
-      packB(kc, nc, b + pc * brs + jc * bcs, brs, bcs, scratch.b);
+      const float* bp = packed ? packed + pc * roundUp(packedN, NR) + jc * kc : scratch.b;
+      if (!packed) packB(kc, nc, b + pc * brs + jc * bcs, brs, bcs, scratch.b);
       for (long ic = m0; ic < m1; ic += MC) {
         const int mc = static_cast<int>(std::min<long>(MC, m1 - ic));
         packA(mc, kc, a + ic * ars + pc * acs, ars, acs, scratch.a);
         for (int jr = 0; jr < nc; jr += NR)
           for (int ir = 0; ir < mc; ir += MR)
-            microKernel(kc, scratch.a + ir * kc, scratch.b + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, std::min(MR, mc - ir),
+            microKernel(kc, scratch.a + ir * kc, bp + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, std::min(MR, mc - ir),
                         std::min(NR, nc - jr), pc > 0);
       }
     }
@@ -791,6 +818,150 @@ static void reduceBlock(int op, const float* x, float* out, long outer, long red
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// The LSTM recurrence of one layer and direction (PyTorch's gate order i, f, g, o), forward and backward through
+// time. The recurrent weight is packed once per sequence, each step is one GEMM (columns split across threads) and
+// one vectorised pass over the gates; the weight gradient is one large GEMM over all steps at the end.
+
+/** C[M, N] = A[M, K] · packed B, columns split across threads when the product is large enough. */
+static void gemmPacked(long M, long N, long K, const float* a, long ars, long acs, const Packed& packed, float* c, long ldc) {
+  Pool& p = threads();
+  const int T = M * N * K < (1L << 17) ? 1 : std::min<int>(p.size(), static_cast<int>((N + NR - 1) / NR));
+  if (T <= 1) {
+    gemmRange(0, M, 0, N, K, a, ars, acs, nullptr, 0, 0, c, ldc, packed.data.get(), packed.n);
+    return;
+  }
+  p.run(T, [&](int t) {
+    const long n0 = NR * ((t * N / T) / NR), n1 = t == T - 1 ? N : NR * (((t + 1) * N / T) / NR);
+    if (n0 < n1) gemmRange(0, M, n0, n1, K, a, ars, acs, nullptr, 0, 0, c, ldc, packed.data.get(), packed.n);
+  });
+}
+
+static inline vf vsigmoid(vf x) { return 1.0f / (1.0f + vexp(-x)); }
+
+/** Runs f(j, lanes) over [0, n) in vector-wide chunks (the last one partial). */
+template <typename F>
+static inline void lanes(long n, const F& f) {
+  for (long j = 0; j < n; j += VL) f(j, static_cast<int>(std::min<long>(VL, n - j)));
+}
+static inline vf ld(const float* p, int n) { return n == VL ? loadu(p) : loadPartial(p, n, 0.0f); }
+static inline void st(float* p, vf v, int n) {
+  if (n == VL) storeu(p, v);
+  else storePartial(p, v, n);
+}
+
+/**
+ * Forward over xw [B, T, 4H] (x·W_ih + b_ih, precomputed for all steps), W_hh [4H, H], optional b_hh [4H], h0, c0
+ * [B, H] and an optional step mask [B, T] (1 = real step; a padded step keeps the state and outputs 0). Writes out
+ * [B, T + 2, H] (every step's output, then the final h and c) and saves the gate activations acts [B, T, 4H], the
+ * cell values cNew [B, T, H] and the states entering each step, hPrev and cPrev [B, T, H].
+ */
+static void lstmForward(long B, long T, long H, const float* xw, const float* w, const float* bias, const float* h0, const float* c0, const float* mask,
+                        float* out, float* acts, float* cNew, float* hPrev, float* cPrev) {
+  const long H4 = 4 * H;
+  const Packed wT = prepackB(H, H4, w, 1, H);  // W_hhᵀ: element (k, j) = W[j][k]
+  std::vector<float> h(h0, h0 + B * H), c(c0, c0 + B * H), gates(static_cast<size_t>(B * H4));
+  for (long t = 0; t < T; t++) {
+    gemmPacked(B, H4, H, h.data(), H, 1, wT, gates.data(), H4);
+    parallelFor(B, 1, B * H4 * 8, [&](long b0, long b1) {
+      for (long b = b0; b < b1; b++) {
+        const long row = b * T + t;
+        const float* x = xw + row * H4;
+        const float* g4 = gates.data() + b * H4;
+        float* a = acts + row * H4;
+        float* hb = h.data() + b * H;
+        float* cb = c.data() + b * H;
+        std::memcpy(hPrev + row * H, hb, H * sizeof(float));
+        std::memcpy(cPrev + row * H, cb, H * sizeof(float));
+        const float m = mask ? mask[row] : 1.0f;
+        lanes(H, [&](long j, int n) {
+          auto pre = [&](long gate) {
+            vf v = ld(g4 + gate * H + j, n) + ld(x + gate * H + j, n);
+            return bias ? v + ld(bias + gate * H + j, n) : v;
+          };
+          const vf i = vsigmoid(pre(0)), f = vsigmoid(pre(1)), g = vtanh(pre(2)), o = vsigmoid(pre(3));
+          st(a + j, i, n);
+          st(a + H + j, f, n);
+          st(a + 2 * H + j, g, n);
+          st(a + 3 * H + j, o, n);
+          const vf cPrevV = ld(cb + j, n);
+          const vf cn = f * cPrevV + i * g;
+          const vf hn = o * vtanh(cn);
+          st(cNew + row * H + j, cn, n);
+          if (mask) {
+            st(hb + j, m * hn + (1.0f - m) * ld(hb + j, n), n);
+            st(cb + j, m * cn + (1.0f - m) * cPrevV, n);
+            st(out + (b * (T + 2) + t) * H + j, hn * m, n);
+          } else {
+            st(hb + j, hn, n);
+            st(cb + j, cn, n);
+            st(out + (b * (T + 2) + t) * H + j, hn, n);
+          }
+        });
+      }
+    });
+  }
+  for (long b = 0; b < B; b++) {
+    std::memcpy(out + (b * (T + 2) + T) * H, h.data() + b * H, H * sizeof(float));
+    std::memcpy(out + (b * (T + 2) + T + 1) * H, c.data() + b * H, H * sizeof(float));
+  }
+}
+
+/**
+ * Backward from grad [B, T + 2, H] (the gradient of lstmForward's out) and the saved tensors: dxw [B, T, 4H] (the gate
+ * pre-activation gradients), dW [4H, H], db [4H] (when bias), dh0 and dc0 [B, H].
+ */
+static void lstmBackward(long B, long T, long H, const float* grad, const float* w, const float* mask, const float* acts, const float* cNew, const float* hPrev,
+                         const float* cPrev, float* dxw, float* dw, float* db, float* dh0, float* dc0) {
+  const long H4 = 4 * H;
+  const Packed wP = prepackB(H4, H, w, H, 1);  // W_hh as the B operand of dG [B, 4H] · W [4H, H]
+  std::vector<float> dh(static_cast<size_t>(B * H)), dc(static_cast<size_t>(B * H)), dhPrev(static_cast<size_t>(B * H));
+  for (long b = 0; b < B; b++) {
+    std::memcpy(dh.data() + b * H, grad + (b * (T + 2) + T) * H, H * sizeof(float));
+    std::memcpy(dc.data() + b * H, grad + (b * (T + 2) + T + 1) * H, H * sizeof(float));
+  }
+  for (long t = T - 1; t >= 0; t--) {
+    parallelFor(B, 1, B * H4 * 8, [&](long b0, long b1) {
+      for (long b = b0; b < b1; b++) {
+        const long row = b * T + t;
+        const float* a = acts + row * H4;
+        float* dg = dxw + row * H4;
+        float* dhb = dh.data() + b * H;
+        float* dcb = dc.data() + b * H;
+        const float* gOut = grad + (b * (T + 2) + t) * H;
+        const float m = mask ? mask[row] : 1.0f;
+        lanes(H, [&](long j, int n) {
+          const vf i = ld(a + j, n), f = ld(a + H + j, n), g = ld(a + 2 * H + j, n), o = ld(a + 3 * H + j, n);
+          const vf tc = vtanh(ld(cNew + row * H + j, n));
+          const vf dcIn = ld(dcb + j, n);
+          const vf dhNew = (ld(dhb + j, n) + ld(gOut + j, n)) * m;
+          const vf dcNew = dcIn * m + dhNew * o * (1.0f - tc * tc);
+          st(dg + j, dcNew * g * i * (1.0f - i), n);
+          st(dg + H + j, dcNew * ld(cPrev + row * H + j, n) * f * (1.0f - f), n);
+          st(dg + 2 * H + j, dcNew * i * (1.0f - g * g), n);
+          st(dg + 3 * H + j, dhNew * tc * o * (1.0f - o), n);
+          // dc for step t - 1: through the cell, plus the part a padded step passes straight back.
+          st(dcb + j, dcNew * f + dcIn * (1.0f - m), n);
+        });
+      }
+    });
+    // dh for step t - 1: through the recurrent weight, plus the part a padded step passes straight back.
+    gemmPacked(B, H, H4, dxw + t * H4, T * H4, 1, wP, dhPrev.data(), H);
+    for (long b = 0; b < B; b++) {
+      const float keep = mask ? 1.0f - mask[b * T + t] : 0.0f;
+      float* dhb = dh.data() + b * H;
+      const float* dp = dhPrev.data() + b * H;
+      for (long j = 0; j < H; j++) dhb[j] = dp[j] + dhb[j] * keep;
+    }
+  }
+  std::memcpy(dh0, dh.data(), B * H * sizeof(float));
+  std::memcpy(dc0, dc.data(), B * H * sizeof(float));
+  // dW = Σ_t dGᵀ_t · hPrev_t as one product over all B·T rows; db = the column sums of dG.
+  const long sa[3] = {0, 1, H4}, sb[3] = {0, H, 1};
+  sgemm(1, H4, H, B * T, dxw, sa, hPrev, sb, dw);
+  if (db) reduceBlock(0, dxw, db, 1, B * T, H4);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // N-API bindings. Arrays are passed as typed arrays and used in place; numbers as JavaScript numbers.
 
 struct Args {
@@ -1050,6 +1221,46 @@ static napi_value jsReduceBlock(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// lstm(meta [B, T, H], xw, w, bias|null, h0, c0, mask|null, out, acts, cNew, hPrev, cPrev)
+static napi_value jsLstm(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const double* m = A.array<double>(0);
+  const float* xw = A.array<float>(1);
+  const float* w = A.array<float>(2);
+  const float* bias = A.array<float>(3, true);
+  const float* h0 = A.array<float>(4);
+  const float* c0 = A.array<float>(5);
+  const float* mask = A.array<float>(6, true);
+  float* out = A.array<float>(7);
+  float* acts = A.array<float>(8);
+  float* cNew = A.array<float>(9);
+  float* hPrev = A.array<float>(10);
+  float* cPrev = A.array<float>(11);
+  if (A.ok) lstmForward(static_cast<long>(m[0]), static_cast<long>(m[1]), static_cast<long>(m[2]), xw, w, bias, h0, c0, mask, out, acts, cNew, hPrev, cPrev);
+  return nullptr;
+}
+
+// lstmBackward(meta [B, T, H], grad, w, mask|null, acts, cNew, hPrev, cPrev, dxw, dw, db|null, dh0, dc0)
+static napi_value jsLstmBackward(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const double* m = A.array<double>(0);
+  const float* grad = A.array<float>(1);
+  const float* w = A.array<float>(2);
+  const float* mask = A.array<float>(3, true);
+  const float* acts = A.array<float>(4);
+  const float* cNew = A.array<float>(5);
+  const float* hPrev = A.array<float>(6);
+  const float* cPrev = A.array<float>(7);
+  float* dxw = A.array<float>(8);
+  float* dw = A.array<float>(9);
+  float* db = A.array<float>(10, true);
+  float* dh0 = A.array<float>(11);
+  float* dc0 = A.array<float>(12);
+  if (A.ok)
+    lstmBackward(static_cast<long>(m[0]), static_cast<long>(m[1]), static_cast<long>(m[2]), grad, w, mask, acts, cNew, hPrev, cPrev, dxw, dw, db, dh0, dc0);
+  return nullptr;
+}
+
 // setThreads(n): the pool's size (the first call decides; later calls return the size in use)
 static napi_value jsSetThreads(napi_env env, napi_callback_info info) {
   Args A(env, info);
@@ -1086,6 +1297,8 @@ NAPI_MODULE_INIT() {
       {"where", nullptr, jsWhere, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"copy", nullptr, jsCopy, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduceBlock", nullptr, jsReduceBlock, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lstm", nullptr, jsLstm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lstmBackward", nullptr, jsLstmBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, jsSetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, jsInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -122,6 +122,14 @@ export interface Backend {
   attention?(q: View, k: View, v: View, mask: View | null, causal: boolean, scale: number): { out: Buffer; weights: Buffer };
   /** The attention's gradients from dOut [B, H, Tq, Dv] and the saved weights: dq, dk, dv, each laid out [B, T, H, D]. */
   attentionBackward?(dOut: View, q: View, k: View, v: View, weights: Buffer, scale: number): { dq: Buffer; dk: Buffer; dv: Buffer };
+  /**
+   * The LSTM recurrence of one layer and direction, as ops.lstmSequence computes it: float32 xw [B, T, 4H] (input
+   * projections), wHh [4H, H], bHh [4H] or null, h0 and c0 [B, H], a float32 step mask [B, T] or null. Returns
+   * [B, T + 2, H] (each step's output, then the final h and c) and what the backward pass needs (opaque).
+   */
+  lstmSequence?(xw: View, wHh: View, bHh: View | null, h0: View, c0: View, mask: View | null): { packed: Buffer; saved: object };
+  /** Its gradients from the gradient of the packed result: dxw [B, T, 4H], dwHh, dbHh (zeros when there is no bias), dh0, dc0. */
+  lstmSequenceBackward?(grad: View, wHh: View, mask: View | null, saved: object, hasBias: boolean): { dxw: Buffer; dw: Buffer; db: Buffer; dh0: Buffer; dc0: Buffer };
 }
 
 let current: Backend | null = null;

@@ -114,6 +114,15 @@ export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
         return kernels.attentionBackward!(attentionShape(q, k, v, false, scale), operand4(dOut), operand4(q), operand4(k), operand4(v), weights as Float32Array);
       },
     } : {}),
+    ...(native ? {
+      lstmSequence(xw: View, wHh: View, bHh: View | null, h0: View, c0: View, mask: View | null) {
+        const [B, T, H4] = xw.shape as [number, number, number];
+        return native.lstm(B, T, H4 / 4, dense(xw), dense(wHh), bHh && dense(bHh), dense(h0), dense(c0), mask && dense(mask));
+      },
+      lstmSequenceBackward(grad: View, wHh: View, mask: View | null, saved: object, hasBias: boolean) {
+        return native.lstmBackward(dense(grad), dense(wHh), mask && dense(mask), saved as Parameters<NativeKernels['lstmBackward']>[3], hasBias);
+      },
+    } : {}),
     where: (cond, a, b, shape) =>
       (native && a.dtype === 'float32' && (cond.dtype === 'float32' || cond.dtype === 'int32') ? native.where(cond, a, b, shape) : null) ?? whereFast(cond, a, b, shape),
     contiguous: (x, dtype) => copy(x, allocArray(dtype, sizeOf(x.shape))),

@@ -25,6 +25,10 @@ interface Addon {
   where(meta: Float64Array, out: Float32Array, cond: Float32Array | Int32Array, condIsInt: number, a: Float32Array, b: Float32Array): void;
   copy(meta: Float64Array, out: Float32Array | Int32Array, x: Float32Array | Int32Array): void;
   reduceBlock(op: number, x: Float32Array, out: Float32Array, outer: number, red: number, inner: number): void;
+  lstm(meta: Float64Array, xw: Float32Array, w: Float32Array, bias: Float32Array | null, h0: Float32Array, c0: Float32Array, mask: Float32Array | null,
+    out: Float32Array, acts: Float32Array, cNew: Float32Array, hPrev: Float32Array, cPrev: Float32Array): void;
+  lstmBackward(meta: Float64Array, grad: Float32Array, w: Float32Array, mask: Float32Array | null, acts: Float32Array, cNew: Float32Array, hPrev: Float32Array,
+    cPrev: Float32Array, dxw: Float32Array, dw: Float32Array, db: Float32Array | null, dh0: Float32Array, dc0: Float32Array): void;
   setThreads(n: number): number;
   info(): { vectorBits: number; tile: number };
 }
@@ -147,6 +151,26 @@ export class NativeKernels implements CpuKernels {
     return out;
   }
 
+  /**
+   * One LSTM layer's recurrence over contiguous arrays (see Backend.lstmSequence): the packed [B, T + 2, H] result
+   * and the saved gate activations, cell values and incoming states.
+   */
+  lstm(B: number, T: number, H: number, xw: Float32Array, w: Float32Array, bias: Float32Array | null, h0: Float32Array, c0: Float32Array, mask: Float32Array | null): { packed: Float32Array; saved: LstmSaved } {
+    const packed = new Float32Array(B * (T + 2) * H);
+    const saved: LstmSaved = { B, T, H, acts: new Float32Array(B * T * 4 * H), cNew: new Float32Array(B * T * H), hPrev: new Float32Array(B * T * H), cPrev: new Float32Array(B * T * H) };
+    this.k.lstm(Float64Array.of(B, T, H), xw, w, bias, h0, c0, mask, packed, saved.acts, saved.cNew, saved.hPrev, saved.cPrev);
+    return { packed, saved };
+  }
+
+  /** The LSTM recurrence's gradients from the packed result's gradient (see Backend.lstmSequenceBackward). */
+  lstmBackward(grad: Float32Array, w: Float32Array, mask: Float32Array | null, s: LstmSaved, hasBias: boolean) {
+    const { B, T, H } = s;
+    const dxw = new Float32Array(B * T * 4 * H), dw = new Float32Array(4 * H * H), db = new Float32Array(4 * H);
+    const dh0 = new Float32Array(B * H), dc0 = new Float32Array(B * H);
+    this.k.lstmBackward(Float64Array.of(B, T, H), grad, w, mask, s.acts, s.cNew, s.hPrev, s.cPrev, dxw, dw, hasBias ? db : null, dh0, dc0);
+    return { dxw, dw, db, dh0, dc0 };
+  }
+
   attention(a: AttentionShape, q: Operand4, k: Operand4, v: Operand4, mask: Operand4 | null): { out: Float32Array; weights: Float32Array } {
     const out = new Float32Array(a.B * a.Tq * a.H * a.Dv), weights = new Float32Array(a.B * a.H * a.Tq * a.Tk);
     this.k.attention(attentionMeta(a, q, k, v, mask), q.data, k.data, v.data, mask?.data ?? null, out, weights);
@@ -159,6 +183,9 @@ export class NativeKernels implements CpuKernels {
     return { dq, dk, dv };
   }
 }
+
+/** What the LSTM recurrence saves for its backward pass, each [B, T, ·]. */
+interface LstmSaved { B: number; T: number; H: number; acts: Float32Array; cNew: Float32Array; hPrev: Float32Array; cPrev: Float32Array }
 
 /** The native binary ops' codes (native/kernels.cc BinaryOp); pow stays in TypeScript. */
 const BINARY_CODES: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, eq: 6, ne: 7, lt: 8, le: 9, gt: 10, ge: 11 };

@@ -227,6 +227,26 @@ export function lstmPointwise(gates: Tensor, c: Tensor): { h: Tensor; c: Tensor 
   return { h: mul(sigmoid(o), tanh(cNext)), c: cNext };
 }
 
+/** lstmSequence through the backend's fused recurrence kernels (forward and backward through time). */
+function fusedLstmSequence(xw: Tensor, wHh: Tensor, bHh: Tensor | null, h0: Tensor, c0: Tensor, mask: Tensor | null): LSTMSequenceOutput {
+  const backend = xw.backend;
+  const [B, T, H4] = xw.shape as [number, number, number];
+  const H = H4 / 4;
+  const w = wHh.detach(), m = mask?.detach() ?? null;
+  const { packed, saved } = backend.lstmSequence!(xw.detach().view, w.view, bHh?.detach().view ?? null, h0.detach().view, c0.detach().view, m?.view ?? null);
+  const inputs = [xw, wHh, ...(bHh ? [bHh] : []), h0, c0];
+  const out = record('lstmSequence', fromKernel('lstmSequence', packed, [B, T + 2, H], xw.dtype, backend), inputs, (grad) => {
+    const g = backend.lstmSequenceBackward!(grad.view, w.view, m?.view ?? null, saved, bHh !== null);
+    const t = (buf: object, shape: number[]) => fromKernel('lstmSequence backward', buf, shape, xw.dtype, backend);
+    return [t(g.dxw, [B, T, H4]), t(g.dw, [H4, H]), ...(bHh ? [t(g.db, [H4])] : []), t(g.dh0, [B, H]), t(g.dc0, [B, H])];
+  });
+  return {
+    output: slice(out, 1, 0, T),
+    h: reshape(slice(out, 1, T, T + 1), [B, H]),
+    c: reshape(slice(out, 1, T + 1, T + 2), [B, H]),
+  };
+}
+
 /** Pads the last dims: `pads[k]` = [before, after] for dim rank - pads.length + k. */
 export function pad(x: Tensor, pads: readonly (readonly [number, number])[], value = 0): Tensor {
   let y = x;
@@ -324,6 +344,10 @@ export interface LSTMSequenceOutput {
  * on the tape, and each slice's adjoint is a full-size [B, T, 4H] tensor; here the gradient of xw is one stack.
  */
 export function lstmSequence(xw: Tensor, wHh: Tensor, bHh: Tensor | null, h0: Tensor, c0: Tensor, mask: Tensor | null): LSTMSequenceOutput {
+  const backend = xw.backend;
+  if (backend.lstmSequence && backend.lstmSequenceBackward && [xw, wHh, h0, c0, ...(bHh ? [bHh] : []), ...(mask ? [mask] : [])].every((t) => t.dtype === 'float32')) {
+    return fusedLstmSequence(xw, wHh, bHh, h0, c0, mask);
+  }
   const [B, T, H4] = xw.shape as [number, number, number];
   const H = H4 / 4;
   // Saved for the backward pass, per step: the gate activations, c_t after the cell, tanh of it, and h_{t-1}, c_{t-1}.

@@ -1,0 +1,53 @@
+// The fused LSTM recurrence (the fast CPU backend's native kernel, where built) against the composite lstmSequence on
+// the reference backend: outputs, final states and the gradients of every input, with and without a step mask (padded
+// sequences), initial states and the recurrent bias.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { getBackend, setBackend } from '../../src/backend/backend.js';
+import * as T from '../../src/tensor/index.js';
+
+function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string) {
+  assert.equal(a.length, b.length, what);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / (1 + Math.abs(b[i]!)));
+  assert.ok(worst <= tol, `${what}: relative error ${worst}`);
+}
+
+test('fused LSTM recurrence matches the composite, forward and backward, with masks, initial states and bias', (t) => {
+  setBackend('cpu');
+  if (!getBackend().lstmSequence) { t.skip('the fast CPU backend has no fused LSTM here (native kernels not built)'); return; }
+  const rng = new T.Generator(11);
+  const rand = (n: number, scale = 1) => Float32Array.from({ length: n }, () => (rng.random() * 2 - 1) * scale);
+  try {
+    for (const [B, S, H, masked, bias] of [[3, 7, 5, false, true], [4, 9, 19, true, true], [2, 6, 33, true, false]] as const) {
+      const data = {
+        xw: rand(B * S * 4 * H), w: rand(4 * H * H, 0.5), b: rand(4 * H), h0: rand(B * H), c0: rand(B * H),
+        // lengths S, S-2, S-4, ...: padded steps at the ends of the shorter sequences
+        mask: Float32Array.from({ length: B * S }, (_, i) => (i % S < S - 2 * Math.floor(i / S) ? 1 : 0)),
+        gOut: rand(B * S * H), gH: rand(B * H), gC: rand(B * H),
+      };
+      const run = (backend: string) => {
+        setBackend(backend);
+        const p = (x: Float32Array, shape: number[]) => T.fromArray(x, shape, { requiresGrad: true });
+        const xw = p(data.xw, [B, S, 4 * H]), w = p(data.w, [4 * H, H]), b = bias ? p(data.b, [4 * H]) : null;
+        const h0 = p(data.h0, [B, H]), c0 = p(data.c0, [B, H]);
+        const r = T.lstmSequence(xw, w, b, h0, c0, masked ? T.fromArray(data.mask, [B, S]) : null);
+        const loss = T.add(T.add(T.sum(T.mul(r.output, T.fromArray(data.gOut, [B, S, H]))), T.sum(T.mul(r.h, T.fromArray(data.gH, [B, H])))),
+          T.sum(T.mul(r.c, T.fromArray(data.gC, [B, H]))));
+        loss.backward();
+        const read = (x: T.Tensor) => T.contiguous(x).dataSync() as Float32Array;
+        return { fused: Boolean(getBackend().lstmSequence), out: read(r.output), h: read(r.h), c: read(r.c),
+          grads: [xw, w, ...(b ? [b] : []), h0, c0].map((x) => read(x.grad!)) };
+      };
+      const fused = run('cpu'), ref = run('cpu-reference');
+      assert.ok(fused.fused && !ref.fused);
+      const what = `B${B} T${S} H${H}${masked ? ' masked' : ''}${bias ? ' bias' : ''}`;
+      close(fused.out, ref.out, 1e-5, `output ${what}`);
+      close(fused.h, ref.h, 1e-5, `h ${what}`);
+      close(fused.c, ref.c, 1e-5, `c ${what}`);
+      fused.grads.forEach((g, i) => close(g, ref.grads[i]!, 1e-5, `gradient ${i} ${what}`));
+    }
+  } finally {
+    setBackend('cpu');
+  }
+});
