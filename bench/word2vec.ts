@@ -51,7 +51,7 @@ export default async function main(args: string[]): Promise<void> {
     const peerName = peerOut ? `gensim ${peerOut['gensim']} (2 workers)` : null;
     const peerPairs = (peerOut?.['pairs'] ?? {}) as Record<string, { spearman: number }>;
     const w2v = new Word2Vec(await buildVocab(corpus, { minCount: 5, sample: 1e-3, maxVocabSize: Infinity }),
-      { model, cbowMean: true, hs: false, negative: 5, window: 5, dim: 100, minCount: 5, maxVocabSize: Infinity, sample: 1e-3, alpha: 0.025, minAlpha: 0.0001, epochs: 5, seed: 1, threads: 2, kernels: 'wasm' });
+      { model, cbowMean: true, hs: false, negative: 5, window: 5, dim: 100, minCount: 5, maxVocabSize: Infinity, sample: 1e-3, alpha: 0.025, minAlpha: 0.0001, epochs: 5, seed: 1, threads: 2, kernels: 'wasm', cacheJobs: true });
     const t0 = performance.now();
     await w2v.trainEpochs(corpus);
     const seconds = (performance.now() - t0) / 1000;

@@ -34,13 +34,14 @@ export const registerWord2vec: RegisterCommand = (program) => {
     .option('--threads <n>', 'training threads (Hogwild; 1 is deterministic for a seed)', int, availableParallelism())
     .option('--seed <n>', 'random seed', int, d.seed)
     .addOption(new Option('--kernels <kind>', 'inner loops: WebAssembly SIMD, or the TypeScript reference').choices(['wasm', 'js']).default(d.kernels))
+    .option('--no-job-cache', 'read the corpus text every epoch instead of replaying the first epoch\'s word ids from a temporary file')
     .option('--json', 'print the summary as JSON (no progress bar)')
     .option('--quiet', 'no progress bar')
     .action(async (o) => {
       const opts: Word2VecOptions = {
         model: o.model, cbowMean: !o.cbowSum, hs: Boolean(o.hs), negative: o.negative, window: o.window, dim: o.dim,
         minCount: o.minCount, maxVocabSize: o.maxVocabSize ?? Infinity, sample: o.sample, alpha: o.alpha, minAlpha: o.minAlpha,
-        epochs: o.epochs, seed: o.seed, threads: Math.max(1, o.threads), kernels: o.kernels,
+        epochs: o.epochs, seed: o.seed, threads: Math.max(1, o.threads), kernels: o.kernels, cacheJobs: o.jobCache,
       };
       const started = performance.now();
       const vocab = await buildVocab(o.corpus, opts);

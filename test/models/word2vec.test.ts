@@ -125,6 +125,12 @@ test('training is deterministic for a seed, alpha decays linearly to min_alpha',
   const b = await Word2Vec.train(() => corpus, { dim: 8, minCount: 1, epochs: 4, seed: 3 });
   assert.deepEqual(a.syn0, b.syn0);
   assert.deepEqual(alphas.map((x) => x.toFixed(6)), [0, 1, 2, 3].map((k) => (0.025 - (0.025 - 0.0001) * k / 4).toFixed(6)));
+  // later epochs replay the first one's jobs (here three a epoch) from a file: the same words, so the same model
+  // as reading the text again
+  const long = topics(3000);
+  const cached = await Word2Vec.train(() => long, { dim: 8, minCount: 1, epochs: 3, seed: 3 });
+  const uncached = await Word2Vec.train(() => long, { dim: 8, minCount: 1, epochs: 3, seed: 3, cacheJobs: false });
+  assert.deepEqual(cached.syn0, uncached.syn0);
   const c = await Word2Vec.train(() => corpus, { dim: 8, minCount: 1, epochs: 4, seed: 4 });
   assert.notDeepEqual(a.syn0, c.syn0);
   await assert.rejects(Word2Vec.train(() => corpus, { minCount: 1000 }), /no word occurs 1000 times/);

@@ -6,6 +6,7 @@
 import { WordVectors } from '../vectors.js';
 import { Arena, JOB_WORDS } from './arena.js';
 import { MAX_SENTENCE_WORDS, readSentences } from './corpus.js';
+import { JobCache } from './job-cache.js';
 import { jobTrainer, seedState, word2vecModule, type Word2VecKernels } from './kernels.js';
 import { word2vecPool } from './threads.js';
 import { VocabCounter, type Vocab } from './vocab.js';
@@ -35,12 +36,17 @@ export interface Word2VecOptions {
   threads: number;
   /** Inner loops: WebAssembly SIMD ('wasm', needs build/wasm) or the TypeScript reference ('js', slower). */
   kernels: Word2VecKernels;
+  /**
+   * Keep the first epoch's word ids in a temporary file (4 bytes a word) and replay them in later epochs instead of
+   * reading the text again; a corpus function is then called twice in all (vocabulary, first epoch).
+   */
+  cacheJobs: boolean;
 }
 
 /** gensim 4's defaults. */
 export const WORD2VEC_DEFAULTS: Word2VecOptions = {
   model: 'cbow', cbowMean: true, hs: false, negative: 5, window: 5, dim: 100, minCount: 5, maxVocabSize: Infinity,
-  sample: 1e-3, alpha: 0.025, minAlpha: 0.0001, epochs: 5, seed: 1, threads: 1, kernels: 'wasm',
+  sample: 1e-3, alpha: 0.025, minAlpha: 0.0001, epochs: 5, seed: 1, threads: 1, kernels: 'wasm', cacheJobs: true,
 };
 
 /** Progress report, about every 10000 words. */
@@ -121,6 +127,8 @@ export class Word2Vec {
     };
     const pool = threads > 1 ? word2vecPool(this.arena, this.opts, threads, module, addLoss) : undefined;
     const local = pool ? undefined : jobTrainer(kernels, this.arena, this.opts, this.rng, module);
+    // epochs after the first replay the first one's jobs from disk: the text is read and split twice in all
+    const cache = epochs > 1 && this.opts.cacheJobs ? new JobCache() : undefined;
     let done = 0;
     let slot = pool ? pool.freeSlot() : 0;
     let job = this.arena.job(slot);
@@ -129,6 +137,7 @@ export class Word2Vec {
     try {
       for (let epoch = 0; epoch < epochs; epoch++) {
         const flush = async () => {
+          if (epoch === 0) cache?.append(job, jobWords, sentences);
           const a = Math.max(minAlpha, alpha - (alpha - minAlpha) * (done / total));
           if (pool) {
             await pool.submit({ slot, sentences, alpha: a });
@@ -145,6 +154,14 @@ export class Word2Vec {
           sentences = 0;
           jobWords = 0;
         };
+        if (epoch > 0 && cache) {
+          cache.rewind();
+          for (let next = cache.next(job); next; next = cache.next(job)) {
+            ({ words: jobWords, sentences } = next);
+            await flush();
+          }
+          continue;
+        }
         for await (const sentence of pass(corpus)) {
           let length = 0;
           for (const w of sentence) {
@@ -169,6 +186,7 @@ export class Word2Vec {
       await pool?.drain();
     } finally {
       await pool?.close();
+      cache?.close();
     }
     if (local) this.rng = local.randomState();
   }
