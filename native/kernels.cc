@@ -817,6 +817,23 @@ static void reduceBlock(int op, const float* x, float* out, long outer, long red
   }
 }
 
+/**
+ * out[idx[k], :] += src[k, :] for k in order (an embedding's gradient), columns split across threads so each element
+ * still receives its terms in increasing k. Returns the first out-of-range index position, or -1 (out untouched).
+ */
+static long scatterRows(float* out, long rows, long D, const int32_t* idx, long idxStride, long N, const float* src) {
+  for (long k = 0; k < N; k++)
+    if (idx[k * idxStride] < 0 || idx[k * idxStride] >= rows) return k;
+  parallelFor(D, 64, N * D, [&](long c0, long c1) {
+    for (long k = 0; k < N; k++) {
+      float* dst = out + idx[k * idxStride] * D;
+      const float* row = src + k * D;
+      for (long c = c0; c < c1; c++) dst[c] += row[c];
+    }
+  });
+  return -1;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The LSTM recurrence of one layer and direction (PyTorch's gate order i, f, g, o), forward and backward through
 // time. The recurrent weight is packed once per sequence, each step is one GEMM (columns split across threads) and
@@ -1261,6 +1278,18 @@ static napi_value jsLstmBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// scatterRows(out, rows, D, idx, idxOffset, idxStride, N, src) -> first bad position or -1
+static napi_value jsScatterRows(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  float* out = A.array<float>(0);
+  const long rows = A.integer(1), D = A.integer(2);
+  const int32_t* idx = A.array<int32_t>(3);
+  const long off = A.integer(4), stride = A.integer(5), N = A.integer(6);
+  const float* src = A.array<float>(7);
+  if (!A.ok) return nullptr;
+  return number(env, static_cast<double>(scatterRows(out, rows, D, idx + off, stride, N, src)));
+}
+
 // setThreads(n): the pool's size (the first call decides; later calls return the size in use)
 static napi_value jsSetThreads(napi_env env, napi_callback_info info) {
   Args A(env, info);
@@ -1299,6 +1328,7 @@ NAPI_MODULE_INIT() {
       {"reduceBlock", nullptr, jsReduceBlock, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lstm", nullptr, jsLstm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lstmBackward", nullptr, jsLstmBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"scatterRows", nullptr, jsScatterRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, jsSetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, jsInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -102,6 +102,7 @@ for (const kernels of loadNativeAddon() ? (['native', 'wasm'] as const) : (['was
     const tokens: View = { buf: Int32Array.from({ length: 300 }, () => Math.floor(rng.random() * 50)), dtype: 'int32', shape: [300, 33], strides: [1, 0], offset: 0 };
     const rows = randomView([300, 33]);
     close(fast.scatterAdd([50, 33], 0, tokens, rows) as Float32Array, ref.scatterAdd([50, 33], 0, tokens, rows) as Float32Array, 0, 'embedding scatterAdd');
+    assert.throws(() => fast.scatterAdd([50, 33], 0, { ...tokens, buf: Int32Array.from({ length: 300 }, (_, i) => (i === 7 ? 50 : 0)) }, rows), /scatterAdd: index 50 is out of range \[0, 50\) along axis 0/);
     const bad: View = { ...cls, buf: Int32Array.from([4, 0, 5, 1, 2, 2]) };
     assert.throws(() => fast.gather(x, 1, bad), /gather: index 5 is out of range \[0, 5\) along axis 1/);
   });

@@ -138,7 +138,15 @@ export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
       return reduceBlockFast(op, x, axes) ?? reduceLastFast(op, x, axes) ?? reference.reduce(op, x, axes);
     },
     gather: gatherFast,
-    scatterAdd: scatterAddFast,
+    scatterAdd(shape, axis, index, src) {
+      // Whole rows added into rows (an embedding's gradient: the index broadcast along the row).
+      if (native && axis === 0 && shape.length === 2 && src.dtype === 'float32' && index.dtype === 'int32' && index.strides[1] === 0 && index.shape[0]! > 0) {
+        const r = native.scatterRows(shape[0]!, shape[1]!, index.buf as Int32Array, index.offset, index.strides[0]!, index.shape[0]!, dense(src));
+        if (r.bad !== null) throw new RangeError(`scatterAdd: index ${r.bad} is out of range [0, ${shape[0]}) along axis 0`);
+        return r.out;
+      }
+      return scatterAddFast(shape, axis, index, src);
+    },
     matmul(a: View, b: View) {
       if (a.dtype !== 'float32') return reference.matmul(a, b);
       return kernels.matmul(

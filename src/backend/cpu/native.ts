@@ -29,6 +29,7 @@ interface Addon {
     out: Float32Array, acts: Float32Array, cNew: Float32Array, hPrev: Float32Array, cPrev: Float32Array): void;
   lstmBackward(meta: Float64Array, grad: Float32Array, w: Float32Array, mask: Float32Array | null, acts: Float32Array, cNew: Float32Array, hPrev: Float32Array,
     cPrev: Float32Array, dxw: Float32Array, dw: Float32Array, db: Float32Array | null, dh0: Float32Array, dc0: Float32Array): void;
+  scatterRows(out: Float32Array, rows: number, D: number, idx: Int32Array, idxOffset: number, idxStride: number, N: number, src: Float32Array): number;
   setThreads(n: number): number;
   info(): { vectorBits: number; tile: number };
 }
@@ -169,6 +170,16 @@ export class NativeKernels implements CpuKernels {
     const dh0 = new Float32Array(B * H), dc0 = new Float32Array(B * H);
     this.k.lstmBackward(Float64Array.of(B, T, H), grad, w, mask, s.acts, s.cNew, s.hPrev, s.cPrev, dxw, dw, hasBias ? db : null, dh0, dc0);
     return { dxw, dw, db, dh0, dc0 };
+  }
+
+  /**
+   * zeros([rows, D]) with src's rows [N, D] (contiguous) added at rows idx[k] in order: an embedding's gradient;
+   * returns null, having added nothing, when an index is out of range, with the offending index.
+   */
+  scatterRows(rows: number, D: number, idx: Int32Array, idxOffset: number, idxStride: number, N: number, src: Float32Array): { out: Float32Array; bad: number | null } {
+    const out = new Float32Array(rows * D);
+    const k = this.k.scatterRows(out, rows, D, idx, idxOffset, idxStride, N, src);
+    return { out, bad: k >= 0 ? idx[idxOffset + k * idxStride]! : null };
   }
 
   attention(a: AttentionShape, q: Operand4, k: Operand4, v: Operand4, mask: Operand4 | null): { out: Float32Array; weights: Float32Array } {
