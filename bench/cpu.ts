@@ -1,7 +1,7 @@
 // `npm run bench -- cpu`: the fast CPU backend next to PyTorch 1.13 (../shared/peers/torch_cpu.py), same run, same
 // configurations, same thread count: GEMM GFLOP/s at 256-2048, and GPT-, BERT- and LSTM-style AdamW training steps in
 // tokens/s (each workload in a fresh child process, which also gives its peak RSS).
-//   npm run bench -- cpu [--threads 2] [--steps 8] [--warmup 2]
+//   npm run bench -- cpu [--threads 2] [--steps 8] [--warmup 2] [--rounds 1]
 // Ours runs with the kernels the backend picks (native where built, else WebAssembly; PRETRAIN_NATIVE=0 measures the
 // WebAssembly ones).
 import { spawnSync } from 'node:child_process';
@@ -49,18 +49,33 @@ print(json.dumps({"maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrs
 
 export default async function cpu(args: string[]): Promise<void> {
   const threads = arg(args, 'threads', '2'), steps = arg(args, 'steps', '8'), warmup = arg(args, 'warmup', '2');
+  // On a shared machine, load comes and goes: with --rounds R, ours and the peer alternate R times and each keeps
+  // its best figure (its least disturbed run), so neither side is judged by the other's bad moment.
+  const rounds = Math.max(1, Number(arg(args, 'rounds', '1')));
   const peerName = `torch-cpu 1.13 (${threads} threads)`;
   const rows: BenchRow[] = [];
   const gemm = createCpuKernels({ threads: Number(threads) });
-  console.error(`ours: ${gemm.description}`);
-  const peerGemm = runPython(`${SHARED_PEERS}torch_cpu.py`, ['gemm', '--threads', threads]);
-  for (const n of [256, 512, 1024, 2048]) {
-    const peer = peerGemm?.find((l) => (l.config as { n: number }).n === n)?.value as number | undefined;
-    rows.push(throughput(`gemm-${n}`, gemmGflops(gemm, n), 'GFLOP/s', peerGemm ? peerName : null, peer ?? null));
+  console.error(`ours: ${gemm.description}; ${rounds} round(s)`);
+  const sizes = [256, 512, 1024, 2048];
+  const oursGemm = sizes.map(() => 0), peerGemm: (number | null)[] = sizes.map(() => null);
+  for (let r = 0; r < rounds; r++) {
+    sizes.forEach((n, i) => { oursGemm[i] = Math.max(oursGemm[i]!, gemmGflops(gemm, n)); });
+    const peer = runPython(`${SHARED_PEERS}torch_cpu.py`, ['gemm', '--threads', threads]);
+    sizes.forEach((n, i) => {
+      const v = peer?.find((l) => (l.config as { n: number }).n === n)?.value as number | undefined;
+      if (v !== undefined) peerGemm[i] = Math.max(peerGemm[i] ?? 0, v);
+    });
   }
+  sizes.forEach((n, i) => rows.push(throughput(`gemm-${n}`, oursGemm[i]!, 'GFLOP/s', peerGemm[i] !== null ? peerName : null, peerGemm[i] ?? null)));
   for (const kind of ['gpt', 'bert', 'lstm']) {
-    const ours = oursStep(kind, steps, warmup, threads);
-    const peer = peerStep(kind, threads, steps, warmup);
+    let ours: StepReport | null = null;
+    let peer: { value: number; maxRssMb: number } | null = null;
+    for (let r = 0; r < rounds; r++) {
+      const o = oursStep(kind, steps, warmup, threads);
+      if (o && (!ours || o.tokensPerSec > ours.tokensPerSec)) ours = o;
+      const p = peerStep(kind, threads, steps, warmup);
+      if (p && (!peer || p.value > peer.value)) peer = p;
+    }
     rows.push(throughput(`${kind}-step`, ours?.tokensPerSec ?? NaN, 'tokens/s', peer ? peerName : null, peer?.value ?? null));
     if (kind === 'gpt' && ours) {
       const ratio = peer ? Number((ours.maxRssMb / peer.maxRssMb).toPrecision(4)) : null;
