@@ -117,11 +117,12 @@ export interface Backend {
    * Fused scaled-dot-product attention over float32 views q [B, H, Tq, D], k [B, H, Tk, D], v [B, H, Tk, Dv] (any
    * strides): softmax(scale·q kᵀ, masked) v, where key j is hidden from query i when `causal` and j > i + Tk - Tq, or
    * where `mask` (float32, broadcast to [B, H, Tq, Tk]) is 0; hidden scores take MASK_VALUE, as in the composite.
-   * Returns the output laid out as [B, Tq, H, Dv] (merging the heads is then free) and the weights [B, H, Tq, Tk].
+   * Returns the output laid out as [B, Tq, H, Dv] (merging the heads is then free) and what the backward pass needs
+   * (opaque: the CPU keeps the weights [B, H, Tq, Tk]; a flash-style kernel would keep each row's log-sum-exp).
    */
-  attention?(q: View, k: View, v: View, mask: View | null, causal: boolean, scale: number): { out: Buffer; weights: Buffer };
-  /** The attention's gradients from dOut [B, H, Tq, Dv] and the saved weights: dq, dk, dv, each laid out [B, T, H, D]. */
-  attentionBackward?(dOut: View, q: View, k: View, v: View, weights: Buffer, scale: number): { dq: Buffer; dk: Buffer; dv: Buffer };
+  attention?(q: View, k: View, v: View, mask: View | null, causal: boolean, scale: number): { out: Buffer; saved: object };
+  /** The attention's gradients from dOut [B, H, Tq, Dv]: dq, dk, dv, each laid out [B, T, H, D]. The mask and causal flag are the forward's. */
+  attentionBackward?(dOut: View, q: View, k: View, v: View, mask: View | null, causal: boolean, saved: object, scale: number): { dq: Buffer; dk: Buffer; dv: Buffer };
   /**
    * The LSTM recurrence of one layer and direction, as ops.lstmSequence computes it: float32 xw [B, T, 4H] (input
    * projections), wHh [4H, H], bHh [4H] or null, h0 and c0 [B, H], a float32 step mask [B, T] or null. Returns

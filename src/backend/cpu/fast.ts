@@ -108,10 +108,12 @@ export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
     },
     ...(kernels.attention && kernels.attentionBackward ? {
       attention(q: View, k: View, v: View, mask: View | null, causal: boolean, scale: number) {
-        return kernels.attention!(attentionShape(q, k, v, causal, scale), operand4(q), operand4(k), operand4(v), mask && operand4(mask));
+        const { out, weights } = kernels.attention!(attentionShape(q, k, v, causal, scale), operand4(q), operand4(k), operand4(v), mask && operand4(mask));
+        return { out, saved: weights };
       },
-      attentionBackward(dOut: View, q: View, k: View, v: View, weights: object, scale: number) {
-        return kernels.attentionBackward!(attentionShape(q, k, v, false, scale), operand4(dOut), operand4(q), operand4(k), operand4(v), weights as Float32Array);
+      attentionBackward(dOut: View, q: View, k: View, v: View, _mask: View | null, causal: boolean, saved: object, scale: number) {
+        // The saved weights already carry the masks.
+        return kernels.attentionBackward!(attentionShape(q, k, v, causal, scale), operand4(dOut), operand4(q), operand4(k), operand4(v), saved as Float32Array);
       },
     } : {}),
     ...(native ? {

@@ -193,10 +193,10 @@ function fusedAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | undefine
   const [Tk, Dv] = [k.shape[2]!, v.shape[3]!];
   const m = mask && noGrad(() => expand(mask.dtype === 'float32' ? mask : mask.cast('float32'), [B, H, Tq, Tk]));
   const qd = q.detach(), kd = k.detach(), vd = v.detach();
-  const { out, weights } = backend.attention!(qd.view, kd.view, vd.view, m?.view ?? null, causal, scale);
+  const { out, saved } = backend.attention!(qd.view, kd.view, vd.view, m?.view ?? null, causal, scale);
   const merged = fromKernel('attention', out, [B, Tq, H, Dv], q.dtype, backend);
   const y = record('attention', merged, [q, k, v], (g) => {
-    const grads = backend.attentionBackward!(transpose(g, 1, 2).view, qd.view, kd.view, vd.view, weights, scale);
+    const grads = backend.attentionBackward!(transpose(g, 1, 2).view, qd.view, kd.view, vd.view, m?.view ?? null, causal, saved, scale);
     const asHeads = (buf: object, T: number, d: number) => transpose(fromKernel('attention backward', buf, [B, T, H, d], q.dtype, backend), 1, 2);
     return [asHeads(grads.dq, Tq, q.shape[3]!), asHeads(grads.dk, Tk, k.shape[3]!), asHeads(grads.dv, Tk, Dv)];
   });
