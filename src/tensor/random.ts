@@ -29,7 +29,12 @@ export function normalAt(key: number, i: number): number {
   return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
 }
 
-/** A seeded generator of draw keys. */
+/**
+ * A seeded generator of draw keys: a Weyl sequence (the state steps by an odd constant, so it visits all 2^32
+ * values before repeating) whose terms pass through a bijective mixer, so no key repeats within 2^32 draws.
+ * (Iterating a hash instead, state = hash(state), is a random mapping of 2^32 values: it falls into a cycle after
+ * some 10^4-10^5 draws, and a long training run would then see the same batches and dropout masks again and again.)
+ */
 export class Generator {
   private state: number;
   constructor(seed = 0) { this.state = hash32(seed >>> 0, 0x5eed); }
@@ -37,8 +42,12 @@ export class Generator {
   seed(seed: number): void { this.state = hash32(seed >>> 0, 0x5eed); }
   /** The key for the next draw. */
   nextKey(): number {
-    this.state = hash32(this.state, 0x632be5ab);
-    return this.state;
+    this.state = (this.state + 0x9e3779b9) >>> 0;
+    // murmur3's fmix32: each step is invertible, so distinct states give distinct keys.
+    let z = this.state;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    return (z ^ (z >>> 16)) >>> 0;
   }
   /** A uniform number in [0, 1) (for host-side sampling such as token sampling). */
   random(): number { return uniformAt(this.nextKey(), 0); }

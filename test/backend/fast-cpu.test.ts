@@ -202,7 +202,8 @@ for (const kernels of loadNativeAddon() ? (['native', 'wasm'] as const) : (['was
     close(fast.contiguous(xT, 'float32') as Float32Array, ref.contiguous(xT, 'float32') as Float32Array, 0, 'transposed copy');
     const ints: View = { buf: Int32Array.from({ length: rows * n }, (_, i) => i * 7919), dtype: 'int32', shape: [n, rows], strides: [1, n], offset: 0 };
     assert.deepEqual(fast.contiguous(ints, 'int32'), ref.contiguous(ints, 'int32'), 'int32 transposed copy');
-    for (const axes of [[0], [1], [0, 1]]) close(fast.reduce('sum', x, axes) as Float32Array, ref.reduce('sum', x, axes) as Float32Array, 1e-5, `sum ${axes}`);
+    // The full sum adds 69,077 float32 terms in another order than the reference: rounding alone reaches ~1e-5 of it.
+    for (const axes of [[0], [1], [0, 1]]) close(fast.reduce('sum', x, axes) as Float32Array, ref.reduce('sum', x, axes) as Float32Array, axes.length === 2 ? 1e-4 : 1e-5, `sum ${axes}`);
     const target = new Float32Array(rows * n * 2), target2 = new Float32Array(rows * n * 2);
     fast.assign({ buf: target, dtype: 'float32', shape: [rows, n], strides: [2 * n, 2], offset: 1 }, x);
     ref.assign({ buf: target2, dtype: 'float32', shape: [rows, n], strides: [2 * n, 2], offset: 1 }, x);
