@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { setBackend } from '../backend/backend.js';
 import { BertShardSource, loadBertExamples } from '../data/shards.js';
 import { loadPretrained, savePretrained } from '../io/hf.js';
 import { fillMask } from '../tasks/fill-mask.js';
@@ -14,7 +13,7 @@ import { lossCurveText } from '../tasks/loss-curve.js';
 import { train } from '../tasks/trainer.js';
 import { manualSeed } from '../tensor/random.js';
 import type { RegisterCommand } from './commands.js';
-import { trainConfigFromOptions, withTrainOptions } from './train-options.js';
+import { trainConfigFromOptions, useBackend, withTrainOptions } from './train-options.js';
 import { formatNumber, parse, progressBar, table } from './ui.js';
 
 const int = parse.int;
@@ -35,7 +34,7 @@ function trainCommand(): Command {
     .option('--dropout <x>', 'hidden and attention dropout', num, 0.1),
   { steps: 1000, lr: 1e-4, minLrRate: 0, warmup: 100, schedule: 'linear', weightDecay: 0.01, beta2: 0.999, evalEvery: 200, seed: 12345 })
     .action(async (o) => {
-      setBackend(o.backend);
+      await useBackend(o.backend, Boolean(o.json));
       manualSeed(o.seed);
       const source = await BertShardSource.open(o.data);
       const vocabSize = Number(source.manifest.info.vocabSize);

@@ -13,10 +13,9 @@ import { gptPerplexity } from '../tasks/perplexity.js';
 import { CharVocab } from '../text/char-vocab.js';
 import { Tokenizer } from '../text/tokenizer.js';
 import { manualSeed } from '../tensor/random.js';
-import { setBackend } from '../backend/backend.js';
 import { asset } from './assets.js';
 import type { RegisterCommand } from './commands.js';
-import { trainConfigFromOptions, withTrainOptions } from './train-options.js';
+import { trainConfigFromOptions, useBackend, withTrainOptions } from './train-options.js';
 import { formatNumber, parse, progressBar, table } from './ui.js';
 
 const CHAR_VOCAB_FILE = 'char_vocab.json';
@@ -75,7 +74,7 @@ function trainCommand(): Command {
     .option('--eval-batches <n>', 'validation batches per evaluation', int, 20),
   { steps: 2000, lr: 1e-3, minLrRate: 0.1, warmup: 100, schedule: 'cosine', weightDecay: 0.1, beta2: 0.99, evalEvery: 250, seed: 1337 })
     .action(async (o) => {
-      setBackend(o.backend);
+      await useBackend(o.backend, Boolean(o.json));
       manualSeed(o.seed);
       const corpus = o.corpus ?? DEFAULT_CORPUS;
       const text = await readFile(corpus, 'utf8');

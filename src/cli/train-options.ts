@@ -1,5 +1,6 @@
 // The training options that `pretrain gpt train` and `pretrain bert train` share, and the TrainConfig they make.
 import { Option, type Command } from 'commander';
+import { initWebGPU, setBackend, type Backend } from '../backend/backend.js';
 import { trainConfig, type TrainConfig } from '../tasks/trainer.js';
 import { parse } from './ui.js';
 
@@ -33,7 +34,7 @@ export function withTrainOptions(cmd: Command, d: TrainDefaults): Command {
     .option('--log-every <n>', 'log every N steps', parse.positiveInt, 10)
     .option('--seed <n>', 'random seed', parse.int, d.seed)
     .option('--resume', 'continue from <out>/checkpoint')
-    .addOption(new Option('--backend <name>', 'compute backend').default('cpu'))
+    .addOption(new Option('--backend <name>', 'compute backend (webgpu: the GPU through WebGPU)').choices(['cpu', 'cpu-reference', 'webgpu']).default('cpu'))
     .option('--json', 'print the result as JSON');
 }
 
@@ -45,4 +46,15 @@ export function trainConfigFromOptions(o: Record<string, unknown>, outDir: strin
     gradAccumSteps: o.gradAccum as number, evalEvery: o.evalEvery as number, checkpointEvery: o.checkpointEvery as number,
     logEvery: o.logEvery as number, seed: o.seed as number, outDir, ...extra,
   });
+}
+
+/**
+ * Makes `name` the current backend (acquiring a GPU device first for webgpu) and says which one runs, with its
+ * kernels, on stderr unless `quiet` (--json output stays clean).
+ */
+export async function useBackend(name: string, quiet: boolean): Promise<Backend> {
+  if (name === 'webgpu') await initWebGPU();
+  const backend = setBackend(name);
+  if (!quiet) console.error(`backend: ${backend.name}${backend.kernels ? ` (${backend.kernels})` : ''}`);
+  return backend;
 }

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openWebGPU } from '../backend/webgpu-helpers.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -74,6 +75,19 @@ test('pretrain data bert, then pretrain bert train with held-out MLM/NSP accurac
   assert.ok(filled.reduce((s: number, c: { score: number }) => s + c.score, 0) <= 1 + 1e-6);
   const two = JSON.parse(pretrain('bert', 'fill-mask', '--model', join(dir, 'run', 'checkpoint'), '[MASK] cat sat on the [MASK] .', '--json').stdout);
   assert.equal(two.length, 2, 'one list per mask');
+});
+
+test('pretrain gpt train --backend webgpu trains on the GPU backend (Mesa lavapipe in CI) and says which backend runs', async (t) => {
+  const { skip } = await openWebGPU();
+  if (skip) { t.skip(skip); return; }
+  const out = mkdtempSync(join(tmpdir(), 'gpt-webgpu-'));
+  const run = pretrain('gpt', 'train', '--backend', 'webgpu', '--out', out, '--steps', '3', '--layers', '1', '--dim', '16', '--heads', '2', '--block', '16',
+    '--batch', '2', '--warmup', '1', '--eval-every', '0', '--eval-batches', '1', '--log-every', '1');
+  assert.match(run.stderr, /backend: webgpu/);
+  assert.ok(existsSync(join(out, 'checkpoint', 'model.safetensors')));
+  const bad = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'gpt', 'train', '--backend', 'tpu'], { encoding: 'utf8' });
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /Allowed choices are cpu, cpu-reference, webgpu/);
 });
 
 test('every model command has --help', () => {
