@@ -41,14 +41,79 @@ const ENTRY = 24; // i (f64), j (f64), x (f64) per shard entry, sorted by (i, j)
 /** Entries per training block: each is shuffled on its own (glove.c's bounded shuffle) and is one kernel call. */
 const BLOCK = 65536;
 
-/** Writes the map's entries sorted by key to a new shard file. */
-function spill(map: Map<number, number>, v: number, path: string): void {
-  const keys = Float64Array.from(map.keys()).sort();
-  const buf = new Float64Array(keys.length * 3);
-  keys.forEach((k, n) => { buf[3 * n] = Math.floor(k / v); buf[3 * n + 1] = k % v; buf[3 * n + 2] = map.get(k)!; });
-  const fd = openSync(path, 'w');
-  writeSync(fd, new Uint8Array(buf.buffer));
-  closeSync(fd);
+/**
+ * Co-occurrence sums keyed by (i, j): open addressing with linear probing over typed arrays, which costs a small
+ * fraction of a Map of numbers per update (the counting pass makes 2·window updates per word). Grows by doubling
+ * at half full; the caller spills it to a shard past the memory budget.
+ */
+class CooccurTable {
+  /** i·v + j per slot, or −1 when the slot is empty. */
+  private keys = new Float64Array(1 << 16).fill(-1);
+  private sums = new Float64Array(1 << 16);
+  private bits = 16;
+  size = 0;
+
+  constructor(private readonly v: number) {}
+
+  private slot(i: number, j: number): number {
+    return Math.imul(Math.imul(i, 0x85ebca6b) ^ j, 0x9e3779b1) >>> (32 - this.bits);
+  }
+
+  /** Adds x to the sum of (i, j). */
+  add(i: number, j: number, x: number): void {
+    const key = i * this.v + j;
+    const mask = this.keys.length - 1;
+    for (let h = this.slot(i, j); ; h = (h + 1) & mask) {
+      const k = this.keys[h]!;
+      if (k === key) { this.sums[h]! += x; return; }
+      if (k < 0) {
+        this.keys[h] = key;
+        this.sums[h] = x;
+        if (++this.size * 2 > this.keys.length) this.grow();
+        return;
+      }
+    }
+  }
+
+  private grow(): void {
+    const [keys, sums] = [this.keys, this.sums];
+    this.bits++;
+    this.keys = new Float64Array(1 << this.bits).fill(-1);
+    this.sums = new Float64Array(1 << this.bits);
+    this.size = 0;
+    for (let h = 0; h < keys.length; h++) if (keys[h]! >= 0) this.add(Math.floor(keys[h]! / this.v), keys[h]! % this.v, sums[h]!);
+  }
+
+  /** The slot holding (i, j), which is present. */
+  private find(i: number, j: number): number {
+    const key = i * this.v + j;
+    const mask = this.keys.length - 1;
+    let h = this.slot(i, j);
+    while (this.keys[h] !== key) h = (h + 1) & mask;
+    return h;
+  }
+
+  /** Writes the entries sorted by (i, j) to a new shard file, then empties the table; returns how many it wrote. */
+  spill(path: string): number {
+    const sorted = new Float64Array(this.size);
+    let n = 0;
+    for (let h = 0; h < this.keys.length; h++) if (this.keys[h]! >= 0) sorted[n++] = this.keys[h]!;
+    sorted.sort();
+    const buf = new Float64Array(n * 3);
+    sorted.forEach((key, e) => {
+      const i = Math.floor(key / this.v);
+      const j = key % this.v;
+      buf[3 * e] = i;
+      buf[3 * e + 1] = j;
+      buf[3 * e + 2] = this.sums[this.find(i, j)]!;
+    });
+    const fd = openSync(path, 'w');
+    writeSync(fd, new Uint8Array(buf.buffer));
+    closeSync(fd);
+    this.keys.fill(-1);
+    this.size = 0;
+    return n;
+  }
 }
 
 /** Buffered sequential reader of a shard. */
@@ -143,26 +208,25 @@ export class Glove {
     try {
       onProgress?.({ phase: 'cooccur' });
       const shards: string[] = [];
-      let map = new Map<number, number>();
+      const table = new CooccurTable(v);
+      const ids: number[] = [];
       for await (const s of pass()) {
-        const ids: number[] = [];
+        ids.length = 0;
         for (const w of s) { const i = vocab.index.get(w); if (i !== undefined) ids.push(i); }
         for (let a = 0; a < ids.length; a++) {
           for (let b = Math.max(0, a - opts.window); b < a; b++) {
             const x = 1 / (a - b); // symmetric: both (i, j) and (j, i) get 1/distance
-            const k1 = ids[a]! * v + ids[b]!;
-            const k2 = ids[b]! * v + ids[a]!;
-            map.set(k1, (map.get(k1) ?? 0) + x);
-            map.set(k2, (map.get(k2) ?? 0) + x);
+            table.add(ids[a]!, ids[b]!, x);
+            table.add(ids[b]!, ids[a]!, x);
           }
         }
-        if (map.size > opts.memoryEntries) { shards.push(join(dir, `shard-${shards.length}.bin`)); spill(map, v, shards.at(-1)!); map = new Map(); }
+        if (table.size > opts.memoryEntries) { shards.push(join(dir, `shard-${shards.length}.bin`)); table.spill(shards.at(-1)!); }
       }
       shards.push(join(dir, `shard-${shards.length}.bin`));
-      spill(map, v, shards.at(-1)!);
-      map = new Map();
-      const merged = join(dir, 'cooccur.bin');
-      const entries = mergeShards(shards, merged);
+      const last = table.spill(shards.at(-1)!);
+      // a single shard is already sorted and summed
+      const merged = shards.length === 1 ? shards[0]! : join(dir, 'cooccur.bin');
+      const entries = shards.length === 1 ? last : mergeShards(shards, merged);
       const model = await Glove.fit(vocab, opts, merged, entries, onProgress);
       return model;
     } finally {

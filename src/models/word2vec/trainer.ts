@@ -11,6 +11,8 @@ import { jobTrainer, seedState, word2vecModule, type Word2VecKernels } from './k
 import { word2vecPool } from './threads.js';
 import { VocabCounter, type Vocab } from './vocab.js';
 
+export type { Word2VecKernels } from './kernels.js';
+
 /** Training settings (defaults: gensim's). */
 export interface Word2VecOptions {
   /** 'skipgram' (gensim sg=1) or 'cbow' (default, as gensim). */
