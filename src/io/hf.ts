@@ -22,7 +22,7 @@ export interface LoadReport {
 }
 
 const GPT_FIELDS: (keyof GPTConfig)[] = ['vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head', 'n_inner', 'activation_function',
-  'resid_pdrop', 'embd_pdrop', 'attn_pdrop', 'layer_norm_epsilon', 'initializer_range', 'bos_token_id', 'eos_token_id', 'tie_word_embeddings'];
+  'resid_pdrop', 'embd_pdrop', 'attn_pdrop', 'layer_norm_epsilon', 'initializer_range', 'bos_token_id', 'eos_token_id', 'tie_word_embeddings', 'bias'];
 const BERT_FIELDS: (keyof BertConfig)[] = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size',
   'hidden_act', 'hidden_dropout_prob', 'attention_probs_dropout_prob', 'max_position_embeddings', 'type_vocab_size', 'initializer_range',
   'layer_norm_eps', 'pad_token_id'];
@@ -53,7 +53,9 @@ export function modelFromConfig(raw: Record<string, unknown>, where = 'config.js
 /** The transformers config.json for a model. */
 export function configJson(model: PretrainedModel): Record<string, unknown> {
   if (model instanceof GPT) {
-    return { architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', ...model.config, torch_dtype: 'float32' };
+    // `bias` is ours (nanoGPT's bias=False), written only when it departs from GPT-2, so GPT-2 configs stay as transformers writes them.
+    const { bias, ...hf } = model.config;
+    return { architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', ...hf, ...(bias ? {} : { bias }), torch_dtype: 'float32' };
   }
   return { architectures: ['BertForPreTraining'], model_type: 'bert', ...model.config, position_embedding_type: 'absolute', torch_dtype: 'float32' };
 }

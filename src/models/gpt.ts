@@ -29,6 +29,12 @@ export interface GPTConfig {
   bos_token_id: number;
   eos_token_id: number;
   tie_word_embeddings: boolean;
+  /**
+   * Biases in the linear layers and LayerNorms. Not a transformers field: GPT-2 always has them (true, the default).
+   * nanoGPT's `bias=False` (its Shakespeare configs) drops them; such a model saves and reloads here, but
+   * transformers' GPT2LMHeadModel would fill the missing biases with zeros.
+   */
+  bias: boolean;
 }
 
 /** GPT-2 small's configuration; override fields for smaller models. */
@@ -37,20 +43,23 @@ export function gptConfig(overrides: Partial<GPTConfig> = {}): GPTConfig {
     vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12, n_inner: null,
     activation_function: 'gelu_new', resid_pdrop: 0.1, embd_pdrop: 0.1, attn_pdrop: 0.1,
     layer_norm_epsilon: 1e-5, initializer_range: 0.02, bos_token_id: 50256, eos_token_id: 50256,
-    tie_word_embeddings: true, ...overrides,
+    tie_word_embeddings: true, bias: true, ...overrides,
   };
 }
 
 /** GPT-2's "Conv1D": a linear layer whose weight is stored [in, out] (y = x W + b). */
 export class Conv1D extends Module {
   weight: Parameter;
-  bias: Parameter;
-  constructor(inFeatures: number, outFeatures: number, std: number) {
+  bias: Parameter | null;
+  constructor(inFeatures: number, outFeatures: number, std: number, bias = true) {
     super();
     this.weight = normalParam([inFeatures, outFeatures], std);
-    this.bias = constantParam([outFeatures], 0);
+    this.bias = bias ? constantParam([outFeatures], 0) : null;
   }
-  forward(x: Tensor): Tensor { return ops.add(ops.matmul(x, this.weight), this.bias); }
+  forward(x: Tensor): Tensor {
+    const y = ops.matmul(x, this.weight);
+    return this.bias ? ops.add(y, this.bias) : y;
+  }
 }
 
 /** Cached keys and values of one layer, each [B, H, T_past, D], for incremental decoding. */
@@ -65,9 +74,9 @@ export class GPT2Attention extends Module {
   constructor(private readonly cfg: GPTConfig) {
     super();
     const std = cfg.initializer_range;
-    this.c_attn = new Conv1D(cfg.n_embd, 3 * cfg.n_embd, std);
+    this.c_attn = new Conv1D(cfg.n_embd, 3 * cfg.n_embd, std, cfg.bias);
     // GPT-2 scales residual projections by 1/sqrt(2 * n_layer) at init.
-    this.c_proj = new Conv1D(cfg.n_embd, cfg.n_embd, std / Math.sqrt(2 * cfg.n_layer));
+    this.c_proj = new Conv1D(cfg.n_embd, cfg.n_embd, std / Math.sqrt(2 * cfg.n_layer), cfg.bias);
     this.attn_dropout = new Dropout(cfg.attn_pdrop);
     this.resid_dropout = new Dropout(cfg.resid_pdrop);
   }
@@ -99,8 +108,8 @@ export class GPT2MLP extends Module {
   constructor(private readonly cfg: GPTConfig) {
     super();
     const inner = cfg.n_inner ?? 4 * cfg.n_embd;
-    this.c_fc = new Conv1D(cfg.n_embd, inner, cfg.initializer_range);
-    this.c_proj = new Conv1D(inner, cfg.n_embd, cfg.initializer_range / Math.sqrt(2 * cfg.n_layer));
+    this.c_fc = new Conv1D(cfg.n_embd, inner, cfg.initializer_range, cfg.bias);
+    this.c_proj = new Conv1D(inner, cfg.n_embd, cfg.initializer_range / Math.sqrt(2 * cfg.n_layer), cfg.bias);
     this.dropout = new Dropout(cfg.resid_pdrop);
   }
   forward(x: Tensor): Tensor {
@@ -118,9 +127,9 @@ export class GPT2Block extends Module {
   mlp: GPT2MLP;
   constructor(cfg: GPTConfig) {
     super();
-    this.ln_1 = new LayerNorm(cfg.n_embd, cfg.layer_norm_epsilon);
+    this.ln_1 = new LayerNorm(cfg.n_embd, cfg.layer_norm_epsilon, cfg.bias);
     this.attn = new GPT2Attention(cfg);
-    this.ln_2 = new LayerNorm(cfg.n_embd, cfg.layer_norm_epsilon);
+    this.ln_2 = new LayerNorm(cfg.n_embd, cfg.layer_norm_epsilon, cfg.bias);
     this.mlp = new GPT2MLP(cfg);
   }
   forward(x: Tensor, attentionMask?: Tensor, past?: LayerCache): { x: Tensor; cache: LayerCache } {
@@ -145,7 +154,7 @@ export class GPT2Model extends Module {
     this.wpe.weight = normalParam([config.n_positions, config.n_embd], config.initializer_range);
     this.drop = new Dropout(config.embd_pdrop);
     this.h = Array.from({ length: config.n_layer }, () => new GPT2Block(config));
-    this.ln_f = new LayerNorm(config.n_embd, config.layer_norm_epsilon);
+    this.ln_f = new LayerNorm(config.n_embd, config.layer_norm_epsilon, config.bias);
   }
 }
 

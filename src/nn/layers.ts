@@ -27,14 +27,14 @@ export class Embedding extends Module {
   forward(ids: Tensor): Tensor { return ops.embedding(this.weight, ids); }
 }
 
-/** Layer normalisation over the last dim, with a learned scale (ones) and shift (zeros). */
+/** Layer normalisation over the last dim, with a learned scale (ones) and shift (zeros; none with `bias` false, as torch 2.1's). */
 export class LayerNorm extends Module {
   weight: Parameter;
-  bias: Parameter;
-  constructor(readonly dim: number, readonly eps = 1e-5) {
+  bias: Parameter | null;
+  constructor(readonly dim: number, readonly eps = 1e-5, bias = true) {
     super();
     this.weight = constantParam([dim], 1);
-    this.bias = constantParam([dim], 0);
+    this.bias = bias ? constantParam([dim], 0) : null;
   }
   forward(x: Tensor): Tensor { return ops.layerNorm(x, this.weight, this.bias, this.eps); }
 }

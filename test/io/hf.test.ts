@@ -86,6 +86,23 @@ test('savePretrained writes a transformers-layout directory that loads back exac
   for (const [name, p] of model.namedParameters()) await same(p, new Map(src.namedParameters()).get(name)!);
 });
 
+test('a GPT without biases (nanoGPT) saves and reloads as one; GPT-2 configs carry no bias field', async () => {
+  T.manualSeed(5);
+  const src = new GPT(gptConfig({ vocab_size: 20, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2, bias: false }));
+  const dir = mkdtempSync(join(tmpdir(), 'hf-'));
+  await savePretrained(src, dir);
+  assert.equal(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).bias, false);
+  const { model, report } = await loadPretrained(dir);
+  assert.deepEqual(report, { missing: [], unexpected: [] });
+  assert.equal((model as GPT).config.bias, false);
+  const ids = T.fromArray([2, 5, 6, 3], [1, 4], { dtype: 'int32' });
+  src.eval();
+  await same(T.noGrad(() => (model as GPT).forward({ inputIds: ids }).logits), T.noGrad(() => src.forward({ inputIds: ids }).logits));
+  const plain = mkdtempSync(join(tmpdir(), 'hf-'));
+  await savePretrained(new GPT(gptConfig({ vocab_size: 20, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 })), plain);
+  assert.equal('bias' in JSON.parse(readFileSync(join(plain, 'config.json'), 'utf8')), false);
+});
+
 test('bad directories name the file: unknown model type, shape mismatch', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hf-'));
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 't5' }));

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as T from '../../src/tensor/index.js';
 import { GPT, gptConfig } from '../../src/models/gpt.js';
+import { AdamW } from '../../src/optim/index.js';
 import { generate, sampleToken, applyRepetitionPenalty } from '../../src/tasks/generate.js';
 
 function tinyGPT(seed = 0) {
@@ -26,6 +27,25 @@ test('GPT parameter names are Hugging Face GPT2LMHeadModel keys', () => {
   // Conv1D keeps GPT-2's [in, out] layout.
   const p = new Map(tinyGPT().namedParameters());
   assert.deepEqual(p.get('transformer.h.0.attn.c_attn.weight')!.shape, [16, 48]);
+});
+
+test('bias false (nanoGPT) drops every bias and still trains; the default keeps them', async () => {
+  T.manualSeed(1);
+  const m = new GPT(gptConfig({ vocab_size: 23, n_positions: 12, n_embd: 16, n_layer: 2, n_head: 2, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0, bias: false }));
+  const names = m.namedParameters().map(([n]) => n);
+  assert.deepEqual(names.filter((n) => n.endsWith('.bias')), []);
+  // Per block: c_attn, c_proj, c_fc, c_proj weights and two LayerNorm gains; plus wte, wpe and ln_f.
+  assert.equal(names.length, 2 * 6 + 3);
+  assert.equal(tinyGPT().namedParameters().filter(([n]) => n.endsWith('.bias')).length, 2 * 6 + 1);
+  const x = ids([[1, 2, 3, 4, 5, 6]]), y = ids([[2, 3, 4, 5, 6, 7]]);
+  const loss0 = await m.forward({ inputIds: x, targets: y }).loss!.item();
+  const opt = new AdamW(m.parameters(), { lr: 1e-2 });
+  for (let i = 0; i < 20; i++) {
+    m.forward({ inputIds: x, targets: y }).loss!.backward();
+    opt.step();
+    opt.zeroGrad();
+  }
+  assert.ok((await m.forward({ inputIds: x, targets: y }).loss!.item()) < loss0 - 1);
 });
 
 test('GPT is causal: a later token does not change earlier logits', async () => {

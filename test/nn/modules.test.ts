@@ -48,7 +48,8 @@ test('Embedding starts N(0, 1); LayerNorm starts at ones and zeros', async () =>
   assert.ok(Math.abs(s.mean) < 0.02 && Math.abs(s.std - 1) < 0.02, `Embedding.weight mean ${s.mean}, std ${s.std}`);
   const ln = new LayerNorm(12);
   await assertConstant('LayerNorm.weight', ln.weight, 1);
-  await assertConstant('LayerNorm.bias', ln.bias, 0);
+  await assertConstant('LayerNorm.bias', ln.bias!, 0);
+  assert.equal(new LayerNorm(12, 1e-5, false).bias, null);
 });
 
 test('LSTM weights and biases start U(±1/sqrt(hidden)), named as in nn.LSTM', async () => {
