@@ -153,3 +153,302 @@ export function sgemm(m0: i32, m1: i32, N: i32, K: i32, a: usize, rsa: i32, csa:
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fused kernels built on the GEMM (a module cannot call another's functions, so they live next to sgemm): scaled
+// dot-product attention per (batch, head) pair, forward and backward, and the LSTM recurrence's per-step gate
+// passes. Their semantics are native/kernels.cc's (attentionForward/Backward, lstmForward/Backward); exp and tanh are
+// assembly/vecmath.ts's, except that exp is exactly 0 below -87.34 (as in the native kernels), so hidden keys get
+// weight 0 rather than a denormal-sized one.
+
+const LOG2E: f32 = 1.44269504088896341;
+const LN2_HI: f32 = 0.693359375;
+const LN2_LO: f32 = -2.12194440e-4;
+const EXP_HI: f32 = 88.3762626647949;
+const EXP_LO: f32 = -87.3365447504;
+
+@inline function splat(x: f32): v128 { return f32x4.splat(x); }
+
+@inline function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+/** e^x on four lanes (Cephes' range reduction and degree-6 polynomial); 0 below EXP_LO, -Infinity included. */
+@inline function vexp(x: v128): v128 {
+  const underflow = f32x4.lt(x, splat(EXP_LO));
+  x = f32x4.min(f32x4.max(x, splat(EXP_LO)), splat(EXP_HI));
+  const n = f32x4.nearest(f32x4.mul(x, splat(LOG2E)));
+  let r = f32x4.sub(x, f32x4.mul(n, splat(LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(n, splat(LN2_LO)));
+  let p = splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), splat(5.0000001201e-1));
+  p = f32x4.add(f32x4.mul(f32x4.mul(p, r), r), f32x4.add(r, splat(1)));
+  const bits = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return v128.andnot(f32x4.mul(p, bits), underflow);
+}
+
+/** tanh on four lanes (Cephes' tanhf: an odd polynomial below |x| = 0.625, 1 - 2/(e^{2x} + 1) above). */
+@inline function vtanh(x: v128): v128 {
+  const e = vexp(f32x4.add(x, x));
+  const big = f32x4.sub(splat(1), f32x4.div(splat(2), f32x4.add(e, splat(1))));
+  const z = f32x4.mul(x, x);
+  let p = splat(-5.70498872745e-3);
+  p = f32x4.add(f32x4.mul(p, z), splat(2.06390887954e-2));
+  p = f32x4.add(f32x4.mul(p, z), splat(-5.37397155531e-2));
+  p = f32x4.add(f32x4.mul(p, z), splat(1.33314422036e-1));
+  p = f32x4.add(f32x4.mul(p, z), splat(-3.33332819422e-1));
+  const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), x), x);
+  return v128.bitselect(small, big, f32x4.lt(f32x4.abs(x), splat(0.625)));
+}
+
+@inline function vsigmoid(x: v128): v128 {
+  return f32x4.div(splat(1), f32x4.add(splat(1), vexp(f32x4.neg(x))));
+}
+
+/** Four floats at p, or the first n of them (the rest 0) when n < 4. */
+@inline function ld(p: usize, n: i32): v128 {
+  if (n === 4) return v128.load(p);
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (n > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (n > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
+/** Stores four floats at p, or only the first n when n < 4. */
+@inline function st(p: usize, v: v128, n: i32): void {
+  if (n === 4) { v128.store(p, v); return; }
+  store<f32>(p, f32x4.extract_lane(v, 0));
+  if (n > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (n > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+}
+
+/** Softmax in place over a row of n floats at row; hidden entries hold -Infinity and come out exactly 0. */
+function softmaxRowInPlace(row: usize, n: i32): void {
+  let vmax = splat(-Infinity);
+  let j: i32 = 0;
+  for (; j + 4 <= n; j += 4) vmax = f32x4.max(vmax, v128.load(row + (<usize>j << 2)));
+  let m = max<f32>(max<f32>(f32x4.extract_lane(vmax, 0), f32x4.extract_lane(vmax, 1)), max<f32>(f32x4.extract_lane(vmax, 2), f32x4.extract_lane(vmax, 3)));
+  for (; j < n; j++) m = max<f32>(m, load<f32>(row + (<usize>j << 2)));
+  const vm = splat(m);
+  let vsum = splat(0);
+  for (j = 0; j < n; j += 4) {
+    const w = min(4, n - j), p = row + (<usize>j << 2);
+    // The missing lanes of a partial load are 0, not -Infinity: mask them out of the sum.
+    const e = v128.and(vexp(f32x4.sub(ld(p, w), vm)), lanesBelow(w));
+    st(p, e, w);
+    vsum = f32x4.add(vsum, e);
+  }
+  const inv = splat(1 / hsum(vsum));
+  for (j = 0; j < n; j += 4) {
+    const w = min(4, n - j), p = row + (<usize>j << 2);
+    st(p, f32x4.mul(ld(p, w), inv), w);
+  }
+}
+
+/** All-ones in the first n lanes, zeros in the rest. */
+@inline function lanesBelow(n: i32): v128 {
+  return i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(n));
+}
+
+// The parameter block of the attention kernels: 32 i32 slots in the shared memory, written by the caller (slot 0,
+// B, is unused here; slot 7, the scale, holds a float32's bits). A view is its byte address at element [0, 0, 0, 0],
+// then its four element strides. In the backward pass the mask's slots hold dOut's view, and OUT, GK, GV hold dq,
+// dk, dv; in the forward pass OUT is the output and P the weights (read back in the backward pass).
+const A_H = 1, A_TQ = 2, A_TK = 3, A_D = 4, A_DV = 5, A_CAUSAL = 6, A_SCALE = 7;
+const A_Q = 8, A_K = 13, A_V = 18, A_M = 23, A_OUT = 28, A_P = 29, A_GK = 30, A_GV = 31;
+
+@inline function slot(p: usize, i: i32): i32 { return load<i32>(p + (<usize>i << 2)); }
+
+/** The byte address of view v's element [b, h, 0, 0]. */
+@inline function pairBase(p: usize, v: i32, b: i32, h: i32): usize {
+  return <usize>slot(p, v) + (<usize>(b * slot(p, v + 1) + h * slot(p, v + 2)) << 2);
+}
+
+/**
+ * Attention forward for the (batch, head) pairs [n0, n1) (pair n = b·H + h) of q [B, H, Tq, D], k [B, H, Tk, D],
+ * v [B, H, Tk, Dv] and an optional mask [B, H, Tq, Tk] (address 0: none), all read through their strides: the
+ * weights P [B, H, Tq, Tk] = softmax(scale·q kᵀ) over the visible keys (key j is visible to query i when not causal
+ * or j <= i + Tk - Tq, and the mask is non-zero there; hidden keys get exactly 0, a row with none visible is
+ * uniform), and out [B, Tq, H, Dv] = P v. `scratch` holds packBytes() bytes for the GEMM.
+ */
+export function attentionForward(n0: i32, n1: i32, p: usize, scratch: usize): void {
+  const H = slot(p, A_H), Tq = slot(p, A_TQ), Tk = slot(p, A_TK), D = slot(p, A_D), Dv = slot(p, A_DV);
+  const causal = slot(p, A_CAUSAL) !== 0, scale = load<f32>(p + (<usize>A_SCALE << 2));
+  const hasMask = slot(p, A_M) !== 0, ms2 = slot(p, A_M + 3), ms3 = slot(p, A_M + 4);
+  for (let n = n0; n < n1; n++) {
+    const b = n / H, h = n % H;
+    const S = <usize>slot(p, A_P) + (<usize>(n * Tq * Tk) << 2);
+    sgemm(0, Tq, Tk, D, pairBase(p, A_Q, b, h), slot(p, A_Q + 3), slot(p, A_Q + 4), pairBase(p, A_K, b, h), slot(p, A_K + 4), slot(p, A_K + 3), S, Tk, scratch);
+    const mbase = hasMask ? pairBase(p, A_M, b, h) : 0;
+    for (let i: i32 = 0; i < Tq; i++) {
+      const row = S + (<usize>(i * Tk) << 2);
+      const visible = causal ? min(Tk, i + Tk - Tq + 1) : Tk;
+      const mrow = mbase + (<usize>(i * ms2) << 2);
+      let any = false;
+      for (let j: i32 = 0; j < Tk; j++) {
+        const shown = j < visible && (!hasMask || load<f32>(mrow + (<usize>(j * ms3) << 2)) != 0);
+        const at = row + (<usize>j << 2);
+        store<f32>(at, shown ? load<f32>(at) * scale : -Infinity);
+        any = any || shown;
+      }
+      if (any) softmaxRowInPlace(row, Tk);
+      else {
+        const u: f32 = 1 / <f32>Tk;
+        for (let j: i32 = 0; j < Tk; j++) store<f32>(row + (<usize>j << 2), u);
+      }
+    }
+    const out = <usize>slot(p, A_OUT) + (<usize>(b * Tq * H * Dv + h * Dv) << 2);
+    sgemm(0, Tq, Dv, Tk, S, Tk, 1, pairBase(p, A_V, b, h), slot(p, A_V + 3), slot(p, A_V + 4), out, H * Dv, scratch);
+  }
+}
+
+/**
+ * Attention backward for the pairs [n0, n1) from dOut [B, H, Tq, Dv] (strided, in the mask's slots) and the saved P:
+ * dV = Pᵀ dO, dP = dO Vᵀ, dS = P ⊙ (dP - rowsum(dP ⊙ P))·scale, dQ = dS K, dK = dSᵀ Q, written as dq [B, Tq, H, D],
+ * dk [B, Tk, H, D], dv [B, Tk, H, Dv]. `dS` holds Tq·Tk floats of this thread's own.
+ */
+export function attentionBackward(n0: i32, n1: i32, p: usize, scratch: usize, dS: usize): void {
+  const H = slot(p, A_H), Tq = slot(p, A_TQ), Tk = slot(p, A_TK), D = slot(p, A_D), Dv = slot(p, A_DV);
+  const scale = splat(load<f32>(p + (<usize>A_SCALE << 2)));
+  const os2 = slot(p, A_M + 3), os3 = slot(p, A_M + 4);
+  for (let n = n0; n < n1; n++) {
+    const b = n / H, h = n % H;
+    const P = <usize>slot(p, A_P) + (<usize>(n * Tq * Tk) << 2);
+    const dO = pairBase(p, A_M, b, h), q = pairBase(p, A_Q, b, h), k = pairBase(p, A_K, b, h);
+    const dv = <usize>slot(p, A_GV) + (<usize>(b * Tk * H * Dv + h * Dv) << 2);
+    sgemm(0, Tk, Dv, Tq, P, 1, Tk, dO, os2, os3, dv, H * Dv, scratch);
+    sgemm(0, Tq, Tk, Dv, dO, os2, os3, pairBase(p, A_V, b, h), slot(p, A_V + 4), slot(p, A_V + 3), dS, Tk, scratch);
+    for (let i: i32 = 0; i < Tq; i++) {
+      const row = dS + (<usize>(i * Tk) << 2), prow = P + (<usize>(i * Tk) << 2);
+      let vdot = splat(0);
+      for (let j: i32 = 0; j < Tk; j += 4) {
+        const w = min(4, Tk - j), o = <usize>j << 2;
+        vdot = f32x4.add(vdot, f32x4.mul(ld(row + o, w), ld(prow + o, w)));
+      }
+      const dot = splat(hsum(vdot));
+      for (let j: i32 = 0; j < Tk; j += 4) {
+        const w = min(4, Tk - j), o = <usize>j << 2;
+        st(row + o, f32x4.mul(f32x4.mul(ld(prow + o, w), f32x4.sub(ld(row + o, w), dot)), scale), w);
+      }
+    }
+    const dq = <usize>slot(p, A_OUT) + (<usize>(b * Tq * H * D + h * D) << 2);
+    const dk = <usize>slot(p, A_GK) + (<usize>(b * Tk * H * D + h * D) << 2);
+    sgemm(0, Tq, D, Tk, dS, Tk, 1, k, slot(p, A_K + 3), slot(p, A_K + 4), dq, H * D, scratch);
+    sgemm(0, Tk, D, Tq, dS, 1, Tk, q, slot(p, A_Q + 3), slot(p, A_Q + 4), dk, H * D, scratch);
+  }
+}
+
+/**
+ * The gate pass of LSTM forward step t (PyTorch's gate order i, f, g, o) over B rows, after the caller's GEMM put
+ * h·W_hhᵀ into gates [B, 4H]: adds xw [B, T, 4H] (and b_hh [4H] unless bias is 0), applies the activations, saves
+ * them into acts [B, T, 4H], the new cell into cNew [B, T, H] and the incoming h, c into hPrev, cPrev [B, T, H],
+ * writes the step's output into out [B, T + 2, H] and updates the states h, c [B, H] in place. With a step mask
+ * [B, T] (0: none), a padded step (mask 0) keeps the state and outputs 0.
+ */
+export function lstmStepForward(B: i32, T: i32, H: i32, t: i32, xw: usize, gates: usize, bias: usize, mask: usize, h: usize, c: usize,
+  acts: usize, cNew: usize, hPrev: usize, cPrev: usize, out: usize): void {
+  const H4 = 4 * H, gate = <usize>H << 2;
+  for (let b: i32 = 0; b < B; b++) {
+    const row = b * T + t;
+    const x = xw + (<usize>(row * H4) << 2), g4 = gates + (<usize>(b * H4) << 2), a = acts + (<usize>(row * H4) << 2);
+    const hb = h + (<usize>(b * H) << 2), cb = c + (<usize>(b * H) << 2);
+    const cn = cNew + (<usize>(row * H) << 2), o = out + (<usize>((b * (T + 2) + t) * H) << 2);
+    memory.copy(hPrev + (<usize>(row * H) << 2), hb, gate);
+    memory.copy(cPrev + (<usize>(row * H) << 2), cb, gate);
+    const m = mask ? load<f32>(mask + (<usize>row << 2)) : 1;
+    const vm = splat(m), keep = splat(1 - m);
+    for (let j: i32 = 0; j < H; j += 4) {
+      const w = min(4, H - j), jo = <usize>j << 2;
+      let pi = f32x4.add(ld(g4 + jo, w), ld(x + jo, w));
+      let pf = f32x4.add(ld(g4 + gate + jo, w), ld(x + gate + jo, w));
+      let pg = f32x4.add(ld(g4 + 2 * gate + jo, w), ld(x + 2 * gate + jo, w));
+      let po = f32x4.add(ld(g4 + 3 * gate + jo, w), ld(x + 3 * gate + jo, w));
+      if (bias) {
+        pi = f32x4.add(pi, ld(bias + jo, w));
+        pf = f32x4.add(pf, ld(bias + gate + jo, w));
+        pg = f32x4.add(pg, ld(bias + 2 * gate + jo, w));
+        po = f32x4.add(po, ld(bias + 3 * gate + jo, w));
+      }
+      const i = vsigmoid(pi), f = vsigmoid(pf), g = vtanh(pg), og = vsigmoid(po);
+      st(a + jo, i, w);
+      st(a + gate + jo, f, w);
+      st(a + 2 * gate + jo, g, w);
+      st(a + 3 * gate + jo, og, w);
+      const cp = ld(cb + jo, w);
+      const cv = f32x4.add(f32x4.mul(f, cp), f32x4.mul(i, g));
+      const hv = f32x4.mul(og, vtanh(cv));
+      st(cn + jo, cv, w);
+      if (mask) {
+        st(hb + jo, f32x4.add(f32x4.mul(vm, hv), f32x4.mul(keep, ld(hb + jo, w))), w);
+        st(cb + jo, f32x4.add(f32x4.mul(vm, cv), f32x4.mul(keep, cp)), w);
+        st(o + jo, f32x4.mul(hv, vm), w);
+      } else {
+        st(hb + jo, hv, w);
+        st(cb + jo, cv, w);
+        st(o + jo, hv, w);
+      }
+    }
+  }
+}
+
+/**
+ * The gate pass of LSTM backward step t from grad [B, T + 2, H] (the gradient of the forward's out), the saved
+ * acts, cNew, cPrev and the running dh, dc [B, H]: writes the gate pre-activation gradients into dxw [B, T, 4H] and
+ * turns dc into step t - 1's (dh's is the caller's GEMM with W_hh, then lstmCarry).
+ */
+export function lstmStepBackward(B: i32, T: i32, H: i32, t: i32, grad: usize, mask: usize, acts: usize, cNew: usize, cPrev: usize,
+  dh: usize, dc: usize, dxw: usize): void {
+  const H4 = 4 * H, gate = <usize>H << 2, one = splat(1);
+  for (let b: i32 = 0; b < B; b++) {
+    const row = b * T + t;
+    const a = acts + (<usize>(row * H4) << 2), dg = dxw + (<usize>(row * H4) << 2);
+    const dhb = dh + (<usize>(b * H) << 2), dcb = dc + (<usize>(b * H) << 2);
+    const gOut = grad + (<usize>((b * (T + 2) + t) * H) << 2);
+    const cn = cNew + (<usize>(row * H) << 2), cp = cPrev + (<usize>(row * H) << 2);
+    const m = mask ? load<f32>(mask + (<usize>row << 2)) : 1;
+    const vm = splat(m), keep = splat(1 - m);
+    for (let j: i32 = 0; j < H; j += 4) {
+      const w = min(4, H - j), jo = <usize>j << 2;
+      const i = ld(a + jo, w), f = ld(a + gate + jo, w), g = ld(a + 2 * gate + jo, w), o = ld(a + 3 * gate + jo, w);
+      const tc = vtanh(ld(cn + jo, w));
+      const dcIn = ld(dcb + jo, w);
+      const dhNew = f32x4.mul(f32x4.add(ld(dhb + jo, w), ld(gOut + jo, w)), vm);
+      const dcNew = f32x4.add(f32x4.mul(dcIn, vm), f32x4.mul(f32x4.mul(dhNew, o), f32x4.sub(one, f32x4.mul(tc, tc))));
+      st(dg + jo, f32x4.mul(f32x4.mul(f32x4.mul(dcNew, g), i), f32x4.sub(one, i)), w);
+      st(dg + gate + jo, f32x4.mul(f32x4.mul(f32x4.mul(dcNew, ld(cp + jo, w)), f), f32x4.sub(one, f)), w);
+      st(dg + 2 * gate + jo, f32x4.mul(f32x4.mul(dcNew, i), f32x4.sub(one, f32x4.mul(g, g))), w);
+      st(dg + 3 * gate + jo, f32x4.mul(f32x4.mul(f32x4.mul(dhNew, tc), o), f32x4.sub(one, o)), w);
+      // dc for step t - 1: through the cell, plus the part a padded step passes straight back.
+      st(dcb + jo, f32x4.add(f32x4.mul(dcNew, f), f32x4.mul(dcIn, keep)), w);
+    }
+  }
+}
+
+/** dh [B, H] for step t - 1 = dhPrev (dG_t · W_hh, the caller's GEMM) + what a padded step t passes straight back. */
+export function lstmCarry(B: i32, T: i32, H: i32, t: i32, mask: usize, dh: usize, dhPrev: usize): void {
+  for (let b: i32 = 0; b < B; b++) {
+    const keep = splat(mask ? 1 - load<f32>(mask + (<usize>(b * T + t) << 2)) : 0);
+    const d = dh + (<usize>(b * H) << 2), s = dhPrev + (<usize>(b * H) << 2);
+    for (let j: i32 = 0; j < H; j += 4) {
+      const w = min(4, H - j), jo = <usize>j << 2;
+      st(d + jo, f32x4.add(ld(s + jo, w), f32x4.mul(ld(d + jo, w), keep)), w);
+    }
+  }
+}
+
+/** out[j] = Σ_r x[r, j] over a contiguous [rows, n] array (the LSTM's bias gradient). */
+export function columnSums(x: usize, rows: i32, n: i32, out: usize): void {
+  memory.fill(out, 0, <usize>n << 2);
+  for (let r: i32 = 0; r < rows; r++) {
+    const s = x + (<usize>(r * n) << 2);
+    for (let j: i32 = 0; j < n; j += 4) {
+      const w = min(4, n - j), jo = <usize>j << 2;
+      st(out + jo, f32x4.add(ld(out + jo, w), ld(s + jo, w)), w);
+    }
+  }
+}

@@ -137,6 +137,8 @@ let current: Backend | null = null;
 const factories = new Map<string, () => Backend>([
   ['cpu-reference', createReferenceBackend],
   ['cpu', createFastCpuBackend],
+  // The fast backend on the WebAssembly kernels even where the native ones are built: the browser's kernel set, in Node.
+  ['cpu-wasm', () => ({ ...createFastCpuBackend({ kernels: 'wasm' }), name: 'cpu-wasm' })],
   // Replaced by the real backend once `await initWebGPU()` (backend/webgpu) has acquired a device.
   ['webgpu', () => { throw new Error("setBackend('webgpu'): call `await initWebGPU()` first (creating a GPU device is asynchronous)"); }],
 ]);

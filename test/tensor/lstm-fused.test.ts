@@ -1,10 +1,15 @@
-// The fused LSTM recurrence (the fast CPU backend's native kernel, where built) against the composite lstmSequence on
-// the reference backend: outputs, final states and the gradients of every input, with and without a step mask (padded
-// sequences), initial states and the recurrent bias.
+// The fused LSTM recurrence of both kernel sets of the fast CPU backend (native where built, and WebAssembly, the
+// browser's) against the composite lstmSequence on the reference backend: outputs, final states and the gradients of
+// every input, with and without a step mask (padded sequences), initial states and the recurrent bias; one size large
+// enough that the per-step GEMMs split across threads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getBackend, setBackend } from '../../src/backend/backend.js';
+import { loadNativeAddon } from '../../src/backend/cpu/native.js';
 import * as T from '../../src/tensor/index.js';
+
+/** 'cpu' runs the native kernels where they are built; without them it is the WebAssembly set that cpu-wasm also tests. */
+const backends = [...(loadNativeAddon() ? ['cpu'] : []), 'cpu-wasm'];
 
 function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string) {
   assert.equal(a.length, b.length, what);
@@ -13,13 +18,11 @@ function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: st
   assert.ok(worst <= tol, `${what}: relative error ${worst}`);
 }
 
-test('fused LSTM recurrence matches the composite, forward and backward, with masks, initial states and bias', (t) => {
-  setBackend('cpu');
-  if (!getBackend().lstmSequence) { t.skip('the fast CPU backend has no fused LSTM here (native kernels not built)'); return; }
+for (const backend of backends) test(`fused LSTM recurrence (${backend}) matches the composite, forward and backward, with masks, initial states and bias`, () => {
   const rng = new T.Generator(11);
   const rand = (n: number, scale = 1) => Float32Array.from({ length: n }, () => (rng.random() * 2 - 1) * scale);
   try {
-    for (const [B, S, H, masked, bias] of [[3, 7, 5, false, true], [4, 9, 19, true, true], [2, 6, 33, true, false]] as const) {
+    for (const [B, S, H, masked, bias] of [[3, 7, 5, false, true], [4, 9, 19, true, true], [2, 6, 33, true, false], [8, 5, 96, true, true]] as const) {
       const data = {
         xw: rand(B * S * 4 * H), w: rand(4 * H * H, 0.5), b: rand(4 * H), h0: rand(B * H), c0: rand(B * H),
         // lengths S, S-2, S-4, ...: padded steps at the ends of the shorter sequences
@@ -39,7 +42,7 @@ test('fused LSTM recurrence matches the composite, forward and backward, with ma
         return { fused: Boolean(getBackend().lstmSequence), out: read(r.output), h: read(r.h), c: read(r.c),
           grads: [xw, w, ...(b ? [b] : []), h0, c0].map((x) => read(x.grad!)) };
       };
-      const fused = run('cpu'), ref = run('cpu-reference');
+      const fused = run(backend), ref = run('cpu-reference');
       assert.ok(fused.fused && !ref.fused);
       const what = `B${B} T${S} H${H}${masked ? ' masked' : ''}${bias ? ' bias' : ''}`;
       close(fused.out, ref.out, 1e-5, `output ${what}`);

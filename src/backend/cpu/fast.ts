@@ -3,7 +3,7 @@
 // TypeScript loops for contiguous layouts. Results agree with the reference to float32 rounding.
 import type { Backend, View } from '../backend.js';
 import type { TypedArray } from '../../tensor/dtype.js';
-import { VEC_OPS, WasmKernels, type AttentionShape, type CpuKernels, type Operand4 } from './wasm-kernels.js';
+import { VEC_OPS, WasmKernels, type AttentionShape, type CpuKernels, type LstmSaved, type Operand4 } from './wasm-kernels.js';
 import { loadNativeAddon, NativeKernels } from './native.js';
 import { binaryFast, copyFast, gatherFast, reduceBlockFast, reduceLastFast, reductionBlock, scatterAddFast, unaryFast, whereFast } from './loops.js';
 import { createReferenceBackend } from './reference.js';
@@ -116,13 +116,13 @@ export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
         return kernels.attentionBackward!(attentionShape(q, k, v, causal, scale), operand4(dOut), operand4(q), operand4(k), operand4(v), saved as Float32Array);
       },
     } : {}),
-    ...(native ? {
+    ...(kernels.lstm && kernels.lstmBackward ? {
       lstmSequence(xw: View, wHh: View, bHh: View | null, h0: View, c0: View, mask: View | null) {
         const [B, T, H4] = xw.shape as [number, number, number];
-        return native.lstm(B, T, H4 / 4, dense(xw), dense(wHh), bHh && dense(bHh), dense(h0), dense(c0), mask && dense(mask));
+        return kernels.lstm!(B, T, H4 / 4, dense(xw), dense(wHh), bHh && dense(bHh), dense(h0), dense(c0), mask && dense(mask));
       },
       lstmSequenceBackward(grad: View, wHh: View, mask: View | null, saved: object, hasBias: boolean) {
-        return native.lstmBackward(dense(grad), dense(wHh), mask && dense(mask), saved as Parameters<NativeKernels['lstmBackward']>[3], hasBias);
+        return kernels.lstmBackward!(dense(grad), dense(wHh), mask && dense(mask), saved as LstmSaved, hasBias);
       },
     } : {}),
     where: (cond, a, b, shape) =>

@@ -1,8 +1,9 @@
-// The WebAssembly kernels of the fast CPU backend over one shared memory: the GEMM (build/wasm/gemm.*.wasm), run on
-// the calling thread and a pool of worker threads synchronised with Atomics.wait/notify (idle workers sleep; no
-// busy-waiting), and the vectorised row kernels (build/wasm/vecmath.*.wasm: activations, softmax, cross-entropy,
-// layer norm, AdamW). Operands are copied into the shared memory (the GEMM's with their original strides, so
-// transposed views are packed directly) and results copied out.
+// The WebAssembly kernels of the fast CPU backend over one shared memory: the GEMM and the fused kernels built on it
+// (build/wasm/gemm.*.wasm: scaled-dot-product attention, the LSTM recurrence), run on the calling thread and a pool
+// of worker threads synchronised with Atomics.wait/notify (idle workers sleep; no busy-waiting), and the vectorised
+// row kernels (build/wasm/vecmath.*.wasm: activations, softmax, cross-entropy, layer norm, AdamW). Operands are
+// copied into the shared memory (strided ones as the span they touch, with their original strides, so transposed
+// views are packed directly) and results copied out.
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { availableParallelism } from 'node:os';
@@ -28,6 +29,14 @@ export const VEC_OPS = { exp: 0, tanh: 1, sigmoid: 2, gelu_tanh: 3, gelu_tanh_gr
 interface GemmExports {
   sgemm(m0: number, m1: number, N: number, K: number, a: number, rsa: number, csa: number, b: number, rsb: number, csb: number, c: number, ldc: number, scratch: number): void;
   packBytes(): number;
+  attentionForward(n0: number, n1: number, params: number, scratch: number): void;
+  attentionBackward(n0: number, n1: number, params: number, scratch: number, dS: number): void;
+  lstmStepForward(B: number, T: number, H: number, t: number, xw: number, gates: number, bias: number, mask: number, h: number, c: number,
+    acts: number, cNew: number, hPrev: number, cPrev: number, out: number): void;
+  lstmStepBackward(B: number, T: number, H: number, t: number, grad: number, mask: number, acts: number, cNew: number, cPrev: number,
+    dh: number, dc: number, dxw: number): void;
+  lstmCarry(B: number, T: number, H: number, t: number, mask: number, dh: number, dhPrev: number): void;
+  columnSums(x: number, rows: number, n: number, out: number): void;
 }
 
 /** A strided 3-D operand: element [b, i, j] at data[offset + b*s0 + i*s1 + j*s2]. */
@@ -45,6 +54,12 @@ export interface Operand4 {
   offset: number;
 }
 
+/**
+ * What the fused LSTM recurrence saves for its backward pass: the gate activations [B, T, 4H], the new cell values
+ * and the states entering each step [B, T, H].
+ */
+export interface LstmSaved { B: number; T: number; H: number; acts: Float32Array; cNew: Float32Array; hPrev: Float32Array; cPrev: Float32Array }
+
 /** Sizes and settings of a fused attention: q [B, H, Tq, D], k [B, H, Tk, D], v [B, H, Tk, Dv]. */
 export interface AttentionShape {
   B: number; H: number; Tq: number; Tk: number; D: number; Dv: number;
@@ -53,9 +68,13 @@ export interface AttentionShape {
 }
 
 const PAGE = 65536;
-/** How long the calling thread waits for GEMM workers before reporting them as stuck. */
+/** How long the calling thread waits for the workers before reporting them as stuck. */
 const WORKER_TIMEOUT_MS = 120_000;
-const CTRL_GENERATION = 0, CTRL_PENDING = 1, CTRL_PARAMS = 4, CTRL_BOUNDS = 64;
+const CTRL_GENERATION = 0, CTRL_PENDING = 1, CTRL_TASK = 2, CTRL_PARAMS = 4, CTRL_BOUNDS = 64;
+/** What the workers run: row ranges of a (batched) GEMM, or (batch, head) pair ranges of the attention kernels. */
+const TASK_GEMM = 0, TASK_ATTENTION = 1, TASK_ATTENTION_BACKWARD = 2;
+/** i32 slots of the attention kernels' parameter block (see assembly/gemm.ts). */
+const ATTENTION_SLOTS = 32;
 /** Rows of the GEMM's register tile: thread row ranges start at multiples of it, so only the last has an edge tile. */
 const TILE_ROWS = 6;
 /** Below this many multiply-adds a product runs on the calling thread only. */
@@ -100,6 +119,15 @@ export interface CpuKernels {
   attention?(a: AttentionShape, q: Operand4, k: Operand4, v: Operand4, mask: Operand4 | null): { out: Float32Array; weights: Float32Array };
   /** Its gradients (see Backend.attentionBackward), each laid out [B, T, H, D]. */
   attentionBackward?(a: AttentionShape, dOut: Operand4, q: Operand4, k: Operand4, v: Operand4, weights: Float32Array): { dq: Float32Array; dk: Float32Array; dv: Float32Array };
+  /**
+   * One LSTM layer's recurrence over contiguous arrays (see Backend.lstmSequence): xw [B, T, 4H], w [4H, H], bias
+   * [4H] or null, h0 and c0 [B, H], a step mask [B, T] or null; the packed [B, T + 2, H] result and what backward needs.
+   */
+  lstm?(B: number, T: number, H: number, xw: Float32Array, w: Float32Array, bias: Float32Array | null, h0: Float32Array, c0: Float32Array,
+    mask: Float32Array | null): { packed: Float32Array; saved: LstmSaved };
+  /** Its gradients from the packed result's gradient (see Backend.lstmSequenceBackward); db is zeros without a bias. */
+  lstmBackward?(grad: Float32Array, w: Float32Array, mask: Float32Array | null, saved: LstmSaved, hasBias: boolean):
+    { dxw: Float32Array; dw: Float32Array; db: Float32Array; dh0: Float32Array; dc0: Float32Array };
 }
 
 const WORKER_SOURCE = `
@@ -117,13 +145,16 @@ for (;;) {
   if (Atomics.sub(c, ${CTRL_PENDING}, 1) === 1) Atomics.notify(c, ${CTRL_PENDING});
 }
 function run(e, t) {
+  ${'/* the caller wrote each thread its range: rows of every batch item (GEMM), or (batch, head) pairs */'}
+  const lo = c[${CTRL_BOUNDS} + t], hi = c[${CTRL_BOUNDS} + t + 1];
+  if (lo >= hi) return;
+  const task = c[${CTRL_TASK}];
+  if (task === ${TASK_ATTENTION}) return e.attentionForward(lo, hi, f[8], f[9] + t * f[10]);
+  if (task === ${TASK_ATTENTION_BACKWARD}) return e.attentionBackward(lo, hi, f[8], f[9] + t * f[10], f[11] + t * f[12]);
   const p = ${CTRL_PARAMS};
   const B = c[p], M = c[p + 1], N = c[p + 2], K = c[p + 3];
   const [a, sa0, sa1, sa2, b, sb0, sb1, sb2, cc, scratch, stride] = Array.from({ length: 11 }, (_, i) => f[8 + i]);
-  ${'/* each thread takes the same row range of every batch item; the caller wrote the ranges */'}
-  const m0 = c[${CTRL_BOUNDS} + t], m1 = c[${CTRL_BOUNDS} + t + 1];
-  if (m0 >= m1) return;
-  for (let i = 0; i < B; i++) e.sgemm(m0, m1, N, K, a + 4 * i * sa0, sa1, sa2, b + 4 * i * sb0, sb1, sb2, cc + 4 * i * M * N, N, scratch + t * stride);
+  for (let i = 0; i < B; i++) e.sgemm(lo, hi, N, K, a + 4 * i * sa0, sa1, sa2, b + 4 * i * sb0, sb1, sb2, cc + 4 * i * M * N, N, scratch + t * stride);
 }
 `;
 
@@ -180,26 +211,126 @@ export class WasmKernels implements CpuKernels {
   matmul(a: Operand3, b: Operand3): Float32Array {
     const [Bt, M, K] = a.shape;
     const N = b.shape[2];
-    const spanA = span(a), spanB = span(b);
-    const aPtr = this.operandsBase;
-    const bPtr = align(aPtr + 4 * spanA.length, 64);
-    const cPtr = align(bPtr + 4 * spanB.length, 64);
-    this.ensure(cPtr + 4 * Bt * M * N);
-    const heap = new Float32Array(this.memory.buffer);
-    heap.set(a.data.subarray(spanA.start, spanA.start + spanA.length), aPtr / 4);
-    heap.set(b.data.subarray(spanB.start, spanB.start + spanB.length), bPtr / 4);
-    const aBase = aPtr + 4 * (a.offset - spanA.start), bBase = bPtr + 4 * (b.offset - spanB.start);
-    const work = Bt * M * N * K;
-    const threads = work < PARALLEL_MIN_WORK ? 1 : Math.min(this.threads, Math.ceil(M / TILE_ROWS));
-    if (threads === 1) {
-      for (let i = 0; i < Bt; i++) {
-        this.exports.sgemm(0, M, N, K, aBase + 4 * i * a.strides[0], a.strides[1], a.strides[2], bBase + 4 * i * b.strides[0], b.strides[1], b.strides[2],
-          cPtr + 4 * i * M * N, N, PAGE);
-      }
-    } else {
-      this.parallel(Bt, M, N, K, threads, [aBase, a.strides[0], a.strides[1], a.strides[2], bBase, b.strides[0], b.strides[1], b.strides[2], cPtr, PAGE, this.scratchBytes]);
+    const { views: [pa, pb], arrays: [pc] } = this.stageAll([a, b], [Bt * M * N]) as { views: [number, number]; arrays: [number] };
+    this.gemm(Bt, M, N, K, pa, a.strides, pb, b.strides, pc);
+    return this.copyOut(pc, Bt * M * N);
+  }
+
+  /**
+   * C[i] = A[i] · B[i] for i < Bt over operands already in the shared memory (byte addresses of element [0, 0, 0] and
+   * element strides), into a contiguous C [Bt, M, N]; split by rows across the threads when large enough.
+   */
+  private gemm(Bt: number, M: number, N: number, K: number, a: number, sa: readonly number[], b: number, sb: readonly number[], c: number): void {
+    const [sa0, sa1, sa2] = sa as [number, number, number], [sb0, sb1, sb2] = sb as [number, number, number];
+    const rows = (m0: number, m1: number) => {
+      for (let i = 0; i < Bt; i++) this.exports.sgemm(m0, m1, N, K, a + 4 * i * sa0, sa1, sa2, b + 4 * i * sb0, sb1, sb2, c + 4 * i * M * N, N, PAGE);
+    };
+    const threads = Bt * M * N * K < PARALLEL_MIN_WORK ? 1 : Math.min(this.threads, Math.ceil(M / TILE_ROWS));
+    if (threads === 1) { rows(0, M); return; }
+    // Row ranges of equal size, cut at multiples of the tile height, so only the last has an edge tile.
+    this.dispatch(TASK_GEMM, threads, M, (t) => Math.min(M, TILE_ROWS * Math.round((t * M) / threads / TILE_ROWS)), [Bt, M, N, K],
+      [a, sa0, sa1, sa2, b, sb0, sb1, sb2, c, PAGE, this.scratchBytes], rows);
+  }
+
+  /**
+   * Runs an attention kernel over `pairs` (batch, head) pairs: on the calling thread alone when the work (multiply-adds)
+   * is small, else in equal pair ranges across the threads (`floats` go to the workers; `own` runs range 0 here).
+   */
+  private pairs(task: number, pairs: number, work: number, floats: readonly number[], own: (n0: number, n1: number) => void): void {
+    const threads = work < PARALLEL_MIN_WORK ? 1 : Math.min(this.threads, pairs);
+    if (threads <= 1) { own(0, pairs); return; }
+    this.dispatch(task, threads, pairs, (t) => Math.round((t * pairs) / threads), [], floats, own);
+  }
+
+  /** Fused attention (see Backend.attention): the output laid out [B, Tq, H, Dv] and the weights [B, H, Tq, Tk]. */
+  attention(a: AttentionShape, q: Operand4, k: Operand4, v: Operand4, mask: Operand4 | null): { out: Float32Array; weights: Float32Array } {
+    const { B, H, Tq, Tk, D, Dv } = a;
+    const { views: [pq, pk, pv, pm], arrays: [pout, pw, pp] } = this.stageAll(
+      [{ ...q, shape: [B, H, Tq, D] }, { ...k, shape: [B, H, Tk, D] }, { ...v, shape: [B, H, Tk, Dv] }, mask && { ...mask, shape: [B, H, Tq, Tk] }],
+      [B * Tq * H * Dv, B * H * Tq * Tk, ATTENTION_SLOTS]) as { views: [number, number, number, number]; arrays: [number, number, number] };
+    this.attentionParams(pp, a, [[pq, q], [pk, k], [pv, v], [pm, mask]], [pout, pw, 0, 0]);
+    this.pairs(TASK_ATTENTION, B * H, B * H * Tq * Tk * (D + Dv), [pp, PAGE, this.scratchBytes], (n0, n1) => this.exports.attentionForward(n0, n1, pp, PAGE));
+    return { out: this.copyOut(pout, B * Tq * H * Dv), weights: this.copyOut(pw, B * H * Tq * Tk) };
+  }
+
+  /** The attention's gradients from dOut [B, H, Tq, Dv] and the saved weights (see Backend.attentionBackward), each [B, T, H, D]. */
+  attentionBackward(a: AttentionShape, dOut: Operand4, q: Operand4, k: Operand4, v: Operand4, weights: Float32Array): { dq: Float32Array; dk: Float32Array; dv: Float32Array } {
+    const { B, H, Tq, Tk, D, Dv } = a;
+    // Each thread's dS block [Tq, Tk], on its own cache lines.
+    const dsBytes = align(4 * Tq * Tk, 64);
+    const { views: [pq, pk, pv, po], arrays: [pw, pdq, pdk, pdv, pp, pds] } = this.stageAll(
+      [{ ...q, shape: [B, H, Tq, D] }, { ...k, shape: [B, H, Tk, D] }, { ...v, shape: [B, H, Tk, Dv] }, { ...dOut, shape: [B, H, Tq, Dv] }],
+      [weights, B * Tq * H * D, B * Tk * H * D, B * Tk * H * Dv, ATTENTION_SLOTS, (this.threads * dsBytes) / 4]) as
+      { views: [number, number, number, number]; arrays: [number, number, number, number, number, number] };
+    this.attentionParams(pp, a, [[pq, q], [pk, k], [pv, v], [po, dOut]], [pdq, pw, pdk, pdv]);
+    this.pairs(TASK_ATTENTION_BACKWARD, B * H, B * H * Tq * Tk * 2 * (D + Dv), [pp, PAGE, this.scratchBytes, pds, dsBytes],
+      (n0, n1) => this.exports.attentionBackward(n0, n1, pp, PAGE, pds));
+    return { dq: this.copyOut(pdq, B * Tq * H * D), dk: this.copyOut(pdk, B * Tk * H * D), dv: this.copyOut(pdv, B * Tk * H * Dv) };
+  }
+
+  /**
+   * Writes the attention kernels' parameter block at `at`: sizes, flags, the scale, then each view's address and
+   * strides (the fourth view is the mask forward, dOut backward; absent: address 0), then the four output addresses.
+   */
+  private attentionParams(at: number, a: AttentionShape, views: readonly [number, Operand4 | null][], outputs: readonly number[]): void {
+    const block = new Int32Array(this.memory.buffer, at, ATTENTION_SLOTS);
+    block.set([a.B, a.H, a.Tq, a.Tk, a.D, a.Dv, a.causal ? 1 : 0, 0, ...views.flatMap(([p, x]) => (x ? [p, ...x.strides] : [0, 0, 0, 0, 0])), ...outputs]);
+    new Float32Array(this.memory.buffer, at, ATTENTION_SLOTS)[7] = a.scale;
+  }
+
+  /**
+   * One LSTM layer's recurrence (see Backend.lstmSequence): per step, h·W_hhᵀ as one GEMM (split across the threads
+   * when large) and one vectorised gate pass; the packed [B, T + 2, H] result and the saved activations and states.
+   */
+  lstm(B: number, T: number, H: number, xw: Float32Array, w: Float32Array, bias: Float32Array | null, h0: Float32Array, c0: Float32Array,
+    mask: Float32Array | null): { packed: Float32Array; saved: LstmSaved } {
+    const H4 = 4 * H, BTH = B * T * H;
+    const [pxw, pw, pb, ph, pc, pm, pg, pout, pacts, pcn, php, pcp] = this.stage(
+      [B * T * H4, H4 * H, bias ? H4 : 0, B * H, B * H, mask ? B * T : 0, B * H4, B * (T + 2) * H, B * T * H4, BTH, BTH, BTH],
+      [xw, w, bias, h0, c0, mask]) as [number, number, number, number, number, number, number, number, number, number, number, number];
+    for (let t = 0; t < T; t++) {
+      // gates = h · W_hhᵀ: W_hh [4H, H] read as its transpose through the strides.
+      this.gemm(1, B, H4, H, ph, [0, H, 1], pw, [0, 1, H], pg);
+      this.exports.lstmStepForward(B, T, H, t, pxw, pg, bias ? pb : 0, mask ? pm : 0, ph, pc, pacts, pcn, php, pcp, pout);
     }
-    return new Float32Array(this.memory.buffer, cPtr, Bt * M * N).slice();
+    const packed = this.copyOut(pout, B * (T + 2) * H);
+    const h = new Float32Array(this.memory.buffer, ph, B * H), c = new Float32Array(this.memory.buffer, pc, B * H);
+    for (let b = 0; b < B; b++) {
+      packed.set(h.subarray(b * H, (b + 1) * H), (b * (T + 2) + T) * H);
+      packed.set(c.subarray(b * H, (b + 1) * H), (b * (T + 2) + T + 1) * H);
+    }
+    return { packed, saved: { B, T, H, acts: this.copyOut(pacts, B * T * H4), cNew: this.copyOut(pcn, BTH), hPrev: this.copyOut(php, BTH), cPrev: this.copyOut(pcp, BTH) } };
+  }
+
+  /**
+   * The recurrence's gradients (see Backend.lstmSequenceBackward): backward through time one step at a time (a gate
+   * pass, then dh through W_hh as one GEMM), then dW = Σ_t dG_tᵀ hPrev_t as one GEMM over all B·T rows.
+   */
+  lstmBackward(grad: Float32Array, w: Float32Array, mask: Float32Array | null, s: LstmSaved, hasBias: boolean):
+    { dxw: Float32Array; dw: Float32Array; db: Float32Array; dh0: Float32Array; dc0: Float32Array } {
+    const { B, T, H } = s;
+    const H4 = 4 * H, BTH = B * T * H;
+    const [pgrad, pw, pm, pacts, pcn, php, pcp, pdxw, pdw, pdb, pdh, pdc, pdhp] = this.stage(
+      [B * (T + 2) * H, H4 * H, mask ? B * T : 0, B * T * H4, BTH, BTH, BTH, B * T * H4, H4 * H, H4, B * H, B * H, B * H],
+      [grad, w, mask, s.acts, s.cNew, s.hPrev, s.cPrev]) as
+      [number, number, number, number, number, number, number, number, number, number, number, number, number];
+    // The running dh and dc start as the gradients of the final h and c (the packed result's last two rows).
+    const dh = new Float32Array(this.memory.buffer, pdh, B * H), dc = new Float32Array(this.memory.buffer, pdc, B * H);
+    for (let b = 0; b < B; b++) {
+      dh.set(grad.subarray((b * (T + 2) + T) * H, (b * (T + 2) + T + 1) * H), b * H);
+      dc.set(grad.subarray((b * (T + 2) + T + 1) * H, (b * (T + 2) + T + 2) * H), b * H);
+    }
+    for (let t = T - 1; t >= 0; t--) {
+      this.exports.lstmStepBackward(B, T, H, t, pgrad, mask ? pm : 0, pacts, pcn, pcp, pdh, pdc, pdxw);
+      // dhPrev = dG_t [B, 4H] (rows T·4H apart in dxw) · W_hh [4H, H]
+      this.gemm(1, B, H, H4, pdxw + 4 * t * H4, [0, T * H4, 1], pw, [0, H, 1], pdhp);
+      this.exports.lstmCarry(B, T, H, t, mask ? pm : 0, pdh, pdhp);
+    }
+    // dW [4H, H] = dGᵀ [4H, B·T] · hPrev [B·T, H]; db = the column sums of dG.
+    this.gemm(1, H4, H, B * T, pdxw, [0, 1, H4], php, [0, H, 1], pdw);
+    if (hasBias) this.exports.columnSums(pdxw, B * T, H4, pdb);
+    return { dxw: this.copyOut(pdxw, B * T * H4), dw: this.copyOut(pdw, H4 * H), db: hasBias ? this.copyOut(pdb, H4) : new Float32Array(H4),
+      dh0: this.copyOut(pdh, B * H), dc0: this.copyOut(pdc, B * H) };
   }
 
   /** op(x) elementwise over a contiguous float32 array, as a new array. */
@@ -218,15 +349,40 @@ export class WasmKernels implements CpuKernels {
 
   /**
    * Byte offsets for arrays of the given element counts (4 bytes each) laid out one after another in the operand
-   * area, with `inputs` copied into the first ones; the memory is grown to fit.
+   * area, with `inputs` copied into the first ones (a null input is only reserved); the memory is grown to fit.
    */
-  private stage(counts: readonly number[], inputs: readonly (Float32Array | Int32Array)[]): number[] {
+  private stage(counts: readonly number[], inputs: readonly (Float32Array | Int32Array | null)[]): number[] {
     const ptrs: number[] = [];
     let end = this.operandsBase;
     for (const n of counts) { ptrs.push(end); end = align(end + 4 * n, 64); }
     this.ensure(end);
-    inputs.forEach((x, i) => { (x instanceof Int32Array ? new Int32Array(this.memory.buffer, ptrs[i]!, x.length) : new Float32Array(this.memory.buffer, ptrs[i]!, x.length)).set(x); });
+    inputs.forEach((x, i) => {
+      if (x) (x instanceof Int32Array ? new Int32Array(this.memory.buffer, ptrs[i]!, x.length) : new Float32Array(this.memory.buffer, ptrs[i]!, x.length)).set(x);
+    });
     return ptrs;
+  }
+
+  /**
+   * Stages strided views and plain arrays: each distinct backing array once, as the span its views touch (q, k and v
+   * sliced from one fused projection are one copy), then the arrays (copied in, or a count of elements to reserve).
+   * Returns each view's byte address at its element [0, ...] (0 for a null view) and each array's byte address.
+   */
+  private stageAll(views: readonly (Strided | null)[], arrays: readonly (Float32Array | number)[]): { views: number[]; arrays: number[] } {
+    const groups: { data: Float32Array; start: number; end: number }[] = [];
+    const spans = views.map((v) => {
+      if (!v) return null;
+      const s = span(v);
+      let g = groups.find((x) => x.data === v.data);
+      if (!g) groups.push(g = { data: v.data, start: s.start, end: s.start + s.length });
+      else if (s.length > 0) { g.start = Math.min(g.start, s.start); g.end = Math.max(g.end, s.start + s.length); }
+      return g;
+    });
+    const ptrs = this.stage([...groups.map((g) => g.end - g.start), ...arrays.map((a) => (typeof a === 'number' ? a : a.length))],
+      [...groups.map((g) => g.data.subarray(g.start, g.end)), ...arrays.map((a) => (typeof a === 'number' ? null : a))]);
+    return {
+      views: views.map((v, i) => (v ? ptrs[groups.indexOf(spans[i]!)]! + 4 * (v.offset - spans[i]!.start) : 0)),
+      arrays: ptrs.slice(groups.length),
+    };
   }
 
   private copyOut(ptr: number, n: number): Float32Array {
@@ -282,25 +438,28 @@ export class WasmKernels implements CpuKernels {
     v.set(new Float32Array(this.memory.buffer, pv, n));
   }
 
-  private parallel(B: number, M: number, N: number, K: number, threads: number, params: number[]): void {
+  /**
+   * Runs `task` over [0, total) split at bound(1), ..., bound(threads - 1): range 0 on the calling thread (`own`), the
+   * others on the workers (workers past `threads` get an empty range), with `ints` and `floats` as their parameters.
+   */
+  private dispatch(task: number, threads: number, total: number, bound: (t: number) => number, ints: readonly number[], floats: readonly number[],
+    own: (lo: number, hi: number) => void): void {
     const c = this.ctrlI32;
-    const p = CTRL_PARAMS;
-    c[p] = B; c[p + 1] = M; c[p + 2] = N; c[p + 3] = K;
-    params.forEach((v, i) => { this.ctrlF64[8 + i] = v; });
-    // Row ranges of equal size, cut at multiples of the tile height; workers past `threads` get an empty range.
-    for (let t = 0; t <= this.threads; t++) c[CTRL_BOUNDS + t] = t >= threads ? M : Math.min(M, TILE_ROWS * Math.round((t * M) / threads / TILE_ROWS));
+    c[CTRL_TASK] = task;
+    ints.forEach((v, i) => { c[CTRL_PARAMS + i] = v; });
+    floats.forEach((v, i) => { this.ctrlF64[8 + i] = v; });
+    for (let t = 0; t <= this.threads; t++) c[CTRL_BOUNDS + t] = t === 0 ? 0 : t >= threads ? total : bound(t);
     Atomics.store(c, CTRL_PENDING, this.workers.length);
     Atomics.add(c, CTRL_GENERATION, 1);
     Atomics.notify(c, CTRL_GENERATION);
     // The calling thread does range 0 while the workers do the others.
-    const m1 = c[CTRL_BOUNDS + 1]!;
-    const [a, sa0, sa1, sa2, b, sb0, sb1, sb2, cc, scratch] = params as [number, number, number, number, number, number, number, number, number, number];
-    if (m1 > 0) for (let i = 0; i < B; i++) this.exports.sgemm(0, m1, N, K, a + 4 * i * sa0, sa1, sa2, b + 4 * i * sb0, sb1, sb2, cc + 4 * i * M * N, N, scratch);
+    const hi = c[CTRL_BOUNDS + 1]!;
+    if (hi > 0) own(0, hi);
     // A worker that never answers (it died, or the process is starved beyond reason) becomes an error, not a hang.
     const deadline = Date.now() + WORKER_TIMEOUT_MS;
     for (let pending = Atomics.load(c, CTRL_PENDING); pending !== 0; pending = Atomics.load(c, CTRL_PENDING)) {
       if (Atomics.wait(c, CTRL_PENDING, pending, 1000) === 'timed-out' && Date.now() > deadline) {
-        throw new Error(`cpu backend: ${pending} GEMM worker thread(s) did not finish within ${WORKER_TIMEOUT_MS / 1000} s (generation ${Atomics.load(c, CTRL_GENERATION)})`);
+        throw new Error(`cpu backend: ${pending} kernel worker thread(s) did not finish within ${WORKER_TIMEOUT_MS / 1000} s (generation ${Atomics.load(c, CTRL_GENERATION)})`);
       }
     }
   }
@@ -310,10 +469,13 @@ function align(x: number, to: number): number {
   return Math.ceil(x / to) * to;
 }
 
+/** A strided float32 operand of any rank. */
+interface Strided { data: Float32Array; shape: readonly number[]; strides: readonly number[]; offset: number }
+
 /** The contiguous range of the backing array that a strided operand touches. */
-function span(x: Operand3): { start: number; length: number } {
+function span(x: Strided): { start: number; length: number } {
   let lo = x.offset, hi = x.offset;
-  for (let d = 0; d < 3; d++) {
+  for (let d = 0; d < x.shape.length; d++) {
     if (x.shape[d] === 0) return { start: x.offset, length: 0 };
     const reach = (x.shape[d] - 1) * x.strides[d];
     if (reach < 0) lo += reach; else hi += reach;
