@@ -146,18 +146,23 @@ export function resetLoss(): void { lossSum = 0; lossCount = 0; }
 function predict(l1: usize, word: i32, alpha: f32): void {
   const rowBytes = <usize>dim << 2;
   if (hs) {
+    // the nodes of a word's path are distinct rows, so three at a time is the same arithmetic as one at a time
     const start = load<i32>(codeStart + (<usize>word << 2));
     const end = load<i32>(codeStart + (<usize>(word + 1) << 2));
-    for (let k = start; k < end; k++) {
+    let k = start;
+    for (; k + 3 <= end; k += 3) {
+      const r0 = syn1 + <usize>load<i32>(points + (<usize>k << 2)) * rowBytes;
+      const r1 = syn1 + <usize>load<i32>(points + (<usize>(k + 1) << 2)) * rowBytes;
+      const r2 = syn1 + <usize>load<i32>(points + (<usize>(k + 2) << 2)) * rowBytes;
+      dots3(l1, r0, r1, r2);
+      const g0 = hsGradient(dot0, k, alpha), g1 = hsGradient(dot1, k + 1, alpha), g2 = hsGradient(dot2, k + 2, alpha);
+      update3(l1, r0, r1, r2, g0, g1, g2);
+    }
+    for (; k < end; k++) {
       const row = syn1 + <usize>load<i32>(points + (<usize>k << 2)) * rowBytes;
       const f = dot(l1, row);
-      if (f <= -MAX_EXP || f >= MAX_EXP) continue; // word2vec.c skips saturated nodes
-      const code = <f32>load<u8>(codes + <usize>k);
-      const s = load<f32>(expTable + cell(f));
-      const g = (<f32>1 - code - s) * alpha;
-      lossSum += negLogSigmoid(code != 0 ? -f : f);
-      lossCount += 1;
-      outputStep(g, row, l1);
+      if (f <= -MAX_EXP || f >= MAX_EXP) continue;
+      outputStep(hsGradient(f, k, alpha), row, l1);
     }
   }
   if (negative > 0) {
@@ -276,11 +281,13 @@ function predict6(l1: usize, k: i32, alpha: f32): void {
   outputStep(g, w, l1);
 }
 
-/**
- * Negative-sampling steps for three distinct output rows (labels y0, 0, 0): the three dot products share each load
- * of l1, and the updates share each load and store of neu1e, so memory traffic falls by about a third.
- */
-function predict3(l1: usize, w0: usize, w1: usize, w2: usize, y0: f32, alpha: f32): void {
+/** The dot products of dots3. */
+let dot0: f32 = 0;
+let dot1: f32 = 0;
+let dot2: f32 = 0;
+
+/** l1·w0, l1·w1, l1·w2 into dot0 … dot2, sharing each load of l1 (two accumulators per row for latency). */
+function dots3(l1: usize, w0: usize, w1: usize, w2: usize): void {
   const n = dim;
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0);
   let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0);
@@ -311,13 +318,20 @@ function predict3(l1: usize, w0: usize, w1: usize, w2: usize, y0: f32, alpha: f3
     f1 += x * load<f32>(w1 + o);
     f2 += x * load<f32>(w2 + o);
   }
-  const g0 = (y0 - clampedSigmoid(f0)) * alpha;
-  const g1 = -clampedSigmoid(f1) * alpha;
-  const g2 = -clampedSigmoid(f2) * alpha;
-  lossSum += negLogSigmoid(y0 != 0 ? f0 : -f0) + negLogSigmoid(-f1) + negLogSigmoid(-f2);
-  lossCount += 3;
+  dot0 = f0;
+  dot1 = f1;
+  dot2 = f2;
+}
+
+/**
+ * The output-layer step of three distinct rows in one pass: neu1e += Σ gₖ·wₖ (in row order, as one row at a time
+ * would add them), then wₖ += gₖ·l1; the rows share each load and store of neu1e and each load of l1. A zero g leaves
+ * its row as it was.
+ */
+function update3(l1: usize, w0: usize, w1: usize, w2: usize, g0: f32, g1: f32, g2: f32): void {
+  const n = dim;
   const v0 = f32x4.splat(g0), v1 = f32x4.splat(g1), v2 = f32x4.splat(g2);
-  j = 0;
+  let j = 0;
   for (; j + 4 <= n; j += 4) {
     const o = <usize>j << 2;
     const x = v128.load(l1 + o);
@@ -336,6 +350,24 @@ function predict3(l1: usize, w0: usize, w1: usize, w2: usize, y0: f32, alpha: f3
     store<f32>(w1 + o, r1 + g1 * x);
     store<f32>(w2 + o, r2 + g2 * x);
   }
+}
+
+/** Negative-sampling steps for three distinct output rows (labels y0, 0, 0). */
+function predict3(l1: usize, w0: usize, w1: usize, w2: usize, y0: f32, alpha: f32): void {
+  dots3(l1, w0, w1, w2);
+  const f0 = dot0, f1 = dot1, f2 = dot2;
+  lossSum += negLogSigmoid(y0 != 0 ? f0 : -f0) + negLogSigmoid(-f1) + negLogSigmoid(-f2);
+  lossCount += 3;
+  update3(l1, w0, w1, w2, (y0 - clampedSigmoid(f0)) * alpha, -clampedSigmoid(f1) * alpha, -clampedSigmoid(f2) * alpha);
+}
+
+/** Hierarchical softmax's gradient at Huffman entry k for dot product f: 0 for a saturated node (skipped, as word2vec.c), else counted in the loss. */
+@inline function hsGradient(f: f32, k: i32, alpha: f32): f32 {
+  if (f <= -MAX_EXP || f >= MAX_EXP) return 0;
+  const code = <f32>load<u8>(codes + <usize>k);
+  lossSum += negLogSigmoid(code != 0 ? -f : f);
+  lossCount += 1;
+  return (<f32>1 - code - load<f32>(expTable + cell(f))) * alpha;
 }
 
 /** Trains one sentence of `length` vocabulary ids at `ids`: subsampling first, then a shrunk window per word. */
