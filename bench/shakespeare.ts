@@ -1,8 +1,9 @@
 // `npm run bench -- shakespeare`: nanoGPT's character-level Shakespeare, CPU config, ours and PyTorch in one run.
 // 4 layers, 4 heads, 128 dims, block 64, batch 12, 2,000 iterations, lr 1e-3 (cosine to 1e-4 after 100 warmup
-// steps), AdamW betas (0.9, 0.99), weight decay 0.1, clip 1.0, dropout 0; first 90% of the text for training, last
-// 10% for validation. Rows: val-loss (ours vs the peer's) and wall-seconds (ratio = peer / ours: higher is better).
-//   npm run bench -- shakespeare [--iters 2000] [--threads 2] [--backend cpu] [--skip-peer]
+// steps), AdamW betas (0.9, 0.99), weight decay 0.1, clip 1.0, dropout 0, no biases (nanoGPT's bias=False; --bias 1
+// for GPT-2's); first 90% of the text for training, last 10% for validation, the loss averaged over --eval-iters
+// batches of it. Rows: val-loss (ours vs the peer's) and wall-seconds (ratio = peer / ours: higher is better).
+//   npm run bench -- shakespeare [--iters 2000] [--threads 2] [--backend cpu] [--seed 1337] [--bias 0] [--skip-peer]
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setBackend } from '../src/backend/backend.js';
@@ -29,14 +30,16 @@ export default async function shakespeare(args: string[]): Promise<void> {
   const iters = Number(arg(args, 'iters', '2000'));
   const threads = arg(args, 'threads', '2');
   const evalIters = Number(arg(args, 'eval-iters', '200'));
+  const seed = Number(arg(args, 'seed', '1337'));
+  const bias = arg(args, 'bias', '0') === '1';
   setBackend(arg(args, 'backend', 'cpu'));
-  manualSeed(1337);
+  manualSeed(seed);
   const text = readFileSync(data, 'utf8');
   const vocab = CharVocab.fromText(text);
-  const model = new GPT(gptConfig({ vocab_size: vocab.size, n_positions: 64, n_embd: 128, n_layer: 4, n_head: 4, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 }));
+  const model = new GPT(gptConfig({ vocab_size: vocab.size, n_positions: 64, n_embd: 128, n_layer: 4, n_head: 4, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0, bias }));
   const task = new GPTPretrainTask(model, splitTokens(vocab.encode(text)), { batchSize: 12, blockSize: 64, evalBatches: evalIters });
   const started = performance.now();
-  const result = await train(task, trainConfig({ maxSteps: iters, lr: 1e-3, minLrRate: 0.1, warmupSteps: 100, weightDecay: 0.1, beta2: 0.99, clipNorm: 1, evalEvery: 0, logEvery: 100, seed: 1337 }), {
+  const result = await train(task, trainConfig({ maxSteps: iters, lr: 1e-3, minLrRate: 0.1, warmupSteps: 100, weightDecay: 0.1, beta2: 0.99, clipNorm: 1, evalEvery: 0, logEvery: 100, seed }), {
     onProgress: (p) => console.error(`step ${p.step}/${iters} loss ${p.record.loss?.toFixed(4)} ${Math.round(p.record.tokensPerSec ?? 0)} tok/s`),
   });
   // Training time alone, as the peer measures it: the last log record is timed before the final evaluation.
@@ -48,7 +51,8 @@ export default async function shakespeare(args: string[]): Promise<void> {
   let peer: PeerResult | null = null;
   if (!args.includes('--skip-peer')) {
     const script = fileURLToPath(new URL('./peers/nanogpt_char.py', import.meta.url));
-    const lines = runPython(script, ['--data', data, '--iters', String(iters), '--threads', threads, '--eval-iters', String(evalIters)], 4 * 3600_000);
+    const lines = runPython(script, ['--data', data, '--iters', String(iters), '--threads', threads, '--eval-iters', String(evalIters),
+      '--seed', String(seed), '--bias', bias ? '1' : '0'], 4 * 3600_000);
     peer = (lines?.[0] as PeerResult | undefined) ?? null;
   }
   const name = `torch-cpu nanoGPT recipe (${threads} threads)`;

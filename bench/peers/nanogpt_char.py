@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """The PyTorch side of `npm run bench -- shakespeare`: nanoGPT's character-level Shakespeare recipe.
 
-A GPT-2-style model (pre-LN blocks, learned positions, tied embeddings, tanh GELU, biases on) trained exactly as
-nanoGPT's train.py with config/train_shakespeare_char.py and its CPU overrides: first 90% of the characters for
-training, last 10% for validation, random blocks, AdamW (betas 0.9/0.99, weight decay 0.1 on matrices only),
-100 warmup steps then cosine decay to lr/10, gradient clipping at 1.0.
+A GPT-2-style model (pre-LN blocks, learned positions, tied embeddings, tanh GELU) trained exactly as nanoGPT's
+train.py with config/train_shakespeare_char.py and its CPU overrides: no biases in the linear layers and LayerNorms
+(nanoGPT's bias=False; --bias 1 puts GPT-2's back), first 90% of the characters for training, last 10% for
+validation, random blocks, AdamW (betas 0.9/0.99, weight decay 0.1 on matrices only), warmup lr*(it+1)/(warmup+1)
+over 100 steps then cosine decay to lr/10, gradient clipping at 1.0, validation loss as the mean of --eval-iters
+random batches.
 
 Run with Debian's PyTorch:  /usr/bin/python3 bench/peers/nanogpt_char.py --data ../shared/data/tiny-shakespeare/input.txt
 Prints one JSON line: {"peer": "torch-cpu", "val_loss": ..., "train_loss": ..., "wall_seconds": ..., "config": {...}}.
@@ -18,6 +20,7 @@ p.add_argument("--layers", type=int, default=4); p.add_argument("--heads", type=
 p.add_argument("--block", type=int, default=64); p.add_argument("--batch", type=int, default=12); p.add_argument("--iters", type=int, default=2000)
 p.add_argument("--lr", type=float, default=1e-3); p.add_argument("--min-lr", type=float, default=1e-4); p.add_argument("--warmup", type=int, default=100)
 p.add_argument("--dropout", type=float, default=0.0); p.add_argument("--eval-iters", type=int, default=200)
+p.add_argument("--bias", type=int, default=0)
 p.add_argument("--threads", type=int, default=2); p.add_argument("--seed", type=int, default=1337)
 a = p.parse_args()
 torch.set_num_threads(a.threads); torch.manual_seed(a.seed)
@@ -31,11 +34,17 @@ def get_batch(split):
     d = splits[split]; ix = torch.randint(len(d) - a.block, (a.batch,))
     return torch.stack([d[i:i + a.block] for i in ix]), torch.stack([d[i + 1:i + 1 + a.block] for i in ix])
 
+class LayerNorm(nn.Module):
+    """nanoGPT's LayerNorm with an optional bias (torch before 2.1 has no nn.LayerNorm(bias=False))."""
+    def __init__(s, D):
+        super().__init__(); s.weight = nn.Parameter(torch.ones(D)); s.bias = nn.Parameter(torch.zeros(D)) if a.bias else None
+    def forward(s, x): return F.layer_norm(x, s.weight.shape, s.weight, s.bias, 1e-5)
+
 class Block(nn.Module):
     def __init__(s, D, H, p):
-        super().__init__(); s.H = H
-        s.ln_1, s.c_attn, s.c_proj = nn.LayerNorm(D), nn.Linear(D, 3 * D), nn.Linear(D, D)
-        s.ln_2, s.c_fc, s.mlp_proj = nn.LayerNorm(D), nn.Linear(D, 4 * D), nn.Linear(4 * D, D)
+        super().__init__(); s.H = H; b = bool(a.bias)
+        s.ln_1, s.c_attn, s.c_proj = LayerNorm(D), nn.Linear(D, 3 * D, bias=b), nn.Linear(D, D, bias=b)
+        s.ln_2, s.c_fc, s.mlp_proj = LayerNorm(D), nn.Linear(D, 4 * D, bias=b), nn.Linear(4 * D, D, bias=b)
         s.drop = nn.Dropout(p)
     def forward(s, x):
         B, T, D = x.shape
@@ -50,7 +59,7 @@ class GPT(nn.Module):
     def __init__(s, V):
         super().__init__()
         s.wte, s.wpe, s.drop = nn.Embedding(V, a.dim), nn.Embedding(a.block, a.dim), nn.Dropout(a.dropout)
-        s.h = nn.ModuleList([Block(a.dim, a.heads, a.dropout) for _ in range(a.layers)]); s.ln_f = nn.LayerNorm(a.dim)
+        s.h = nn.ModuleList([Block(a.dim, a.heads, a.dropout) for _ in range(a.layers)]); s.ln_f = LayerNorm(a.dim)
         for name, w in s.named_parameters():
             if w.dim() >= 2: nn.init.normal_(w, 0.0, 0.02 / math.sqrt(2 * a.layers) if name.endswith(("c_proj.weight", "mlp_proj.weight")) else 0.02)
             elif name.endswith("bias") and "ln_" not in name: nn.init.zeros_(w)
