@@ -285,12 +285,16 @@ export class WasmKernels implements CpuKernels {
   lstm(B: number, T: number, H: number, xw: Float32Array, w: Float32Array, bias: Float32Array | null, h0: Float32Array, c0: Float32Array,
     mask: Float32Array | null): { packed: Float32Array; saved: LstmSaved } {
     const H4 = 4 * H, BTH = B * T * H;
-    const [pxw, pw, pb, ph, pc, pm, pg, pout, pacts, pcn, php, pcp] = this.stage(
-      [B * T * H4, H4 * H, bias ? H4 : 0, B * H, B * H, mask ? B * T : 0, B * H4, B * (T + 2) * H, B * T * H4, BTH, BTH, BTH],
-      [xw, w, bias, h0, c0, mask]) as [number, number, number, number, number, number, number, number, number, number, number, number];
+    const [pxw, pwT, pb, ph, pc, pm, pg, pout, pacts, pcn, php, pcp] = this.stage(
+      [B * T * H4, H * H4, bias ? H4 : 0, B * H, B * H, mask ? B * T : 0, B * H4, B * (T + 2) * H, B * T * H4, BTH, BTH, BTH],
+      [xw, null, bias, h0, c0, mask]) as [number, number, number, number, number, number, number, number, number, number, number, number];
+    // W_hhᵀ [H, 4H], transposed once per sequence: the GEMM packs rows of B with vector loads, but a transposed view
+    // element by element (measured about twice as slow per step).
+    const wT = new Float32Array(this.memory.buffer, pwT, H * H4);
+    for (let j = 0; j < H4; j++) for (let k = 0; k < H; k++) wT[k * H4 + j] = w[j * H + k]!;
     for (let t = 0; t < T; t++) {
-      // gates = h · W_hhᵀ: W_hh [4H, H] read as its transpose through the strides.
-      this.gemm(1, B, H4, H, ph, [0, H, 1], pw, [0, 1, H], pg);
+      // gates = h · W_hhᵀ
+      this.gemm(1, B, H4, H, ph, [0, H, 1], pwT, [0, H4, 1], pg);
       this.exports.lstmStepForward(B, T, H, t, pxw, pg, bias ? pb : 0, mask ? pm : 0, ph, pc, pacts, pcn, php, pcp, pout);
     }
     const packed = this.copyOut(pout, B * (T + 2) * H);
