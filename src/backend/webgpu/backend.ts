@@ -51,6 +51,12 @@ function scalar(dtype: DType): k.Scalar {
 
 const viewWords = (v: View) => [v.offset, ...v.strides];
 
+/** What the fused attention's backward needs: the forward output and the per-row statistics (see wgsl.ts). */
+interface AttentionSaved {
+  out: GpuBuffer;
+  stats: GpuBuffer;
+}
+
 /** Creates the backend on an acquired device. */
 export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts: WebGPUOptions = {}): WebGPUBackend {
   const perSubmit = opts.dispatchesPerSubmit ?? 64;
@@ -224,6 +230,26 @@ export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts:
     backend.free!(partial);
     return out;
   }
+
+  const attentionStorage = device.limits.maxComputeWorkgroupStorageSize - 64; // less the forward's two flags
+  /** The compiled variant for these head dims: the widest key tile that fits in workgroup memory. */
+  function attentionShape(D: number, Dv: number, mask: boolean): k.AttentionShape {
+    const tile = k.attentionTile(D, Dv, attentionStorage);
+    if (tile === 0) {
+      throw new Error(`webgpu attention: head dims q/k ${D} and v ${Dv} do not fit one row in workgroup memory (${device.limits.maxComputeWorkgroupStorageSize} bytes)`);
+    }
+    return { D, Dv, tile, mask };
+  }
+  /** The attention kernels' parameter block (layout in wgsl.ts); absent views are zeros. */
+  function attentionMeta(q: View, kv: View, v: View, mask: View | null, dOut: View | null, causal: boolean, scale: number): number[] {
+    const [B, H, Tq] = q.shape as [number, number, number];
+    const Tk = kv.shape[2]!;
+    const mayEmpty = mask !== null || (causal && Tq > Tk);
+    const none = [0, 0, 0, 0, 0];
+    return [B, H, Tq, Tk, f32Bits(scale), +causal, +mayEmpty, ...viewWords(q), ...viewWords(kv), ...viewWords(v),
+      ...(mask ? viewWords(mask) : none), ...(dOut ? viewWords(dOut) : none)];
+  }
+  const attentionInputs = (q: View, kv: View, v: View, mask: View | null) => [q, kv, v, ...(mask ? [mask] : [])].map((x) => gb(x.buf).gpu);
 
   const backend: WebGPUBackend = {
     name: 'webgpu',
@@ -408,6 +434,47 @@ export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts:
       const bc1 = 1 - Math.pow(o.beta1, o.step), bc2 = 1 - Math.pow(o.beta2, o.step);
       const meta = [size, g.offset, ...[o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, bc1, bc2].map(f32Bits)];
       dispatch('adamw', () => k.adamwKernel(), meta, [g.buf.gpu, gb(param).gpu, gb(m).gpu, gb(v).gpu], grid(Math.ceil(size / k.WG)));
+    },
+
+    attention(q, kv, v, mask, causal, scale) {
+      const [B, H, Tq, D] = q.shape as [number, number, number, number];
+      const Tk = kv.shape[2]!, Dv = v.shape[3]!;
+      const out = alloc(B * Tq * H * Dv, 'float32', `attention output [${B}, ${Tq}, ${H}, ${Dv}]`);
+      const stats = alloc(2 * B * H * Tq, 'float32', `attention row statistics [2, ${B}, ${H}, ${Tq}]`);
+      const saved: AttentionSaved = { out, stats };
+      if (B * H * Tq * Dv === 0) return { out, saved };
+      // No keys: the composite's softmax over an empty row times an empty V is zeros.
+      if (Tk === 0) {
+        enc().clearBuffer(out.gpu);
+        return { out, saved };
+      }
+      const shape = attentionShape(D, Dv, mask !== null);
+      const meta = attentionMeta(q, kv, v, mask, null, causal, scale);
+      dispatch(`attention:${shape.D}:${shape.Dv}:${shape.tile}:${+shape.mask}`, () => k.attentionForwardKernel(shape), meta,
+        [...attentionInputs(q, kv, v, mask), out.gpu, stats.gpu], grid(B * H * Math.ceil(Tq / k.ATT_ROWS)));
+      return { out, saved };
+    },
+    attentionBackward(dOut, q, kv, v, mask, causal, saved, scale) {
+      const [B, H, Tq, D] = q.shape as [number, number, number, number];
+      const Tk = kv.shape[2]!, Dv = v.shape[3]!;
+      const { out, stats } = saved as AttentionSaved;
+      const dq = alloc(B * Tq * H * D, 'float32', `attention dq [${B}, ${Tq}, ${H}, ${D}]`);
+      const dk = alloc(B * Tk * H * D, 'float32', `attention dk [${B}, ${Tk}, ${H}, ${D}]`);
+      const dv = alloc(B * Tk * H * Dv, 'float32', `attention dv [${B}, ${Tk}, ${H}, ${Dv}]`);
+      // No keys, or an empty V (whose forward wrote no statistics): every gradient is zero or empty.
+      if (B * H * Tq === 0 || Tk === 0 || Dv === 0) {
+        for (const g of [dq, dk, dv]) enc().clearBuffer(g.gpu);
+        return { dq, dk, dv };
+      }
+      const shape = attentionShape(D, Dv, mask !== null);
+      const meta = attentionMeta(q, kv, v, mask, dOut, causal, scale);
+      const inputs = [...attentionInputs(q, kv, v, mask), gb(dOut.buf).gpu, stats.gpu];
+      const rows = B * H * Tq;
+      const name = `${shape.D}:${shape.Dv}:${shape.tile}:${+shape.mask}`;
+      dispatch(`attentionRowDot:${Dv}`, () => k.attentionRowDotKernel(Dv), meta, [out.gpu, gb(dOut.buf).gpu, stats.gpu], grid(Math.ceil(rows / k.WG)));
+      dispatch(`attentionDkDv:${name}`, () => k.attentionDkDvKernel(shape), meta, [...inputs, dk.gpu, dv.gpu], grid(B * H * Math.ceil(Tk / k.ATT_ROWS)));
+      dispatch(`attentionDq:${name}`, () => k.attentionDqKernel(shape), meta, [...inputs, dq.gpu], grid(B * H * Math.ceil(Tq / k.ATT_ROWS)));
+      return { dq, dk, dv };
     },
 
     async sync() {

@@ -624,3 +624,297 @@ export function crossEntropyGradKernel(): string {
   }
 }`;
 }
+
+// ---- Fused attention (FlashAttention-2 structure) ----
+//
+// Parameter block shared by the four kernels: B, H, Tq, Tk, scale (f32 bits), causal, whether rows with every key
+// hidden are possible, then five 4-D views as offset + 4 strides: q at 7, k at 12, v at 17, mask at 22, dO at 27
+// (unused ones are zeros). Each thread owns one row (a query in the forward and dq passes, a key in the dk/dv pass)
+// and keeps it and its accumulators in registers; the other side streams through workgroup memory in tiles, so the
+// [Tq, Tk] score block never exists in memory.
+//
+// Per-row statistics `stats` [2, B·H·Tq] as u32 bits: the forward writes each query's log-sum-exp (in scaled-score
+// units) to the first half, the backward's first pass rowsum(dO ⊙ O) to the second. A row with every key hidden
+// stores ATT_EMPTY, a NaN pattern compared as bits (stored as u32 so no driver canonicalises it).
+
+/** Rows (queries or keys) per workgroup of the attention kernels: one per thread. */
+export const ATT_ROWS = 64;
+const ATT_EMPTY = '0xffffffffu';
+
+/** What a fused attention pipeline is compiled for: head dims, the tile of streamed rows, and whether a mask is bound. */
+export interface AttentionShape { D: number; Dv: number; tile: number; mask: boolean }
+
+/**
+ * The largest power-of-two tile (≤ 32, so a tile's visibility fits one u32 bitmask) whose staged rows fit in
+ * `storageBytes` of workgroup memory; 0 when not even one row fits.
+ */
+export function attentionTile(D: number, Dv: number, storageBytes: number): number {
+  const bytes = (tile: number) => tile * (D + Dv + 2) * 4; // K and V rows (or Q and dO rows and two statistics)
+  let tile = 32;
+  while (tile > 1 && bytes(tile) > storageBytes) tile /= 2;
+  return bytes(tile) <= storageBytes ? tile : 0;
+}
+
+function attentionPrelude(s: AttentionShape, bindings: string): string {
+  return `${PRELUDE}
+const D = ${s.D}u;
+const DV = ${s.Dv}u;
+// Array lengths (WGSL has no empty arrays; a head dim of 0 leaves them unused).
+const DA = ${Math.max(1, s.D)}u;
+const DVA = ${Math.max(1, s.Dv)}u;
+const TILE = ${s.tile}u;
+const ROWS = ${ATT_ROWS}u;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+${s.mask ? '@group(0) @binding(4) var<storage, read> mask: array<f32>;' : ''}
+${bindings.replace(/@binding\((\d+)\)/g, (_, n: string) => `@binding(${Number(n) + (s.mask ? 1 : 0)})`)}
+// Element [b, h, i, c] of the 4-D view whose offset and strides start at prm[p].
+fn at(p: u32, b: u32, h: u32, i: u32, c: u32) -> u32 {
+  return u32(mi(p) + i32(b) * mi(p + 1u) + i32(h) * mi(p + 2u) + i32(i) * mi(p + 3u) + i32(c) * mi(p + 4u));
+}
+// Whether query i sees key j: causal hides j > i + Tk - Tq (queries aligned to the last keys), the mask hides zeros.
+fn shown(b: u32, h: u32, i: u32, j: u32) -> bool {
+  if (j >= prm[3]) { return false; }
+  if (prm[5] != 0u && j + prm[2] > i + prm[3]) { return false; }
+  ${s.mask ? 'if (mask[at(22u, b, h, i, j)] == 0.0) { return false; }' : ''}
+  return true;
+}
+// The keys [0, end) that some query of the tile starting at i0 can see (all of them unless causal).
+fn keyEnd(i0: u32) -> u32 {
+  if (prm[5] == 0u) { return prm[3]; }
+  return u32(clamp(i32(i0 + ROWS) + i32(prm[3]) - i32(prm[2]), 0, i32(prm[3])));
+}
+// Staged rows: keys and values in the forward and dq passes, queries and output gradients in the dk/dv pass.
+var<workgroup> ks: array<f32, TILE * DA>;
+var<workgroup> vs: array<f32, TILE * DVA>;
+// Stages keys [j0, j0 + TILE) of k and v (zeros past Tk).
+fn loadKeys(b: u32, h: u32, j0: u32, lid: u32) {
+  for (var e = lid; e < TILE * D; e += ROWS) {
+    let j = j0 + e / D;
+    ks[e] = select(0.0, k[at(12u, b, h, min(j, prm[3] - 1u), e % D)], j < prm[3]);
+  }
+  for (var e = lid; e < TILE * DV; e += ROWS) {
+    let j = j0 + e / DV;
+    vs[e] = select(0.0, v[at(17u, b, h, min(j, prm[3] - 1u), e % DV)], j < prm[3]);
+  }
+}
+// The first query tile and row of this workgroup, spilling ids past 65535 into y.
+fn rowTile(wid: vec3<u32>, nwg: vec3<u32>, rows: u32) -> vec2<u32> {
+  let tiles = (rows + ROWS - 1u) / ROWS;
+  let id = groupId(wid, nwg);
+  return vec2<u32>(id / tiles, (id % tiles) * ROWS);
+}`;
+}
+
+/**
+ * Forward: a workgroup per (batch, head, 64 queries); each thread streams the key tiles with a running max and
+ * sum (online softmax), rescaling its output accumulator once per tile. Writes out [B, Tq, H, Dv] and the
+ * log-sum-exps. A row whose keys are all hidden gets uniform weights over all Tk keys (the composite's softmax of
+ * equal MASK_VALUE scores); that second pass over V runs only in workgroups that have such a row.
+ */
+export function attentionForwardKernel(s: AttentionShape): string {
+  return `${attentionPrelude(s, `
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read_write> stats: array<u32>;`)}
+var<workgroup> emptyRows: atomic<u32>;
+var<workgroup> anyEmpty: u32;
+@compute @workgroup_size(${ATT_ROWS})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let H = prm[1]; let Tq = prm[2]; let Tk = prm[3]; let scale = mf(4u);
+  let bt = rowTile(wid, nwg, Tq);
+  let bh = bt.x; let b = bh / H; let h = bh % H;
+  let i0 = bt.y;
+  let i = i0 + lid;
+  let live = i < Tq;
+  let ii = min(i, Tq - 1u); // threads past Tq compute on the last row and write nothing
+  var qr: array<f32, DA>;
+  for (var c = 0u; c < D; c++) { qr[c] = q[at(7u, b, h, ii, c)]; }
+  var acc: array<f32, DVA>;
+  var m = -3.4028234663852886e38;
+  var l = 0.0;
+  let end = keyEnd(i0);
+  for (var j0 = 0u; j0 < end; j0 += TILE) {
+    workgroupBarrier();
+    loadKeys(b, h, j0, lid);
+    workgroupBarrier();
+    var sc: array<f32, TILE>;
+    var seen = 0u;
+    var mt = m;
+    for (var t = 0u; t < TILE; t++) {
+      var dot = 0.0;
+      for (var c = 0u; c < D; c++) { dot = fma(qr[c], ks[t * D + c], dot); }
+      sc[t] = dot * scale;
+      if (shown(b, h, ii, j0 + t)) { seen |= 1u << t; mt = max(mt, sc[t]); }
+    }
+    if (seen != 0u) {
+      // Before the first visible key l and acc are 0, so the factor only matters once m is a real score.
+      let alpha = select(exp(m - mt), 0.0, l == 0.0);
+      l *= alpha;
+      for (var c = 0u; c < DV; c++) { acc[c] *= alpha; }
+      for (var t = 0u; t < TILE; t++) {
+        let p = select(0.0, exp(sc[t] - mt), (seen & (1u << t)) != 0u);
+        l += p;
+        for (var c = 0u; c < DV; c++) { acc[c] = fma(p, vs[t * DV + c], acc[c]); }
+      }
+      m = mt;
+    }
+  }
+  let empty = live && l == 0.0;
+  if (empty) { atomicOr(&emptyRows, 1u); }
+  workgroupBarrier();
+  if (lid == 0u) { anyEmpty = atomicLoad(&emptyRows); }
+  if (workgroupUniformLoad(&anyEmpty) != 0u) {
+    for (var j0 = 0u; j0 < Tk; j0 += TILE) {
+      workgroupBarrier();
+      loadKeys(b, h, j0, lid);
+      workgroupBarrier();
+      if (empty) {
+        for (var t = 0u; t < TILE; t++) {
+          for (var c = 0u; c < DV; c++) { acc[c] += vs[t * DV + c]; }
+        }
+      }
+    }
+  }
+  if (!live) { return; }
+  let inv = 1.0 / select(l, f32(Tk), empty);
+  let o = ((b * Tq + i) * H + h) * DV;
+  for (var c = 0u; c < DV; c++) { out[o + c] = acc[c] * inv; }
+  stats[bh * Tq + i] = select(bitcast<u32>(m + log(l)), ${ATT_EMPTY}, empty);
+}`;
+}
+
+/** Backward, first pass: rowsum(dO ⊙ O) into the second half of the statistics, a thread per query. */
+export function attentionRowDotKernel(Dv: number): string {
+  return `${PRELUDE}
+@group(0) @binding(1) var<storage, read> o: array<f32>;
+@group(0) @binding(2) var<storage, read> dO: array<f32>;
+@group(0) @binding(3) var<storage, read_write> stats: array<u32>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let H = prm[1]; let Tq = prm[2];
+  let rows = prm[0] * H * Tq;
+  let r = gid.y * nwg.x * ${WG}u + gid.x;
+  if (r >= rows) { return; }
+  let i = r % Tq; let bh = r / Tq; let b = bh / H; let h = bh % H;
+  let ob = ((b * Tq + i) * H + h) * ${Dv}u;
+  let g = mi(27u) + i32(b) * mi(28u) + i32(h) * mi(29u) + i32(i) * mi(30u);
+  var s = 0.0;
+  for (var c = 0u; c < ${Dv}u; c++) { s = fma(dO[u32(g + i32(c) * mi(31u))], o[ob + c], s); }
+  stats[rows + r] = bitcast<u32>(s);
+}`;
+}
+
+/**
+ * Backward, dk and dv: a workgroup per (batch, head, 64 keys); each thread streams the query tiles, recomputes
+ * P = exp(s - lse) for its key, and accumulates dv += P dO and dk += dS q with dS = P (dO·v - rowsum(dO ⊙ O))·scale.
+ * Rows with every key hidden give each key the weight 1/Tk in dv and nothing in dk (the composite's `where` passes
+ * no gradient to hidden scores); that pass runs only when such rows are possible (a mask, or causal with Tq > Tk).
+ */
+export function attentionDkDvKernel(s: AttentionShape): string {
+  return `${attentionPrelude(s, `
+@group(0) @binding(4) var<storage, read> dO: array<f32>;
+@group(0) @binding(5) var<storage, read> stats: array<u32>;
+@group(0) @binding(6) var<storage, read_write> dk: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dv: array<f32>;`)}
+var<workgroup> ls: array<f32, TILE>;
+var<workgroup> rd: array<f32, TILE>;
+@compute @workgroup_size(${ATT_ROWS})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let H = prm[1]; let Tq = prm[2]; let Tk = prm[3]; let scale = mf(4u);
+  let rows = prm[0] * H * Tq;
+  let bt = rowTile(wid, nwg, Tk);
+  let bh = bt.x; let b = bh / H; let h = bh % H;
+  let j0 = bt.y;
+  let j = j0 + lid;
+  let jj = min(j, Tk - 1u);
+  var kr: array<f32, DA>;
+  for (var c = 0u; c < D; c++) { kr[c] = k[at(12u, b, h, jj, c)]; }
+  var vr: array<f32, DVA>;
+  for (var c = 0u; c < DV; c++) { vr[c] = v[at(17u, b, h, jj, c)]; }
+  var dkr: array<f32, DA>;
+  var dvr: array<f32, DVA>;
+  // Under causal masking no query before j0 - (Tk - Tq) sees a key of this tile.
+  var first = 0u;
+  if (prm[5] != 0u) { first = u32(clamp(i32(j0) - i32(Tk) + i32(Tq), 0, i32(Tq))); }
+  for (var i0 = first; i0 < Tq; i0 += TILE) {
+    workgroupBarrier();
+    for (var e = lid; e < TILE * D; e += ROWS) { ks[e] = q[at(7u, b, h, min(i0 + e / D, Tq - 1u), e % D)]; }
+    for (var e = lid; e < TILE * DV; e += ROWS) { vs[e] = dO[at(27u, b, h, min(i0 + e / DV, Tq - 1u), e % DV)]; }
+    if (lid < TILE) {
+      let r = bh * Tq + min(i0 + lid, Tq - 1u);
+      ls[lid] = bitcast<f32>(stats[r]);
+      rd[lid] = bitcast<f32>(stats[rows + r]);
+    }
+    workgroupBarrier();
+    let n = min(TILE, Tq - i0);
+    for (var t = 0u; t < n; t++) {
+      var dot = 0.0;
+      for (var c = 0u; c < D; c++) { dot = fma(ks[t * D + c], kr[c], dot); }
+      var dp = 0.0;
+      for (var c = 0u; c < DV; c++) { dp = fma(vs[t * DV + c], vr[c], dp); }
+      let p = select(0.0, exp(dot * scale - ls[t]), shown(b, h, i0 + t, jj));
+      let ds = p * (dp - rd[t]) * scale;
+      for (var c = 0u; c < DV; c++) { dvr[c] = fma(p, vs[t * DV + c], dvr[c]); }
+      for (var c = 0u; c < D; c++) { dkr[c] = fma(ds, ks[t * D + c], dkr[c]); }
+    }
+  }
+  if (prm[6] != 0u) {
+    let u = 1.0 / f32(Tk);
+    for (var i = 0u; i < Tq; i++) {
+      if (stats[bh * Tq + i] == ${ATT_EMPTY}) {
+        for (var c = 0u; c < DV; c++) { dvr[c] = fma(u, dO[at(27u, b, h, i, c)], dvr[c]); }
+      }
+    }
+  }
+  if (j >= Tk) { return; }
+  let o = (b * Tk + j) * H + h;
+  for (var c = 0u; c < D; c++) { dk[o * D + c] = dkr[c]; }
+  for (var c = 0u; c < DV; c++) { dv[o * DV + c] = dvr[c]; }
+}`;
+}
+
+/**
+ * Backward, dq: a workgroup per (batch, head, 64 queries); each thread streams the key tiles and accumulates
+ * dq += dS k. Rows with every key hidden get dq = 0 (none of their scores reaches the output).
+ */
+export function attentionDqKernel(s: AttentionShape): string {
+  return `${attentionPrelude(s, `
+@group(0) @binding(4) var<storage, read> dO: array<f32>;
+@group(0) @binding(5) var<storage, read> stats: array<u32>;
+@group(0) @binding(6) var<storage, read_write> dq: array<f32>;`)}
+@compute @workgroup_size(${ATT_ROWS})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let H = prm[1]; let Tq = prm[2]; let scale = mf(4u);
+  let bt = rowTile(wid, nwg, Tq);
+  let bh = bt.x; let b = bh / H; let h = bh % H;
+  let i0 = bt.y;
+  let i = i0 + lid;
+  let ii = min(i, Tq - 1u);
+  var qr: array<f32, DA>;
+  for (var c = 0u; c < D; c++) { qr[c] = q[at(7u, b, h, ii, c)]; }
+  var gr: array<f32, DVA>;
+  for (var c = 0u; c < DV; c++) { gr[c] = dO[at(27u, b, h, ii, c)]; }
+  let l = bitcast<f32>(stats[bh * Tq + ii]);
+  let r = bitcast<f32>(stats[prm[0] * H * Tq + bh * Tq + ii]);
+  var dqr: array<f32, DA>;
+  let end = keyEnd(i0);
+  for (var j0 = 0u; j0 < end; j0 += TILE) {
+    workgroupBarrier();
+    loadKeys(b, h, j0, lid);
+    workgroupBarrier();
+    for (var t = 0u; t < TILE; t++) {
+      var dot = 0.0;
+      for (var c = 0u; c < D; c++) { dot = fma(qr[c], ks[t * D + c], dot); }
+      var dp = 0.0;
+      for (var c = 0u; c < DV; c++) { dp = fma(gr[c], vs[t * DV + c], dp); }
+      let p = select(0.0, exp(dot * scale - l), shown(b, h, ii, j0 + t));
+      let ds = p * (dp - r) * scale;
+      for (var c = 0u; c < D; c++) { dqr[c] = fma(ds, ks[t * D + c], dqr[c]); }
+    }
+  }
+  if (i >= Tq) { return; }
+  let o = ((b * Tq + i) * H + h) * D;
+  for (var c = 0u; c < D; c++) { dq[o + c] = dqr[c]; }
+}`;
+}
