@@ -173,11 +173,19 @@ const EXP_LO: f32 = -87.3365447504;
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
 }
 
-/** e^x on four lanes (Cephes' range reduction and degree-6 polynomial); 0 below EXP_LO, -Infinity included. */
+/** 1.5·2^23: adding it rounds a float32 below 2^22 in magnitude to an integer, which then sits in the low mantissa bits. */
+const SHIFTER: f32 = 12582912;
+
+/**
+ * e^x on four lanes (Cephes' range reduction and degree-6 polynomial); 0 below EXP_LO, -Infinity included. n =
+ * round(x·log2 e) comes from the 1.5·2^23 shifter (the same round-half-even as f32x4.nearest), whose bits also give
+ * the integer n without a float-to-int conversion (V8's saturating one takes several instructions on x64).
+ */
 @inline function vexp(x: v128): v128 {
   const underflow = f32x4.lt(x, splat(EXP_LO));
   x = f32x4.min(f32x4.max(x, splat(EXP_LO)), splat(EXP_HI));
-  const n = f32x4.nearest(f32x4.mul(x, splat(LOG2E)));
+  const shifted = f32x4.add(f32x4.mul(x, splat(LOG2E)), splat(SHIFTER));
+  const n = f32x4.sub(shifted, splat(SHIFTER));
   let r = f32x4.sub(x, f32x4.mul(n, splat(LN2_HI)));
   r = f32x4.sub(r, f32x4.mul(n, splat(LN2_LO)));
   let p = splat(1.9875691500e-4);
@@ -187,7 +195,7 @@ const EXP_LO: f32 = -87.3365447504;
   p = f32x4.add(f32x4.mul(p, r), splat(1.6666665459e-1));
   p = f32x4.add(f32x4.mul(p, r), splat(5.0000001201e-1));
   p = f32x4.add(f32x4.mul(f32x4.mul(p, r), r), f32x4.add(r, splat(1)));
-  const bits = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  const bits = i32x4.shl(i32x4.add(i32x4.sub(shifted, i32x4.splat(0x4B400000)), i32x4.splat(127)), 23);
   return v128.andnot(f32x4.mul(p, bits), underflow);
 }
 
@@ -288,16 +296,29 @@ export function attentionForward(n0: i32, n1: i32, p: usize, scratch: usize): vo
     for (let i: i32 = 0; i < Tq; i++) {
       const row = S + (<usize>(i * Tk) << 2);
       const visible = causal ? min(Tk, i + Tk - Tq + 1) : Tk;
-      const mrow = mbase + (<usize>(i * ms2) << 2);
-      let any = false;
-      for (let j: i32 = 0; j < Tk; j++) {
-        const shown = j < visible && (!hasMask || load<f32>(mrow + (<usize>(j * ms3) << 2)) != 0);
-        const at = row + (<usize>j << 2);
-        store<f32>(at, shown ? load<f32>(at) * scale : -Infinity);
-        any = any || shown;
+      let any = visible > 0;
+      if (hasMask) {
+        const mrow = mbase + (<usize>(i * ms2) << 2);
+        any = false;
+        for (let j: i32 = 0; j < Tk; j++) {
+          const shown = j < visible && load<f32>(mrow + (<usize>(j * ms3) << 2)) != 0;
+          const at = row + (<usize>j << 2);
+          store<f32>(at, shown ? load<f32>(at) * scale : -Infinity);
+          any = any || shown;
+        }
+        if (any) softmaxRowInPlace(row, Tk);
+      } else if (any) {
+        // Without a mask the visible keys are a prefix: scale it four lanes at a time, softmax over it alone, and
+        // give the hidden rest weight 0.
+        const vs = splat(scale);
+        for (let j: i32 = 0; j < visible; j += 4) {
+          const w = min(4, visible - j), at = row + (<usize>j << 2);
+          st(at, f32x4.mul(ld(at, w), vs), w);
+        }
+        softmaxRowInPlace(row, visible);
+        memory.fill(row + (<usize>visible << 2), 0, <usize>(Tk - visible) << 2);
       }
-      if (any) softmaxRowInPlace(row, Tk);
-      else {
+      if (!any) {
         const u: f32 = 1 / <f32>Tk;
         for (let j: i32 = 0; j < Tk; j++) store<f32>(row + (<usize>j << 2), u);
       }
