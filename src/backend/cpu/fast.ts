@@ -130,7 +130,7 @@ export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
     contiguous: (x, dtype) => copy(x, allocArray(dtype, sizeOf(x.shape))),
     assign(dst, src) {
       // Overlapping views (a tensor assigned its own transpose) go through the reference, which reads everything first.
-      if (native && dst.buf !== src.buf && dst.dtype === src.dtype && (dst.buf instanceof Float32Array || dst.buf instanceof Int32Array) &&
+      if (native && (dst.buf as Float32Array).buffer !== (src.buf as Float32Array).buffer && dst.dtype === src.dtype && (dst.buf instanceof Float32Array || dst.buf instanceof Int32Array) &&
         native.copy(src, dst.buf, dst)) return;
       reference.assign(dst, src);
     },
