@@ -1,6 +1,7 @@
-// word2vec's inner loops over f32x4 lanes: one call trains a whole job of sentences (subsampling, shrunk windows,
-// skip-gram or CBOW, hierarchical softmax and/or negative sampling), with word2vec.c / gensim semantics, on weights
-// that live in the shared memory, so Hogwild threads each run an instance over the same memory without copies.
+// The static word embeddings' inner loops over f32x4 lanes. word2vec: one call trains a whole job of sentences
+// (subsampling, shrunk windows, skip-gram or CBOW, hierarchical softmax and/or negative sampling), with word2vec.c /
+// gensim semantics; GloVe (at the end): one call trains a block of co-occurrence entries with AdaGrad. The weights
+// live in the shared memory, so Hogwild threads each run an instance over the same memory without copies.
 // Every pointer is a byte offset the host laid out (src/models/word2vec/arena.ts); the module keeps its settings
 // and random state in its own (per-instance, so per-thread) globals and has no static data of its own.
 // Built twice: with relaxed SIMD (fused multiply-add) and without (multiply, then add).
