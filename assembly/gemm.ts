@@ -128,9 +128,42 @@ function microKernel(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, mr: i32,
  */
 export function sgemm(m0: i32, m1: i32, N: i32, K: i32, a: usize, rsa: i32, csa: i32, b: usize, rsb: i32, csb: i32,
   c: usize, ldc: i32, scratch: usize): void {
+  gemm(m0, m1, N, K, a, rsa, csa, b, rsb, csb, 0, c, ldc, scratch);
+}
+
+/** The NR-padded width of a column block of nc columns. */
+@inline function padded(nc: i32): i32 { return (nc + NR - 1) / NR * NR; }
+
+/** Floats that packPanels writes for a K×N operand. */
+export function packedFloats(K: i32, N: i32): i32 {
+  const full = N / NC * NC;
+  return K * (full + padded(N - full));
+}
+
+/**
+ * Packs all of B (K×N, element strides rs, cs) once, in the panels sgemm packs block by block: block (jc, pc) at
+ * float offset jc·K + pc·padded(nc). An operand reused across many products (the LSTM's recurrent weight, once per
+ * time step) is then packed once per sequence instead of once per product and thread.
+ */
+export function packPanels(K: i32, N: i32, b: usize, rs: i32, cs: i32, dst: usize): void {
+  for (let jc: i32 = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    for (let pc: i32 = 0; pc < K; pc += KC) {
+      packB(min(KC, K - pc), nc, b + (<usize>(pc * rs + jc * cs) << 2), rs, cs, dst + (<usize>(jc * K + pc * padded(nc)) << 2));
+    }
+  }
+}
+
+/** sgemm with B already packed by packPanels(K, N, ...) at `packed`. */
+export function sgemmPacked(m0: i32, m1: i32, N: i32, K: i32, a: usize, rsa: i32, csa: i32, packed: usize, c: usize, ldc: i32, scratch: usize): void {
+  gemm(m0, m1, N, K, a, rsa, csa, 0, 0, 0, packed, c, ldc, scratch);
+}
+
+/** sgemm's loops; B's blocks are packed here into scratch, or read from `packed` where that is non-zero. */
+@inline function gemm(m0: i32, m1: i32, N: i32, K: i32, a: usize, rsa: i32, csa: i32, b: usize, rsb: i32, csb: i32, packed: usize,
+  c: usize, ldc: i32, scratch: usize): void {
   const packedA = scratch;
-  const packedB = scratch + (<usize>(MC * KC) << 2);
-  const tmp = packedB + (<usize>(KC * NC) << 2);
+  const tmp = scratch + (<usize>(MC * KC + KC * NC) << 2);
   if (K === 0) {
     for (let i = m0; i < m1; i++) memory.fill(c + (<usize>(i * ldc) << 2), 0, <usize>N << 2);
     return;
@@ -139,7 +172,9 @@ export function sgemm(m0: i32, m1: i32, N: i32, K: i32, a: usize, rsa: i32, csa:
     const nc = min(NC, N - jc);
     for (let pc: i32 = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
-      packB(kc, nc, b + (<usize>(pc * rsb + jc * csb) << 2), rsb, csb, packedB);
+      let packedB = scratch + (<usize>(MC * KC) << 2);
+      if (packed) packedB = packed + (<usize>(jc * K + pc * padded(nc)) << 2);
+      else packB(kc, nc, b + (<usize>(pc * rsb + jc * csb) << 2), rsb, csb, packedB);
       for (let ic: i32 = m0; ic < m1; ic += MC) {
         const mc = min(MC, m1 - ic);
         packA(mc, kc, a + (<usize>(ic * rsa + pc * csa) << 2), rsa, csa, packedA);

@@ -1,7 +1,8 @@
 // The fused LSTM recurrence of both kernel sets of the fast CPU backend (native where built, and WebAssembly, the
 // browser's) against the composite lstmSequence on the reference backend: outputs, final states and the gradients of
 // every input, with and without a step mask (padded sequences), initial states and the recurrent bias; one size large
-// enough that the per-step GEMMs split across threads.
+// enough that the per-step GEMMs split across threads (unmasked, so the worker's rows are real steps), and one with
+// 4H > 2048 (the WebAssembly GEMM's column block), so a packed recurrent weight spans two column blocks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getBackend, setBackend } from '../../src/backend/backend.js';
@@ -22,7 +23,7 @@ for (const backend of backends) test(`fused LSTM recurrence (${backend}) matches
   const rng = new T.Generator(11);
   const rand = (n: number, scale = 1) => Float32Array.from({ length: n }, () => (rng.random() * 2 - 1) * scale);
   try {
-    for (const [B, S, H, masked, bias] of [[3, 7, 5, false, true], [4, 9, 19, true, true], [2, 6, 33, true, false], [8, 5, 96, true, true]] as const) {
+    for (const [B, S, H, masked, bias] of [[3, 7, 5, false, true], [4, 9, 19, true, true], [2, 6, 33, true, false], [8, 5, 96, false, true], [2, 3, 520, false, true]] as const) {
       const data = {
         xw: rand(B * S * 4 * H), w: rand(4 * H * H, 0.5), b: rand(4 * H), h0: rand(B * H), c0: rand(B * H),
         // lengths S, S-2, S-4, ...: padded steps at the ends of the shorter sequences

@@ -29,6 +29,9 @@ export const VEC_OPS = { exp: 0, tanh: 1, sigmoid: 2, gelu_tanh: 3, gelu_tanh_gr
 interface GemmExports {
   sgemm(m0: number, m1: number, N: number, K: number, a: number, rsa: number, csa: number, b: number, rsb: number, csb: number, c: number, ldc: number, scratch: number): void;
   packBytes(): number;
+  packedFloats(K: number, N: number): number;
+  packPanels(K: number, N: number, b: number, rs: number, cs: number, dst: number): void;
+  sgemmPacked(m0: number, m1: number, N: number, K: number, a: number, rsa: number, csa: number, packed: number, c: number, ldc: number, scratch: number): void;
   attentionForward(n0: number, n1: number, params: number, scratch: number): void;
   attentionBackward(n0: number, n1: number, params: number, scratch: number, dS: number): void;
   lstmStepForward(B: number, T: number, H: number, t: number, xw: number, gates: number, bias: number, mask: number, h: number, c: number,
@@ -153,8 +156,11 @@ function run(e, t) {
   if (task === ${TASK_ATTENTION_BACKWARD}) return e.attentionBackward(lo, hi, f[8], f[9] + t * f[10], f[11] + t * f[12]);
   const p = ${CTRL_PARAMS};
   const B = c[p], M = c[p + 1], N = c[p + 2], K = c[p + 3];
-  const [a, sa0, sa1, sa2, b, sb0, sb1, sb2, cc, scratch, stride] = Array.from({ length: 11 }, (_, i) => f[8 + i]);
-  for (let i = 0; i < B; i++) e.sgemm(lo, hi, N, K, a + 4 * i * sa0, sa1, sa2, b + 4 * i * sb0, sb1, sb2, cc + 4 * i * M * N, N, scratch + t * stride);
+  const [a, sa0, sa1, sa2, b, sb0, sb1, sb2, cc, scratch, stride, packed] = Array.from({ length: 12 }, (_, i) => f[8 + i]);
+  for (let i = 0; i < B; i++) {
+    if (packed) e.sgemmPacked(lo, hi, N, K, a + 4 * i * sa0, sa1, sa2, b, cc + 4 * i * M * N, N, scratch + t * stride);
+    else e.sgemm(lo, hi, N, K, a + 4 * i * sa0, sa1, sa2, b + 4 * i * sb0, sb1, sb2, cc + 4 * i * M * N, N, scratch + t * stride);
+  }
 }
 `;
 
@@ -218,18 +224,23 @@ export class WasmKernels implements CpuKernels {
 
   /**
    * C[i] = A[i] · B[i] for i < Bt over operands already in the shared memory (byte addresses of element [0, 0, 0] and
-   * element strides), into a contiguous C [Bt, M, N]; split by rows across the threads when large enough.
+   * element strides), into a contiguous C [Bt, M, N]; split by rows across the threads when large enough. With sb
+   * 'packed', b is one B [K, N] that packPanels packed (the same for every i).
    */
-  private gemm(Bt: number, M: number, N: number, K: number, a: number, sa: readonly number[], b: number, sb: readonly number[], c: number): void {
-    const [sa0, sa1, sa2] = sa as [number, number, number], [sb0, sb1, sb2] = sb as [number, number, number];
+  private gemm(Bt: number, M: number, N: number, K: number, a: number, sa: readonly number[], b: number, sb: readonly number[] | 'packed', c: number): void {
+    const packed = sb === 'packed';
+    const [sa0, sa1, sa2] = sa as [number, number, number], [sb0, sb1, sb2] = packed ? [0, 0, 0] : sb as [number, number, number];
     const rows = (m0: number, m1: number) => {
-      for (let i = 0; i < Bt; i++) this.exports.sgemm(m0, m1, N, K, a + 4 * i * sa0, sa1, sa2, b + 4 * i * sb0, sb1, sb2, c + 4 * i * M * N, N, PAGE);
+      for (let i = 0; i < Bt; i++) {
+        if (packed) this.exports.sgemmPacked(m0, m1, N, K, a + 4 * i * sa0, sa1, sa2, b, c + 4 * i * M * N, N, PAGE);
+        else this.exports.sgemm(m0, m1, N, K, a + 4 * i * sa0, sa1, sa2, b + 4 * i * sb0, sb1, sb2, c + 4 * i * M * N, N, PAGE);
+      }
     };
     const threads = Bt * M * N * K < PARALLEL_MIN_WORK ? 1 : Math.min(this.threads, Math.ceil(M / TILE_ROWS));
     if (threads === 1) { rows(0, M); return; }
     // Row ranges of equal size, cut at multiples of the tile height, so only the last has an edge tile.
     this.dispatch(TASK_GEMM, threads, M, (t) => Math.min(M, TILE_ROWS * Math.round((t * M) / threads / TILE_ROWS)), [Bt, M, N, K],
-      [a, sa0, sa1, sa2, b, sb0, sb1, sb2, c, PAGE, this.scratchBytes], rows);
+      [a, sa0, sa1, sa2, b, sb0, sb1, sb2, c, PAGE, this.scratchBytes, packed ? 1 : 0], rows);
   }
 
   /**
@@ -279,22 +290,21 @@ export class WasmKernels implements CpuKernels {
   }
 
   /**
-   * One LSTM layer's recurrence (see Backend.lstmSequence): per step, h·W_hhᵀ as one GEMM (split across the threads
-   * when large) and one vectorised gate pass; the packed [B, T + 2, H] result and the saved activations and states.
+   * One LSTM layer's recurrence (see Backend.lstmSequence): W_hhᵀ packed once for the GEMM, then per step h·W_hhᵀ as
+   * one GEMM (split by rows across the threads when large) and one vectorised gate pass; the packed [B, T + 2, H]
+   * result and the saved activations and states.
    */
   lstm(B: number, T: number, H: number, xw: Float32Array, w: Float32Array, bias: Float32Array | null, h0: Float32Array, c0: Float32Array,
     mask: Float32Array | null): { packed: Float32Array; saved: LstmSaved } {
     const H4 = 4 * H, BTH = B * T * H;
-    const [pxw, pwT, pb, ph, pc, pm, pg, pout, pacts, pcn, php, pcp] = this.stage(
-      [B * T * H4, H * H4, bias ? H4 : 0, B * H, B * H, mask ? B * T : 0, B * H4, B * (T + 2) * H, B * T * H4, BTH, BTH, BTH],
-      [xw, null, bias, h0, c0, mask]) as [number, number, number, number, number, number, number, number, number, number, number, number];
-    // W_hhᵀ [H, 4H], transposed once per sequence: the GEMM packs rows of B with vector loads, but a transposed view
-    // element by element (measured about twice as slow per step).
-    const wT = new Float32Array(this.memory.buffer, pwT, H * H4);
-    for (let j = 0; j < H4; j++) for (let k = 0; k < H; k++) wT[k * H4 + j] = w[j * H + k]!;
+    const [pxw, pw, pb, ph, pc, pm, pg, pout, pacts, pcn, php, pcp, pwT] = this.stage(
+      [B * T * H4, H4 * H, bias ? H4 : 0, B * H, B * H, mask ? B * T : 0, B * H4, B * (T + 2) * H, B * T * H4, BTH, BTH, BTH, this.exports.packedFloats(H, H4)],
+      [xw, w, bias, h0, c0, mask]) as [number, number, number, number, number, number, number, number, number, number, number, number, number];
+    // W_hhᵀ [H, 4H]: element (k, j) = W[j, k]
+    this.exports.packPanels(H, H4, pw, 1, H, pwT);
     for (let t = 0; t < T; t++) {
       // gates = h · W_hhᵀ
-      this.gemm(1, B, H4, H, ph, [0, H, 1], pwT, [0, H4, 1], pg);
+      this.gemm(1, B, H4, H, ph, [0, H, 1], pwT, 'packed', pg);
       this.exports.lstmStepForward(B, T, H, t, pxw, pg, bias ? pb : 0, mask ? pm : 0, ph, pc, pacts, pcn, php, pcp, pout);
     }
     const packed = this.copyOut(pout, B * (T + 2) * H);
@@ -307,17 +317,18 @@ export class WasmKernels implements CpuKernels {
   }
 
   /**
-   * The recurrence's gradients (see Backend.lstmSequenceBackward): backward through time one step at a time (a gate
-   * pass, then dh through W_hh as one GEMM), then dW = Σ_t dG_tᵀ hPrev_t as one GEMM over all B·T rows.
+   * The recurrence's gradients (see Backend.lstmSequenceBackward): W_hh packed once, backward through time one step
+   * at a time (a gate pass, then dh through W_hh as one GEMM), then dW = Σ_t dG_tᵀ hPrev_t as one GEMM over all B·T rows.
    */
   lstmBackward(grad: Float32Array, w: Float32Array, mask: Float32Array | null, s: LstmSaved, hasBias: boolean):
     { dxw: Float32Array; dw: Float32Array; db: Float32Array; dh0: Float32Array; dc0: Float32Array } {
     const { B, T, H } = s;
     const H4 = 4 * H, BTH = B * T * H;
-    const [pgrad, pw, pm, pacts, pcn, php, pcp, pdxw, pdw, pdb, pdh, pdc, pdhp] = this.stage(
-      [B * (T + 2) * H, H4 * H, mask ? B * T : 0, B * T * H4, BTH, BTH, BTH, B * T * H4, H4 * H, H4, B * H, B * H, B * H],
+    const [pgrad, pw, pm, pacts, pcn, php, pcp, pdxw, pdw, pdb, pdh, pdc, pdhp, pwp] = this.stage(
+      [B * (T + 2) * H, H4 * H, mask ? B * T : 0, B * T * H4, BTH, BTH, BTH, B * T * H4, H4 * H, H4, B * H, B * H, B * H, this.exports.packedFloats(H4, H)],
       [grad, w, mask, s.acts, s.cNew, s.hPrev, s.cPrev]) as
-      [number, number, number, number, number, number, number, number, number, number, number, number, number];
+      [number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+    this.exports.packPanels(H4, H, pw, H, 1, pwp);
     // The running dh and dc start as the gradients of the final h and c (the packed result's last two rows).
     const dh = new Float32Array(this.memory.buffer, pdh, B * H), dc = new Float32Array(this.memory.buffer, pdc, B * H);
     for (let b = 0; b < B; b++) {
@@ -327,7 +338,7 @@ export class WasmKernels implements CpuKernels {
     for (let t = T - 1; t >= 0; t--) {
       this.exports.lstmStepBackward(B, T, H, t, pgrad, mask ? pm : 0, pacts, pcn, pcp, pdh, pdc, pdxw);
       // dhPrev = dG_t [B, 4H] (rows T·4H apart in dxw) · W_hh [4H, H]
-      this.gemm(1, B, H, H4, pdxw + 4 * t * H4, [0, T * H4, 1], pw, [0, H, 1], pdhp);
+      this.gemm(1, B, H, H4, pdxw + 4 * t * H4, [0, T * H4, 1], pwp, 'packed', pdhp);
       this.exports.lstmCarry(B, T, H, t, mask ? pm : 0, pdh, pdhp);
     }
     // dW [4H, H] = dGᵀ [4H, B·T] · hPrev [B·T, H]; db = the column sums of dG.
