@@ -24,6 +24,8 @@ export interface WebGPUOptions {
   maxPooledBytes?: number;
   /** Use subgroup operations in row reductions (default: when the device has the 'subgroups' feature). */
   subgroups?: boolean;
+  /** Reuse bind groups for repeated (kernel layout, buffers) combinations (default true; off to measure the host cost). */
+  cacheBindGroups?: boolean;
 }
 
 /** The kernel interface on a WebGPU device; the device info is exposed for reports. */
@@ -34,6 +36,11 @@ export interface WebGPUBackend extends Backend {
   sync(): Promise<void>;
   /** Bytes in live and pooled buffers. */
   memory(): { liveBytes: number; pooledBytes: number };
+  /**
+   * Dispatches recorded and bind groups created since the backend was made (their ratio is the cache's miss rate),
+   * and the multi-buffer bind groups cached now (single-buffer ones live with their buffers and are not counted).
+   */
+  counters(): { dispatches: number; bindGroupsCreated: number; cachedLeadGroups: number };
 }
 
 const F32 = new Float32Array(1);
@@ -61,8 +68,8 @@ interface AttentionSaved {
 export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts: WebGPUOptions = {}): WebGPUBackend {
   const perSubmit = opts.dispatchesPerSubmit ?? 64;
   const sub = (opts.subgroups ?? true) && info.features.includes('subgroups');
-  const pool = new BufferPool(device, opts.maxPooledBytes ?? 2 ** 31);
-  const pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
+  const pool = new BufferPool(device, opts.maxPooledBytes ?? 2 ** 31, (buf) => forgetBuffer(buf));
+  const pipelines = new Map<string, Pipe>();
   // Errors surface asynchronously; the next read throws the first of them rather than returning wrong numbers.
   const errors: string[] = [];
   device.addEventListener('uncapturederror', (e) => errors.push((e as GPUUncapturedErrorEvent).error.message));
@@ -104,53 +111,128 @@ export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts:
     return (pass ??= enc().beginComputePass());
   }
 
-  // Kernel parameters of a batch share one buffer, each dispatch binding its own aligned slot; it is written once,
-  // just before the batch is submitted, instead of one small buffer and write per dispatch.
+  // Kernel parameters of a batch share one buffer, each dispatch reading its own aligned slot through a dynamic
+  // offset; the slots are written once, just before the batch is submitted. One buffer serves every batch: the
+  // queue runs that write after the previous batch's commands, which have read their parameters by then.
   const align = device.limits.minStorageBufferOffsetAlignment;
   const arenaBytes = Math.max(64 * 1024, perSubmit * align);
   const arena = new Uint32Array(arenaBytes / 4);
-  let arenaBuf: GPUBuffer | null = null;
+  const arenaBuf = device.createBuffer({ size: arenaBytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: 'kernel parameters' });
   let arenaUsed = 0;
 
   function flush(): void {
-    if (arenaBuf) {
-      device.queue.writeBuffer(arenaBuf, 0, arena, 0, arenaUsed / 4);
-      pool.park(arenaBuf);
-      arenaBuf = null;
-      arenaUsed = 0;
-    }
+    if (arenaUsed > 0) device.queue.writeBuffer(arenaBuf, 0, arena, 0, arenaUsed / 4);
+    arenaUsed = 0;
     if (encoder) device.queue.submit([enc().finish()]);
     encoder = null;
     recorded = 0;
     pool.release();
   }
 
+  // Bind groups. createBindGroup costs tens of microseconds of validation per call, so none is made per dispatch.
+  // A kernel's last buffers each get a group of their own (as many as the device has groups beyond group 0), made
+  // once per buffer and access mode: the pool's buffers are few and long-lived, so these hit whichever buffers a
+  // dispatch combines, even though garbage collection decides which pooled buffer a tensor gets. Group 0 holds the
+  // parameters (a dynamic offset into the batch's block) and, for kernels with more buffers than that (layer norm,
+  // AdamW, attention, ...), the leading ones, cached by the combination and dropped when one of them is destroyed.
+  // A pooled buffer handed to a new tensor is the same GPUBuffer, so its bind groups stay valid.
+  const cacheBindGroups = opts.cacheBindGroups ?? true;
+  const counts = { dispatches: 0, bindGroupsCreated: 0 };
+  const entry = (binding: number, kind: string, hasDynamicOffset = false): GPUBindGroupLayoutEntry =>
+    ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: kind === 'r' ? 'read-only-storage' : 'storage', hasDynamicOffset } });
+  const singleLayouts = { r: device.createBindGroupLayout({ entries: [entry(0, 'r')] }), w: device.createBindGroupLayout({ entries: [entry(0, 'w')] }) };
+  const leadLayouts = new Map<string, GPUBindGroupLayout>();
+
+  /** A compiled kernel: `sig` lists its buffers' access ('r' or 'w') in binding order; the first `lead` share group 0. */
+  interface Pipe { pipeline: GPUComputePipeline; sig: string; lead: number; layout: GPUBindGroupLayout }
+  function buildPipeline(key: string, code: string): Pipe {
+    const kinds: string[] = [];
+    for (const m of code.matchAll(/@binding\((\d+)\)\s*var<storage,\s*(read_write|read)>/g)) kinds[Number(m[1])] = m[2] === 'read' ? 'r' : 'w';
+    const sig = kinds.slice(1).join('');
+    // Without caching, every buffer in group 0 and one group made per dispatch: the cost caching removes, kept to measure it.
+    const lead = cacheBindGroups ? Math.max(0, sig.length - (device.limits.maxBindGroups - 1)) : sig.length;
+    code = code.replace(/@group\(0\) @binding\((\d+)\)/g, (m, n: string) => (Number(n) <= lead ? m : `@group(${Number(n) - lead}) @binding(0)`));
+    const leadSig = sig.slice(0, lead);
+    let layout = leadLayouts.get(leadSig);
+    if (!layout) leadLayouts.set(leadSig, (layout = device.createBindGroupLayout({ entries: [entry(0, 'r', true), ...[...leadSig].map((kind, i) => entry(i + 1, kind))] })));
+    const module = device.createShaderModule({ code, label: key });
+    const pipeline = device.createComputePipeline({
+      layout: device.createPipelineLayout({ bindGroupLayouts: [layout, ...[...sig.slice(lead)].map((kind) => singleLayouts[kind as 'r' | 'w'])] }),
+      compute: { module, entryPoint: 'main' },
+      label: key,
+    });
+    return { pipeline, sig, lead, layout };
+  }
+
+  function makeBindGroup(layout: GPUBindGroupLayout, entries: GPUBindGroupEntry[]): GPUBindGroup {
+    counts.bindGroupsCreated++;
+    return device.createBindGroup({ layout, entries });
+  }
+  // Single-buffer groups go with their buffer (a destroyed buffer is never bound again, and its entry is collected).
+  const singles = { r: new WeakMap<GPUBuffer, GPUBindGroup>(), w: new WeakMap<GPUBuffer, GPUBindGroup>() };
+  const leads = new Map<string, GPUBindGroup>();
+  const keysByBuffer = new Map<GPUBuffer, Set<string>>();
+  const bufferIds = new WeakMap<GPUBuffer, number>();
+  let nextBufferId = 0;
+  const MAX_LEAD_GROUPS = 16384; // bounds the cache when shapes keep changing; it is rebuilt from scratch past it
+  function forgetBuffer(buf: GPUBuffer): void {
+    for (const key of keysByBuffer.get(buf) ?? []) leads.delete(key);
+    keysByBuffer.delete(buf);
+  }
+
+  /** Group 0: the parameters' window and the leading buffers. */
+  function leadGroup(pipe: Pipe, window: number, buffers: GPUBuffer[]): GPUBindGroup {
+    const make = () => makeBindGroup(pipe.layout, [
+      { binding: 0, resource: { buffer: arenaBuf, offset: 0, size: window } },
+      ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
+    ]);
+    if (!cacheBindGroups) return make();
+    let key = `${pipe.sig.slice(0, pipe.lead)}:${window}`;
+    for (const b of buffers) {
+      let id = bufferIds.get(b);
+      if (id === undefined) bufferIds.set(b, (id = nextBufferId++));
+      key += `:${id}`;
+    }
+    let group = leads.get(key);
+    if (!group) {
+      if (leads.size >= MAX_LEAD_GROUPS) { leads.clear(); keysByBuffer.clear(); }
+      leads.set(key, (group = make()));
+      for (const b of buffers) {
+        let keys = keysByBuffer.get(b);
+        if (!keys) keysByBuffer.set(b, (keys = new Set()));
+        keys.add(key);
+      }
+    }
+    return group;
+  }
+
+  /** Sets the bind groups of one dispatch. */
+  function bind(p: GPUComputePassEncoder, pipe: Pipe, window: number, offset: number, buffers: GPUBuffer[]): void {
+    p.setBindGroup(0, leadGroup(pipe, window, buffers.slice(0, pipe.lead)), [offset]);
+    for (let i = pipe.lead; i < buffers.length; i++) {
+      const kind = pipe.sig[i] as 'r' | 'w', buffer = buffers[i]!;
+      let group = singles[kind].get(buffer);
+      if (!group) singles[kind].set(buffer, (group = makeBindGroup(singleLayouts[kind], [{ binding: 0, resource: { buffer } }])));
+      p.setBindGroup(i - pipe.lead + 1, group);
+    }
+  }
+
   /** Records one dispatch of the pipeline `key` (built by `source` on first use) over `buffers` (after meta). */
   function dispatch(key: string, source: () => string, meta: number[], buffers: GPUBuffer[], groups: [number, number, number]): void {
     let pipe = pipelines.get(key);
-    if (!pipe) {
-      const module = device.createShaderModule({ code: source(), label: key });
-      const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
-      pipe = { pipeline, layout: pipeline.getBindGroupLayout(0) };
-      pipelines.set(key, pipe);
-    }
+    if (!pipe) pipelines.set(key, (pipe = buildPipeline(key, source())));
     const bytes = meta.length * 4;
-    if (arenaUsed + bytes > arenaBytes) flush();
-    arenaBuf ??= pool.acquire(arenaBytes, 'kernel parameters');
+    // The bound window of parameters: one size for every kernel whose block fits, so their bind groups match.
+    const window = Math.ceil(Math.max(bytes, 256) / align) * align;
+    if (arenaUsed + window > arenaBytes) flush();
     const offset = arenaUsed;
     for (let i = 0; i < meta.length; i++) arena[offset / 4 + i] = meta[i]! >>> 0;
     arenaUsed += Math.ceil(bytes / align) * align;
-    const bind = device.createBindGroup({
-      layout: pipe.layout,
-      entries: [
-        { binding: 0, resource: { buffer: arenaBuf, offset, size: bytes } },
-        ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
-      ],
-    });
     const p = computePass();
     p.setPipeline(pipe.pipeline);
-    p.setBindGroup(0, bind);
+    bind(p, pipe, window, offset, buffers);
     p.dispatchWorkgroups(...groups);
+    counts.dispatches++;
     if (++recorded >= perSubmit) flush();
   }
 
@@ -482,6 +564,7 @@ export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts:
       await gpuWait(device.queue.onSubmittedWorkDone());
     },
     memory: () => ({ liveBytes: pool.liveBytes, pooledBytes: pool.pooledBytes }),
+    counters: () => ({ ...counts, cachedLeadGroups: leads.size }),
   };
   return backend;
 }

@@ -22,7 +22,10 @@ const USAGE = 0x80 /* STORAGE */ | 0x4 /* COPY_SRC */ | 0x8 /* COPY_DST */;
  * parked until `release()` after each submission.
  */
 export class BufferPool {
+  /** Free buffers by size class, each list in descending creation order so that `pop` gives the oldest. */
   private free = new Map<number, GPUBuffer[]>();
+  private created = new WeakMap<GPUBuffer, number>();
+  private nextId = 0;
   private parked: GPUBuffer[] = [];
   /** Bytes in buffers handed out and not yet freed. */
   liveBytes = 0;
@@ -31,7 +34,8 @@ export class BufferPool {
   /** Allocation failures reported asynchronously by the device, thrown at the next read. */
   readonly failures: string[] = [];
 
-  constructor(private device: GPUDevice, private maxPooledBytes: number) {}
+  /** `onDestroy` hears of every buffer the pool destroys (the backend drops its cached bind groups over it). */
+  constructor(private device: GPUDevice, private maxPooledBytes: number, private onDestroy: (buf: GPUBuffer) => void = () => {}) {}
 
   /** A buffer of at least `bytes` bytes (contents undefined); `what` names the tensor in error messages. */
   acquire(bytes: number, what: string): GPUBuffer {
@@ -46,6 +50,7 @@ export class BufferPool {
     else {
       this.device.pushErrorScope('out-of-memory');
       buf = this.device.createBuffer({ size, usage: USAGE });
+      this.created.set(buf, this.nextId++);
       const live = this.liveBytes;
       void this.device.popErrorScope().then((err) => {
         if (err) this.failures.push(`WebGPU out of memory allocating ${what} (${fmtBytes(bytes)}) with ${fmtBytes(live)} in live tensors: ${err.message}`);
@@ -64,10 +69,19 @@ export class BufferPool {
   /** Makes parked buffers reusable (call after submitting the commands that used them). */
   release(): void {
     for (const buf of this.parked) {
-      if (this.pooledBytes + buf.size > this.maxPooledBytes) { buf.destroy(); continue; }
+      if (this.pooledBytes + buf.size > this.maxPooledBytes) { this.destroy(buf); continue; }
       let list = this.free.get(buf.size);
       if (!list) this.free.set(buf.size, (list = []));
-      list.push(buf);
+      // The oldest free buffer is handed out first, whatever order buffers came back in (garbage collection
+      // decides that), so a training step tends to get the same buffers as the last and its bind groups are reused.
+      const id = this.created.get(buf)!;
+      let lo = 0, hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (this.created.get(list[mid]!)! > id) lo = mid + 1;
+        else hi = mid;
+      }
+      list.splice(lo, 0, buf);
       this.pooledBytes += buf.size;
     }
     this.parked = [];
@@ -75,9 +89,14 @@ export class BufferPool {
 
   /** Destroys every pooled buffer (live ones are untouched). */
   drain(): void {
-    for (const list of this.free.values()) for (const b of list) b.destroy();
+    for (const list of this.free.values()) for (const b of list) this.destroy(b);
     this.free.clear();
     this.pooledBytes = 0;
+  }
+
+  private destroy(buf: GPUBuffer): void {
+    this.onDestroy(buf);
+    buf.destroy();
   }
 }
 
