@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getBackend, setBackend } from '../../src/backend/backend.js';
 import * as T from '../../src/tensor/index.js';
+import { BertForPreTraining, bertConfig } from '../../src/models/bert.js';
+import { AdamW } from '../../src/optim/index.js';
 import { openWebGPU } from './webgpu-helpers.js';
 
 const { skip } = await openWebGPU();
@@ -89,6 +91,51 @@ test('webgpu fused attention matches the composite, forward and backward', { ski
       close(gpu.y, ref.y, 2e-5, `output ${what}`);
       gpu.grads.forEach((g, i) => close(g, ref.grads[i]!, 5e-5, `gradient of input ${i} ${what}`));
     }
+  } finally {
+    setBackend('cpu-reference');
+  }
+});
+
+test('webgpu fused attention trains a small BERT with padding: same gradients and losses as the reference backend', { skip }, async () => {
+  const rng = new T.Generator(9);
+  const [B, L] = [3, 10];
+  const ids = Int32Array.from({ length: B * L }, () => Math.floor(rng.random() * 30));
+  const labels = Int32Array.from(ids, (id, i) => (i % 3 === 0 ? id : -100));
+  // Item 1 is padded after 6 tokens, item 2 after 3: their last keys are hidden from every query.
+  const attention = Float32Array.from({ length: B * L }, (_, i) => (i % L < [L, 6, 3][Math.floor(i / L)]! ? 1 : 0));
+  const train = async (backend: string) => {
+    setBackend(backend);
+    T.manualSeed(4);
+    // No attention dropout, so the fused kernels run (dropout elsewhere draws the same bits on both backends).
+    const model = new BertForPreTraining(bertConfig({ vocab_size: 30, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2,
+      intermediate_size: 64, max_position_embeddings: 16, attention_probs_dropout_prob: 0 }));
+    const opt = new AdamW(model.parameters(), { lr: 3e-3 });
+    const losses: number[] = [];
+    let grads: Float32Array[] = [];
+    for (let step = 0; step < 3; step++) {
+      const out = model.forward({
+        inputIds: T.fromArray(ids, [B, L], { dtype: 'int32' }), attentionMask: T.fromArray(attention, [B, L]),
+        mlmLabels: T.fromArray(labels, [B, L], { dtype: 'int32' }), nextSentenceLabels: T.fromArray(Int32Array.from([0, 1, 1]), [B], { dtype: 'int32' }),
+      });
+      opt.zeroGrad(); out.loss!.backward();
+      // The first step's gradients: AdamW's update hardly depends on their scale, so losses alone would miss errors.
+      if (step === 0) grads = await Promise.all(model.parameters().map((p) => p.grad!.data() as Promise<Float32Array>));
+      opt.step();
+      losses.push(await out.loss!.item());
+    }
+    return { losses, grads, fused: Boolean(getBackend().attention) };
+  };
+  try {
+    const want = await train('cpu-reference'), got = await train('webgpu');
+    assert.ok(got.fused && !want.fused);
+    // Relative to each gradient's largest entry: near-uniform attention at initialisation makes the key and query
+    // weights' gradients tiny (1e-5), so an error relative to 1 + |x| would pass anything there. The key bias's
+    // gradient is 0 up to rounding (softmax ignores a shift shared by all keys), hence the floor.
+    got.grads.forEach((g, i) => {
+      const w = want.grads[i]!, top = w.reduce((m, x) => Math.max(m, Math.abs(x)), 1e-8);
+      close(g.map((x) => x / top), w.map((x) => x / top), 1e-3, `gradient of parameter ${i} (largest ${top})`);
+    });
+    close(got.losses, want.losses, 1e-4, 'BERT losses');
   } finally {
     setBackend('cpu-reference');
   }
