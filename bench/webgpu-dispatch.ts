@@ -78,7 +78,7 @@ export default async function main(args: string[]): Promise<void> {
   }
   const best = (xs: number[]) => Math.min(...xs).toFixed(1);
   for (const v of variants) {
-    console.log(`bind groups ${v.cache ? 'cached ' : 'per dispatch'}: op chain ${best(v.chain)} µs/dispatch recorded ` +
+    console.log(`bind groups ${v.cache ? 'cached:      ' : 'per dispatch:'} op chain ${best(v.chain)} µs/dispatch recorded ` +
       `(${v.chainMade.toFixed(3)} bind groups made per dispatch); GPT step ${best(v.gpt)} µs/dispatch wall ` +
       `(${v.gptDispatches.toFixed(0)} dispatches per step, ${v.gptMade.toFixed(3)} bind groups made per dispatch)`);
   }
