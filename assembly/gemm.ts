@@ -193,8 +193,8 @@ export function sgemmPacked(m0: i32, m1: i32, N: i32, K: i32, a: usize, rsa: i32
 // Fused kernels built on the GEMM (a module cannot call another's functions, so they live next to sgemm): scaled
 // dot-product attention per (batch, head) pair, forward and backward, and the LSTM recurrence's per-step gate
 // passes. Their semantics are native/kernels.cc's (attentionForward/Backward, lstmForward/Backward); exp and tanh are
-// assembly/vecmath.ts's, except that exp is exactly 0 below -87.34 (as in the native kernels), so hidden keys get
-// weight 0 rather than a denormal-sized one.
+// assembly/vecmath.ts's formulas, except that exp is exactly 0 below -87.34 (as in the native kernels), so hidden keys
+// get weight 0 rather than a denormal-sized one, and finds its integer exponent without a float-to-int conversion.
 
 const LOG2E: f32 = 1.44269504088896341;
 const LN2_HI: f32 = 0.693359375;
