@@ -71,6 +71,7 @@ function trainCommand(): Command {
     .option('--block <n>', 'context length in tokens', int, 64)
     .option('--batch <n>', 'sequences per micro-batch', int, 12)
     .option('--dropout <x>', 'dropout', num, 0)
+    .option('--no-bias', "no biases in the linear layers and LayerNorms (nanoGPT's bias=False; transformers' GPT-2 cannot load it)")
     .option('--eval-batches <n>', 'validation batches per evaluation', int, 20),
   { steps: 2000, lr: 1e-3, minLrRate: 0.1, warmup: 100, schedule: 'cosine', weightDecay: 0.1, beta2: 0.99, evalEvery: 250, seed: 1337 })
     .action(async (o) => {
@@ -82,7 +83,7 @@ function trainCommand(): Command {
       const tokens = Int32Array.from(vocab.encode(text));
       const model = new GPT(gptConfig({
         vocab_size: vocab.size, n_positions: o.block, n_embd: o.dim, n_layer: o.layers, n_head: o.heads,
-        resid_pdrop: o.dropout, embd_pdrop: o.dropout, attn_pdrop: o.dropout, bos_token_id: 0, eos_token_id: 0,
+        resid_pdrop: o.dropout, embd_pdrop: o.dropout, attn_pdrop: o.dropout, bos_token_id: 0, eos_token_id: 0, bias: o.bias,
       }));
       const task = new GPTPretrainTask(model, splitTokens(tokens), {
         batchSize: o.batch, blockSize: o.block, evalBatches: o.evalBatches,

@@ -42,10 +42,11 @@ test('pretrain gpt train with a byte-level BPE tokenizer saves it and decodes wi
   writeFileSync(corpus, readFileSync(new URL('../../assets/tiny-shakespeare-200k.txt', import.meta.url), 'utf8').slice(0, 20000));
   pretrain('tokenizer', 'train', '--type', 'bpe', '--input', corpus, '--vocab-size', '400', '--out', join(dir, 'tokenizer.json'));
   const result = JSON.parse(pretrain('gpt', 'train', '--corpus', corpus, '--tokenizer', join(dir, 'tokenizer.json'), '--out', join(dir, 'run'), '--steps', '10',
-    '--layers', '1', '--dim', '32', '--heads', '2', '--block', '16', '--batch', '4', '--warmup', '2', '--eval-batches', '2', '--json').stdout);
+    '--layers', '1', '--dim', '32', '--heads', '2', '--block', '16', '--batch', '4', '--warmup', '2', '--eval-batches', '2', '--no-bias', '--json').stdout);
   assert.equal(result.steps, 10);
   const checkpoint = join(dir, 'run', 'checkpoint');
   assert.ok(existsSync(join(checkpoint, 'tokenizer.json')));
+  assert.equal(JSON.parse(readFileSync(join(checkpoint, 'config.json'), 'utf8')).bias, false);
   assert.equal(JSON.parse(readFileSync(join(checkpoint, 'config.json'), 'utf8')).vocab_size, JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')).model.vocab ? Object.keys(JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')).model.vocab).length : 400);
   const gen = JSON.parse(pretrain('gpt', 'generate', '--model', checkpoint, '--prompt', 'KING', '--max-new-tokens', '5', '--json').stdout);
   assert.equal(gen.tokens, 5);
