@@ -6,6 +6,8 @@
 // materialise a transpose. Each worker thread calls `sgemm` on its own range of rows of C with its own pack buffers.
 // Built twice: with relaxed SIMD (fused multiply-add) and without (multiply, then add).
 
+import { hsum, splat, vexp, vsigmoid, vtanh } from './lib/vmath';
+
 /** Register tile: MR rows × NR columns = 12 f32x4 accumulators, + 2 B vectors + 1 A splat = 15 of x64's 16 xmm registers. */
 const MR: i32 = 6;
 const NR: i32 = 8;
@@ -192,65 +194,8 @@ export function sgemmPacked(m0: i32, m1: i32, N: i32, K: i32, a: usize, rsa: i32
 // ---------------------------------------------------------------------------------------------------------------
 // Fused kernels built on the GEMM (a module cannot call another's functions, so they live next to sgemm): scaled
 // dot-product attention per (batch, head) pair, forward and backward, and the LSTM recurrence's per-step gate
-// passes. Their semantics are native/kernels.cc's (attentionForward/Backward, lstmForward/Backward); exp and tanh are
-// assembly/vecmath.ts's formulas, except that exp is exactly 0 below -87.34 (as in the native kernels), so hidden keys
-// get weight 0 rather than a denormal-sized one, and finds its integer exponent without a float-to-int conversion.
-
-const LOG2E: f32 = 1.44269504088896341;
-const LN2_HI: f32 = 0.693359375;
-const LN2_LO: f32 = -2.12194440e-4;
-const EXP_HI: f32 = 88.3762626647949;
-const EXP_LO: f32 = -87.3365447504;
-
-@inline function splat(x: f32): v128 { return f32x4.splat(x); }
-
-@inline function hsum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
-}
-
-/** 1.5·2^23: adding it rounds a float32 below 2^22 in magnitude to an integer, which then sits in the low mantissa bits. */
-const SHIFTER: f32 = 12582912;
-
-/**
- * e^x on four lanes (Cephes' range reduction and degree-6 polynomial); 0 below EXP_LO, -Infinity included. n =
- * round(x·log2 e) comes from the 1.5·2^23 shifter (the same round-half-even as f32x4.nearest), whose bits also give
- * the integer n without a float-to-int conversion (V8's saturating one takes several instructions on x64).
- */
-@inline function vexp(x: v128): v128 {
-  const underflow = f32x4.lt(x, splat(EXP_LO));
-  x = f32x4.min(f32x4.max(x, splat(EXP_LO)), splat(EXP_HI));
-  const shifted = f32x4.add(f32x4.mul(x, splat(LOG2E)), splat(SHIFTER));
-  const n = f32x4.sub(shifted, splat(SHIFTER));
-  let r = f32x4.sub(x, f32x4.mul(n, splat(LN2_HI)));
-  r = f32x4.sub(r, f32x4.mul(n, splat(LN2_LO)));
-  let p = splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), splat(5.0000001201e-1));
-  p = f32x4.add(f32x4.mul(f32x4.mul(p, r), r), f32x4.add(r, splat(1)));
-  const bits = i32x4.shl(i32x4.add(i32x4.sub(shifted, i32x4.splat(0x4B400000)), i32x4.splat(127)), 23);
-  return v128.andnot(f32x4.mul(p, bits), underflow);
-}
-
-/** tanh on four lanes (Cephes' tanhf: an odd polynomial below |x| = 0.625, 1 - 2/(e^{2x} + 1) above). */
-@inline function vtanh(x: v128): v128 {
-  const e = vexp(f32x4.add(x, x));
-  const big = f32x4.sub(splat(1), f32x4.div(splat(2), f32x4.add(e, splat(1))));
-  const z = f32x4.mul(x, x);
-  let p = splat(-5.70498872745e-3);
-  p = f32x4.add(f32x4.mul(p, z), splat(2.06390887954e-2));
-  p = f32x4.add(f32x4.mul(p, z), splat(-5.37397155531e-2));
-  p = f32x4.add(f32x4.mul(p, z), splat(1.33314422036e-1));
-  p = f32x4.add(f32x4.mul(p, z), splat(-3.33332819422e-1));
-  const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), x), x);
-  return v128.bitselect(small, big, f32x4.lt(f32x4.abs(x), splat(0.625)));
-}
-
-@inline function vsigmoid(x: v128): v128 {
-  return f32x4.div(splat(1), f32x4.add(splat(1), vexp(f32x4.neg(x))));
-}
+// passes. Their semantics are native/kernels.cc's (attentionForward/Backward, lstmForward/Backward); exp, tanh and the
+// sigmoid come from lib/vmath.ts.
 
 /** Four floats at p, or the first n of them (the rest 0) when n < 4. */
 @inline function ld(p: usize, n: i32): v128 {
@@ -317,12 +262,14 @@ const A_Q = 8, A_K = 13, A_V = 18, A_M = 23, A_OUT = 28, A_P = 29, A_GK = 30, A_
  * v [B, H, Tk, Dv] and an optional mask [B, H, Tq, Tk] (address 0: none), all read through their strides: the
  * weights P [B, H, Tq, Tk] = softmax(scale·q kᵀ) over the visible keys (key j is visible to query i when not causal
  * or j <= i + Tk - Tq, and the mask is non-zero there; hidden keys get exactly 0, a row with none visible is
- * uniform), and out [B, Tq, H, Dv] = P v. `scratch` holds packBytes() bytes for the GEMM.
+ * uniform and flagged in the B·H·Tq floats after P, so that the backward gives its scores no gradient, as the
+ * composite does), and out [B, Tq, H, Dv] = P v. `scratch` holds packBytes() bytes for the GEMM.
  */
 export function attentionForward(n0: i32, n1: i32, p: usize, scratch: usize): void {
   const H = slot(p, A_H), Tq = slot(p, A_TQ), Tk = slot(p, A_TK), D = slot(p, A_D), Dv = slot(p, A_DV);
   const causal = slot(p, A_CAUSAL) !== 0, scale = load<f32>(p + (<usize>A_SCALE << 2));
   const hasMask = slot(p, A_M) !== 0, ms2 = slot(p, A_M + 3), ms3 = slot(p, A_M + 4);
+  const hiddenRows = <usize>slot(p, A_P) + (<usize>(slot(p, 0) * H * Tq * Tk) << 2);
   for (let n = n0; n < n1; n++) {
     const b = n / H, h = n % H;
     const S = <usize>slot(p, A_P) + (<usize>(n * Tq * Tk) << 2);
@@ -357,6 +304,7 @@ export function attentionForward(n0: i32, n1: i32, p: usize, scratch: usize): vo
         const u: f32 = 1 / <f32>Tk;
         for (let j: i32 = 0; j < Tk; j++) store<f32>(row + (<usize>j << 2), u);
       }
+      store<f32>(hiddenRows + (<usize>(n * Tq + i) << 2), any ? 0 : 1);
     }
     const out = <usize>slot(p, A_OUT) + (<usize>(b * Tq * H * Dv + h * Dv) << 2);
     sgemm(0, Tq, Dv, Tk, S, Tk, 1, pairBase(p, A_V, b, h), slot(p, A_V + 3), slot(p, A_V + 4), out, H * Dv, scratch);
@@ -372,6 +320,7 @@ export function attentionBackward(n0: i32, n1: i32, p: usize, scratch: usize, dS
   const H = slot(p, A_H), Tq = slot(p, A_TQ), Tk = slot(p, A_TK), D = slot(p, A_D), Dv = slot(p, A_DV);
   const scale = splat(load<f32>(p + (<usize>A_SCALE << 2)));
   const os2 = slot(p, A_M + 3), os3 = slot(p, A_M + 4);
+  const hiddenRows = <usize>slot(p, A_P) + (<usize>(slot(p, 0) * H * Tq * Tk) << 2);
   for (let n = n0; n < n1; n++) {
     const b = n / H, h = n % H;
     const P = <usize>slot(p, A_P) + (<usize>(n * Tq * Tk) << 2);
@@ -381,6 +330,7 @@ export function attentionBackward(n0: i32, n1: i32, p: usize, scratch: usize, dS
     sgemm(0, Tq, Tk, Dv, dO, os2, os3, pairBase(p, A_V, b, h), slot(p, A_V + 4), slot(p, A_V + 3), dS, Tk, scratch);
     for (let i: i32 = 0; i < Tq; i++) {
       const row = dS + (<usize>(i * Tk) << 2), prow = P + (<usize>(i * Tk) << 2);
+      if (load<f32>(hiddenRows + (<usize>(n * Tq + i) << 2)) != 0) { memory.fill(row, 0, <usize>Tk << 2); continue; }
       let vdot = splat(0);
       for (let j: i32 = 0; j < Tk; j += 4) {
         const w = min(4, Tk - j), o = <usize>j << 2;

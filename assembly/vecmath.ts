@@ -1,52 +1,11 @@
 // Vectorised kernels for the fast CPU backend over f32x4 lanes of the shared memory: exp, tanh, sigmoid, the GELU
 // forms and their derivatives, and the row kernels: softmax / log-softmax, cross-entropy forward and backward, layer
-// norm forward and backward, and the AdamW update. exp uses Cephes' range reduction
-// (x = n·ln2 + r, |r| ≤ ln2/2) and a degree-6 polynomial, within 2 ulp of the true value over float32's range.
+// norm forward and backward, and the AdamW update. exp and tanh come from lib/vmath.ts.
 
-const LOG2E: f32 = 1.44269504088896341;
-const LN2_HI: f32 = 0.693359375;
-const LN2_LO: f32 = -2.12194440e-4;
-const EXP_HI: f32 = 88.3762626647949;
-const EXP_LO: f32 = -87.3365447504;
+import { splat, vexp, vtanh } from './lib/vmath';
+
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 const GELU_C: f32 = 0.044715;
-
-@inline function splat(x: f32): v128 { return f32x4.splat(x); }
-
-/** e^x on four lanes. */
-@inline function vexp(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, splat(EXP_LO)), splat(EXP_HI));
-  const n = f32x4.nearest(f32x4.mul(x, splat(LOG2E)));
-  let r = f32x4.sub(x, f32x4.mul(n, splat(LN2_HI)));
-  r = f32x4.sub(r, f32x4.mul(n, splat(LN2_LO)));
-  let p = splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), splat(5.0000001201e-1));
-  p = f32x4.add(f32x4.mul(f32x4.mul(p, r), r), f32x4.add(r, splat(1)));
-  // Scale by 2^n through the exponent bits.
-  const bits = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return f32x4.mul(p, bits);
-}
-
-/**
- * tanh on four lanes (Cephes' tanhf): an odd polynomial below |x| = 0.625, where 1 - 2/(e^{2x} + 1) would lose
- * relative precision to cancellation, and that formula above it.
- */
-@inline function vtanh(x: v128): v128 {
-  const e = vexp(f32x4.add(x, x));
-  const big = f32x4.sub(splat(1), f32x4.div(splat(2), f32x4.add(e, splat(1))));
-  const z = f32x4.mul(x, x);
-  let p = splat(-5.70498872745e-3);
-  p = f32x4.add(f32x4.mul(p, z), splat(2.06390887954e-2));
-  p = f32x4.add(f32x4.mul(p, z), splat(-5.37397155531e-2));
-  p = f32x4.add(f32x4.mul(p, z), splat(1.33314422036e-1));
-  p = f32x4.add(f32x4.mul(p, z), splat(-3.33332819422e-1));
-  const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), x), x);
-  return v128.bitselect(small, big, f32x4.lt(f32x4.abs(x), splat(0.625)));
-}
 
 @inline function scalarExp(x: f32): f32 { return f32x4.extract_lane(vexp(splat(x)), 0); }
 

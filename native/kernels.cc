@@ -537,11 +537,13 @@ static inline void softmaxRowInPlace(float* row, long n) {
 }
 
 /**
- * out[b, i, h, :] = softmax_j(scale·q[b,h,i]·k[b,h,j], masked) · v[b,h,j,:], keeping the weights P [B, H, Tq, Tk].
- * A key j is visible to query i when (not causal or j <= i + Tk - Tq) and (no mask or mask[b,h,i,j] != 0).
+ * out[b, i, h, :] = softmax_j(scale·q[b,h,i]·k[b,h,j], masked) · v[b,h,j,:], keeping the weights P [B, H, Tq, Tk]
+ * and hidden [B, H, Tq]: 1 for a row with no visible key (its weights are uniform, and, as in the composite, its
+ * scores get no gradient). A key j is visible to query i when (not causal or j <= i + Tk - Tq) and (no mask or
+ * mask[b,h,i,j] != 0).
  */
 static void attentionForward(long B, long H, long Tq, long Tk, long D, long Dv, View4 q, View4 k, View4 v, const View4* mask, bool causal,
-                             float scale, float* out, float* P) {
+                             float scale, float* out, float* P, float* hidden) {
   parallelFor(B * H, 1, B * H * Tq * Tk * (D + Dv), [&](long n0, long n1) {
     for (long n = n0; n < n1; n++) {
       const long b = n / H, h = n % H;
@@ -561,6 +563,7 @@ static void attentionForward(long B, long H, long Tq, long Tk, long D, long Dv, 
         // products in the backward pass would be slow); a row with every key hidden is uniform, as in the composite.
         if (any) softmaxRowInPlace(row, Tk);
         else std::fill(row, row + Tk, 1.0f / static_cast<float>(Tk));
+        hidden[n * Tq + i] = any ? 0.0f : 1.0f;
       }
       gemmRange(0, Tq, 0, Dv, Tk, S, Tk, 1, v.at(b, h), v.s[2], v.s[3], out + b * Tq * H * Dv + h * Dv, H * Dv);
     }
@@ -571,8 +574,8 @@ static void attentionForward(long B, long H, long Tq, long Tk, long D, long Dv, 
  * The attention's gradients from dOut [B, H, Tq, Dv] (strided) and the saved weights P: dV = Pᵀ dO, dP = dO Vᵀ,
  * dS = P ⊙ (dP - rowsum(dP ⊙ P))·scale, dQ = dS K, dK = dSᵀ Q; dq, dk, dv written as [B, T, H, D].
  */
-static void attentionBackward(long B, long H, long Tq, long Tk, long D, long Dv, View4 dO, View4 q, View4 k, View4 v, const float* P, float scale,
-                              float* dq, float* dk, float* dv) {
+static void attentionBackward(long B, long H, long Tq, long Tk, long D, long Dv, View4 dO, View4 q, View4 k, View4 v, const float* P, const float* hidden,
+                              float scale, float* dq, float* dk, float* dv) {
   parallelFor(B * H, 1, B * H * Tq * Tk * (2 * D + 2 * Dv), [&](long n0, long n1) {
     thread_local std::vector<float> scratch;
     scratch.resize(static_cast<size_t>(Tq * Tk));
@@ -585,6 +588,10 @@ static void attentionBackward(long B, long H, long Tq, long Tk, long D, long Dv,
       for (long i = 0; i < Tq; i++) {
         float* row = dS + i * Tk;
         const float* prow = Pn + i * Tk;
+        if (hidden[n * Tq + i] != 0) {
+          std::fill(row, row + Tk, 0.0f);
+          continue;
+        }
         float dot = 0;
         for (long j = 0; j < Tk; j++) dot += row[j] * prow[j];
         for (long j = 0; j < Tk; j++) row[j] = prow[j] * (row[j] - dot) * scale;
@@ -1132,7 +1139,7 @@ static napi_value jsAdamW(napi_env env, napi_callback_info info) {
 }
 
 // attention(meta Float64Array, q, k, v, mask|null, out, weights); meta = [B, H, Tq, Tk, D, Dv, causal, scale,
-//   then offset and 4 strides for q, k, v, mask]
+//   then offset and 4 strides for q, k, v, mask]; weights holds P [B, H, Tq, Tk] then the hidden-row flags [B, H, Tq]
 static View4 view4(const float* base, const double* m) {
   return View4{base + static_cast<long>(m[0]), {static_cast<long>(m[1]), static_cast<long>(m[2]), static_cast<long>(m[3]), static_cast<long>(m[4])}};
 }
@@ -1150,7 +1157,7 @@ static napi_value jsAttention(napi_env env, napi_callback_info info) {
   const View4 mv = mask ? view4(mask, m + 23) : View4{};
   attentionForward(static_cast<long>(m[0]), static_cast<long>(m[1]), static_cast<long>(m[2]), static_cast<long>(m[3]), static_cast<long>(m[4]),
                    static_cast<long>(m[5]), view4(q, m + 8), view4(k, m + 13), view4(v, m + 18), mask ? &mv : nullptr, m[6] != 0,
-                   static_cast<float>(m[7]), out, weights);
+                   static_cast<float>(m[7]), out, weights, weights + static_cast<long>(m[0] * m[1] * m[2] * m[3]));
   return nullptr;
 }
 
@@ -1168,8 +1175,8 @@ static napi_value jsAttentionBackward(napi_env env, napi_callback_info info) {
   float* dv = A.array<float>(8);
   if (!A.ok) return nullptr;
   attentionBackward(static_cast<long>(m[0]), static_cast<long>(m[1]), static_cast<long>(m[2]), static_cast<long>(m[3]), static_cast<long>(m[4]),
-                    static_cast<long>(m[5]), view4(dO, m + 23), view4(q, m + 8), view4(k, m + 13), view4(v, m + 18), weights, static_cast<float>(m[7]),
-                    dq, dk, dv);
+                    static_cast<long>(m[5]), view4(dO, m + 23), view4(q, m + 8), view4(k, m + 13), view4(v, m + 18), weights,
+                    weights + static_cast<long>(m[0] * m[1] * m[2] * m[3]), static_cast<float>(m[7]), dq, dk, dv);
   return nullptr;
 }
 

@@ -47,9 +47,10 @@ for (const backend of backends) test(`fused attention (${backend}) matches the c
   try {
     for (const c of cases) {
       const rand = (n: number) => Float32Array.from({ length: n }, () => rng.random() * 2 - 1);
-      // Padding: the last keys of batch item 0 hidden; item 1 keeps all. A causal query whose visible keys are all
-      // padded is a fully masked row (uniform weights in the composite).
-      const mask = Float32Array.from({ length: c.B * c.Tk }, (_, i) => (i < c.Tk && i % c.Tk >= c.Tk - 3 ? 0 : 1));
+      // Padding: the first 3 keys of batch item 0 hidden (left padding), every key of item 2 (where B >= 3), the rest
+      // kept. A causal query that sees only padded keys, and every query of item 2, is a fully masked row: uniform
+      // weights in the composite, and no gradient to its scores (so none to q or k through it).
+      const mask = Float32Array.from({ length: c.B * c.Tk }, (_, i) => (i < 3 || Math.floor(i / c.Tk) === 2 ? 0 : 1));
       const data = { q: rand(c.B * c.Tq * c.H * c.D), kv: rand(c.B * c.Tk * 2 * c.H * c.D), mask, g: rand(c.B * c.H * c.Tq * c.D) };
       const fused = run(backend, c, data), ref = run('cpu-reference', c, data);
       assert.ok(fused.fused && !ref.fused);

@@ -183,7 +183,8 @@ export class NativeKernels implements CpuKernels {
   }
 
   attention(a: AttentionShape, q: Operand4, k: Operand4, v: Operand4, mask: Operand4 | null): { out: Float32Array; weights: Float32Array } {
-    const out = new Float32Array(a.B * a.Tq * a.H * a.Dv), weights = new Float32Array(a.B * a.H * a.Tq * a.Tk);
+    // The weights [B, H, Tq, Tk], then a flag per row with no visible key (its scores get no gradient).
+    const out = new Float32Array(a.B * a.Tq * a.H * a.Dv), weights = new Float32Array(a.B * a.H * a.Tq * (a.Tk + 1));
     this.k.attention(attentionMeta(a, q, k, v, mask), q.data, k.data, v.data, mask?.data ?? null, out, weights);
     return { out, weights };
   }

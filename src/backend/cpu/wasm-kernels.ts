@@ -258,10 +258,11 @@ export class WasmKernels implements CpuKernels {
     const { B, H, Tq, Tk, D, Dv } = a;
     const { views: [pq, pk, pv, pm], arrays: [pout, pw, pp] } = this.stageAll(
       [{ ...q, shape: [B, H, Tq, D] }, { ...k, shape: [B, H, Tk, D] }, { ...v, shape: [B, H, Tk, Dv] }, mask && { ...mask, shape: [B, H, Tq, Tk] }],
-      [B * Tq * H * Dv, B * H * Tq * Tk, ATTENTION_SLOTS]) as { views: [number, number, number, number]; arrays: [number, number, number] };
+      // the weights [B, H, Tq, Tk], then a flag per row with no visible key (its scores get no gradient)
+      [B * Tq * H * Dv, B * H * Tq * (Tk + 1), ATTENTION_SLOTS]) as { views: [number, number, number, number]; arrays: [number, number, number] };
     this.attentionParams(pp, a, [[pq, q], [pk, k], [pv, v], [pm, mask]], [pout, pw, 0, 0]);
     this.pairs(TASK_ATTENTION, B * H, B * H * Tq * Tk * (D + Dv), [pp, PAGE, this.scratchBytes], (n0, n1) => this.exports.attentionForward(n0, n1, pp, PAGE));
-    return { out: this.copyOut(pout, B * Tq * H * Dv), weights: this.copyOut(pw, B * H * Tq * Tk) };
+    return { out: this.copyOut(pout, B * Tq * H * Dv), weights: this.copyOut(pw, B * H * Tq * (Tk + 1)) };
   }
 
   /** The attention's gradients from dOut [B, H, Tq, Dv] and the saved weights (see Backend.attentionBackward), each [B, T, H, D]. */
