@@ -34,7 +34,7 @@ export function withTrainOptions(cmd: Command, d: TrainDefaults): Command {
     .option('--log-every <n>', 'log every N steps', parse.positiveInt, 10)
     .option('--seed <n>', 'random seed', parse.int, d.seed)
     .option('--resume', 'continue from <out>/checkpoint')
-    .addOption(new Option('--backend <name>', 'compute backend (webgpu: the GPU through WebGPU)').choices(['cpu', 'cpu-reference', 'webgpu']).default('cpu'))
+    .addOption(new Option('--backend <name>', 'compute backend (cpu: native kernels where built, else WebAssembly; cpu-wasm: WebAssembly; webgpu: the GPU)').choices(['cpu', 'cpu-wasm', 'cpu-reference', 'webgpu']).default('cpu'))
     .option('--json', 'print the result as JSON');
 }
 
