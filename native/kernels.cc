@@ -167,8 +167,9 @@ static Pool& threads() {
 /** Splits [0, n) into `parts` ranges aligned to `align`, runs f(begin, end) on each in parallel. */
 static void parallelFor(long n, long align, long work, const std::function<void(long, long)>& f) {
   Pool& p = threads();
-  // Below ~64k multiply-adds a wake-up costs more than it saves.
-  int parts = work < (1L << 16) ? 1 : static_cast<int>(std::min<long>(p.size(), (n + align - 1) / align));
+  // About 64k multiply-adds per thread at least: below that a wake-up costs more than it saves (and on a many-core
+  // machine a small job would otherwise be cut into slivers).
+  int parts = static_cast<int>(std::min<long>({static_cast<long>(p.size()), (n + align - 1) / align, std::max(1L, work >> 16)}));
   if (parts <= 1) {
     f(0, n);
     return;
@@ -310,7 +311,8 @@ static void gemmRange(long m0, long m1, long n0, long n1, long K, const float* a
 static void sgemm(long batch, long M, long N, long K, const float* a, const long sa[3], const float* b, const long sb[3], float* out) {
   const long work = batch * M * N * K;
   Pool& p = threads();
-  const int T = work < (1L << 17) ? 1 : p.size();
+  // About 128k multiply-adds per thread at least (see parallelFor).
+  const int T = static_cast<int>(std::min<long>(p.size(), std::max(1L, work >> 17)));
   auto item = [&](long i, long m0, long m1, long n0, long n1) {
     gemmRange(m0, m1, n0, n1, K, a + i * sa[0], sa[1], sa[2], b + i * sb[0], sb[1], sb[2], out + i * M * N, N);
   };
@@ -627,7 +629,7 @@ static void layerNormRows(const float* x, const float* w, const float* b, float*
 
 static void layerNormGradRows(const float* g, const float* x, const float* w, const float* mean, const float* rstd, float* dx, float* dw, float* db, long rows, long n) {
   Pool& p = threads();
-  const int T = rows * n < (1L << 15) ? 1 : static_cast<int>(std::min<long>(p.size(), rows));
+  const int T = static_cast<int>(std::max(1L, std::min<long>({static_cast<long>(p.size()), rows, (rows * n) >> 15})));
   // Each thread sums its rows' dw and db into its own slice; the slices are added at the end (no atomics).
   std::vector<float> partial(static_cast<size_t>(T) * 2 * n, 0.0f);
   auto body = [&](int t) {
@@ -849,7 +851,7 @@ static long scatterRows(float* out, long rows, long D, const int32_t* idx, long 
 /** C[M, N] = A[M, K] · packed B, columns split across threads when the product is large enough. */
 static void gemmPacked(long M, long N, long K, const float* a, long ars, long acs, const Packed& packed, float* c, long ldc) {
   Pool& p = threads();
-  const int T = M * N * K < (1L << 17) ? 1 : std::min<int>(p.size(), static_cast<int>((N + NR - 1) / NR));
+  const int T = static_cast<int>(std::min<long>({static_cast<long>(p.size()), (N + NR - 1) / NR, std::max(1L, (M * N * K) >> 17)}));
   if (T <= 1) {
     gemmRange(0, M, 0, N, K, a, ars, acs, nullptr, 0, 0, c, ldc, packed.data.get(), packed.n);
     return;
