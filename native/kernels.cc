@@ -212,11 +212,21 @@ static void packB(int kc, int nc, const float* b, long rs, long cs, float* dst) 
   }
 }
 
-/** C[mr, nr] (+)= Ap[MR, kc] · Bp[kc, NR] for packed panels; `add` accumulates into C, otherwise overwrites it. */
-static inline void microKernel(int kc, const float* __restrict ap, const float* __restrict bp, float* c, long ldc, int mr, int nr, bool add) {
+/**
+ * C[mr, nr] (+)= Ap[MR, kc] · Bp[kc, NR] (+ bias[nr] on every row) for packed panels; `add` accumulates into C,
+ * otherwise overwrites it.
+ */
+static inline void microKernel(int kc, const float* __restrict ap, const float* __restrict bp, float* c, long ldc, int mr, int nr, bool add,
+                               const float* bias = nullptr) {
   vf c0[MR], c1[MR];
+  // A bias row (the last K block of a linear layer's product) starts every accumulator.
+  const vf bias0 = bias ? (nr == NR ? loadu(bias) : loadPartial(bias, std::min(nr, VL), 0.0f)) : vf{};
+  const vf bias1 = bias ? (nr == NR ? loadu(bias + VL) : nr > VL ? loadPartial(bias + VL, nr - VL, 0.0f) : vf{}) : vf{};
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; i++) c0[i] = c1[i] = vf{};
+  for (int i = 0; i < MR; i++) {
+    c0[i] = bias0;
+    c1[i] = bias1;
+  }
   for (int k = 0; k < kc; k++) {
     const vf b0 = *reinterpret_cast<const vf*>(bp + k * NR), b1 = *reinterpret_cast<const vf*>(bp + k * NR + VL);
 #pragma GCC unroll 16
@@ -280,12 +290,14 @@ static Packed prepackB(long K, long N, const float* b, long rs, long cs) {
 
 /**
  * C[m0:m1, n0:n1] = A[m0:m1, :] · B[:, n0:n1] for one matrix (C row-major with row stride ldc); n0 a multiple of NR.
- * B is read through its strides, or from `packed` (prepackB of all N columns) when given.
+ * B is read through its strides, or from `packed` (prepackB of all N columns) when given; `bias` [N], when given, is
+ * added to every row.
  */
 static void gemmRange(long m0, long m1, long n0, long n1, long K, const float* a, long ars, long acs, const float* b, long brs, long bcs, float* c, long ldc,
-                      const float* packed = nullptr, long packedN = 0) {
+                      const float* packed = nullptr, long packedN = 0, const float* bias = nullptr) {
   if (K == 0) {
-    for (long i = m0; i < m1; i++) std::fill(c + i * ldc + n0, c + i * ldc + n1, 0.0f);
+    for (long i = m0; i < m1; i++)
+      for (long j = n0; j < n1; j++) c[i * ldc + j] = bias ? bias[j] : 0.0f;
     return;
   }
   thread_local Scratch scratch;
@@ -301,20 +313,21 @@ static void gemmRange(long m0, long m1, long n0, long n1, long K, const float* a
         for (int jr = 0; jr < nc; jr += NR)
           for (int ir = 0; ir < mc; ir += MR)
             microKernel(kc, scratch.a + ir * kc, bp + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, std::min(MR, mc - ir),
-                        std::min(NR, nc - jr), pc > 0);
+                        std::min(NR, nc - jr), pc > 0, bias && pc == 0 ? bias + jc + jr : nullptr);
       }
     }
   }
 }
 
 /** out[b] = A[b] · B[b] for strided A [batch, M, K] and B [batch, K, N]; out is contiguous [batch, M, N]. */
-static void sgemm(long batch, long M, long N, long K, const float* a, const long sa[3], const float* b, const long sb[3], float* out) {
+static void sgemm(long batch, long M, long N, long K, const float* a, const long sa[3], const float* b, const long sb[3], float* out,
+                  const float* bias = nullptr) {
   const long work = batch * M * N * K;
   Pool& p = threads();
   // About 128k multiply-adds per thread at least (see parallelFor).
   const int T = static_cast<int>(std::min<long>(p.size(), std::max(1L, work >> 17)));
   auto item = [&](long i, long m0, long m1, long n0, long n1) {
-    gemmRange(m0, m1, n0, n1, K, a + i * sa[0], sa[1], sa[2], b + i * sb[0], sb[1], sb[2], out + i * M * N, N);
+    gemmRange(m0, m1, n0, n1, K, a + i * sa[0], sa[1], sa[2], b + i * sb[0], sb[1], sb[2], out + i * M * N, N, nullptr, 0, bias);
   };
   if (T == 1) {
     for (long i = 0; i < batch; i++) item(i, 0, M, 0, N);
@@ -1010,7 +1023,7 @@ struct Args {
   template <typename T>
   T* array(size_t i, bool optional = false) {
     napi_valuetype type;
-    if (i < argc && optional && napi_typeof(env, argv[i], &type) == napi_ok && (type == napi_null || type == napi_undefined)) return nullptr;
+    if (optional && (i >= argc || (napi_typeof(env, argv[i], &type) == napi_ok && (type == napi_null || type == napi_undefined)))) return nullptr;
     bool is = false;
     if (i >= argc || napi_is_typedarray(env, argv[i], &is) != napi_ok || !is) {
       fail("pretrain native kernels: expected a typed array");
@@ -1030,7 +1043,7 @@ static napi_value number(napi_env env, double x) {
   return v;
 }
 
-// sgemm(batch, M, N, K, a, aOffset, as0, as1, as2, b, bOffset, bs0, bs1, bs2, out)
+// sgemm(batch, M, N, K, a, aOffset, as0, as1, as2, b, bOffset, bs0, bs1, bs2, out, bias?) (bias: contiguous [N], added to every row)
 static napi_value jsSgemm(napi_env env, napi_callback_info info) {
   Args A(env, info);
   const long batch = A.integer(0), M = A.integer(1), N = A.integer(2), K = A.integer(3);
@@ -1039,8 +1052,9 @@ static napi_value jsSgemm(napi_env env, napi_callback_info info) {
   const float* b = A.array<float>(9);
   const long sb[3] = {A.integer(11), A.integer(12), A.integer(13)};
   float* out = A.array<float>(14);
+  const float* bias = A.array<float>(15, true);
   if (!A.ok) return nullptr;
-  sgemm(batch, M, N, K, a + A.integer(5), sa, b + A.integer(10), sb, out);
+  sgemm(batch, M, N, K, a + A.integer(5), sa, b + A.integer(10), sb, out, bias);
   return nullptr;
 }
 

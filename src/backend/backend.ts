@@ -113,6 +113,8 @@ export interface Backend {
   crossEntropyBackward?(logits: View, target: View, lse: Buffer, grad: View, ignoreIndex: number, smoothing: number): Buffer;
   /** Fused AdamW update, in place on param, m and v (contiguous, same size). */
   adamw?(param: Buffer, grad: View, m: Buffer, v: Buffer, size: number, opts: AdamWStep): void;
+  /** matmul(a, b) with a float32 bias [N] added to every row of the product (a linear layer's epilogue). */
+  matmulBias?(a: View, b: View, bias: View): Buffer;
   /**
    * Fused scaled-dot-product attention over float32 views q [B, H, Tq, D], k [B, H, Tk, D], v [B, H, Tk, Dv] (any
    * strides): softmax(scale·q kᵀ, masked) v, where key j is hidden from query i when `causal` and j > i + Tk - Tq, or

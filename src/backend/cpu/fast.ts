@@ -3,7 +3,7 @@
 // TypeScript loops for contiguous layouts. Results agree with the reference to float32 rounding.
 import type { Backend, View } from '../backend.js';
 import type { TypedArray } from '../../tensor/dtype.js';
-import { VEC_OPS, WasmKernels, type AttentionShape, type CpuKernels, type LstmSaved, type Operand4 } from './wasm-kernels.js';
+import { VEC_OPS, WasmKernels, type AttentionShape, type CpuKernels, type LstmSaved, type Operand3, type Operand4 } from './wasm-kernels.js';
 import { loadNativeAddon, NativeKernels } from './native.js';
 import { binaryFast, copyFast, gatherFast, reduceBlockFast, reduceLastFast, reductionBlock, scatterAddFast, unaryFast, whereFast } from './loops.js';
 import { createReferenceBackend } from './reference.js';
@@ -36,6 +36,11 @@ function isDense(x: View): boolean {
     expected *= x.shape[d]!;
   }
   return true;
+}
+
+/** A float32 3-D view as a GEMM operand. */
+function operand3(x: View): Operand3 {
+  return { data: x.buf as Float32Array, shape: x.shape as [number, number, number], strides: x.strides as [number, number, number], offset: x.offset };
 }
 
 /** A float32 view as a 4-D kernel operand. */
@@ -149,12 +154,14 @@ export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
       }
       return scatterAddFast(shape, axis, index, src);
     },
+    ...(native ? {
+      matmulBias(a: View, b: View, bias: View) {
+        return native.matmul(operand3(a), operand3(b), dense(bias)) as TypedArray;
+      },
+    } : {}),
     matmul(a: View, b: View) {
       if (a.dtype !== 'float32') return reference.matmul(a, b);
-      return kernels.matmul(
-        { data: a.buf as Float32Array, shape: a.shape as [number, number, number], strides: a.strides as [number, number, number], offset: a.offset },
-        { data: b.buf as Float32Array, shape: b.shape as [number, number, number], strides: b.strides as [number, number, number], offset: b.offset },
-      ) as TypedArray;
+      return kernels.matmul(operand3(a), operand3(b)) as TypedArray;
     },
   };
 }

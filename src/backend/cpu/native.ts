@@ -10,7 +10,7 @@ import { packageRoot, VEC_OPS, type AttentionShape, type CpuKernels, type Operan
 
 interface Addon {
   sgemm(batch: number, M: number, N: number, K: number, a: Float32Array, aOffset: number, as0: number, as1: number, as2: number,
-    b: Float32Array, bOffset: number, bs0: number, bs1: number, bs2: number, out: Float32Array): void;
+    b: Float32Array, bOffset: number, bs0: number, bs1: number, bs2: number, out: Float32Array, bias?: Float32Array | null): void;
   unary(op: number, x: Float32Array, y: Float32Array, n: number): void;
   softmaxRows(x: Float32Array, y: Float32Array, rows: number, n: number, log: number): void;
   crossEntropyRows(x: Float32Array, target: Int32Array, loss: Float32Array, lse: Float32Array, rows: number, n: number, ignore: number, smoothing: number): number;
@@ -64,11 +64,12 @@ export class NativeKernels implements CpuKernels {
     this.description = `native ${this.vectorBits}-bit SIMD, ${this.threads} threads`;
   }
 
-  matmul(a: Operand3, b: Operand3): Float32Array {
+  /** out[b] = A[b] · B[b] (+ bias, a contiguous [N], on every row) as a new [Bt, M, N] array. */
+  matmul(a: Operand3, b: Operand3, bias: Float32Array | null = null): Float32Array {
     const [Bt, M, K] = a.shape;
     const N = b.shape[2];
     const out = new Float32Array(Bt * M * N);
-    this.k.sgemm(Bt, M, N, K, a.data, a.offset, a.strides[0], a.strides[1], a.strides[2], b.data, b.offset, b.strides[0], b.strides[1], b.strides[2], out);
+    this.k.sgemm(Bt, M, N, K, a.data, a.offset, a.strides[0], a.strides[1], a.strides[2], b.data, b.offset, b.strides[0], b.strides[1], b.strides[2], out, bias);
     return out;
   }
 

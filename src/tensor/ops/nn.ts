@@ -211,8 +211,30 @@ export function embedding(weight: Tensor, ids: Tensor): Tensor {
 
 /** x wᵀ + b, with weight [out, in] as in PyTorch. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  const backend = x.backend;
+  const [N, K] = weight.shape as [number, number];
+  if (bias && backend.matmulBias && x.rank >= 2 && weight.rank === 2 && bias.rank === 1 && x.shape[x.rank - 1] === K && bias.shape[0] === N &&
+    x.dtype === 'float32' && weight.dtype === 'float32' && bias.dtype === 'float32') {
+    return fusedLinear(x, weight, bias);
+  }
   const y = matmul(x, transpose(weight));
   return bias ? add(y, bias) : y;
+}
+
+/** x wᵀ + b with the bias added in the GEMM's epilogue (one pass over the output instead of two). */
+function fusedLinear(x: Tensor, weight: Tensor, bias: Tensor): Tensor {
+  const backend = x.backend;
+  const [N, K] = weight.shape as [number, number];
+  const x2 = reshape(x, [-1, K]);
+  const M = x2.shape[0]!;
+  const a = reshape(x2.detach(), [1, M, K]), b = reshape(transpose(weight.detach()), [1, K, N]);
+  const out = fromKernel('linear', backend.matmulBias!(a.view, b.view, bias.detach().view), [M, N], x.dtype, backend);
+  const y = record('linear', out, [x2, weight, bias], (g) => [
+    x2.requiresGrad ? matmul(g, weight) : null,
+    weight.requiresGrad ? matmul(transpose(g), x2) : null,
+    bias.requiresGrad ? sum(g, 0) : null,
+  ]);
+  return reshape(y, [...x.shape.slice(0, -1), N]);
 }
 
 /** One LSTM step with PyTorch's gate order (input, forget, cell, output) and weight layout. */
