@@ -57,8 +57,8 @@ export class Conv1D extends Module {
     this.bias = bias ? constantParam([outFeatures], 0) : null;
   }
   forward(x: Tensor): Tensor {
-    const y = ops.matmul(x, this.weight);
-    return this.bias ? ops.add(y, this.bias) : y;
+    // linear takes the weight as [out, in]: the transposed view, so the bias can ride in the GEMM's epilogue
+    return ops.linear(x, ops.transpose(this.weight), this.bias);
   }
 }
 
