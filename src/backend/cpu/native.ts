@@ -68,47 +68,47 @@ export class NativeKernels implements CpuKernels {
   matmul(a: Operand3, b: Operand3, bias: Float32Array | null = null): Float32Array {
     const [Bt, M, K] = a.shape;
     const N = b.shape[2];
-    const out = new Float32Array(Bt * M * N);
+    const out = uninit(Bt * M * N);
     this.k.sgemm(Bt, M, N, K, a.data, a.offset, a.strides[0], a.strides[1], a.strides[2], b.data, b.offset, b.strides[0], b.strides[1], b.strides[2], out, bias);
     return out;
   }
 
   unary(op: keyof typeof VEC_OPS, x: Float32Array): Float32Array {
-    const y = new Float32Array(x.length);
+    const y = uninit(x.length);
     this.k.unary(VEC_OPS[op], x, y, x.length);
     return y;
   }
 
   softmax(x: Float32Array, n: number, log: boolean): Float32Array {
-    const y = new Float32Array(x.length);
+    const y = uninit(x.length);
     this.k.softmaxRows(x, y, n === 0 ? 0 : x.length / n, n, log ? 1 : 0);
     return y;
   }
 
   crossEntropy(x: Float32Array, target: Int32Array, n: number, ignore: number, smoothing: number): { loss: Float32Array; lse: Float32Array } {
     const rows = target.length;
-    const loss = new Float32Array(rows), lse = new Float32Array(rows);
+    const loss = uninit(rows), lse = uninit(rows);
     const bad = this.k.crossEntropyRows(x, target, loss, lse, rows, n, ignore, smoothing);
     if (bad >= 0) throw new RangeError(`crossEntropy: index ${target[bad]} is out of range [0, ${n}) along axis 1`);
     return { loss, lse };
   }
 
   crossEntropyGrad(x: Float32Array, target: Int32Array, lse: Float32Array, grad: Float32Array, n: number, ignore: number, smoothing: number): Float32Array {
-    const dx = new Float32Array(x.length);
+    const dx = uninit(x.length);
     this.k.crossEntropyGradRows(x, target, lse, grad, dx, target.length, n, ignore, smoothing);
     return dx;
   }
 
   layerNorm(x: Float32Array, w: Float32Array | null, b: Float32Array | null, n: number, eps: number): { y: Float32Array; mean: Float32Array; rstd: Float32Array } {
     const rows = n === 0 ? 0 : x.length / n;
-    const y = new Float32Array(x.length), mean = new Float32Array(rows), rstd = new Float32Array(rows);
+    const y = uninit(x.length), mean = uninit(rows), rstd = uninit(rows);
     this.k.layerNormRows(x, w, b, y, mean, rstd, rows, n, eps);
     return { y, mean, rstd };
   }
 
   layerNormGrad(g: Float32Array, x: Float32Array, w: Float32Array | null, mean: Float32Array, rstd: Float32Array, n: number): { dx: Float32Array; dweight: Float32Array; dbias: Float32Array } {
     const rows = n === 0 ? 0 : x.length / n;
-    const dx = new Float32Array(x.length), dweight = new Float32Array(n), dbias = new Float32Array(n);
+    const dx = uninit(x.length), dweight = uninit(n), dbias = uninit(n);
     this.k.layerNormGradRows(g, x, w, mean, rstd, dx, dweight, dbias, rows, n);
     return { dx, dweight, dbias };
   }
@@ -124,7 +124,7 @@ export class NativeKernels implements CpuKernels {
     const code = BINARY_CODES[op];
     const meta = code === undefined ? null : walkMeta(shape, [contiguousView(shape), a, b]);
     if (!meta) return null;
-    const out = new Float32Array(sizeOf(shape));
+    const out = uninit(sizeOf(shape));
     this.k.binary(code!, meta, out, a.buf as Float32Array, b.buf as Float32Array);
     return out;
   }
@@ -133,7 +133,7 @@ export class NativeKernels implements CpuKernels {
   where(cond: View, a: View, b: View, shape: readonly number[]): Float32Array | null {
     const meta = walkMeta(shape, [contiguousView(shape), cond, a, b]);
     if (!meta) return null;
-    const out = new Float32Array(sizeOf(shape));
+    const out = uninit(sizeOf(shape));
     this.k.where(meta, out, cond.buf as Float32Array | Int32Array, cond.dtype === 'int32' ? 1 : 0, a.buf as Float32Array, b.buf as Float32Array);
     return out;
   }
@@ -148,7 +148,7 @@ export class NativeKernels implements CpuKernels {
 
   /** Sum, max or min over the middle axis of a contiguous float32 [outer, red, inner] array (red >= 1). */
   reduceBlock(op: 'sum' | 'max' | 'min', x: Float32Array, outer: number, red: number, inner: number): Float32Array {
-    const out = new Float32Array(outer * inner);
+    const out = uninit(outer * inner);
     this.k.reduceBlock(REDUCE_CODES[op], x, out, outer, red, inner);
     return out;
   }
@@ -158,8 +158,8 @@ export class NativeKernels implements CpuKernels {
    * and the saved gate activations, cell values and incoming states.
    */
   lstm(B: number, T: number, H: number, xw: Float32Array, w: Float32Array, bias: Float32Array | null, h0: Float32Array, c0: Float32Array, mask: Float32Array | null): { packed: Float32Array; saved: LstmSaved } {
-    const packed = new Float32Array(B * (T + 2) * H);
-    const saved: LstmSaved = { B, T, H, acts: new Float32Array(B * T * 4 * H), cNew: new Float32Array(B * T * H), hPrev: new Float32Array(B * T * H), cPrev: new Float32Array(B * T * H) };
+    const packed = uninit(B * (T + 2) * H);
+    const saved: LstmSaved = { B, T, H, acts: uninit(B * T * 4 * H), cNew: uninit(B * T * H), hPrev: uninit(B * T * H), cPrev: uninit(B * T * H) };
     this.k.lstm(Float64Array.of(B, T, H), xw, w, bias, h0, c0, mask, packed, saved.acts, saved.cNew, saved.hPrev, saved.cPrev);
     return { packed, saved };
   }
@@ -167,8 +167,8 @@ export class NativeKernels implements CpuKernels {
   /** The LSTM recurrence's gradients from the packed result's gradient (see Backend.lstmSequenceBackward). */
   lstmBackward(grad: Float32Array, w: Float32Array, mask: Float32Array | null, s: LstmSaved, hasBias: boolean) {
     const { B, T, H } = s;
-    const dxw = new Float32Array(B * T * 4 * H), dw = new Float32Array(4 * H * H), db = new Float32Array(4 * H);
-    const dh0 = new Float32Array(B * H), dc0 = new Float32Array(B * H);
+    const dxw = uninit(B * T * 4 * H), dw = uninit(4 * H * H), db = new Float32Array(4 * H);
+    const dh0 = uninit(B * H), dc0 = uninit(B * H);
     this.k.lstmBackward(Float64Array.of(B, T, H), grad, w, mask, s.acts, s.cNew, s.hPrev, s.cPrev, dxw, dw, hasBias ? db : null, dh0, dc0);
     return { dxw, dw, db, dh0, dc0 };
   }
@@ -185,13 +185,13 @@ export class NativeKernels implements CpuKernels {
 
   attention(a: AttentionShape, q: Operand4, k: Operand4, v: Operand4, mask: Operand4 | null): { out: Float32Array; weights: Float32Array } {
     // The weights [B, H, Tq, Tk], then a flag per row with no visible key (its scores get no gradient).
-    const out = new Float32Array(a.B * a.Tq * a.H * a.Dv), weights = new Float32Array(a.B * a.H * a.Tq * (a.Tk + 1));
+    const out = uninit(a.B * a.Tq * a.H * a.Dv), weights = uninit(a.B * a.H * a.Tq * (a.Tk + 1));
     this.k.attention(attentionMeta(a, q, k, v, mask), q.data, k.data, v.data, mask?.data ?? null, out, weights);
     return { out, weights };
   }
 
   attentionBackward(a: AttentionShape, dOut: Operand4, q: Operand4, k: Operand4, v: Operand4, weights: Float32Array): { dq: Float32Array; dk: Float32Array; dv: Float32Array } {
-    const dq = new Float32Array(a.B * a.Tq * a.H * a.D), dk = new Float32Array(a.B * a.Tk * a.H * a.D), dv = new Float32Array(a.B * a.Tk * a.H * a.Dv);
+    const dq = uninit(a.B * a.Tq * a.H * a.D), dk = uninit(a.B * a.Tk * a.H * a.D), dv = uninit(a.B * a.Tk * a.H * a.Dv);
     this.k.attentionBackward(attentionMeta(a, q, k, v, dOut), dOut.data, q.data, k.data, v.data, weights, dq, dk, dv);
     return { dq, dk, dv };
   }
@@ -231,6 +231,13 @@ function walkMeta(shape: readonly number[], views: readonly { strides: readonly 
 }
 
 const contiguousView = (shape: readonly number[]) => ({ strides: contiguousStrides(shape), offset: 0 });
+
+/**
+ * A float32 array of n elements that is not zero-filled, for an output the kernel writes in full: zeroing a fresh
+ * 4 MB result costs ~15% of a 1024³ GEMM here. (scatterRows, which adds into its output, and the bias gradient, left
+ * untouched without a bias, keep zeroed arrays.)
+ */
+const uninit = (n: number) => new Float32Array(Buffer.allocUnsafeSlow(4 * n).buffer, 0, n);
 
 /** The addon's attention arguments: sizes, flags, then offset and strides of q, k, v and a fourth view. */
 function attentionMeta(a: AttentionShape, q: Operand4, k: Operand4, v: Operand4, fourth: Operand4 | null): Float64Array {
