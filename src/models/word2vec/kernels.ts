@@ -8,19 +8,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { EXP_TABLE_SIZE, MAX_EXP, type Arena, type ArenaLayout } from './arena.js';
+import type { Word2VecOptions } from './trainer.js';
 
 /** Which inner loops train: WebAssembly SIMD, or the TypeScript reference. */
 export type Word2VecKernels = 'wasm' | 'js';
 
 /** The model settings the inner loops need. */
-export interface KernelSettings {
-  model: 'cbow' | 'skipgram';
-  cbowMean: boolean;
-  hs: boolean;
-  negative: number;
-  window: number;
-  dim: number;
-}
+export type KernelSettings = Pick<Word2VecOptions, 'model' | 'cbowMean' | 'hs' | 'negative' | 'window' | 'dim'>;
 
 /** Trains jobs written into the slots of an arena, on one thread. */
 export interface JobTrainer {
