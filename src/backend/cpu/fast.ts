@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os';
 
 /** Options of the fast CPU backend. */
 export interface FastCpuOptions {
-  /** Worker threads for large products (default: the available cores, or PRETRAIN_THREADS). */
+  /** Threads for large kernels: the native pool (its size is fixed by the first backend in the process) or the WebAssembly workers (default: the available cores, or PRETRAIN_THREADS). */
   threads?: number;
   /** Which kernel set: 'native' (the default where built), or 'wasm' (always available; PRETRAIN_NATIVE=0 forces it). */
   kernels?: 'native' | 'wasm';
