@@ -9,12 +9,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as T from '../src/tensor/index.js';
+import { PYTHON, SHARED_PEERS } from './peer.js';
 import { figure, throughput, writeResults, type BenchRow } from './results.js';
 
 const STEPS = 10_000, FROM = 1_000;
 const MLP = { batch: 32, input: 64, hidden: 64, classes: 10, lr: 0.1 };
-const PYTHON = '/usr/bin/python3';
-const TORCH_CPU = fileURLToPath(new URL('../../shared/peers/torch_cpu.py', import.meta.url));
+const TORCH_CPU = `${SHARED_PEERS}torch_cpu.py`;
 const THREADS = 2;
 
 /** What one training-loop run reports. */

@@ -3,12 +3,17 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** The shared peers folder beside the project. */
-export const SHARED_PEERS = fileURLToPath(new URL('../../shared/peers/', import.meta.url));
-/** The shared data folder beside the project. */
-export const SHARED_DATA = fileURLToPath(new URL('../../shared/data/', import.meta.url));
-/** Debian's Python, which has python3-torch and python3-gensim. */
-export const PYTHON = '/usr/bin/python3';
+/** The shared folder: PRETRAIN_SHARED where set (a copy carried to the GPU machine), else ../shared beside the project. */
+const SHARED = process.env.PRETRAIN_SHARED ? `${process.env.PRETRAIN_SHARED.replace(/\/$/, '')}/` : fileURLToPath(new URL('../../shared/', import.meta.url));
+/** The shared peers folder. */
+export const SHARED_PEERS = `${SHARED}peers/`;
+/** The shared data folder. */
+export const SHARED_DATA = `${SHARED}data/`;
+/**
+ * The peers' Python: PRETRAIN_PYTHON where set (the GPU machine's PyTorch lives in its own environment, e.g.
+ * /opt/torch/.venv/bin/python3), else Debian's, which has python3-torch and python3-gensim.
+ */
+export const PYTHON = process.env.PRETRAIN_PYTHON || '/usr/bin/python3';
 
 /**
  * The environment for a PyTorch peer. Debian's PyTorch does its GEMMs in OpenBLAS, which picks its kernels by CPU model;

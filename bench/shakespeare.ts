@@ -1,12 +1,16 @@
-// `npm run bench -- shakespeare`: nanoGPT's character-level Shakespeare, CPU config, ours and PyTorch in one run.
-// 4 layers, 4 heads, 128 dims, block 64, batch 12, 2,000 iterations, lr 1e-3 (cosine to 1e-4 after 100 warmup
-// steps), AdamW betas (0.9, 0.99), weight decay 0.1, clip 1.0, dropout 0, no biases (nanoGPT's bias=False; --bias 1
-// for GPT-2's); first 90% of the text for training, last 10% for validation, the loss averaged over --eval-iters
-// batches of it. Rows: val-loss (ours vs the peer's) and wall-seconds (ratio = peer / ours: higher is better).
-//   npm run bench -- shakespeare [--iters 2000] [--threads 2] [--backend cpu] [--seed 1337] [--bias 0] [--skip-peer]
+// `npm run bench -- shakespeare`: nanoGPT's character-level Shakespeare, ours and PyTorch in one run.
+// The CPU config (the default): 4 layers, 4 heads, 128 dims, block 64, batch 12, 2,000 iterations, dropout 0.
+// `--config gpu`: 6 layers, 6 heads, 384 dims, block 256, batch 64, 5,000 iterations, dropout 0.2, on --backend
+// webgpu by default and the peer on CUDA (strict fp32); it writes bench/results/shakespeare-gpu.json.
+// Both: lr 1e-3 (cosine to 1e-4 after 100 warmup steps), AdamW betas (0.9, 0.99), weight decay 0.1, clip 1.0, no
+// biases (nanoGPT's bias=False; --bias 1 for GPT-2's); first 90% of the text for training, last 10% for validation,
+// the loss averaged over --eval-iters batches of it. Rows: val-loss (ours vs the peer's) and wall-seconds (ratio =
+// peer / ours: higher is better).
+//   npm run bench -- shakespeare [--config cpu|gpu] [--iters N] [--threads 2] [--backend cpu] [--seed 1337] [--bias 0]
+//     [--eval-iters 200] [--skip-peer]
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { setBackend } from '../src/backend/backend.js';
+import { initWebGPU, setBackend } from '../src/backend/backend.js';
 import { GPT, gptConfig } from '../src/models/gpt.js';
 import { GPTPretrainTask, splitTokens } from '../src/tasks/gpt-pretrain.js';
 import { train, trainConfig } from '../src/tasks/trainer.js';
@@ -27,17 +31,24 @@ export default async function shakespeare(args: string[]): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const iters = Number(arg(args, 'iters', '2000'));
+  const gpu = arg(args, 'config', 'cpu') === 'gpu';
+  const shape = gpu
+    ? { layers: 6, heads: 6, dim: 384, block: 256, batch: 64, iters: 5000, dropout: 0.2 }
+    : { layers: 4, heads: 4, dim: 128, block: 64, batch: 12, iters: 2000, dropout: 0 };
+  const iters = Number(arg(args, 'iters', String(shape.iters)));
   const threads = arg(args, 'threads', '2');
   const evalIters = Number(arg(args, 'eval-iters', '200'));
   const seed = Number(arg(args, 'seed', '1337'));
   const bias = arg(args, 'bias', '0') === '1';
-  setBackend(arg(args, 'backend', 'cpu'));
+  const backend = arg(args, 'backend', gpu ? 'webgpu' : 'cpu');
+  if (backend === 'webgpu') await initWebGPU();
+  setBackend(backend);
   manualSeed(seed);
   const text = readFileSync(data, 'utf8');
   const vocab = CharVocab.fromText(text);
-  const model = new GPT(gptConfig({ vocab_size: vocab.size, n_positions: 64, n_embd: 128, n_layer: 4, n_head: 4, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0, bias }));
-  const task = new GPTPretrainTask(model, splitTokens(vocab.encode(text)), { batchSize: 12, blockSize: 64, evalBatches: evalIters });
+  const model = new GPT(gptConfig({ vocab_size: vocab.size, n_positions: shape.block, n_embd: shape.dim, n_layer: shape.layers, n_head: shape.heads,
+    resid_pdrop: shape.dropout, embd_pdrop: shape.dropout, attn_pdrop: shape.dropout, bias }));
+  const task = new GPTPretrainTask(model, splitTokens(vocab.encode(text)), { batchSize: shape.batch, blockSize: shape.block, evalBatches: evalIters });
   const started = performance.now();
   const result = await train(task, trainConfig({ maxSteps: iters, lr: 1e-3, minLrRate: 0.1, warmupSteps: 100, weightDecay: 0.1, beta2: 0.99, clipNorm: 1, evalEvery: 0, logEvery: 100, seed }), {
     onProgress: (p) => console.error(`step ${p.step}/${iters} loss ${p.record.loss?.toFixed(4)} ${Math.round(p.record.tokensPerSec ?? 0)} tok/s`),
@@ -52,14 +63,16 @@ export default async function shakespeare(args: string[]): Promise<void> {
   if (!args.includes('--skip-peer')) {
     const script = fileURLToPath(new URL('./peers/nanogpt_char.py', import.meta.url));
     const lines = runPython(script, ['--data', data, '--iters', String(iters), '--threads', threads, '--eval-iters', String(evalIters),
-      '--seed', String(seed), '--bias', bias ? '1' : '0'], 4 * 3600_000);
+      '--seed', String(seed), '--bias', bias ? '1' : '0', '--layers', String(shape.layers), '--heads', String(shape.heads),
+      '--dim', String(shape.dim), '--block', String(shape.block), '--batch', String(shape.batch), '--dropout', String(shape.dropout),
+      '--device', gpu ? 'cuda' : 'cpu'], 4 * 3600_000);
     peer = (lines?.[0] as PeerResult | undefined) ?? null;
   }
-  const name = `torch-cpu nanoGPT recipe (${threads} threads)`;
+  const name = gpu ? 'torch-cuda nanoGPT recipe (fp32)' : `torch-cpu nanoGPT recipe (${threads} threads)`;
   const rows: BenchRow[] = [
     figure('val-loss', ours.val, 'nats/char', peer ? name : null, peer?.val_loss ?? null),
     { ...figure('wall-seconds', ours.seconds, 's', peer ? name : null, peer?.wall_seconds ?? null), ratio: peer ? Number((peer.wall_seconds / ours.seconds).toPrecision(4)) : null },
   ];
   console.table(rows);
-  console.log(`wrote ${writeResults('shakespeare', rows)}`);
+  console.log(`wrote ${writeResults(gpu ? 'shakespeare-gpu' : 'shakespeare', rows)}`);
 }

@@ -11,9 +11,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { Tokenizer, trainBpe, trainWordPiece } from '../src/text/index.js';
+import { SHARED_DATA } from './peer.js';
 import { throughput, writeResults, type BenchRow } from './results.js';
 
-const BOOKS = fileURLToPath(new URL('../../shared/data/gutenberg/books/', import.meta.url));
+const BOOKS = `${SHARED_DATA}gutenberg/books/`;
 const TARGET_BYTES = 5_000_000;
 const BATCH = 1000;
 

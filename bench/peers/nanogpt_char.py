@@ -9,6 +9,7 @@ over 100 steps then cosine decay to lr/10, gradient clipping at 1.0, validation 
 random batches.
 
 Run with Debian's PyTorch:  /usr/bin/python3 bench/peers/nanogpt_char.py --data ../shared/data/tiny-shakespeare/input.txt
+The GPU config: --layers 6 --heads 6 --dim 384 --block 256 --batch 64 --iters 5000 --dropout 0.2 --device cuda.
 Prints one JSON line: {"peer": "torch-cpu", "val_loss": ..., "train_loss": ..., "wall_seconds": ..., "config": {...}}.
 """
 import argparse, json, math, time
@@ -22,16 +23,19 @@ p.add_argument("--lr", type=float, default=1e-3); p.add_argument("--min-lr", typ
 p.add_argument("--dropout", type=float, default=0.0); p.add_argument("--eval-iters", type=int, default=200)
 p.add_argument("--bias", type=int, default=0)
 p.add_argument("--threads", type=int, default=2); p.add_argument("--seed", type=int, default=1337)
+p.add_argument("--device", default="cpu", help="cpu or cuda (strict fp32 there: TF32 off)")
 a = p.parse_args()
 torch.set_num_threads(a.threads); torch.manual_seed(a.seed)
+dev = torch.device(a.device)
+if dev.type == "cuda": torch.backends.cuda.matmul.allow_tf32 = False; torch.backends.cudnn.allow_tf32 = False
 
 text = open(a.data, encoding="utf-8").read()
 chars = sorted(set(text)); stoi = {c: i for i, c in enumerate(chars)}
-data = torch.tensor([stoi[c] for c in text], dtype=torch.long)
+data = torch.tensor([stoi[c] for c in text], dtype=torch.long, device=dev)
 n = int(0.9 * len(data)); splits = {"train": data[:n], "val": data[n:]}
 
 def get_batch(split):
-    d = splits[split]; ix = torch.randint(len(d) - a.block, (a.batch,))
+    d = splits[split]; ix = torch.randint(len(d) - a.block, (a.batch,)).tolist()
     return torch.stack([d[i:i + a.block] for i in ix]), torch.stack([d[i + 1:i + 1 + a.block] for i in ix])
 
 class LayerNorm(nn.Module):
@@ -51,7 +55,7 @@ class Block(nn.Module):
         q, k, v = s.c_attn(s.ln_1(x)).split(D, dim=2)
         q, k, v = (t.view(B, T, s.H, D // s.H).transpose(1, 2) for t in (q, k, v))
         att = (q @ k.transpose(-2, -1)) / math.sqrt(D // s.H)
-        att = att.masked_fill(torch.ones(T, T, dtype=torch.bool).triu(1), float("-inf")).softmax(-1)
+        att = att.masked_fill(torch.ones(T, T, dtype=torch.bool, device=x.device).triu(1), float("-inf")).softmax(-1)
         x = x + s.drop(s.c_proj((s.drop(att) @ v).transpose(1, 2).reshape(B, T, D)))
         return x + s.drop(s.mlp_proj(F.gelu(s.c_fc(s.ln_2(x)), approximate="tanh")))
 
@@ -64,12 +68,12 @@ class GPT(nn.Module):
             if w.dim() >= 2: nn.init.normal_(w, 0.0, 0.02 / math.sqrt(2 * a.layers) if name.endswith(("c_proj.weight", "mlp_proj.weight")) else 0.02)
             elif name.endswith("bias") and "ln_" not in name: nn.init.zeros_(w)
     def forward(s, idx, targets):
-        x = s.drop(s.wte(idx) + s.wpe(torch.arange(idx.shape[1])))
+        x = s.drop(s.wte(idx) + s.wpe(torch.arange(idx.shape[1], device=idx.device)))
         for b in s.h: x = b(x)
         logits = s.ln_f(x) @ s.wte.weight.t()
         return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
 
-model = GPT(len(chars))
+model = GPT(len(chars)).to(dev)
 decay = [w for w in model.parameters() if w.dim() >= 2]; no_decay = [w for w in model.parameters() if w.dim() < 2]
 opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}], lr=a.lr, betas=(0.9, 0.99))
 
@@ -89,7 +93,8 @@ for it in range(a.iters):
     loss = model(*get_batch("train"))
     opt.zero_grad(set_to_none=True); loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
+if dev.type == "cuda": torch.cuda.synchronize()
 wall = time.perf_counter() - start
-print(json.dumps({"peer": "torch-cpu", "torch": torch.__version__, "threads": a.threads, "val_loss": round(estimate("val"), 4),
+print(json.dumps({"peer": f"torch-{dev.type}", "torch": torch.__version__, "threads": a.threads, "val_loss": round(estimate("val"), 4),
                   "train_loss": round(estimate("train"), 4), "wall_seconds": round(wall, 2),
                   "config": {k: v for k, v in vars(a).items() if k != "data"}}), flush=True)
