@@ -117,6 +117,19 @@ for (const cfg of [
   });
 }
 
+test('input vectors start uniform in [−1, 1)/dim as gensim 4, output weights at zero', async () => {
+  // no epochs: the weights as initialised
+  const w2v = await Word2Vec.train(() => topics(50), { dim: 50, minCount: 1, epochs: 0, seed: 5 });
+  const bound = 1 / 50;
+  let lo = Infinity, hi = -Infinity, sum = 0;
+  for (const x of w2v.syn0) { lo = Math.min(lo, x); hi = Math.max(hi, x); sum += x; }
+  assert.ok(lo >= -bound && hi < bound, `range [${lo}, ${hi})`);
+  // word2vec.c's [−0.5, 0.5)/dim would leave these short of ±0.9 bound over 600 draws
+  assert.ok(lo < -0.9 * bound && hi > 0.9 * bound, `range [${lo}, ${hi})`);
+  assert.ok(Math.abs(sum / w2v.syn0.length) < 0.1 * bound);
+  assert.ok(w2v.syn1neg.every((x) => x === 0));
+});
+
 test('training is deterministic for a seed, alpha decays linearly to min_alpha', async () => {
   const corpus = topics(300);
   const alphas: number[] = [];

@@ -97,14 +97,15 @@ export class Word2Vec {
     this.arena = Arena.create(vocab.counts, vocab.sampleInt, opts, opts.threads > 1 ? opts.threads + 1 : 1);
     ({ syn0: this.syn0, syn1neg: this.syn1neg, syn1: this.syn1 } = this.arena);
     this.rng = seedState(opts.seed);
-    // uniform in [−0.5, 0.5)/dim as word2vec.c and gensim; output weights start at zero
+    // uniform in [−1, 1)/dim as gensim 4 (word2vec.c: [−0.5, 0.5)/dim; the wider start gives CBOW about 1 analogy
+    // point more on the benchmark, docs/word2vec.md); output weights start at zero
     for (let i = 0; i < this.syn0.length; i++) {
       let x = this.rng;
       x ^= x << 13;
       x ^= x >>> 17;
       x ^= x << 5;
       this.rng = x >>> 0;
-      this.syn0[i] = (this.rng / 2 ** 32 - 0.5) / d;
+      this.syn0[i] = (2 * (this.rng / 2 ** 32) - 1) / d;
     }
   }
 
