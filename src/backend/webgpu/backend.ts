@@ -34,8 +34,8 @@ export interface WebGPUBackend extends Backend {
   readonly info: DeviceInfo;
   /** Submits recorded work and waits until the GPU has finished it (for benchmarks). */
   sync(): Promise<void>;
-  /** Bytes in live and pooled buffers. */
-  memory(): { liveBytes: number; pooledBytes: number };
+  /** Bytes in live buffers, in pooled ones, and in freed ones parked until the next submission. */
+  memory(): { liveBytes: number; pooledBytes: number; parkedBytes: number };
   /**
    * Dispatches recorded and bind groups created since the backend was made (their ratio is the cache's miss rate),
    * and the multi-buffer bind groups cached now (single-buffer ones live with their buffers and are not counted).
@@ -563,7 +563,7 @@ export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts:
       flush();
       await gpuWait(device.queue.onSubmittedWorkDone());
     },
-    memory: () => ({ liveBytes: pool.liveBytes, pooledBytes: pool.pooledBytes }),
+    memory: () => ({ liveBytes: pool.liveBytes, pooledBytes: pool.pooledBytes, parkedBytes: pool.parkedBytes }),
     counters: () => ({ ...counts, cachedLeadGroups: leads.size }),
   };
   return backend;

@@ -31,6 +31,8 @@ export class BufferPool {
   liveBytes = 0;
   /** Bytes in buffers kept for reuse. */
   pooledBytes = 0;
+  /** Bytes in freed buffers waiting for the next submission before they can be reused. */
+  parkedBytes = 0;
   /** Allocation failures reported asynchronously by the device, thrown at the next read. */
   readonly failures: string[] = [];
 
@@ -63,6 +65,7 @@ export class BufferPool {
   /** Returns a buffer; it becomes reusable after the next `release()`. */
   park(buf: GPUBuffer): void {
     this.liveBytes -= buf.size;
+    this.parkedBytes += buf.size;
     this.parked.push(buf);
   }
 
@@ -85,6 +88,7 @@ export class BufferPool {
       this.pooledBytes += buf.size;
     }
     this.parked = [];
+    this.parkedBytes = 0;
   }
 
   /** Destroys every pooled buffer (live ones are untouched). */
