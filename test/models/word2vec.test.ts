@@ -117,6 +117,13 @@ for (const cfg of [
   });
 }
 
+test('on worker threads the last jobs\' loss is reported after they end', async () => {
+  // one job in all: on threads its loss arrives after the report of its submission
+  const losses: number[] = [];
+  await Word2Vec.train(() => topics(100), { dim: 8, minCount: 1, epochs: 1, threads: 2 }, (p) => losses.push(p.loss));
+  assert.ok(losses.length >= 1 && losses[losses.length - 1]! > 0.1, `reported losses ${losses.join(', ')}`);
+});
+
 test('input vectors start uniform in [−1, 1)/dim as gensim 4, output weights at zero', async () => {
   // no epochs: the weights as initialised
   const w2v = await Word2Vec.train(() => topics(50), { dim: 50, minCount: 1, epochs: 0, seed: 5 });

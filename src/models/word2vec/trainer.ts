@@ -133,6 +133,8 @@ export class Word2Vec {
     // epochs after the first replay the first one's jobs from disk: the text is read and split twice in all
     const cache = epochs > 1 && this.opts.cacheJobs ? new JobCache() : undefined;
     let done = 0;
+    /** Words done when the last job was submitted (its alpha). */
+    let lastJobStart = 0;
     let slot = pool ? pool.freeSlot() : 0;
     let job = this.arena.job(slot);
     let sentences = 0;
@@ -141,6 +143,7 @@ export class Word2Vec {
       for (let epoch = 0; epoch < epochs; epoch++) {
         const flush = async () => {
           if (epoch === 0) cache?.append(job, jobWords, sentences);
+          lastJobStart = done;
           const a = Math.max(minAlpha, alpha - (alpha - minAlpha) * (done / total));
           if (pool) {
             await pool.submit({ slot, sentences, alpha: a });
@@ -187,6 +190,11 @@ export class Word2Vec {
         if (jobWords > 0) await flush();
       }
       await pool?.drain();
+      // worker threads report a job's loss when it ends, after the report of its submission: the last jobs' loss
+      // gets a report of its own
+      if (lossPairs > 0) {
+        onProgress?.({ epoch: epochs - 1, words: done, totalWords: total, alpha: Math.max(minAlpha, alpha - (alpha - minAlpha) * (lastJobStart / total)), loss: lossSum / lossPairs });
+      }
     } finally {
       await pool?.close();
       cache?.close();
