@@ -64,7 +64,10 @@ for name, model in models.items():
     with torch.no_grad():
         for prm in model.parameters(): prm.add_(torch.randn_like(prm) * 0.02)
     d = os.path.join(a.out, name)
-    model.save_pretrained(d, safe_serialization=True)
+    try:
+        model.save_pretrained(d, safe_serialization=True)
+    except TypeError:  # transformers 5 writes safetensors only and dropped the argument
+        model.save_pretrained(d)
     with open(os.path.join(d, "reference.json"), "w") as f:
         json.dump({"inputs": {"input_ids": IDS, "attention_mask": MASK, "token_type_ids": TYPES}, **outputs(model)}, f)
     print(name, sum(os.path.getsize(os.path.join(d, x)) for x in os.listdir(d)), "bytes")
