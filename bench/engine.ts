@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as T from '../src/tensor/index.js';
-import { PYTHON, SHARED_PEERS } from './peer.js';
+import { PYTHON, SHARED_PEERS, peerEnv } from './peer.js';
 import { figure, throughput, writeResults, type BenchRow } from './results.js';
 
 const STEPS = 10_000, FROM = 1_000;
@@ -113,7 +113,7 @@ print(json.dumps(out))
 
 function python(args: string[]): string | null {
   if (!existsSync(PYTHON)) return null;
-  const res = spawnSync(PYTHON, args, { encoding: 'utf8' });
+  const res = spawnSync(PYTHON, args, { encoding: 'utf8', env: peerEnv() });
   if (res.status !== 0) {
     console.error(`engine bench: the PyTorch peer failed (${args[0]}): ${res.stderr.trim().split('\n').pop()}`);
     return null;
@@ -144,7 +144,8 @@ export default function engine(): void {
   // Op throughput on float32.
   const n = 256;
   const [ma, mb] = [T.randn([n, n]), T.randn([n, n])];
-  const gemmMs = timeMs(() => T.matmul(ma, mb), 7);
+  // as many repetitions as the peers take (torch_cpu.py's gemm: 1e10 / 2n³; the elementwise ops: 50)
+  const gemmMs = timeMs(() => T.matmul(ma, mb), Math.max(3, Math.floor(1e10 / (2 * n ** 3))));
   let gemmPeer: { value: number; torch: string } | null = null;
   if (!existsSync(TORCH_CPU)) console.error(`engine bench: ${TORCH_CPU} is missing; the matmul row has no peer`);
   else {
@@ -153,10 +154,10 @@ export default function engine(): void {
   }
   rows.push(throughput(`matmul-${n}`, (2 * n ** 3) / gemmMs / 1e6, 'GFLOP/s', gemmPeer && `torch-cpu ${gemmPeer.torch} (${THREADS} threads)`, gemmPeer?.value ?? null));
   const [a, b] = [T.randn([1 << 20]), T.randn([1 << 20])];
-  const addMs = timeMs(() => T.add(a, b), 20);
+  const addMs = timeMs(() => T.add(a, b), 50);
   rows.push(throughput('add-1M', (1 << 20) / addMs / 1e3, 'Melem/s', peerName, peer ? (1 << 20) / peer.add_ms / 1e3 : null));
   const s = T.randn([256, 1024]);
-  const softmaxMs = timeMs(() => T.softmax(s, -1), 20);
+  const softmaxMs = timeMs(() => T.softmax(s, -1), 50);
   rows.push(throughput('softmax-256x1024', (256 * 1024) / softmaxMs / 1e3, 'Melem/s', peerName, peer ? (256 * 1024) / peer.softmax_ms / 1e3 : null));
 
   const path = writeResults('engine', rows);

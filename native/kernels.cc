@@ -723,7 +723,10 @@ struct Walk {
   int views = 0;
 };
 
-/** Calls row(n, offsets) for every row of the walk's shape, rows split across threads. */
+/**
+ * Calls row(n, offsets) for every row of the walk's shape, rows split across threads; with fewer rows than threads
+ * (a 1-D tensor is one row) the columns are split instead, so row() must treat its n elements independently.
+ */
 template <typename Row>
 static void walkRows(const Walk& w, long costPerElement, const Row& row) {
   const int r = w.rank;
@@ -731,6 +734,20 @@ static void walkRows(const Walk& w, long costPerElement, const Row& row) {
   long rows = 1;
   for (int d = 0; d < r - 1; d++) rows *= w.shape[d];
   if (n == 0 || rows == 0) return;
+  if (rows < static_cast<long>(threads().size())) {
+    parallelFor(n, 16, rows * n * costPerElement, [&](long c0, long c1) {
+      long offs[4];
+      for (long i = 0; i < rows; i++) {
+        for (int k = 0; k < w.views; k++) offs[k] = w.offset[k] + c0 * w.strides[k][r - 1];
+        for (long rem = i, d = r - 2; d >= 0; d--) {
+          for (int k = 0; k < w.views; k++) offs[k] += (rem % w.shape[d]) * w.strides[k][d];
+          rem /= w.shape[d];
+        }
+        row(c1 - c0, offs);
+      }
+    });
+    return;
+  }
   parallelFor(rows, 1, rows * n * costPerElement, [&](long r0, long r1) {
     long idx[MAX_RANK] = {}, offs[4];
     long rem = r0;
