@@ -1,5 +1,5 @@
 // The fast CPU backend against the reference kernels on fresh random inputs (never zeros), at odd and edge-tile sizes.
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createFastCpuBackend } from '../../src/backend/cpu/fast.js';
 import { loadNativeAddon } from '../../src/backend/cpu/native.js';
@@ -10,7 +10,8 @@ import { contiguousStrides, sizeOf } from '../../src/tensor/shape.js';
 import { Generator } from '../../src/tensor/random.js';
 
 const ref = createReferenceBackend();
-const rng = new Generator(42);
+// reseeded for each kernel set, so both see the same inputs whatever runs before them
+let rng = new Generator(42);
 
 function randomView(shape: number[], strides = contiguousStrides(shape), offset = 0): View {
   const span = offset + shape.reduce((s, d, i) => s + (d - 1) * Math.abs(strides[i]!), 0) + 1;
@@ -34,6 +35,7 @@ test('the native kernels are in use wherever their build exists (no silent fallb
 
 // Both kernel sets where the native one is built: Node uses native, browsers (and PRETRAIN_NATIVE=0) WebAssembly.
 for (const kernels of loadNativeAddon() ? (['native', 'wasm'] as const) : (['wasm'] as const)) describe(`${kernels} kernels`, () => {
+  before(() => { rng = new Generator(42); });
   const fast = createFastCpuBackend({ threads: 2, kernels });
   // An odd thread count, so row ranges are uneven and one worker may get none (the native pool keeps its first size).
   const fast3 = createFastCpuBackend({ threads: 3, kernels });
@@ -222,6 +224,17 @@ for (const kernels of loadNativeAddon() ? (['native', 'wasm'] as const) : (['was
     fast.assign({ buf: target, dtype: 'float32', shape: [rows, n], strides: [2 * n, 2], offset: 1 }, x);
     ref.assign({ buf: target2, dtype: 'float32', shape: [rows, n], strides: [2 * n, 2], offset: 1 }, x);
     close(target, target2, 0, 'strided assign');
+    // Many dims: unit dims dropped and contiguous runs merged down to the walker's 8, or, for 9 dims that do not
+    // merge, the TypeScript loops.
+    const deep = [2, 1, 3, 2, 1, 2, 3, 2, 2, 3, 2];
+    const deepView = randomView(deep), deepOther = randomView(deep);
+    close(fast.binary('add', deepView, deepOther, deep) as Float32Array, ref.binary('add', deepView, deepOther, deep) as Float32Array, 1e-6, '11-D add');
+    const nine = [2, 2, 2, 2, 2, 2, 2, 2, 2];
+    // the full transpose of a contiguous [2, ..., 2]: strides 1, 2, 4, ..., 256, no two adjacent dims merge
+    const shuffled = randomView(nine, nine.map((_, d) => 2 ** d));
+    const other = randomView(nine);
+    close(fast.binary('mul', shuffled, other, nine) as Float32Array, ref.binary('mul', shuffled, other, nine) as Float32Array, 1e-6, '9-D unmergeable mul');
+    close(fast.contiguous(shuffled, 'float32') as Float32Array, ref.contiguous(shuffled, 'float32') as Float32Array, 0, '9-D unmergeable copy');
     // Fewer rows than threads (a 1-D tensor is one row): the walkers split the columns instead.
     const long = 200003;
     const u = randomView([long]), u2 = randomView([long]), every3rd = randomView([long], [3], 2), scalar = randomView([long], [0]);
