@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createCpuKernels } from '../src/backend/cpu/fast.js';
-import type { CpuKernels } from '../src/backend/cpu/wasm-kernels.js';
+import type { CpuKernels } from '../src/backend/cpu/kernels.js';
 import { PYTHON, SHARED_PEERS, peerEnv, runPython } from './peer.js';
 import { figure, throughput, writeResults, type BenchRow } from './results.js';
 import type { StepReport } from './steps.js';

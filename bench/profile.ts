@@ -2,7 +2,8 @@
 // every kernel of the current backend with a timer, runs the cpu suite's step workloads (bench/steps.ts) and prints
 // the kernels by total time per step, with their shapes, so a slow op is found before it is guessed. Wall times of
 // synchronous CPU kernels; on WebGPU they would be encode times, not device times.
-import { getBackend, type Backend, type View } from '../src/backend/backend.js';
+import type { Backend, View } from '../src/backend/backend.js';
+import { getBackend } from '../src/backend/registry.js';
 import { makeStep } from './steps.js';
 
 const arg = (args: string[], name: string, fallback: string) => {

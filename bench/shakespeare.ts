@@ -10,7 +10,7 @@
 //     [--eval-iters 200] [--skip-peer]
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { initWebGPU, setBackend } from '../src/backend/backend.js';
+import { initWebGPU, setBackend } from '../src/backend/registry.js';
 import { GPT, gptConfig } from '../src/models/gpt.js';
 import { GPTPretrainTask, splitTokens } from '../src/tasks/gpt-pretrain.js';
 import { train, trainConfig } from '../src/tasks/trainer.js';

@@ -6,7 +6,7 @@
 //   npm run bench -- webgpu-dispatch [--ops 4000] [--steps 6] [--rounds 3]
 import { acquireDevice } from '../src/backend/webgpu/device.js';
 import { createWebGPUBackendOn, type WebGPUBackend } from '../src/backend/webgpu/backend.js';
-import { registerBackend, setBackend } from '../src/backend/backend.js';
+import { registerBackend, setBackend } from '../src/backend/registry.js';
 import { GPT, gptConfig } from '../src/models/gpt.js';
 import { AdamW } from '../src/optim/index.js';
 import * as T from '../src/tensor/index.js';

@@ -3,8 +3,10 @@
 // command. On a software adapter (lavapipe's llvmpipe, as in CI) only the 1024³ GEMM runs by default: the others
 // take minutes there and say nothing about a GPU. docs/webgpu.md says how to run it on the GPU machine.
 //   npm run bench -- webgpu [--sizes 1024,2048,4096] [--models | --no-models] [--steps 10] [--warmup 3]
-import { initWebGPU, type WebGPUBackend } from '../src/backend/webgpu/index.js';
-import { setBackend, type View } from '../src/backend/backend.js';
+import { initWebGPU } from '../src/backend/registry.js';
+import type { WebGPUBackend } from '../src/backend/webgpu/index.js';
+import type { View } from '../src/backend/backend.js';
+import { setBackend } from '../src/backend/registry.js';
 import { BertForPreTraining, bertConfig } from '../src/models/bert.js';
 import { GPT, gptConfig } from '../src/models/gpt.js';
 import { AdamW } from '../src/optim/index.js';

@@ -2,7 +2,7 @@
 export * as tensor from './tensor/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
-export * as backend from './backend/backend.js';
+export * as backend from './backend/index.js';
 export * as io from './io/index.js';
 export * as text from './text/index.js';
 export * as data from './data/index.js';

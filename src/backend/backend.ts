@@ -3,13 +3,9 @@
 // Tensors, autograd, nn and models never touch a backend directly; they call the ops in src/tensor, which call
 // these kernels. Kernels take strided views (so transposes, slices and broadcasts need no copies) and return new
 // contiguous buffers. Reading values back is asynchronous, because a GPU answers later; `readSync` is an
-// optional shortcut that CPU backends offer and nothing in models or trainers may rely on.
+// optional shortcut that CPU backends offer and nothing in models or trainers may rely on. This file is the contract
+// only: the implementations import it, and registry.ts chooses among them.
 import type { DType, TypedArray } from '../tensor/dtype.js';
-import { createFastCpuBackend } from './cpu/fast.js';
-import { createReferenceBackend } from './cpu/reference.js';
-
-/** WebGPU: `await initWebGPU()` once, then `setBackend('webgpu')` (the device package is loaded lazily). */
-export { initWebGPU } from './webgpu/index.js';
 
 /** A backend's handle to device memory. Opaque outside the backend that made it. */
 export type Buffer = object;
@@ -133,45 +129,4 @@ export interface Backend {
   lstmSequence?(xw: View, wHh: View, bHh: View | null, h0: View, c0: View, mask: View | null): { packed: Buffer; saved: object };
   /** Its gradients from the gradient of the packed result: dxw [B, T, 4H], dwHh, dbHh (zeros when there is no bias), dh0, dc0. */
   lstmSequenceBackward?(grad: View, wHh: View, mask: View | null, saved: object, hasBias: boolean): { dxw: Buffer; dw: Buffer; db: Buffer; dh0: Buffer; dc0: Buffer };
-}
-
-let current: Backend | null = null;
-const factories = new Map<string, () => Backend>([
-  ['cpu-reference', createReferenceBackend],
-  ['cpu', createFastCpuBackend],
-  // The fast backend on the WebAssembly kernels even where the native ones are built: the browser's kernel set, in Node.
-  ['cpu-wasm', () => ({ ...createFastCpuBackend({ kernels: 'wasm' }), name: 'cpu-wasm' })],
-  // Replaced by the real backend once `await initWebGPU()` (backend/webgpu) has acquired a device.
-  ['webgpu', () => { throw new Error("setBackend('webgpu'): call `await initWebGPU()` first (creating a GPU device is asynchronous)"); }],
-]);
-const instances = new Map<string, Backend>();
-
-/** Makes a backend available under `name`; it is created on first use. */
-export function registerBackend(name: string, factory: () => Backend): void {
-  factories.set(name, factory);
-}
-
-/** The names of the registered backends. */
-export function listBackends(): string[] {
-  return [...factories.keys()];
-}
-
-/** Selects the backend that new tensors are created on. */
-export function setBackend(name: string): Backend {
-  const factory = factories.get(name);
-  if (!factory) throw new Error(`setBackend: unknown backend '${name}' (available: ${listBackends().join(', ')})`);
-  let backend = instances.get(name);
-  if (!backend) {
-    backend = factory();
-    instances.set(name, backend);
-  }
-  current = backend;
-  return backend;
-}
-
-/** The backend that new tensors are created on. */
-export function getBackend(): Backend {
-  // PRETRAIN_BACKEND picks the default, e.g. to run the whole test suite on the reference kernels.
-  if (!current) current = setBackend(globalThis.process?.env?.PRETRAIN_BACKEND ?? 'cpu');
-  return current;
 }

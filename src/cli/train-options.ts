@@ -1,6 +1,7 @@
 // The training options that `pretrain gpt train` and `pretrain bert train` share, and the TrainConfig they make.
 import { Option, type Command } from 'commander';
-import { initWebGPU, setBackend, type Backend } from '../backend/backend.js';
+import type { Backend } from '../backend/backend.js';
+import { initWebGPU, setBackend } from '../backend/registry.js';
 import { trainConfig, type TrainConfig } from '../tasks/trainer.js';
 import { parse } from './ui.js';
 

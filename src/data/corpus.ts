@@ -4,10 +4,7 @@
 // Layouts: 'sentence-per-line' is BERT's (one sentence a line, a blank line between documents); 'prose' is raw
 // paragraphs (blank-line separated, wrapped lines joined) split into sentences by rule, English and Chinese; 'raw'
 // keeps every line of a file as it is, the file being one document (LM data wants the text unchanged).
-import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { createGunzip } from 'node:zlib';
+import { fs, fsp, nodePath, zlib } from '../platform/node.js';
 import { splitSentences } from './sentences.js';
 import { Utf8Counter } from './utf8.js';
 
@@ -53,13 +50,13 @@ export async function listCorpusFiles(paths: string | readonly string[]): Promis
   const visit = async (path: string, top: boolean) => {
     let info;
     try {
-      info = await stat(path);
+      info = await fsp.stat(path);
     } catch (err) {
       throw new Error(`${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (err as Error).message}`);
     }
     if (info.isDirectory()) {
-      const names = (await readdir(path)).filter((n) => !n.startsWith('.')).sort();
-      for (const name of names) await visit(join(path, name), false);
+      const names = (await fsp.readdir(path)).filter((n) => !n.startsWith('.')).sort();
+      for (const name of names) await visit(nodePath.join(path, name), false);
     } else if (info.isFile() && (top || !/\.(md|json)$/i.test(path))) {
       // Inside folders, README/SOURCE notes and JSON sidecars are not corpus text; named files are always read.
       out.push({ path, bytes: info.size });
@@ -111,8 +108,8 @@ export class Corpus {
   }
 
   private async *fileLines(file: CorpusFile, onBytes: (n: number) => void): AsyncGenerator<string> {
-    const raw = createReadStream(file.path, { highWaterMark: this.opts.chunkBytes ?? 65536 });
-    const source = /\.gz$/i.test(file.path) ? raw.pipe(createGunzip()) : raw;
+    const raw = fs.createReadStream(file.path, { highWaterMark: this.opts.chunkBytes ?? 65536 });
+    const source = /\.gz$/i.test(file.path) ? raw.pipe(zlib.createGunzip()) : raw;
     raw.on('error', (err) => source.destroy(err));
     const decoder = new TextDecoder('utf-8'); // non-fatal: invalid bytes become U+FFFD; a leading BOM is dropped
     const counter = new Utf8Counter();

@@ -4,8 +4,7 @@
 // Layout (docs/data.md): DIR/manifest.json {format: "pretrain-data", version, kind, examples, columns, shards: [{file,
 // examples}], ...info}; DIR/shard-00000.safetensors with one tensor per column, shape [examples, width] ([examples]
 // for width 0), and the manifest's kind/version in the safetensors __metadata__.
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { fsp, nodePath } from '../platform/node.js';
 import { SafetensorsReader, writeFileAtomic, writeSafetensors, type SafetensorsTensor } from '../io/safetensors.js';
 import type { BertBatch, BertBatchSource } from '../tasks/bert-pretrain.js';
 import { emptyBertBatch } from './bert.js';
@@ -50,9 +49,9 @@ export class ShardWriter {
   /** Creates the folder (if needed) and a writer. */
   static async create(dir: string, kind: string, columns: Record<string, ColumnSpec>, examplesPerShard: number): Promise<ShardWriter> {
     if (!Number.isInteger(examplesPerShard) || examplesPerShard < 1) throw new RangeError(`examplesPerShard must be a positive integer, got ${examplesPerShard}`);
-    await mkdir(dir, { recursive: true });
+    await fsp.mkdir(dir, { recursive: true });
     // An earlier run's manifest goes first, so that a run cut short never leaves a manifest over mixed shards.
-    await rm(join(dir, 'manifest.json'), { force: true });
+    await fsp.rm(nodePath.join(dir, 'manifest.json'), { force: true });
     return new ShardWriter(dir, kind, columns, examplesPerShard);
   }
 
@@ -94,7 +93,7 @@ export class ShardWriter {
       const w = Math.max(1, c.width);
       tensors.set(name, { dtype: c.dtype, shape: c.width === 0 ? [n] : [n, c.width], data: this.buffers[name]!.subarray(0, n * w) });
     }
-    await writeSafetensors(join(this.dir, file), tensors, { format: SHARD_FORMAT, version: String(SHARD_VERSION), kind: this.kind });
+    await writeSafetensors(nodePath.join(this.dir, file), tensors, { format: SHARD_FORMAT, version: String(SHARD_VERSION), kind: this.kind });
     this.shards.push({ file, examples: n });
     this.total += n;
     this.filled = 0;
@@ -105,19 +104,19 @@ export class ShardWriter {
     await this.flush();
     // Shards left by an earlier, larger run in the same folder.
     const ours = new Set(this.shards.map((x) => x.file));
-    for (const name of await readdir(this.dir)) if (SHARD_FILE.test(name) && !ours.has(name)) await rm(join(this.dir, name), { force: true });
+    for (const name of await fsp.readdir(this.dir)) if (SHARD_FILE.test(name) && !ours.has(name)) await fsp.rm(nodePath.join(this.dir, name), { force: true });
     const manifest: ShardManifest = { format: SHARD_FORMAT, version: SHARD_VERSION, kind: this.kind, examples: this.total, columns: this.columns, shards: this.shards, info };
-    await writeFileAtomic(join(this.dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    await writeFileAtomic(nodePath.join(this.dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     return manifest;
   }
 }
 
 /** Reads and checks DIR/manifest.json (format, version, kind). */
 export async function readManifest(dir: string, kind?: string): Promise<ShardManifest> {
-  const path = join(dir, 'manifest.json');
+  const path = nodePath.join(dir, 'manifest.json');
   let m: ShardManifest;
   try {
-    m = JSON.parse(await readFile(path, 'utf8')) as ShardManifest;
+    m = JSON.parse(await fsp.readFile(path, 'utf8')) as ShardManifest;
   } catch (err) {
     throw new Error(`${path}: cannot read the shard manifest (${(err as Error).message})`);
   }
@@ -131,7 +130,7 @@ export async function readManifest(dir: string, kind?: string): Promise<ShardMan
 export async function readShard(dir: string, manifest: ShardManifest, index: number): Promise<Record<string, Int32Array | Float32Array>> {
   const entry = manifest.shards[index];
   if (!entry) throw new RangeError(`${dir}: no shard ${index} (${manifest.shards.length} shards)`);
-  const path = join(dir, entry.file);
+  const path = nodePath.join(dir, entry.file);
   const reader = await SafetensorsReader.open(path);
   try {
     const out: Record<string, Int32Array | Float32Array> = {};

@@ -1,8 +1,7 @@
 // Hugging Face model directories: config.json + model.safetensors (+ tokenizer.json), loaded into and saved from
 // our GPT and BERT with transformers' checkpoint layout: same key names, GPT-2's [in, out] Conv1D weights, tied
 // embeddings stored once, and config fields we do not use ignored rather than rejected.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { fsp, nodePath } from '../platform/node.js';
 import { BertForPreTraining, bertConfig, type BertConfig } from '../models/bert.js';
 import { GPT, gptConfig, type GPTConfig } from '../models/gpt.js';
 import type { Module } from '../nn/module.js';
@@ -99,15 +98,15 @@ export function loadTensors(model: PretrainedModel, tensors: Map<string, Safeten
 
 /** Loads a model from a Hugging Face directory (config.json + model.safetensors). */
 export async function loadPretrained(dir: string): Promise<{ model: PretrainedModel; report: LoadReport }> {
-  const configPath = join(dir, 'config.json');
+  const configPath = nodePath.join(dir, 'config.json');
   let raw: Record<string, unknown>;
   try {
-    raw = JSON.parse(await readFile(configPath, 'utf8')) as Record<string, unknown>;
+    raw = JSON.parse(await fsp.readFile(configPath, 'utf8')) as Record<string, unknown>;
   } catch (err) {
     throw new Error(`${configPath}: ${err instanceof SyntaxError ? `invalid JSON: ${err.message}` : (err as Error).message}`);
   }
   const model = modelFromConfig(raw, configPath);
-  const weightsPath = join(dir, 'model.safetensors');
+  const weightsPath = nodePath.join(dir, 'model.safetensors');
   const { tensors } = await readSafetensors(weightsPath);
   const report = loadTensors(model, tensors, weightsPath);
   model.eval();
@@ -116,13 +115,13 @@ export async function loadPretrained(dir: string): Promise<{ model: PretrainedMo
 
 /** Saves a model as a Hugging Face directory that transformers' `from_pretrained` loads. Files are written atomically. */
 export async function savePretrained(model: PretrainedModel, dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
+  await fsp.mkdir(dir, { recursive: true });
   const tensors = new Map<string, SafetensorsTensor>();
   for (const [name, p] of model.namedParameters()) {
     tensors.set(name, { dtype: 'F32', shape: [...p.shape], data: (await p.data()) as Float32Array });
   }
-  await writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
-  const tmp = join(dir, `config.json.tmp-${process.pid}`);
-  await writeFile(tmp, `${JSON.stringify(configJson(model), null, 2)}\n`);
-  await rename(tmp, join(dir, 'config.json'));
+  await writeSafetensors(nodePath.join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+  const tmp = nodePath.join(dir, `config.json.tmp-${process.pid}`);
+  await fsp.writeFile(tmp, `${JSON.stringify(configJson(model), null, 2)}\n`);
+  await fsp.rename(tmp, nodePath.join(dir, 'config.json'));
 }

@@ -1,7 +1,8 @@
 // safetensors, read and written to the format's specification: an 8-byte little-endian header length, a JSON header
 // of {name: {dtype, shape, data_offsets}} (plus an optional "__metadata__" string map), then the data buffer.
 // Malformed files are rejected with an error that names the file and the problem, and nothing is read past the end.
-import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { fsp } from '../platform/node.js';
+import type { FileHandle } from 'node:fs/promises';
 
 /** Element types read here (F16/BF16 widen to float32, I64 narrows to int32 with a range check); written: F32, F64, I32, I64. */
 export type SafetensorsDType = 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'F64';
@@ -148,7 +149,7 @@ export async function readSafetensors(source: string | Uint8Array): Promise<Safe
   if (typeof source !== 'string') return parseSafetensors(source);
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(source);
+    bytes = await fsp.readFile(source);
   } catch (err) {
     throw new SafetensorsError(`${source}: ${(err as Error).message}`);
   }
@@ -178,7 +179,7 @@ export class SafetensorsReader {
     const fail = failer(path);
     let fh: FileHandle;
     try {
-      fh = await open(path, 'r');
+      fh = await fsp.open(path, 'r');
     } catch (err) {
       throw new SafetensorsError(`${path}: ${(err as Error).message}`);
     }
@@ -279,16 +280,16 @@ export async function writeSafetensors(path: string, tensors: Map<string, Safete
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
   try {
-    const fh = await open(tmp, 'w');
+    const fh = await fsp.open(tmp, 'w');
     try {
       await fh.writeFile(data);
       await fh.sync();
     } finally {
       await fh.close();
     }
-    await rename(tmp, path);
+    await fsp.rename(tmp, path);
   } catch (err) {
-    await rm(tmp, { force: true });
+    await fsp.rm(tmp, { force: true });
     throw err;
   }
 }

@@ -1,6 +1,6 @@
 // word2vec text and binary vector files (word2vec.c, gensim, fastText .vec), plus safetensors + vocabulary.
 // Malformed files raise Word2VecFormatError naming the file and the line (text) or byte offset (binary).
-import { readFile } from 'node:fs/promises';
+import { fsp } from '../platform/node.js';
 import { writeFileAtomic, readSafetensors, writeSafetensors } from './safetensors.js';
 
 /** Words and their row-major vectors, as stored in a vector file. */
@@ -91,7 +91,7 @@ export function parseWord2VecBinary(bytes: Uint8Array, where = '<buffer>'): Word
 
 /** Reads a word2vec file; binary unless `binary` is false (auto-detected from the extension when omitted: .txt/.vec are text). */
 export async function readWord2Vec(path: string, binary?: boolean): Promise<WordVectorsData> {
-  const bytes = await readFile(path);
+  const bytes = await fsp.readFile(path);
   const isBinary = binary ?? !/\.(txt|vec)$/i.test(path);
   return isBinary ? parseWord2VecBinary(bytes, path) : parseWord2VecText(decoder.decode(bytes), path);
 }
@@ -152,7 +152,7 @@ export async function writeVocab(path: string, words: string[], counts: number[]
 
 /** Reads a "word count" vocabulary file. */
 export async function readVocab(path: string): Promise<{ words: string[]; counts: number[] }> {
-  const text = decoder.decode(await readFile(path));
+  const text = decoder.decode(await fsp.readFile(path));
   const words: string[] = [];
   const counts: number[] = [];
   text.split('\n').forEach((raw, i) => {

@@ -1,5 +1,5 @@
 // Read-only word vectors with gensim KeyedVectors semantics: similarity queries, analogies and the standard evaluations.
-import { readFile } from 'node:fs/promises';
+import { fsp } from '../platform/node.js';
 import { readWord2Vec, readVectorsSafetensors, type WordVectorsData } from '../io/word2vec-format.js';
 
 /** One (word, score) answer of a similarity query. */
@@ -222,7 +222,7 @@ export class WordVectors {
 
   /** Analogy accuracy on a questions-words file (`: section` lines), with gensim's evaluate_word_analogies semantics. */
   async evaluateWordAnalogies(path: string, opts: { restrictVocab?: number; caseInsensitive?: boolean } = {}): Promise<AnalogyEvaluation> {
-    return this.evaluateAnalogyText(await readFile(path, 'utf8'), path, opts);
+    return this.evaluateAnalogyText(await fsp.readFile(path, 'utf8'), path, opts);
   }
 
   /** evaluateWordAnalogies on file contents already read. */
@@ -280,7 +280,7 @@ export class WordVectors {
 
   /** Correlation with human similarity judgements (`word1<TAB>word2<TAB>score` lines, # comments), as gensim's evaluate_word_pairs. */
   async evaluateWordPairs(path: string, opts: { restrictVocab?: number; caseInsensitive?: boolean; delimiter?: string } = {}): Promise<PairsEvaluation> {
-    return this.evaluatePairsText(await readFile(path, 'utf8'), path, opts);
+    return this.evaluatePairsText(await fsp.readFile(path, 'utf8'), path, opts);
   }
 
   /** evaluateWordPairs on file contents already read. */

@@ -1,8 +1,7 @@
 // The pretraining loop shared by GPT and BERT: AdamW with warmup and decay, gradient clipping and accumulation,
 // evaluation every N steps, atomic checkpoints that resume bit for bit, JSONL logs, and a loss curve at the end.
 // The library never prints: progress reaches the caller through `onProgress`.
-import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { fsp, nodePath } from '../platform/node.js';
 import type { Module } from '../nn/module.js';
 import { AdamW, LambdaLR, clipGradNorm, constantScheduleWithWarmup, cosineScheduleWithWarmup, linearScheduleWithWarmup,
   weightDecayGroups, type OptimizerState, type SchedulerState } from '../optim/index.js';
@@ -127,7 +126,7 @@ export async function train(task: TrainTask, config: TrainConfig, opts: { resume
   let step = 0;
   let history: LogRecord[] = [];
   let elapsedBefore = 0;
-  const checkpointDir = config.outDir ? join(config.outDir, 'checkpoint') : undefined;
+  const checkpointDir = config.outDir ? nodePath.join(config.outDir, 'checkpoint') : undefined;
   if (opts.resume && checkpointDir && (await findCheckpoint(checkpointDir))) {
     const state = await loadCheckpoint(await findCheckpoint(checkpointDir) as string, model, optimizer);
     step = state.step;
@@ -138,7 +137,7 @@ export async function train(task: TrainTask, config: TrainConfig, opts: { resume
     scheduler.loadStateDict(state.scheduler);
     if (state.dataState !== undefined) task.restoreDataState?.(state.dataState);
   }
-  if (config.outDir) await mkdir(config.outDir, { recursive: true });
+  if (config.outDir) await fsp.mkdir(config.outDir, { recursive: true });
 
   const save = async () => {
     if (!checkpointDir) return;
@@ -157,7 +156,7 @@ export async function train(task: TrainTask, config: TrainConfig, opts: { resume
   };
   const log = async (record: LogRecord) => {
     history.push(record);
-    if (config.outDir) await appendFile(join(config.outDir, 'log.jsonl'), `${JSON.stringify(record)}\n`);
+    if (config.outDir) await fsp.appendFile(nodePath.join(config.outDir, 'log.jsonl'), `${JSON.stringify(record)}\n`);
   };
 
   model.train();
@@ -207,8 +206,8 @@ export async function train(task: TrainTask, config: TrainConfig, opts: { resume
   const wallSeconds = elapsedBefore + (performance.now() - start) / 1000;
   let lossCurve: string | undefined;
   if (config.outDir && history.length > 0) {
-    lossCurve = join(config.outDir, 'loss.svg');
-    await writeFile(lossCurve, await lossCurveSvg(curvePoints(history), { title: 'Pretraining loss' }));
+    lossCurve = nodePath.join(config.outDir, 'loss.svg');
+    await fsp.writeFile(lossCurve, await lossCurveSvg(curvePoints(history), { title: 'Pretraining loss' }));
   }
   return { steps: step, finalLoss: lastLoss, eval: lastEval, history, wallSeconds, lossCurve };
 }
@@ -224,13 +223,13 @@ export function curvePoints(history: readonly LogRecord[]): CurvePoint[] {
 }
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return fsp.stat(path).then(() => true, () => false);
 }
 
 /** The checkpoint to resume from: `dir`, or the previous one left by a save that was interrupted mid-swap. */
 async function findCheckpoint(dir: string): Promise<string | null> {
-  if (await exists(join(dir, 'trainer_state.json'))) return dir;
-  if (await exists(join(`${dir}.old`, 'trainer_state.json'))) return `${dir}.old`;
+  if (await exists(nodePath.join(dir, 'trainer_state.json'))) return dir;
+  if (await exists(nodePath.join(`${dir}.old`, 'trainer_state.json'))) return `${dir}.old`;
   return null;
 }
 
@@ -241,36 +240,36 @@ async function findCheckpoint(dir: string): Promise<string | null> {
  */
 async function saveCheckpoint(dir: string, model: Module, optimizer: AdamW, state: TrainerState, task: TrainTask): Promise<void> {
   const tmp = `${dir}.tmp-${process.pid}`;
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp, { recursive: true });
+  await fsp.rm(tmp, { recursive: true, force: true });
+  await fsp.mkdir(tmp, { recursive: true });
   const weights = new Map<string, SafetensorsTensor>();
   for (const [name, p] of model.namedParameters()) weights.set(name, { dtype: 'F32', shape: [...p.shape], data: (await p.data()) as Float32Array });
-  await writeSafetensors(join(tmp, 'model.safetensors'), weights, { format: 'pt' });
+  await writeSafetensors(nodePath.join(tmp, 'model.safetensors'), weights, { format: 'pt' });
   const opt = await optimizer.stateDict();
   const optTensors = new Map<string, SafetensorsTensor>();
   for (const [name, t] of Object.entries(opt.tensors)) optTensors.set(name, { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape: t.shape, data: t.data as Float32Array });
-  await writeSafetensors(join(tmp, 'optimizer.safetensors'), optTensors, { meta: JSON.stringify(opt.meta) });
-  await writeFile(join(tmp, 'trainer_state.json'), `${JSON.stringify(state)}\n`);
+  await writeSafetensors(nodePath.join(tmp, 'optimizer.safetensors'), optTensors, { meta: JSON.stringify(opt.meta) });
+  await fsp.writeFile(nodePath.join(tmp, 'trainer_state.json'), `${JSON.stringify(state)}\n`);
   await task.saveExtras?.(tmp);
   const old = `${dir}.old`;
-  await rm(old, { recursive: true, force: true });
-  if (await exists(dir)) await rename(dir, old);
-  await rename(tmp, dir);
-  await rm(old, { recursive: true, force: true });
+  await fsp.rm(old, { recursive: true, force: true });
+  if (await exists(dir)) await fsp.rename(dir, old);
+  await fsp.rename(tmp, dir);
+  await fsp.rm(old, { recursive: true, force: true });
 }
 
 async function loadCheckpoint(dir: string, model: Module, optimizer: AdamW): Promise<TrainerState> {
-  const statePath = join(dir, 'trainer_state.json');
-  const state = JSON.parse(await readFile(statePath, 'utf8')) as TrainerState;
+  const statePath = nodePath.join(dir, 'trainer_state.json');
+  const state = JSON.parse(await fsp.readFile(statePath, 'utf8')) as TrainerState;
   if (state.format !== CHECKPOINT_FORMAT) throw new Error(`${statePath}: not a pretrain checkpoint (format '${state.format}')`);
   if (state.version !== CHECKPOINT_VERSION) {
     throw new Error(`${statePath}: checkpoint version ${state.version}, but this build reads version ${CHECKPOINT_VERSION}`);
   }
-  const { tensors } = await readSafetensors(join(dir, 'model.safetensors'));
+  const { tensors } = await readSafetensors(nodePath.join(dir, 'model.safetensors'));
   const weights = new Map<string, Tensor>();
   for (const [name, t] of tensors) weights.set(name, ops.fromArray(t.data, t.shape, { dtype: 'float32' }));
   model.loadStateDict(weights, true);
-  const opt = await readSafetensors(join(dir, 'optimizer.safetensors'));
+  const opt = await readSafetensors(nodePath.join(dir, 'optimizer.safetensors'));
   const saved: OptimizerState = { meta: JSON.parse(opt.metadata.meta ?? '{}'), tensors: {} };
   for (const [name, t] of opt.tensors) saved.tensors[name] = { dtype: t.dtype === 'I32' ? 'int32' : 'float32', shape: t.shape, data: t.data };
   optimizer.loadStateDict(saved);

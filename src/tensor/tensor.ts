@@ -1,9 +1,10 @@
 // The Tensor: a strided view of a backend buffer, with an optional autograd node. Ops live in ops/*.ts;
 // the methods here are thin conveniences over them.
-import { getBackend, type Backend, type Buffer, type View } from '../backend/backend.js';
+import type { Backend, Buffer, View } from '../backend/backend.js';
+import { getBackend } from '../backend/registry.js';
 import { backward as runBackward, AnomalyError, isAnomalyDetectionEnabled, type GradNode } from './autograd.js';
 import { allocArray, isFloat, type DType, type TypedArray } from './dtype.js';
-import { contiguousStrides, fmt, sizeOf, type Shape } from './shape.js';
+import { contiguousStrides, fmt, isContiguous, sizeOf, type Shape } from './shape.js';
 import * as ops from './ops.js';
 
 const registry = new FinalizationRegistry<{ backend: Backend; buf: Buffer }>(({ backend, buf }) => backend.free?.(buf));
@@ -50,10 +51,7 @@ export class Tensor {
     return { buf: this.storage.buf, dtype: this.dtype, shape: this.shape, strides: this.strides, offset: this.offset };
   }
   /** Whether the elements are laid out row-major without gaps. */
-  get isContiguous(): boolean {
-    const s = contiguousStrides(this.shape);
-    return this.shape.every((d, i) => d === 1 || s[i] === this.strides[i]);
-  }
+  get isContiguous(): boolean { return isContiguous(this.shape, this.strides); }
 
   /** The values in row-major order (asynchronous: a GPU answers later). */
   data(): Promise<TypedArray> { return this.backend.read(this.view); }

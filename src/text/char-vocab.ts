@@ -1,5 +1,5 @@
 // A character vocabulary (nanoGPT's shakespeare_char): every distinct character of a text, sorted, is a token.
-import { readFile, writeFile } from 'node:fs/promises';
+import { fsp } from '../platform/node.js';
 
 /** Maps characters (Unicode code points) to ids and back. */
 export class CharVocab {
@@ -16,7 +16,7 @@ export class CharVocab {
 
   /** Reads a vocabulary saved by `save`. */
   static async load(path: string): Promise<CharVocab> {
-    const raw = JSON.parse(await readFile(path, 'utf8')) as { type?: string; chars?: unknown };
+    const raw = JSON.parse(await fsp.readFile(path, 'utf8')) as { type?: string; chars?: unknown };
     if (raw.type !== 'char' || !Array.isArray(raw.chars) || raw.chars.some((c) => typeof c !== 'string')) {
       throw new Error(`${path}: not a character vocabulary (expected {"type": "char", "chars": [...]})`);
     }
@@ -46,6 +46,6 @@ export class CharVocab {
 
   /** Saves as JSON: {"type": "char", "chars": [...]}. */
   async save(path: string): Promise<void> {
-    await writeFile(path, `${JSON.stringify({ type: 'char', chars: this.chars })}\n`);
+    await fsp.writeFile(path, `${JSON.stringify({ type: 'char', chars: this.chars })}\n`);
   }
 }

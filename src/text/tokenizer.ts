@@ -1,8 +1,7 @@
 // The Tokenizer: added/special tokens, normalise + pre-tokenise, a subword model, templates with segment ids,
 // truncation (pair strategies), padding, decoding, and Hugging Face's tokenizer.json / vocab.txt / vocab.json +
 // merges.txt formats. Offsets are Unicode code point indices by default, as Hugging Face's bindings give them.
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { fs, nodePath } from '../platform/node.js';
 import { ByteLevelBpe, TokenSink, Vocab, WordLevel, WordPiece, type Model } from './models.js';
 import { ByteLevelPreTokenizer, IDENTITY_NORMALIZER, NormalizingPreTokenizer, type NormalizerOptions, type PreTokenizer, type SplitRule, type WordSink } from './pretokenize.js';
 import { BYTE_CHARS, CHAR_BYTES } from './unicode.js';
@@ -164,14 +163,14 @@ export class Tokenizer {
 
   /** Loads tokenizer.json, or a vocab.txt (BERT uncased), or a vocab.json (with merges.txt beside it: GPT-2). */
   static fromFile(path: string): Tokenizer {
-    if (/\.txt$/i.test(path)) return Tokenizer.fromVocabTxt(readFileSync(path, 'utf8'));
-    const text = readFileSync(path, 'utf8');
+    if (/\.txt$/i.test(path)) return Tokenizer.fromVocabTxt(fs.readFileSync(path, 'utf8'));
+    const text = fs.readFileSync(path, 'utf8');
     let json: unknown;
     try { json = JSON.parse(text); } catch (e) { throw new Error(`${path}: not JSON (${(e as Error).message})`); }
     if (/vocab\.json$/i.test(path) || !(json && typeof json === 'object' && 'model' in json)) {
-      const merges = join(dirname(path), 'merges.txt');
-      if (!existsSync(merges)) throw new Error(`${path}: a vocab.json needs merges.txt beside it`);
-      return Tokenizer.fromVocabMerges(json as Record<string, number>, readFileSync(merges, 'utf8'));
+      const merges = nodePath.join(nodePath.dirname(path), 'merges.txt');
+      if (!fs.existsSync(merges)) throw new Error(`${path}: a vocab.json needs merges.txt beside it`);
+      return Tokenizer.fromVocabMerges(json as Record<string, number>, fs.readFileSync(merges, 'utf8'));
     }
     try { return Tokenizer.fromJSON(json as TokenizerJson); } catch (e) { throw new Error(`${path}: ${(e as Error).message}`); }
   }
@@ -304,19 +303,19 @@ export class Tokenizer {
 
   /** Writes tokenizer.json (loadable by Hugging Face tokenizers and transformers). */
   save(path: string): void {
-    writeFileSync(path, `${JSON.stringify(toTokenizerJson(this), null, 2)}\n`);
+    fs.writeFileSync(path, `${JSON.stringify(toTokenizerJson(this), null, 2)}\n`);
   }
 
   /** Writes vocab.txt (WordPiece / word-level): one token a line in id order. */
   saveVocabTxt(path: string): void {
-    writeFileSync(path, `${this.model.vocab.tokens.join('\n')}\n`);
+    fs.writeFileSync(path, `${this.model.vocab.tokens.join('\n')}\n`);
   }
 
   /** Writes vocab.json and merges.txt (byte-level BPE) into a folder. */
   saveVocabMerges(dir: string): void {
     if (!(this.model instanceof ByteLevelBpe)) throw new Error('vocab.json + merges.txt are for BPE tokenizers');
-    writeFileSync(join(dir, 'vocab.json'), JSON.stringify(this.model.vocab.toJSON()));
-    writeFileSync(join(dir, 'merges.txt'), `#version: 0.2\n${this.model.merges.map(([a, b]) => `${a} ${b}`).join('\n')}\n`);
+    fs.writeFileSync(nodePath.join(dir, 'vocab.json'), JSON.stringify(this.model.vocab.toJSON()));
+    fs.writeFileSync(nodePath.join(dir, 'merges.txt'), `#version: 0.2\n${this.model.merges.map(([a, b]) => `${a} ${b}`).join('\n')}\n`);
   }
 
   /** Special tokens the template adds for a single text or a pair. */

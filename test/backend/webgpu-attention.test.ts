@@ -4,7 +4,7 @@
 // inputs sliced out of one fused qkv tensor, and head dims 7 to 64 across the 64-row workgroup edge.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { getBackend, setBackend } from '../../src/backend/backend.js';
+import { getBackend, setBackend } from '../../src/backend/registry.js';
 import * as T from '../../src/tensor/index.js';
 import { BertForPreTraining, bertConfig } from '../../src/models/bert.js';
 import { AdamW } from '../../src/optim/index.js';

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as T from '../../src/tensor/index.js';
-import { setBackend } from '../../src/backend/backend.js';
+import { setBackend } from '../../src/backend/registry.js';
 import { AdamW } from '../../src/optim/index.js';
 import { GPT, gptConfig } from '../../src/models/gpt.js';
 import { BertForPreTraining, bertConfig } from '../../src/models/bert.js';

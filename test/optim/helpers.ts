@@ -1,6 +1,6 @@
 // Shared by the optimizer tests: a reference backend without fused kernels, so both update paths get tested.
 import { createReferenceBackend } from '../../src/backend/cpu/reference.js';
-import { registerBackend, setBackend } from '../../src/backend/backend.js';
+import { registerBackend, setBackend } from '../../src/backend/registry.js';
 
 /** The reference backend minus its optional fused kernels: optimizers must fall back to composite ops on it. */
 export const UNFUSED = 'cpu-reference-unfused';

@@ -4,7 +4,7 @@
 // masked rows; the WebAssembly kernels also on 3 threads (uneven (batch, head) ranges).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { getBackend, registerBackend, setBackend } from '../../src/backend/backend.js';
+import { getBackend, registerBackend, setBackend } from '../../src/backend/registry.js';
 import { createFastCpuBackend } from '../../src/backend/cpu/fast.js';
 import { loadNativeAddon } from '../../src/backend/cpu/native.js';
 import * as T from '../../src/tensor/index.js';

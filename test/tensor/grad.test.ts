@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as T from '../../src/tensor/index.js';
-import { registerBackend, setBackend } from '../../src/backend/backend.js';
+import { registerBackend, setBackend } from '../../src/backend/registry.js';
 import { createReferenceBackend } from '../../src/backend/cpu/reference.js';
 import { distinctF64, gradcheck, randF64 } from '../helpers/gradcheck.js';
 

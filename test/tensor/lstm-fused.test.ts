@@ -5,7 +5,7 @@
 // 4H > 2048 (the WebAssembly GEMM's column block), so a packed recurrent weight spans two column blocks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { getBackend, setBackend } from '../../src/backend/backend.js';
+import { getBackend, setBackend } from '../../src/backend/registry.js';
 import { loadNativeAddon } from '../../src/backend/cpu/native.js';
 import * as T from '../../src/tensor/index.js';
 

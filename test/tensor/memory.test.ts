@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as T from '../../src/tensor/index.js';
-import { registerBackend, setBackend, type Backend, type View } from '../../src/backend/backend.js';
+import type { Backend, View } from '../../src/backend/backend.js';
+import { registerBackend, setBackend } from '../../src/backend/registry.js';
 import { createReferenceBackend } from '../../src/backend/cpu/reference.js';
 
 // The test runner does not pass --expose-gc; this enables it for this process.

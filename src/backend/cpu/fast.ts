@@ -3,13 +3,14 @@
 // TypeScript loops for contiguous layouts. Results agree with the reference to float32 rounding.
 import type { Backend, View } from '../backend.js';
 import type { TypedArray } from '../../tensor/dtype.js';
-import { VEC_OPS, WasmKernels, type AttentionShape, type CpuKernels, type LstmSaved, type Operand3, type Operand4 } from './wasm-kernels.js';
+import { VEC_OPS, type AttentionShape, type CpuKernels, type LstmSaved, type Operand3, type Operand4 } from './kernels.js';
+import { WasmKernels } from './wasm-kernels.js';
 import { loadNativeAddon, NativeKernels } from './native.js';
 import { binaryFast, copyFast, gatherFast, reduceBlockFast, reduceLastFast, reductionBlock, scatterAddFast, unaryFast, whereFast } from './loops.js';
 import { createReferenceBackend } from './reference.js';
 import { allocArray } from '../../tensor/dtype.js';
-import { sizeOf } from '../../tensor/shape.js';
-import { availableParallelism } from 'node:os';
+import { isContiguous, sizeOf } from '../../tensor/shape.js';
+import { env, hardwareThreads } from '../../platform/node.js';
 
 /** Options of the fast CPU backend. */
 export interface FastCpuOptions {
@@ -21,22 +22,13 @@ export interface FastCpuOptions {
 
 /** The kernel set the options ask for: native where asked for (or by default) and built, else WebAssembly. */
 export function createCpuKernels(opts: FastCpuOptions = {}): CpuKernels {
-  const envThreads = Number(process.env.PRETRAIN_THREADS);
+  const envThreads = Number(env('PRETRAIN_THREADS'));
   const threads = opts.threads ?? (envThreads > 0 ? envThreads : undefined);
   const addon = opts.kernels === 'wasm' ? null : loadNativeAddon();
   if (opts.kernels === 'native' && !addon) throw new Error('cpu backend: the native kernels are not built (run `npm run build`; needs a C++ compiler and Node headers)');
-  return addon ? new NativeKernels(addon, threads ?? availableParallelism()) : new WasmKernels(threads);
+  return addon ? new NativeKernels(addon, threads ?? hardwareThreads()) : new WasmKernels(threads);
 }
 
-/** Whether a view is row-major without gaps. */
-function isDense(x: View): boolean {
-  let expected = 1;
-  for (let d = x.shape.length - 1; d >= 0; d--) {
-    if (x.shape[d] !== 1 && x.strides[d] !== expected) return false;
-    expected *= x.shape[d]!;
-  }
-  return true;
-}
 
 /** A float32 3-D view as a GEMM operand. */
 function operand3(x: View): Operand3 {
@@ -68,12 +60,12 @@ export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
   /** A dense float32 view's elements (no copy), or a contiguous copy of a strided one. */
   const dense = (x: View): Float32Array => {
     const n = sizeOf(x.shape);
-    return isDense(x) ? (x.buf as Float32Array).subarray(x.offset, x.offset + n) : (copy(x, new Float32Array(n)) as Float32Array);
+    return isContiguous(x.shape, x.strides) ? (x.buf as Float32Array).subarray(x.offset, x.offset + n) : (copy(x, new Float32Array(n)) as Float32Array);
   };
   /** An int32 view's elements in row-major order (no copy when dense). */
   const denseInt = (x: View): Int32Array => {
     const n = sizeOf(x.shape);
-    return isDense(x) ? (x.buf as Int32Array).subarray(x.offset, x.offset + n) : (copy(x, new Int32Array(n)) as Int32Array);
+    return isContiguous(x.shape, x.strides) ? (x.buf as Int32Array).subarray(x.offset, x.offset + n) : (copy(x, new Int32Array(n)) as Int32Array);
   };
   return {
     ...reference,

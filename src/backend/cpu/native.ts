@@ -1,12 +1,10 @@
 // The native kernels (native/kernels.cc, built at install into build/native/kernels.node by scripts/build-native.mjs)
 // behind the same methods as the WebAssembly kernels. They work in place on the tensors' own arrays: no staging
 // copies. Loaded only in Node, only when the build succeeded, and not when PRETRAIN_NATIVE=0.
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { env, isNode, node, packageFile } from '../../platform/node.js';
 import type { AdamWStep, BinaryOp, View } from '../backend.js';
 import { sizeOf } from '../../tensor/shape.js';
-import { packageRoot, VEC_OPS, type AttentionShape, type CpuKernels, type Operand3, type Operand4 } from './wasm-kernels.js';
+import { VEC_OPS, type AttentionShape, type CpuKernels, type Operand3, type Operand4 } from './kernels.js';
 
 interface Addon {
   sgemm(batch: number, M: number, N: number, K: number, a: Float32Array, aOffset: number, as0: number, as1: number, as2: number,
@@ -40,11 +38,11 @@ let addon: Addon | null | undefined;
 export function loadNativeAddon(): Addon | null {
   if (addon !== undefined) return addon;
   addon = null;
-  if (process.env.PRETRAIN_NATIVE === '0') return addon;
-  const file = join(packageRoot(), 'build', 'native', 'kernels.node');
-  if (!existsSync(file)) return addon;
+  if (!isNode || env('PRETRAIN_NATIVE') === '0') return addon;
+  const file = packageFile('build', 'native', 'kernels.node');
+  if (!node('fs', 'the native kernels').existsSync(file)) return addon;
   try {
-    addon = createRequire(import.meta.url)(file) as Addon;
+    addon = node('module', 'the native kernels').createRequire(import.meta.url)(file) as Addon;
   } catch (e) {
     console.warn(`pretrain: ${file} did not load (${(e as Error).message}); using the WebAssembly kernels`);
   }

@@ -3,19 +3,10 @@
 import type { Backend, BinaryOp, ReduceOp, UnaryOp, View, AdamWStep } from '../backend.js';
 import { allocArray, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { normalAt, uniformAt } from '../../tensor/random.js';
-import { contiguousStrides, sizeOf } from '../../tensor/shape.js';
+import { contiguousStrides, isContiguous, sizeOf } from '../../tensor/shape.js';
 
 const arr = (v: View) => v.buf as TypedArray;
 
-/** Whether a view covers its elements in row-major order with no gaps. */
-export function isContiguous(shape: readonly number[], strides: readonly number[]): boolean {
-  let expected = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    if (shape[i] !== 1 && strides[i] !== expected) return false;
-    expected *= shape[i]!;
-  }
-  return true;
-}
 
 /** The buffer offset of every element of a view, in row-major order. */
 export function elementOffsets(v: { shape: readonly number[]; strides: readonly number[]; offset: number }): Int32Array {

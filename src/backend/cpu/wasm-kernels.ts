@@ -4,14 +4,10 @@
 // row kernels (build/wasm/vecmath.*.wasm: activations, softmax, cross-entropy, layer norm, AdamW). Operands are
 // copied into the shared memory (strided ones as the span they touch, with their original strides, so transposed
 // views are packed directly) and results copied out.
-import { readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { dirname, join } from 'node:path';
-import { existsSync } from 'node:fs';
+import type { Worker } from 'node:worker_threads';
+import { compilePackageWasm, hardwareThreads, node } from '../../platform/node.js';
 import type { AdamWStep } from '../backend.js';
-import { fileURLToPath } from 'node:url';
+import { VEC_OPS, type AttentionShape, type CpuKernels, type LstmSaved, type Operand3, type Operand4 } from './kernels.js';
 
 interface VecmathExports {
   unary(op: number, src: number, dst: number, n: number): void;
@@ -22,9 +18,6 @@ interface VecmathExports {
   layerNormGradRows(g: number, x: number, w: number, mean: number, rstd: number, dx: number, dw: number, db: number, rows: number, n: number): void;
   adamw(p: number, g: number, m: number, v: number, n: number, keep: number, beta1: number, c1: number, beta2: number, c2: number, step: number, inv2: number, eps: number): void;
 }
-
-/** The elementwise functions of vecmath.wasm, by op code. */
-export const VEC_OPS = { exp: 0, tanh: 1, sigmoid: 2, gelu_tanh: 3, gelu_tanh_grad: 4, gelu: 5, gelu_grad: 6 } as const;
 
 interface GemmExports {
   sgemm(m0: number, m1: number, N: number, K: number, a: number, rsa: number, csa: number, b: number, rsb: number, csb: number, c: number, ldc: number, scratch: number): void;
@@ -42,34 +35,6 @@ interface GemmExports {
   columnSums(x: number, rows: number, n: number, out: number): void;
 }
 
-/** A strided 3-D operand: element [b, i, j] at data[offset + b*s0 + i*s1 + j*s2]. */
-export interface Operand3 {
-  data: Float32Array;
-  shape: readonly [number, number, number];
-  strides: readonly [number, number, number];
-  offset: number;
-}
-
-/** A strided 4-D operand: element [i0, i1, i2, i3] at data[offset + Σ ik·strides[k]]. */
-export interface Operand4 {
-  data: Float32Array;
-  strides: readonly [number, number, number, number];
-  offset: number;
-}
-
-/**
- * What the fused LSTM recurrence saves for its backward pass: the gate activations [B, T, 4H], the new cell values
- * and the states entering each step [B, T, H].
- */
-export interface LstmSaved { B: number; T: number; H: number; acts: Float32Array; cNew: Float32Array; hPrev: Float32Array; cPrev: Float32Array }
-
-/** Sizes and settings of a fused attention: q [B, H, Tq, D], k [B, H, Tk, D], v [B, H, Tk, Dv]. */
-export interface AttentionShape {
-  B: number; H: number; Tq: number; Tk: number; D: number; Dv: number;
-  causal: boolean;
-  scale: number;
-}
-
 const PAGE = 65536;
 /** How long the calling thread waits for the workers before reporting them as stuck. */
 const WORKER_TIMEOUT_MS = 120_000;
@@ -82,56 +47,6 @@ const ATTENTION_SLOTS = 32;
 const TILE_ROWS = 6;
 /** Below this many multiply-adds a product runs on the calling thread only. */
 const PARALLEL_MIN_WORK = 1 << 18;
-
-/** The package's root folder (the one with package.json), where build/ lives. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('pretrain: cannot find the package root (the folder with build/)');
-    dir = parent;
-  }
-  return dir;
-}
-
-/** What the fast CPU backend asks of a kernel set (WebAssembly here, native in native.ts). */
-export interface CpuKernels {
-  readonly threads: number;
-  /** A short account for logs and benchmarks, e.g. "WebAssembly relaxed SIMD, 2 threads". */
-  readonly description: string;
-  /** out[b] = A[b] · B[b] for strided operands A [Bt, M, K] and B [Bt, K, N]; returns a new [Bt, M, N] array. */
-  matmul(a: Operand3, b: Operand3): Float32Array;
-  /** op(x) elementwise over a contiguous float32 array, as a new array. */
-  unary(op: keyof typeof VEC_OPS, x: Float32Array): Float32Array;
-  /** Softmax or log-softmax over each row of a contiguous [rows, n] float32 array, as a new array. */
-  softmax(x: Float32Array, n: number, log: boolean): Float32Array;
-  /**
-   * Per-row cross-entropy of contiguous logits [rows, n] against int32 targets, with label smoothing, and each row's
-   * log-sum-exp; throws a RangeError naming the first out-of-range target.
-   */
-  crossEntropy(x: Float32Array, target: Int32Array, n: number, ignore: number, smoothing: number): { loss: Float32Array; lse: Float32Array };
-  /** The cross-entropy's logit gradient (see crossEntropy) from the saved log-sum-exp and the per-row loss gradient. */
-  crossEntropyGrad(x: Float32Array, target: Int32Array, lse: Float32Array, grad: Float32Array, n: number, ignore: number, smoothing: number): Float32Array;
-  /** Layer norm over the last axis (size n) of a contiguous array; weight and bias optional (see Backend.layerNorm). */
-  layerNorm(x: Float32Array, w: Float32Array | null, b: Float32Array | null, n: number, eps: number): { y: Float32Array; mean: Float32Array; rstd: Float32Array };
-  /** The layer norm's gradients from the output gradient and the saved mean and rstd (see Backend.layerNormBackward). */
-  layerNormGrad(g: Float32Array, x: Float32Array, w: Float32Array | null, mean: Float32Array, rstd: Float32Array, n: number): { dx: Float32Array; dweight: Float32Array; dbias: Float32Array };
-  /** One AdamW step in place on param, m and v (contiguous float32 arrays of the same length as grad). */
-  adamw(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, o: AdamWStep): void;
-  /** Fused attention (see Backend.attention): the output laid out [B, Tq, H, Dv] and the weights [B, H, Tq, Tk]. */
-  attention?(a: AttentionShape, q: Operand4, k: Operand4, v: Operand4, mask: Operand4 | null): { out: Float32Array; weights: Float32Array };
-  /** Its gradients (see Backend.attentionBackward), each laid out [B, T, H, D]. */
-  attentionBackward?(a: AttentionShape, dOut: Operand4, q: Operand4, k: Operand4, v: Operand4, weights: Float32Array): { dq: Float32Array; dk: Float32Array; dv: Float32Array };
-  /**
-   * One LSTM layer's recurrence over contiguous arrays (see Backend.lstmSequence): xw [B, T, 4H], w [4H, H], bias
-   * [4H] or null, h0 and c0 [B, H], a step mask [B, T] or null; the packed [B, T + 2, H] result and what backward needs.
-   */
-  lstm?(B: number, T: number, H: number, xw: Float32Array, w: Float32Array, bias: Float32Array | null, h0: Float32Array, c0: Float32Array,
-    mask: Float32Array | null): { packed: Float32Array; saved: LstmSaved };
-  /** Its gradients from the packed result's gradient (see Backend.lstmSequenceBackward); db is zeros without a bias. */
-  lstmBackward?(grad: Float32Array, w: Float32Array, mask: Float32Array | null, saved: LstmSaved, hasBias: boolean):
-    { dxw: Float32Array; dw: Float32Array; db: Float32Array; dh0: Float32Array; dc0: Float32Array };
-}
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
@@ -179,30 +94,27 @@ export class WasmKernels implements CpuKernels {
   private readonly scratchBytes: number;
   private readonly operandsBase: number;
 
-  constructor(threads = availableParallelism()) {
-    const dir = join(packageRoot(), 'build', 'wasm');
-    const relaxedBytes = readFileSync(join(dir, 'gemm.relaxed.wasm'));
-    const load = (name: string) => new WebAssembly.Module(readFileSync(join(dir, `${name}.${this.relaxed ? 'relaxed' : 'simd'}.wasm`)));
-    // Node 20 ships relaxed SIMD behind a flag (on by default from Node 22 and in browsers); V8 takes it at run time.
-    if (!WebAssembly.validate(relaxedBytes)) setFlagsFromString('--experimental-wasm-relaxed-simd');
-    // The relaxed-SIMD build validates only where the runtime supports relaxed SIMD (Node 22+, browsers).
-    this.relaxed = WebAssembly.validate(relaxedBytes);
-    const module = new WebAssembly.Module(this.relaxed ? relaxedBytes : readFileSync(join(dir, 'gemm.simd.wasm')));
+  constructor(threads = hardwareThreads()) {
+    const gemm = compilePackageWasm('gemm', 'cpu-wasm backend');
+    const vecmath = compilePackageWasm('vecmath', 'cpu-wasm backend');
+    this.relaxed = gemm.relaxed;
+    const module = gemm.module;
     this.threads = Math.max(1, Math.floor(threads));
     this.description = `WebAssembly ${this.relaxed ? 'relaxed SIMD' : 'SIMD'}, ${this.threads} threads`;
     this.memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory, abort: () => { throw new Error('wasm abort'); } } });
     this.exports = instance.exports as unknown as GemmExports;
-    this.vec = new WebAssembly.Instance(load('vecmath'), { env: { memory: this.memory, abort: () => { throw new Error('wasm abort'); } } }).exports as unknown as VecmathExports;
+    this.vec = new WebAssembly.Instance(vecmath.module, { env: { memory: this.memory, abort: () => { throw new Error('wasm abort'); } } }).exports as unknown as VecmathExports;
     this.scratchBytes = align(this.exports.packBytes(), 64);
     // The first 64 KiB hold the module's own data; then one scratch area per thread; then the operands.
     this.operandsBase = PAGE + this.threads * this.scratchBytes;
     this.ctrl = new SharedArrayBuffer(align(4 * (CTRL_BOUNDS + this.threads + 1), 8));
     this.ctrlI32 = new Int32Array(this.ctrl);
     this.ctrlF64 = new Float64Array(this.ctrl);
+    const { Worker: NodeWorker } = this.threads > 1 ? node('worker_threads', 'the WebAssembly kernels on several threads') : { Worker: null };
     for (let t = 1; t < this.threads; t++) {
       // execArgv: [] keeps loader hooks (e.g. --import tsx) out of the workers: their code is plain JavaScript.
-      const w = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { memory: this.memory, module, ctrl: this.ctrl, index: t } });
+      const w = new NodeWorker!(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { memory: this.memory, module, ctrl: this.ctrl, index: t } });
       w.unref();
       this.workers.push(w);
     }

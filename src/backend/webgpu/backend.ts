@@ -3,9 +3,8 @@
 // `read`, which is asynchronous like WebGPU itself.
 /// <reference types="@webgpu/types" />
 import type { AdamWStep, Backend, BinaryOp, Buffer, ReduceOp, UnaryOp, View } from '../backend.js';
-import { isContiguous } from '../cpu/reference.js';
 import type { DType } from '../../tensor/dtype.js';
-import { contiguousStrides, fmt, sizeOf } from '../../tensor/shape.js';
+import { contiguousStrides, fmt, isContiguous, sizeOf } from '../../tensor/shape.js';
 import type { DeviceInfo } from './device.js';
 import { BufferPool, DeviceMemoryError } from './pool.js';
 import * as k from './wgsl.js';

@@ -1,5 +1,4 @@
-// Entry to the WebGPU backend: acquires a device once (asynchronously) and registers the backend as 'webgpu'.
-import { registerBackend } from '../backend.js';
+// Entry to the WebGPU backend: acquires a device and builds the backend on it (registry.ts's initWebGPU registers it).
 import { createWebGPUBackendOn, type WebGPUBackend, type WebGPUOptions } from './backend.js';
 import { acquireDevice } from './device.js';
 
@@ -7,19 +6,8 @@ export type { WebGPUBackend, WebGPUOptions } from './backend.js';
 export type { DeviceInfo } from './device.js';
 export { DeviceMemoryError } from './pool.js';
 
-let pending: Promise<WebGPUBackend> | null = null;
-
-/**
- * Creates the WebGPU backend (once; later calls return the same one) and registers it, so that the synchronous
- * `setBackend('webgpu')` works from then on. Rejects with a clear message where no adapter exists.
- */
-export function initWebGPU(opts: WebGPUOptions = {}): Promise<WebGPUBackend> {
-  pending ??= acquireDevice().then(({ device, info }) => {
-    const backend = createWebGPUBackendOn(device, info, opts);
-    registerBackend('webgpu', () => backend);
-    return backend;
-  });
-  // A failed attempt is not cached, so a caller may retry (e.g. after installing a driver).
-  pending.catch(() => { pending = null; });
-  return pending;
+/** A WebGPU backend on a newly acquired device; rejects with a clear message where no adapter exists. */
+export async function createWebGPUBackend(opts: WebGPUOptions = {}): Promise<WebGPUBackend> {
+  const { device, info } = await acquireDevice();
+  return createWebGPUBackendOn(device, info, opts);
 }

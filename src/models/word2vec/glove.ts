@@ -3,9 +3,7 @@
 // least-squares loss f(x)·(wᵢ·w̃ⱼ + bᵢ + b̃ⱼ − log x)², f(x) = min(1, (x/x_max)^alpha). Saves W + W̃.
 // Training runs the WebAssembly SIMD kernel (gloveBlock in assembly/word2vec.ts) on this thread or on Hogwild worker
 // threads over one shared memory, as glove.c's threads; the TypeScript loop here is the single-threaded reference.
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { fs, os, nodePath } from '../../platform/node.js';
 import { WordVectors } from '../vectors.js';
 import { readSentences } from './corpus.js';
 import { seedState, word2vecModule, type Word2VecKernels } from './kernels.js';
@@ -107,9 +105,9 @@ class CooccurTable {
       buf[3 * e + 1] = j;
       buf[3 * e + 2] = this.sums[this.find(i, j)]!;
     });
-    const fd = openSync(path, 'w');
-    writeSync(fd, new Uint8Array(buf.buffer));
-    closeSync(fd);
+    const fd = fs.openSync(path, 'w');
+    fs.writeSync(fd, new Uint8Array(buf.buffer));
+    fs.closeSync(fd);
     this.keys.fill(-1);
     this.size = 0;
     return n;
@@ -123,16 +121,16 @@ class ShardReader {
   private n = 0;
   private at = 0;
   private done = false;
-  constructor(path: string) { this.fd = openSync(path, 'r'); }
+  constructor(path: string) { this.fd = fs.openSync(path, 'r'); }
 
   /** Refills the buffer when it is used up; false at the end of the file. */
   private fill(): boolean {
     if (this.done) return false;
     if (this.at < this.n) return true;
-    const bytes = readSync(this.fd, new Uint8Array(this.buf.buffer));
+    const bytes = fs.readSync(this.fd, new Uint8Array(this.buf.buffer));
     this.n = Math.floor(bytes / ENTRY);
     this.at = 0;
-    if (this.n === 0) { closeSync(this.fd); this.done = true; return false; }
+    if (this.n === 0) { fs.closeSync(this.fd); this.done = true; return false; }
     return true;
   }
 
@@ -161,14 +159,14 @@ class ShardReader {
 function mergeShards(shards: string[], out: string): number {
   const readers = shards.map((s) => new ShardReader(s));
   const heads = readers.map((r) => r.next());
-  const fd = openSync(out, 'w');
+  const fd = fs.openSync(out, 'w');
   const buf = new Float64Array(3 * 4096);
   let fill = 0;
   let count = 0;
   const emit = (e: [number, number, number]) => {
     buf.set(e, 3 * fill++);
     count++;
-    if (fill === 4096) { writeSync(fd, new Uint8Array(buf.buffer)); fill = 0; }
+    if (fill === 4096) { fs.writeSync(fd, new Uint8Array(buf.buffer)); fill = 0; }
   };
   for (;;) {
     let best = -1;
@@ -185,8 +183,8 @@ function mergeShards(shards: string[], out: string): number {
     }
     emit(cur);
   }
-  if (fill > 0) writeSync(fd, new Uint8Array(buf.buffer, 0, fill * ENTRY));
-  closeSync(fd);
+  if (fill > 0) fs.writeSync(fd, new Uint8Array(buf.buffer, 0, fill * ENTRY));
+  fs.closeSync(fd);
   return count;
 }
 
@@ -204,7 +202,7 @@ export class Glove {
     const vocab = counter.build(opts.minCount, 0);
     const v = vocab.words.length;
     if (v === 0) throw new Error(`no word occurs ${opts.minCount} times or more in the corpus`);
-    const dir = mkdtempSync(join(tmpdir(), 'pretrain-glove-'));
+    const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'pretrain-glove-'));
     try {
       onProgress?.({ phase: 'cooccur' });
       const shards: string[] = [];
@@ -220,17 +218,17 @@ export class Glove {
             table.add(ids[b]!, ids[a]!, x);
           }
         }
-        if (table.size > opts.memoryEntries) { shards.push(join(dir, `shard-${shards.length}.bin`)); table.spill(shards.at(-1)!); }
+        if (table.size > opts.memoryEntries) { shards.push(nodePath.join(dir, `shard-${shards.length}.bin`)); table.spill(shards.at(-1)!); }
       }
-      shards.push(join(dir, `shard-${shards.length}.bin`));
+      shards.push(nodePath.join(dir, `shard-${shards.length}.bin`));
       const last = table.spill(shards.at(-1)!);
       // a single shard is already sorted and summed
-      const merged = shards.length === 1 ? shards[0]! : join(dir, 'cooccur.bin');
+      const merged = shards.length === 1 ? shards[0]! : nodePath.join(dir, 'cooccur.bin');
       const entries = shards.length === 1 ? last : mergeShards(shards, merged);
       const model = await Glove.fit(vocab, opts, merged, entries, onProgress);
       return model;
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   }
 

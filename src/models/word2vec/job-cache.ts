@@ -2,9 +2,7 @@
 // written as they are (int32), so a later epoch reads them straight back into a job slot of the shared memory
 // instead of reading, lowercasing, splitting and looking up the text again. The file takes 4 bytes per vocabulary
 // word and per sentence, in a temporary folder removed when training ends.
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { fs, os, nodePath } from '../../platform/node.js';
 
 /** A job in a slot: ids back to back, and each sentence's end. */
 export interface JobArrays { words: Int32Array; ends: Int32Array }
@@ -18,18 +16,18 @@ export class JobCache {
   private readAt = 0;
 
   constructor() {
-    this.dir = mkdtempSync(join(tmpdir(), 'pretrain-word2vec-'));
-    this.fd = openSync(join(this.dir, 'jobs.bin'), 'w+');
+    this.dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'pretrain-word2vec-'));
+    this.fd = fs.openSync(nodePath.join(this.dir, 'jobs.bin'), 'w+');
   }
 
   private write(view: Int32Array): void {
-    for (let done = 0; done < view.byteLength;) done += writeSync(this.fd, view, done, view.byteLength - done, this.writeAt + done);
+    for (let done = 0; done < view.byteLength;) done += fs.writeSync(this.fd, view, done, view.byteLength - done, this.writeAt + done);
     this.writeAt += view.byteLength;
   }
 
   private read(view: Int32Array): void {
     for (let done = 0; done < view.byteLength;) {
-      const n = readSync(this.fd, view, done, view.byteLength - done, this.readAt + done);
+      const n = fs.readSync(this.fd, view, done, view.byteLength - done, this.readAt + done);
       if (n === 0) throw new Error('word2vec: the job cache file ended early');
       done += n;
     }
@@ -62,7 +60,7 @@ export class JobCache {
 
   /** Deletes the file. */
   close(): void {
-    closeSync(this.fd);
-    rmSync(this.dir, { recursive: true, force: true });
+    fs.closeSync(this.fd);
+    fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -3,10 +3,7 @@
 // tests hold the WebAssembly kernels to. Both draw from the same xorshift32 stream in the same order, so with one
 // thread and a seed they train on exactly the same words, windows and negatives; only float rounding differs
 // (the reference computes in double precision, the kernels in float32 lanes).
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
+import { compilePackageWasm } from '../../platform/node.js';
 import { EXP_TABLE_SIZE, MAX_EXP, type Arena, type ArenaLayout } from './arena.js';
 import type { Word2VecOptions } from './trainer.js';
 
@@ -192,32 +189,12 @@ interface Word2VecExports {
   trainJob(sentences: number, alpha: number, words: number, ends: number, kept: number, neu1: number, neu1e: number, targets: number): void;
 }
 
-/** build/wasm under the package root (found from this file, in the sources or in dist/). */
-function wasmDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('word2vec: cannot find the package root (build/wasm)');
-    dir = parent;
-  }
-  return join(dir, 'build', 'wasm');
-}
-
 let compiled: WebAssembly.Module | undefined;
 
 /** The compiled kernels: the relaxed-SIMD build (fused multiply-add) where the runtime takes it, else plain SIMD. */
 export function word2vecModule(): WebAssembly.Module {
   if (compiled) return compiled;
-  const dir = wasmDir();
-  const file = (variant: string) => {
-    const path = join(dir, `word2vec.${variant}.wasm`);
-    if (!existsSync(path)) throw new Error(`word2vec: ${path} is missing; build it with \`npm run build:wasm\` (or use kernels: 'js')`);
-    return readFileSync(path);
-  };
-  const relaxed = file('relaxed');
-  // Node 20 ships relaxed SIMD behind a flag (on by default from Node 22); V8 takes it at run time.
-  if (!WebAssembly.validate(relaxed)) setFlagsFromString('--experimental-wasm-relaxed-simd');
-  compiled = new WebAssembly.Module(WebAssembly.validate(relaxed) ? relaxed : file('simd'));
+  compiled = compilePackageWasm('word2vec', 'word2vec').module;
   return compiled;
 }
 

@@ -1,7 +1,8 @@
 // Hogwild training across worker_threads: every worker trains jobs on the same shared memory without locks, as
 // word2vec.c, gensim and glove.c do. A job is written by the main thread into a free slot of that memory and handed
 // over as a slot number; idle workers block in the event loop (message passing), never spin.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { workerThreads } from '../../platform/node.js';
 import type { Arena, ArenaHandle } from './arena.js';
 import { configureArgs, seedState, slotArgs, type KernelSettings } from './kernels.js';
 
@@ -71,7 +72,7 @@ export class SlotPool<Job extends SlotJob, Done extends SlotDone> {
 /** A plain-JavaScript worker (no module of ours, and so no TypeScript loader: it starts in milliseconds). */
 export function scriptWorker(source: string, workerData: unknown): Worker {
   // execArgv: [] keeps loader hooks (e.g. --import tsx) out of the worker
-  return new Worker(source, { eval: true, execArgv: [], workerData });
+  return new workerThreads.Worker(source, { eval: true, execArgv: [], workerData });
 }
 
 /** The word2vec worker of the WebAssembly kernels; its arguments come from configureArgs and slotArgs, as WasmTrainer's. */
@@ -119,8 +120,8 @@ export function word2vecPool(arena: Arena, opts: KernelSettings & { seed: number
     }
     const init: WorkerInit = { arena: arena.handle(), opts: settings, rng };
     return source
-      ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(file.href)}); })`, { eval: true, workerData: init })
-      : new Worker(file, { workerData: init });
+      ? new workerThreads.Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(file.href)}); })`, { eval: true, workerData: init })
+      : new workerThreads.Worker(file, { workerData: init });
   });
   return new SlotPool<JobMessage, DoneMessage>(workers, layout.slots.length, onDone);
 }

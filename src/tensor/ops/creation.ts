@@ -1,5 +1,5 @@
 // Creation ops: from data, constants, ranges and seeded random draws.
-import { getBackend } from '../../backend/backend.js';
+import { getBackend } from '../../backend/registry.js';
 import { isFloat, type DType, type TypedArray } from '../dtype.js';
 import { defaultGenerator, type Generator } from '../random.js';
 import { ShapeError, fmt, sizeOf, type Shape } from '../shape.js';

@@ -1,6 +1,6 @@
 // Neural-network ops: softmax, dropout, layer norm, cross-entropy, attention, embedding, linear, the LSTM cell,
 // convolutions and pooling. Composites of primitives unless a backend offers a fused kernel.
-import { getBackend } from '../../backend/backend.js';
+import { getBackend } from '../../backend/registry.js';
 import { noGrad, record } from '../autograd.js';
 import { ShapeError, fmt, normalizeAxis } from '../shape.js';
 import { fromKernel, type Tensor } from '../tensor.js';

@@ -1,0 +1,5 @@
+// Backends: the kernel contract, the registry that picks one, and the WebGPU entry.
+export type { Backend, Buffer, View, UnaryOp, BinaryOp, ReduceOp, AdamWStep } from './backend.js';
+export { registerBackend, listBackends, setBackend, getBackend, initWebGPU, type BuiltinBackend } from './registry.js';
+export type { WebGPUBackend, WebGPUOptions, DeviceInfo } from './webgpu/index.js';
+export { DeviceMemoryError } from './webgpu/pool.js';
