@@ -4,7 +4,8 @@
 // References: Devlin et al. 2019 "BERT: Pre-training of Deep Bidirectional Transformers for Language
 // Understanding"; Hugging Face modeling_bert.py. Field names are Hugging Face BertForPreTraining checkpoint keys
 // (bert.encoder.layer.0.attention.self.query.weight, cls.predictions.transform.dense.weight, ...).
-import { Dropout, Embedding, LayerNorm, Linear, Module, Parameter, constantParam, normalParam } from '../nn/index.js';
+import { ACTIVATIONS, Dropout, Embedding, LayerNorm, Linear, Module, MultiHeadAttention, Parameter, constantParam, feedForward, normalParam,
+  type ActivationName, type CrossProjections } from '../nn/index.js';
 import * as ops from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -15,8 +16,8 @@ export interface BertConfig {
   num_hidden_layers: number;
   num_attention_heads: number;
   intermediate_size: number;
-  /** 'gelu' (erf, as BERT), 'gelu_new' (tanh approximation) or 'relu'. */
-  hidden_act: 'gelu' | 'gelu_new' | 'relu';
+  /** A transformers activation name: 'gelu' (erf, BERT's), 'gelu_new' (tanh approximation), 'relu', ... */
+  hidden_act: ActivationName;
   hidden_dropout_prob: number;
   attention_probs_dropout_prob: number;
   max_position_embeddings: number;
@@ -33,10 +34,6 @@ export function bertConfig(overrides: Partial<BertConfig> = {}): BertConfig {
     hidden_act: 'gelu', hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1, max_position_embeddings: 512,
     type_vocab_size: 2, initializer_range: 0.02, layer_norm_eps: 1e-12, pad_token_id: 0, ...overrides,
   };
-}
-
-function act(x: Tensor, name: BertConfig['hidden_act']): Tensor {
-  return name === 'relu' ? ops.relu(x) : ops.gelu(x, name === 'gelu_new' ? 'tanh' : 'none');
 }
 
 /** A Linear layer with BERT's initialisation: N(0, initializer_range) weights, zero bias. */
@@ -76,27 +73,26 @@ export class BertEmbeddings extends Module {
   }
 }
 
-/** Query, key and value projections and scaled dot-product attention over all heads. */
-export class BertSelfAttention extends Module {
+/** Query, key and value projections and scaled dot-product attention over all heads (self or cross). */
+export class BertSelfAttention extends MultiHeadAttention {
   query: Linear;
   key: Linear;
   value: Linear;
-  constructor(private readonly cfg: BertConfig) {
-    super();
+  constructor(cfg: BertConfig) {
+    super(cfg.num_attention_heads, cfg.attention_probs_dropout_prob);
     const H = cfg.hidden_size;
     this.query = dense(cfg, H, H);
     this.key = dense(cfg, H, H);
     this.value = dense(cfg, H, H);
   }
-  /** x [B, T, H], mask [B, 1, 1, T] (1 = attend) to context [B, T, H]. */
-  forward(x: Tensor, mask?: Tensor): Tensor {
-    const [B, T, C] = x.shape as [number, number, number];
-    const nh = this.cfg.num_attention_heads, hd = C / nh;
-    const heads = (t: Tensor) => ops.transpose(ops.reshape(t, [B, T, nh, hd]), 1, 2); // (B, nh, T, hd)
-    const y = ops.scaledDotProductAttention(heads(this.query.forward(x)), heads(this.key.forward(x)), heads(this.value.forward(x)),
-      { mask, dropout: this.cfg.attention_probs_dropout_prob, training: this.training });
-    return ops.reshape(ops.transpose(y, 1, 2), [B, T, C]);
+  protected projectSelf(x: Tensor): [Tensor, Tensor, Tensor] {
+    return [this.query.forward(x), this.key.forward(x), this.value.forward(x)];
   }
+  protected override cross(): CrossProjections {
+    return { query: (x) => this.query.forward(x), keyValue: (source) => [this.key.forward(source), this.value.forward(source)] };
+  }
+  /** x [B, T, H], attentionMask [B, T] (1 = attend) to context [B, T, H]. */
+  forward(x: Tensor, attentionMask?: Tensor): Tensor { return this.attend(x, { attentionMask }).context; }
 }
 
 /** A projection, dropout, residual and LayerNorm: the post-LN "Add & Norm" step. */
@@ -124,17 +120,16 @@ export class BertAttention extends Module {
     this.self = new BertSelfAttention(cfg);
     this.output = new BertAddNorm(cfg, cfg.hidden_size);
   }
-  forward(x: Tensor, mask?: Tensor): Tensor { return this.output.forward(this.self.forward(x, mask), x); }
+  forward(x: Tensor, attentionMask?: Tensor): Tensor { return this.output.forward(this.self.forward(x, attentionMask), x); }
 }
 
-/** The feed-forward expansion with its activation. */
+/** The feed-forward expansion (its activation is applied by the layer's feed-forward step). */
 export class BertIntermediate extends Module {
   dense: Linear;
-  constructor(private readonly cfg: BertConfig) {
+  constructor(cfg: BertConfig) {
     super();
     this.dense = dense(cfg, cfg.hidden_size, cfg.intermediate_size);
   }
-  forward(x: Tensor): Tensor { return act(this.dense.forward(x), this.cfg.hidden_act); }
 }
 
 /** One encoder layer: attention, then feed-forward with Add & Norm. */
@@ -142,15 +137,18 @@ export class BertLayer extends Module {
   attention: BertAttention;
   intermediate: BertIntermediate;
   output: BertAddNorm;
-  constructor(cfg: BertConfig) {
+  constructor(private readonly cfg: BertConfig) {
     super();
     this.attention = new BertAttention(cfg);
     this.intermediate = new BertIntermediate(cfg);
     this.output = new BertAddNorm(cfg, cfg.intermediate_size);
   }
-  forward(x: Tensor, mask?: Tensor): Tensor {
-    const a = this.attention.forward(x, mask);
-    return this.output.forward(this.intermediate.forward(a), a);
+  /** x [B, T, H], attentionMask [B, T] (1 = attend). */
+  forward(x: Tensor, attentionMask?: Tensor): Tensor {
+    const a = this.attention.forward(x, attentionMask);
+    // post-LN: LayerNorm(a + dropout(output.dense(act(intermediate.dense(a)))))
+    const ffn = feedForward(a, this.intermediate.dense, this.output.dense, this.cfg.hidden_act, this.output.dropout);
+    return this.output.LayerNorm.forward(ops.add(ffn, a));
   }
 }
 
@@ -208,11 +206,10 @@ export class BertModel extends Module {
     const { inputIds } = inputs;
     const [B, T] = inputIds.shape as [number, number];
     const tokenTypeIds = inputs.tokenTypeIds ?? ops.zeros([B, T], { dtype: 'int32' });
-    const mask = inputs.attentionMask ? ops.reshape(inputs.attentionMask, [B, 1, 1, T]) : undefined;
     let x = this.embeddings.forward(inputIds, tokenTypeIds);
     const hiddenStates = [x];
     for (const layer of this.encoder.layer) {
-      x = layer.forward(x, mask);
+      x = layer.forward(x, inputs.attentionMask);
       hiddenStates.push(x);
     }
     return { lastHiddenState: x, poolerOutput: this.pooler.forward(x), hiddenStates };
@@ -228,7 +225,7 @@ export class BertPredictionHeadTransform extends Module {
     this.dense = dense(cfg, cfg.hidden_size, cfg.hidden_size);
     this.LayerNorm = new LayerNorm(cfg.hidden_size, cfg.layer_norm_eps);
   }
-  forward(x: Tensor): Tensor { return this.LayerNorm.forward(act(this.dense.forward(x), this.cfg.hidden_act)); }
+  forward(x: Tensor): Tensor { return this.LayerNorm.forward(ACTIVATIONS[this.cfg.hidden_act](this.dense.forward(x))); }
 }
 
 /** The MLM head: transform, then a decoder tied to the word embeddings plus its own output bias. */

@@ -5,7 +5,8 @@
 // Radford et al. 2019 "Language Models are Unsupervised Multitask Learners"; Hugging Face modeling_gpt2.py.
 // Field names are Hugging Face GPT2LMHeadModel checkpoint keys (transformer.h.0.attn.c_attn.weight, ...), and
 // GPT-2's Conv1D layers keep their [in, out] weight layout, so a checkpoint loads by name with no transposes.
-import { Dropout, Embedding, LayerNorm, Module, Parameter, constantParam, normalParam } from '../nn/index.js';
+import { Dropout, Embedding, LayerNorm, Module, MultiHeadAttention, Parameter, constantParam, feedForward, normalParam, type ActivationName,
+  type KVCache } from '../nn/index.js';
 import * as ops from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -19,8 +20,8 @@ export interface GPTConfig {
   n_head: number;
   /** Feed-forward size; null means 4 * n_embd. */
   n_inner: number | null;
-  /** 'gelu_new' (tanh approximation, GPT-2) or 'gelu' (erf). */
-  activation_function: 'gelu_new' | 'gelu' | 'relu';
+  /** A transformers activation name: 'gelu_new' (tanh approximation, GPT-2's), 'gelu' (erf), 'relu', ... */
+  activation_function: ActivationName;
   resid_pdrop: number;
   embd_pdrop: number;
   attn_pdrop: number;
@@ -62,41 +63,28 @@ export class Conv1D extends Module {
   }
 }
 
-/** Cached keys and values of one layer, each [B, H, T_past, D], for incremental decoding. */
-export interface LayerCache { key: Tensor; value: Tensor }
-
 /** Causal multi-head self-attention with a fused qkv projection. */
-export class GPT2Attention extends Module {
+export class GPT2Attention extends MultiHeadAttention {
   c_attn: Conv1D;
   c_proj: Conv1D;
-  attn_dropout: Dropout;
   resid_dropout: Dropout;
-  constructor(private readonly cfg: GPTConfig) {
-    super();
+  constructor(cfg: GPTConfig) {
+    super(cfg.n_head, cfg.attn_pdrop);
     const std = cfg.initializer_range;
     this.c_attn = new Conv1D(cfg.n_embd, 3 * cfg.n_embd, std, cfg.bias);
     // GPT-2 scales residual projections by 1/sqrt(2 * n_layer) at init.
     this.c_proj = new Conv1D(cfg.n_embd, cfg.n_embd, std / Math.sqrt(2 * cfg.n_layer), cfg.bias);
-    this.attn_dropout = new Dropout(cfg.attn_pdrop);
     this.resid_dropout = new Dropout(cfg.resid_pdrop);
   }
 
-  forward(x: Tensor, attentionMask?: Tensor, past?: LayerCache): { y: Tensor; cache: LayerCache } {
-    const [B, T, C] = x.shape as [number, number, number];
-    const H = this.cfg.n_head, D = C / H;
-    const heads = (t: Tensor) => ops.transpose(ops.reshape(t, [B, T, H, D]), 1, 2); // (B, H, T, D)
-    let [q, k, v] = ops.split(this.c_attn.forward(x), C, -1).map(heads) as [Tensor, Tensor, Tensor];
-    if (past) {
-      k = ops.concat([past.key, k], 2);
-      v = ops.concat([past.value, v], 2);
-    }
-    const Tk = k.shape[2]!;
-    const mask = attentionMask ? ops.reshape(attentionMask, [B, 1, 1, Tk]) : undefined;
-    const y = ops.scaledDotProductAttention(q, k, v, {
-      causal: true, mask, dropout: this.cfg.attn_pdrop, training: this.training,
-    }); // (B, H, T, D)
-    const merged = ops.reshape(ops.transpose(y, 1, 2), [B, T, C]);
-    return { y: this.resid_dropout.forward(this.c_proj.forward(merged)), cache: { key: k, value: v } };
+  protected projectSelf(x: Tensor): [Tensor, Tensor, Tensor] {
+    return ops.split(this.c_attn.forward(x), x.shape[2]!, -1) as [Tensor, Tensor, Tensor];
+  }
+
+  /** x [B, T, C], attentionMask [B, T_past + T], past: this layer's cache from the previous call. */
+  forward(x: Tensor, attentionMask?: Tensor, past?: KVCache): { y: Tensor; cache: KVCache } {
+    const { context, cache } = this.attend(x, { causal: true, attentionMask, past });
+    return { y: this.resid_dropout.forward(this.c_proj.forward(context)), cache };
   }
 }
 
@@ -112,11 +100,7 @@ export class GPT2MLP extends Module {
     this.c_proj = new Conv1D(inner, cfg.n_embd, cfg.initializer_range / Math.sqrt(2 * cfg.n_layer), cfg.bias);
     this.dropout = new Dropout(cfg.resid_pdrop);
   }
-  forward(x: Tensor): Tensor {
-    const h = this.c_fc.forward(x);
-    const act = this.cfg.activation_function === 'relu' ? ops.relu(h) : ops.gelu(h, this.cfg.activation_function === 'gelu_new' ? 'tanh' : 'none');
-    return this.dropout.forward(this.c_proj.forward(act));
-  }
+  forward(x: Tensor): Tensor { return feedForward(x, this.c_fc, this.c_proj, this.cfg.activation_function, this.dropout); }
 }
 
 /** A pre-LN block: x + attn(ln_1(x)), then x + mlp(ln_2(x)). */
@@ -132,7 +116,7 @@ export class GPT2Block extends Module {
     this.ln_2 = new LayerNorm(cfg.n_embd, cfg.layer_norm_epsilon, cfg.bias);
     this.mlp = new GPT2MLP(cfg);
   }
-  forward(x: Tensor, attentionMask?: Tensor, past?: LayerCache): { x: Tensor; cache: LayerCache } {
+  forward(x: Tensor, attentionMask?: Tensor, past?: KVCache): { x: Tensor; cache: KVCache } {
     const { y, cache } = this.attn.forward(this.ln_1.forward(x), attentionMask, past);
     x = ops.add(x, y);
     return { x: ops.add(x, this.mlp.forward(this.ln_2.forward(x))), cache };
@@ -167,7 +151,7 @@ export interface GPTInputs {
   /** [B, T_past + T]: 1 for real tokens, 0 for padding. */
   attentionMask?: Tensor;
   /** Per-layer caches from a previous call, for incremental decoding. */
-  past?: LayerCache[];
+  past?: KVCache[];
   /** Also return every layer's hidden states (features for downstream use). */
   outputHiddenStates?: boolean;
 }
@@ -180,7 +164,7 @@ export interface GPTOutput {
   /** The embeddings' output and every block's output ([B, T, C] each; the last after ln_f), when asked. */
   hiddenStates?: Tensor[];
   /** Per-layer caches to pass as `past` on the next call. */
-  cache: LayerCache[];
+  cache: KVCache[];
 }
 
 /** GPT with a language-modelling head tied to the token embeddings (Hugging Face's GPT2LMHeadModel). */
@@ -202,7 +186,7 @@ export class GPT extends Module {
     const positions = ops.arange(pastLen, pastLen + T);
     let x = t.drop.forward(ops.add(t.wte.forward(inputIds), t.wpe.forward(positions))); // (B, T, C)
     const hiddenStates: Tensor[] = [x];
-    const cache: LayerCache[] = [];
+    const cache: KVCache[] = [];
     t.h.forEach((block, i) => {
       const out = block.forward(x, attentionMask, past?.[i]);
       x = out.x;

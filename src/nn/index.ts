@@ -1,6 +1,9 @@
 // Layers and the Module base.
 export { Module, Parameter } from './module.js';
 export * from './init.js';
-export { Linear, Embedding, LayerNorm, Dropout, Conv1d, Conv2d, Highway, activate, type Activation } from './layers.js';
+export { Linear, Embedding, LayerNorm, Dropout, Conv1d, Conv2d, Highway } from './layers.js';
 export { LSTM, type LSTMConfig, type LSTMOutput, type SequenceMask } from './lstm.js';
-export { MultiHeadAttention, TransformerLayer, type TransformerLayerConfig, type AttentionMasks } from './transformer.js';
+export {
+  ACTIVATIONS, activation, isActivationName, MultiHeadAttention, splitHeads, mergeHeads, feedForward,
+  type ActivationName, type AttendOptions, type CrossProjections, type KVCache, type Projection,
+} from './transformer.js';

@@ -97,11 +97,3 @@ export class Highway extends Module {
     return y;
   }
 }
-
-/** Activations selectable by name in configs. */
-export type Activation = 'relu' | 'gelu' | 'gelu_tanh';
-
-/** Applies a named activation. */
-export function activate(x: Tensor, name: Activation): Tensor {
-  return name === 'relu' ? ops.relu(x) : ops.gelu(x, name === 'gelu_tanh' ? 'tanh' : 'none');
-}

@@ -1,97 +1,143 @@
-// Multi-head attention and the Transformer encoder layer, in post-LN (BERT) and pre-LN (GPT-2) forms, with
-// PyTorch's nn.MultiheadAttention / nn.TransformerEncoderLayer parameter names so their weights load by name.
+// The parts every Transformer here shares: the activation table with Hugging Face's names, multi-head attention
+// (self or cross, causal or not, with a key/value cache for incremental decoding) and the position-wise
+// feed-forward step. Each model keeps its own projection modules, so that their field names stay the checkpoint
+// keys of that model (GPT-2's fused `c_attn`, BERT's `query`/`key`/`value`); what is shared is everything between
+// the projections.
 import * as ops from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { constantParam, xavierUniform } from './init.js';
-import { Dropout, LayerNorm, Linear, activate, type Activation } from './layers.js';
-import { Module, type Parameter } from './module.js';
+import { Module } from './module.js';
 
-/** Masks for attention over x [B, T, E]. */
-export interface AttentionMasks {
-  /** [B, T]: 1 for real tokens, 0 for padding (Hugging Face's `attention_mask` convention). */
+const tanhGelu = (x: Tensor) => ops.gelu(x, 'tanh');
+
+/**
+ * Activations by the names transformers' configs use (its ACT2FN table): `gelu` is the exact (erf) form;
+ * `gelu_new`, `gelu_pytorch_tanh` and `gelu_fast` are the same tanh approximation, computed differently there.
+ */
+export const ACTIVATIONS = {
+  gelu: (x: Tensor) => ops.gelu(x),
+  gelu_new: tanhGelu,
+  gelu_pytorch_tanh: tanhGelu,
+  gelu_fast: tanhGelu,
+  quick_gelu: (x: Tensor) => ops.mul(x, ops.sigmoid(ops.mul(x, 1.702))),
+  relu: (x: Tensor) => ops.relu(x),
+  silu: (x: Tensor) => ops.mul(x, ops.sigmoid(x)),
+  swish: (x: Tensor) => ops.mul(x, ops.sigmoid(x)),
+  tanh: (x: Tensor) => ops.tanh(x),
+  sigmoid: (x: Tensor) => ops.sigmoid(x),
+  linear: (x: Tensor) => x,
+} as const satisfies Record<string, (x: Tensor) => Tensor>;
+
+/** The name of an activation in ACTIVATIONS. */
+export type ActivationName = keyof typeof ACTIVATIONS;
+
+/** Whether `name` is an activation we implement. */
+export function isActivationName(name: unknown): name is ActivationName {
+  return typeof name === 'string' && Object.hasOwn(ACTIVATIONS, name);
+}
+
+/** The activation of a name, or an error that lists the names there are. */
+export function activation(name: string): (x: Tensor) => Tensor {
+  if (!isActivationName(name)) throw new Error(`unknown activation '${name}' (known: ${Object.keys(ACTIVATIONS).join(', ')})`);
+  return ACTIVATIONS[name];
+}
+
+/** Keys and values of the positions attended so far, each [B, H, T, D], for incremental decoding. */
+export interface KVCache {
+  key: Tensor;
+  value: Tensor;
+}
+
+/** How one attention call attends. */
+export interface AttendOptions {
+  /**
+   * Cross-attention: the states attended to ([B, Tk, C], an encoder's output). Without it, x attends to itself.
+   * With `past`, the source's keys and values are taken from it and the source is not projected again.
+   */
+  source?: Tensor;
+  /** [B, Tk]: 1 for positions that may be attended, 0 for padding (transformers' `attention_mask`). */
   attentionMask?: Tensor;
-  /** Each position attends only to itself and earlier positions. */
+  /** Each query sees only keys at its own position or earlier (queries align with the last keys when cached). */
   causal?: boolean;
+  /** Self-attention: the keys and values of earlier positions, prepended. Cross-attention: the source's, reused. */
+  past?: KVCache;
 }
 
-/** Multi-head scaled dot-product attention with a packed input projection [3E, E] and an output projection. */
-export class MultiHeadAttention extends Module {
-  in_proj_weight: Parameter;
-  in_proj_bias: Parameter;
-  out_proj: Linear;
-  constructor(readonly embedDim: number, readonly numHeads: number, readonly dropout = 0) {
+/** [B, T, H·D] to [B, H, T, D]: a view. */
+export function splitHeads(x: Tensor, heads: number): Tensor {
+  const [B, T, C] = x.shape as [number, number, number];
+  return ops.transpose(ops.reshape(x, [B, T, heads, C / heads]), 1, 2);
+}
+
+/** [B, H, T, D] to [B, T, H·D] (free after the fused attention, which lays its output out [B, T, H, D]). */
+export function mergeHeads(x: Tensor): Tensor {
+  const [B, H, T, D] = x.shape as [number, number, number, number];
+  return ops.reshape(ops.transpose(x, 1, 2), [B, T, H * D]);
+}
+
+/** A model's projections for cross-attention: queries from its own states, keys and values from the source's. */
+export interface CrossProjections {
+  /** The queries of x [B, T, C], as [B, T, C]. */
+  query(x: Tensor): Tensor;
+  /** The keys and values of the attended states [B, Tk, C], as [B, Tk, C] each. */
+  keyValue(source: Tensor): [Tensor, Tensor];
+}
+
+/**
+ * Multi-head scaled dot-product attention between a model's own projections. A subclass owns the query, key and
+ * value projections (with its checkpoint's names) and says how to apply them; `attend` does the rest and returns
+ * the heads' merged context, before any output projection, with the keys and values to pass back as `past`.
+ */
+export abstract class MultiHeadAttention extends Module {
+  constructor(readonly numHeads: number, readonly attentionDropout: number) {
     super();
-    if (embedDim % numHeads !== 0) throw new Error(`MultiHeadAttention: embedDim ${embedDim} is not divisible by numHeads ${numHeads}`);
-    this.in_proj_weight = xavierUniform([3 * embedDim, embedDim]);
-    this.in_proj_bias = constantParam([3 * embedDim], 0);
-    this.out_proj = new Linear(embedDim, embedDim);
-    this.out_proj.bias = constantParam([embedDim], 0);
   }
 
-  /** Self-attention over x [B, T, E]. */
-  forward(x: Tensor, masks: AttentionMasks = {}): Tensor {
-    const [B, T, E] = x.shape as [number, number, number];
-    const H = this.numHeads, D = E / H;
-    const qkv = ops.linear(x, this.in_proj_weight, this.in_proj_bias); // (B, T, 3E)
-    const heads = (t: Tensor) => ops.transpose(ops.reshape(t, [B, T, H, D]), 1, 2); // (B, H, T, D)
-    const [q, k, v] = ops.split(qkv, E, -1).map(heads) as [Tensor, Tensor, Tensor];
-    const mask = masks.attentionMask ? ops.reshape(masks.attentionMask, [B, 1, 1, T]) : undefined;
-    const y = ops.scaledDotProductAttention(q, k, v, { mask, causal: masks.causal, dropout: this.dropout, training: this.training });
-    return this.out_proj.forward(ops.reshape(ops.transpose(y, 1, 2), [B, T, E]));
-  }
-}
-
-/** Configuration of a Transformer layer. */
-export interface TransformerLayerConfig {
-  dim: number;
-  heads: number;
-  /** Inner size of the feed-forward block (usually 4·dim). */
-  ffnDim: number;
-  dropout?: number;
-  activation?: Activation;
-  /** Pre-LN (GPT-2) when true; post-LN (BERT, the original Transformer) when false. */
-  normFirst?: boolean;
-  layerNormEps?: number;
-}
-
-/** One Transformer encoder layer: self-attention and a feed-forward block, each with a residual and LayerNorm. */
-export class TransformerLayer extends Module {
-  self_attn: MultiHeadAttention;
-  linear1: Linear;
-  linear2: Linear;
-  norm1: LayerNorm;
-  norm2: LayerNorm;
-  dropout: Dropout;
-  dropout1: Dropout;
-  dropout2: Dropout;
-  readonly normFirst: boolean;
-  readonly activation: Activation;
-  constructor(cfg: TransformerLayerConfig) {
-    super();
-    const p = cfg.dropout ?? 0.1;
-    this.self_attn = new MultiHeadAttention(cfg.dim, cfg.heads, p);
-    this.linear1 = new Linear(cfg.dim, cfg.ffnDim);
-    this.linear2 = new Linear(cfg.ffnDim, cfg.dim);
-    this.norm1 = new LayerNorm(cfg.dim, cfg.layerNormEps ?? 1e-5);
-    this.norm2 = new LayerNorm(cfg.dim, cfg.layerNormEps ?? 1e-5);
-    this.dropout = new Dropout(p);
-    this.dropout1 = new Dropout(p);
-    this.dropout2 = new Dropout(p);
-    this.normFirst = cfg.normFirst ?? false;
-    this.activation = cfg.activation ?? 'relu';
+  /** Self-attention's query, key and value projections of x [B, T, C], each [B, T, C]. */
+  protected abstract projectSelf(x: Tensor): [Tensor, Tensor, Tensor];
+  /** The projections for attending to another sequence; null for a self-attention-only layer. */
+  protected cross(): CrossProjections | null {
+    return null;
   }
 
-  private feedForward(x: Tensor): Tensor {
-    return this.linear2.forward(this.dropout.forward(activate(this.linear1.forward(x), this.activation)));
-  }
-
-  /** x [B, T, E] to [B, T, E]. */
-  forward(x: Tensor, masks: AttentionMasks = {}): Tensor {
-    if (this.normFirst) {
-      x = ops.add(x, this.dropout1.forward(this.self_attn.forward(this.norm1.forward(x), masks)));
-      return ops.add(x, this.dropout2.forward(this.feedForward(this.norm2.forward(x))));
+  /** x [B, T, C] attends to itself or to `source`: the context [B, T, C] and the keys and values used. */
+  attend(x: Tensor, opts: AttendOptions = {}): { context: Tensor; cache: KVCache } {
+    const H = this.numHeads;
+    const { source, past } = opts;
+    let query: Tensor, cache: KVCache;
+    if (source) {
+      const cross = this.cross();
+      if (!cross) throw new Error(`${this.constructor.name}: this layer has no cross-attention projections`);
+      query = splitHeads(cross.query(x), H);
+      if (past) cache = past;
+      else {
+        const [k, v] = cross.keyValue(source);
+        cache = { key: splitHeads(k, H), value: splitHeads(v, H) };
+      }
+    } else {
+      const [q, k, v] = this.projectSelf(x);
+      query = splitHeads(q, H);
+      const key = splitHeads(k, H), value = splitHeads(v, H);
+      cache = past ? { key: ops.concat([past.key, key], 2), value: ops.concat([past.value, value], 2) } : { key, value };
     }
-    x = this.norm1.forward(ops.add(x, this.dropout1.forward(this.self_attn.forward(x, masks))));
-    return this.norm2.forward(ops.add(x, this.dropout2.forward(this.feedForward(x))));
+    const [B, , Tk] = cache.key.shape as [number, number, number];
+    const mask = opts.attentionMask ? ops.reshape(opts.attentionMask, [B, 1, 1, Tk]) : undefined;
+    const heads = ops.scaledDotProductAttention(query, cache.key, cache.value, {
+      causal: opts.causal ?? false, mask, dropout: this.attentionDropout, training: this.training,
+    }); // (B, H, T, D)
+    return { context: mergeHeads(heads), cache };
   }
+}
+
+/** Something applied position by position, as a Linear layer or GPT-2's Conv1D. */
+export interface Projection {
+  forward(x: Tensor): Tensor;
+}
+
+/**
+ * The position-wise feed-forward step, dropout(down(activation(up(x)))), between a model's own projections (GPT-2's
+ * `mlp.c_fc`/`mlp.c_proj`, BERT's `intermediate.dense`/`output.dense`). Residuals and norms stay with the model,
+ * which places them before (pre-LN) or after (post-LN).
+ */
+export function feedForward(x: Tensor, up: Projection, down: Projection, act: ActivationName, dropout: Projection): Tensor {
+  return dropout.forward(down.forward(ACTIVATIONS[act](up.forward(x))));
 }

@@ -4,7 +4,8 @@ import { noGrad } from '../tensor/autograd.js';
 import * as ops from '../tensor/ops.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { GPT, LayerCache } from '../models/gpt.js';
+import type { GPT } from '../models/gpt.js';
+import type { KVCache } from '../nn/transformer.js';
 
 /** Options of `generate`; unset options mean greedy decoding. */
 export interface GenerateOptions {
@@ -91,7 +92,7 @@ async function lastLogits(logits: Tensor): Promise<Float32Array[]> {
 }
 
 /** Runs the model on new tokens, reusing the cache while the context allows, else re-encoding the window. */
-function step(model: GPT, ids: number[][], cache: LayerCache[] | undefined, newCount: number): { logits: Tensor; cache: LayerCache[] } {
+function step(model: GPT, ids: number[][], cache: KVCache[] | undefined, newCount: number): { logits: Tensor; cache: KVCache[] } {
   const ctx = model.config.n_positions;
   const len = ids[0]!.length;
   const usable = cache && len <= ctx;
@@ -118,7 +119,7 @@ async function decodeGreedyOrSample(model: GPT, promptIds: number[], opts: Gener
   const maxNew = opts.maxNewTokens ?? 50;
   const ids = [...promptIds];
   const generated: number[] = [];
-  let cache: LayerCache[] | undefined;
+  let cache: KVCache[] | undefined;
   let newCount = ids.length;
   while (generated.length < maxNew) {
     const out = noGrad(() => step(model, [ids], cache, newCount));
@@ -155,7 +156,7 @@ async function beamSearch(model: GPT, promptIds: number[], opts: GenerateOptions
   const lp = opts.lengthPenalty ?? 1;
   let beams: Beam[] = [{ ids: [...promptIds], score: 0, done: false }];
   const finished: Beam[] = [];
-  let cache: LayerCache[] | undefined;
+  let cache: KVCache[] | undefined;
   let newCount = promptIds.length;
   for (let t = 0; t < maxNew && beams.length > 0; t++) {
     const out = noGrad(() => step(model, beams.map((b) => b.ids), cache, newCount));

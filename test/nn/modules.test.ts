@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as T from '../../src/tensor/index.js';
-import { Conv2d, Dropout, Embedding, LayerNorm, Linear, LSTM, Module, MultiHeadAttention, TransformerLayer } from '../../src/nn/index.js';
+import { Conv2d, Dropout, Embedding, LayerNorm, Linear, LSTM, Module } from '../../src/nn/index.js';
+import { GPT, gptConfig } from '../../src/models/gpt.js';
 
 /** Min, max, mean and standard deviation of a tensor's values. */
 async function stats(t: T.Tensor): Promise<{ min: number; max: number; mean: number; std: number }> {
@@ -63,25 +64,6 @@ test('LSTM weights and biases start U(±1/sqrt(hidden)), named as in nn.LSTM', a
   assert.deepEqual([...lstm.stateDict().get('weight_ih_l1_reverse')!.shape], [256, 128]);
 });
 
-test('MultiHeadAttention starts as nn.MultiheadAttention: Xavier-uniform in_proj, zero biases', async () => {
-  T.manualSeed(4);
-  const E = 64;
-  const mha = new MultiHeadAttention(E, 4);
-  await assertUniform('in_proj_weight', mha.in_proj_weight, Math.sqrt(6 / (E + 3 * E)));
-  await assertConstant('in_proj_bias', mha.in_proj_bias, 0);
-  await assertUniform('out_proj.weight', mha.out_proj.weight, 1 / Math.sqrt(E));
-  await assertConstant('out_proj.bias', mha.out_proj.bias!, 0);
-});
-
-test('TransformerLayer parameters are nn.TransformerEncoderLayer state_dict keys, shapes and order', () => {
-  const layer = new TransformerLayer({ dim: 8, heads: 2, ffnDim: 16 });
-  assert.deepEqual(layer.namedParameters().map(([n, p]) => `${n} ${p.shape.join('x')}`), [
-    'self_attn.in_proj_weight 24x8', 'self_attn.in_proj_bias 24', 'self_attn.out_proj.weight 8x8', 'self_attn.out_proj.bias 8',
-    'linear1.weight 16x8', 'linear1.bias 16', 'linear2.weight 8x16', 'linear2.bias 8',
-    'norm1.weight 8', 'norm1.bias 8', 'norm2.weight 8', 'norm2.bias 8',
-  ]);
-});
-
 test('dropout zeroes a fraction p and scales the rest by 1/(1-p) in training, and is the identity in eval', async () => {
   T.manualSeed(5);
   const drop = new Dropout(0.25);
@@ -94,17 +76,18 @@ test('dropout zeroes a fraction p and scales the rest by 1/(1-p) in training, an
   assert.equal(drop.forward(x), x);
 });
 
-test('train() and eval() reach every nested module, so a TransformerLayer in eval is deterministic', async () => {
+test('train() and eval() reach every nested module, so a GPT with dropout is deterministic in eval', async () => {
   T.manualSeed(6);
-  const layer = new TransformerLayer({ dim: 8, heads: 2, ffnDim: 16, dropout: 0.5 });
-  const x = T.randn([2, 3, 8]);
-  assert.ok(layer.namedModules().every(([, m]) => m.training));
-  layer.eval();
-  assert.ok(layer.namedModules().every(([, m]) => !m.training));
-  assert.deepEqual(await layer.forward(x).data(), await layer.forward(x).data());
-  layer.train();
-  assert.ok(layer.self_attn.training && layer.dropout1.training);
-  assert.notDeepEqual(await layer.forward(x).data(), await layer.forward(x).data());
+  const gpt = new GPT(gptConfig({ vocab_size: 13, n_positions: 8, n_embd: 8, n_layer: 2, n_head: 2, resid_pdrop: 0.5, embd_pdrop: 0.5, attn_pdrop: 0.5 }));
+  const ids = T.fromArray(Int32Array.from([1, 2, 3, 4, 5, 6]), [2, 3], { dtype: 'int32' });
+  const logits = async () => gpt.forward({ inputIds: ids }).logits.data();
+  assert.ok(gpt.namedModules().every(([, m]) => m.training));
+  gpt.eval();
+  assert.ok(gpt.namedModules().every(([, m]) => !m.training));
+  assert.deepEqual(await logits(), await logits());
+  gpt.train();
+  assert.ok(gpt.transformer.h[1]!.attn.training && gpt.transformer.h[1]!.mlp.dropout.training);
+  assert.notDeepEqual(await logits(), await logits());
 });
 
 class Net extends Module {

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import * as T from '../../src/tensor/index.js';
 import { BACKENDS, onBackend } from '../optim/helpers.js';
-import { Conv1d, Conv2d, Embedding, Highway, LayerNorm, LSTM, Module, MultiHeadAttention, Parameter, TransformerLayer, type Activation } from '../../src/nn/index.js';
+import { Conv1d, Conv2d, Embedding, Highway, LayerNorm, LSTM, Module, Parameter } from '../../src/nn/index.js';
+import { TorchEncoderLayer, TorchMultiheadAttention } from './torch-modules.js';
 
 const DIR = new URL('../fixtures/torch/', import.meta.url);
 
@@ -74,9 +75,10 @@ function crossEntropyCase(): Case {
 
 function transformerCase(): Case {
   return withModule(
-    (fx) => new TransformerLayer({ dim: num(fx, 'dim'), heads: num(fx, 'heads'), ffnDim: num(fx, 'ffn_dim'), dropout: 0,
-      activation: fx.config.activation as Activation, normFirst: fx.config.norm_first as boolean, layerNormEps: num(fx, 'layer_norm_eps') }),
-    (m, x, fx) => ({ y: m.forward(x.x!, { attentionMask: x.attention_mask, causal: fx.config.causal as boolean }) }),
+    // the fixtures name PyTorch's activations: 'gelu' (erf) and 'gelu_tanh', transformers' 'gelu_new'
+    (fx) => new TorchEncoderLayer(num(fx, 'dim'), num(fx, 'heads'), num(fx, 'ffn_dim'), fx.config.activation === 'gelu_tanh' ? 'gelu_new' : 'gelu',
+      fx.config.norm_first as boolean, num(fx, 'layer_norm_eps')),
+    (m, x, fx) => ({ y: m.forward(x.x!, x.attention_mask, fx.config.causal as boolean) }),
   );
 }
 
@@ -111,8 +113,8 @@ const CASES: Record<string, Case[]> = {
   ],
   attention_causal: [functional((x) => ({ y: T.scaledDotProductAttention(x.q!, x.k!, x.v!, { causal: true }) }))],
   multihead_attention: [
-    withModule((fx) => new MultiHeadAttention(num(fx, 'embed_dim'), num(fx, 'num_heads'), 0),
-      (m, x, fx) => ({ y: m.forward(x.x!, { attentionMask: x.attention_mask, causal: fx.config.causal as boolean }) })),
+    withModule((fx) => new TorchMultiheadAttention(num(fx, 'embed_dim'), num(fx, 'num_heads')),
+      (m, x, fx) => ({ y: m.forward(x.x!, x.attention_mask, fx.config.causal as boolean) })),
   ],
   lstm: [lstmCase('lengths'), lstmCase('mask')],
   lstm_initial_state: [
