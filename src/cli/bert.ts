@@ -4,10 +4,11 @@ import { copyFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { BertShardSource, loadBertExamples } from '../data/shards.js';
-import { loadPretrained, savePretrained } from '../io/hf.js';
+import { savePretrained } from '../models/pretrained.js';
+import { loadModel } from './load.js';
 import { fillMask } from '../tasks/fill-mask.js';
 import { Tokenizer } from '../text/tokenizer.js';
-import { BertForPreTraining, bertConfig } from '../models/bert.js';
+import { BertForMaskedLM, BertForPreTraining, bertConfig } from '../models/bert.js';
 import { BertPretrainTask } from '../tasks/bert-pretrain.js';
 import { lossCurveText } from '../tasks/loss-curve.js';
 import { train } from '../tasks/trainer.js';
@@ -86,8 +87,10 @@ function fillMaskCommand(): Command {
     .option('--top-k <n>', 'candidates per mask', int, 5)
     .option('--json', 'print [{"token", "score"}, ...] (a list per mask when there are several)')
     .action(async (text: string, o) => {
-      const { model } = await loadPretrained(o.model);
-      if (!(model instanceof BertForPreTraining)) throw new Error(`${o.model}: not a BERT model`);
+      const { model, report } = await loadModel(o.model);
+      if (!(model instanceof BertForPreTraining || model instanceof BertForMaskedLM)) {
+        throw new Error(`${o.model}: ${report.architecture} has no masked-LM head (fill-mask needs BertForPreTraining or BertForMaskedLM)`);
+      }
       const results = await fillMask(model, modelTokenizer(o.model), text, o.topK);
       const rows = results.map((list) => list.map(({ token, score }) => ({ token, score })));
       if (o.json) { console.log(JSON.stringify(rows.length === 1 ? rows[0] : rows)); return; }

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { loadPretrained, savePretrained } from '../io/hf.js';
+import { savePretrained } from '../models/pretrained.js';
+import { loadModel } from './load.js';
 import { GPT, gptConfig } from '../models/gpt.js';
 import { generate } from '../tasks/generate.js';
 import { GPTPretrainTask, splitTokens } from '../tasks/gpt-pretrain.js';
@@ -125,7 +126,7 @@ function generateCommand(): Command {
     .option('--json', 'print {"prompt", "text", "tokens"} as JSON')
     .action(async (o) => {
       manualSeed(o.seed);
-      const { model } = await loadPretrained(o.model);
+      const { model } = await loadModel(o.model);
       if (!(model instanceof GPT)) throw new Error(`${o.model}: not a GPT model`);
       const vocab = await loadCodec(o.model);
       const ids = await generate(model, vocab.encode(o.prompt), {
@@ -147,7 +148,7 @@ function perplexityCommand(): Command {
     .requiredOption('--input <file>', 'one text per line')
     .option('--json', 'print {"tokens", "loss", "perplexity"}')
     .action(async (o) => {
-      const { model } = await loadPretrained(o.model);
+      const { model } = await loadModel(o.model);
       if (!(model instanceof GPT)) throw new Error(`${o.model}: not a GPT model`);
       const vocab = await loadCodec(o.model);
       const lines = (await readFile(o.input, 'utf8')).split(/\r?\n/).filter((l) => l.length > 0);

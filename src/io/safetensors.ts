@@ -1,7 +1,7 @@
 // safetensors, read and written to the format's specification: an 8-byte little-endian header length, a JSON header
 // of {name: {dtype, shape, data_offsets}} (plus an optional "__metadata__" string map), then the data buffer.
 // Malformed files are rejected with an error that names the file and the problem, and nothing is read past the end.
-import { fsp } from '../platform/node.js';
+import { fsp, processId } from '../platform/node.js';
 import type { FileHandle } from 'node:fs/promises';
 
 /** Element types read here (F16/BF16 widen to float32, I64 narrows to int32 with a range check); written: F32, F64, I32, I64. */
@@ -278,7 +278,7 @@ export async function writeSafetensors(path: string, tensors: Map<string, Safete
 
 /** Writes bytes to a file atomically (temporary file in the same folder, fsync, rename); no temporary is left behind. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+  const tmp = `${path}.tmp-${processId()}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
   try {
     const fh = await fsp.open(tmp, 'w');
     try {

@@ -1,16 +1,19 @@
 // BERT, the whole model in one file: a post-LN Transformer encoder with token, segment and position embeddings,
-// a pooler, and the pretraining heads (masked LM with a tied decoder, next-sentence prediction).
+// a pooler, the pretraining heads (masked LM with a tied decoder, next-sentence prediction) and the task heads of
+// the four families' first three (sequence and pair classification, regression, token classification, choices).
 //
 // References: Devlin et al. 2019 "BERT: Pre-training of Deep Bidirectional Transformers for Language
 // Understanding"; Hugging Face modeling_bert.py. Field names are Hugging Face BertForPreTraining checkpoint keys
 // (bert.encoder.layer.0.attention.self.query.weight, cls.predictions.transform.dense.weight, ...).
-import { ACTIVATIONS, Dropout, Embedding, LayerNorm, Linear, Module, MultiHeadAttention, Parameter, constantParam, feedForward, normalParam,
-  type ActivationName, type CrossProjections } from '../nn/index.js';
+import { ACTIVATIONS, Dropout, Embedding, LayerNorm, Linear, Module, MultiHeadAttention, Parameter, constantParam, feedForward, isActivationName,
+  normalParam, type ActivationName, type CrossProjections } from '../nn/index.js';
 import * as ops from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { DEFAULT_LABELS, checkLabels, classificationLoss, hasDefaultLabels, headLinear, numLabels, type ClassifierOutput, type LabelConfig } from './heads.js';
+import { checkSizes, readConfigFields, type Architecture, type ModelFamily } from './family.js';
 
 /** BERT configuration, with Hugging Face's `config.json` field names and BERT-base's defaults. */
-export interface BertConfig {
+export interface BertConfig extends LabelConfig {
   vocab_size: number;
   hidden_size: number;
   num_hidden_layers: number;
@@ -25,23 +28,32 @@ export interface BertConfig {
   initializer_range: number;
   layer_norm_eps: number;
   pad_token_id: number;
+  /** Dropout before a classification head; null: hidden_dropout_prob, as transformers. */
+  classifier_dropout: number | null;
 }
 
-/** BERT-base's configuration; override fields for smaller models. */
-export function bertConfig(overrides: Partial<BertConfig> = {}): BertConfig {
-  return {
+/**
+ * BERT-base's configuration with `overrides`, checked: sizes are positive integers, the heads divide the hidden
+ * size, the activation is one we have. `where` names the source in errors (config.json's path).
+ */
+export function bertConfig(overrides: Partial<BertConfig> = {}, where = 'BertConfig'): BertConfig {
+  const cfg: BertConfig = {
     vocab_size: 30522, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072,
     hidden_act: 'gelu', hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1, max_position_embeddings: 512,
-    type_vocab_size: 2, initializer_range: 0.02, layer_norm_eps: 1e-12, pad_token_id: 0, ...overrides,
+    type_vocab_size: 2, initializer_range: 0.02, layer_norm_eps: 1e-12, pad_token_id: 0, classifier_dropout: null, ...DEFAULT_LABELS, ...overrides,
   };
+  checkSizes(where, cfg, ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'max_position_embeddings', 'type_vocab_size']);
+  if (cfg.hidden_size % cfg.num_attention_heads !== 0) {
+    throw new Error(`${where}: hidden_size ${cfg.hidden_size} is not divisible by num_attention_heads ${cfg.num_attention_heads}`);
+  }
+  checkLabels(cfg, where);
+  if (!isActivationName(cfg.hidden_act)) throw new Error(`${where}: hidden_act '${String(cfg.hidden_act)}' is not implemented`);
+  return cfg;
 }
 
 /** A Linear layer with BERT's initialisation: N(0, initializer_range) weights, zero bias. */
 function dense(cfg: BertConfig, inF: number, outF: number): Linear {
-  const layer = new Linear(inF, outF);
-  layer.weight = normalParam([outF, inF], cfg.initializer_range);
-  layer.bias = constantParam([outF], 0);
-  return layer;
+  return headLinear(inF, outF, cfg.initializer_range);
 }
 
 function embedding(cfg: BertConfig, n: number): Embedding {
@@ -185,22 +197,22 @@ export interface BertInputs {
 export interface BertModelOutput {
   /** [B, T, H]: the last layer's states. */
   lastHiddenState: Tensor;
-  /** [B, H]: the pooled [CLS] state. */
-  poolerOutput: Tensor;
+  /** [B, H]: the pooled [CLS] state (absent without a pooler). */
+  poolerOutput?: Tensor;
   /** The embeddings' output and every layer's output, [B, T, H] each. */
   hiddenStates: Tensor[];
 }
 
-/** The BERT encoder with its pooler (Hugging Face's BertModel). */
+/** The BERT encoder with its pooler (Hugging Face's BertModel); token-level heads build it without the pooler. */
 export class BertModel extends Module {
   embeddings: BertEmbeddings;
   encoder: BertEncoder;
-  pooler: BertPooler;
-  constructor(readonly config: BertConfig) {
+  pooler: BertPooler | null;
+  constructor(readonly config: BertConfig, addPoolingLayer = true) {
     super();
     this.embeddings = new BertEmbeddings(config);
     this.encoder = new BertEncoder(config);
-    this.pooler = new BertPooler(config);
+    this.pooler = addPoolingLayer ? new BertPooler(config) : null;
   }
   forward(inputs: BertInputs): BertModelOutput {
     const { inputIds } = inputs;
@@ -212,7 +224,7 @@ export class BertModel extends Module {
       x = layer.forward(x, inputs.attentionMask);
       hiddenStates.push(x);
     }
-    return { lastHiddenState: x, poolerOutput: this.pooler.forward(x), hiddenStates };
+    return { lastHiddenState: x, ...(this.pooler ? { poolerOutput: this.pooler.forward(x) } : {}), hiddenStates };
   }
 }
 
@@ -297,7 +309,7 @@ export class BertForPreTraining extends Module {
       states = ops.gather(states, 1, ops.expand(ops.reshape(inputs.maskedPositions, [B, P, 1]), [B, P, H])); // (B, P, H)
     }
     const predictionLogits = this.cls.predictions.forward(states, this.bert.embeddings.word_embeddings.weight);
-    const seqRelationshipLogits = this.cls.seq_relationship.forward(base.poolerOutput);
+    const seqRelationshipLogits = this.cls.seq_relationship.forward(base.poolerOutput!);
     const out: BertPreTrainingOutput = { ...base, predictionLogits, seqRelationshipLogits };
     if (inputs.mlmLabels) {
       out.mlmLoss = ops.crossEntropy(ops.reshape(predictionLogits, [-1, this.config.vocab_size]), ops.reshape(inputs.mlmLabels, [-1]));
@@ -310,3 +322,150 @@ export class BertForPreTraining extends Module {
     return out;
   }
 }
+
+/** The masked-LM head alone (HF's BertOnlyMLMHead). */
+export class BertOnlyMLMHead extends Module {
+  predictions: BertLMPredictionHead;
+  constructor(cfg: BertConfig) {
+    super();
+    this.predictions = new BertLMPredictionHead(cfg);
+  }
+}
+
+/** Inputs of BERT's task heads. */
+export interface BertHeadInputs extends BertInputs {
+  /**
+   * Sequence heads: [B] (int32 class ids, float32 targets for regression, or float32 [B, labels] of 0/1 for
+   * multi-label); token heads and the masked LM: int32 [B, T] with -100 to skip; multiple choice: int32 [B].
+   */
+  labels?: Tensor;
+}
+
+/** BERT with the masked-LM head on every position (Hugging Face's BertForMaskedLM): fill-mask checkpoints. */
+export class BertForMaskedLM extends Module {
+  bert: BertModel;
+  cls: BertOnlyMLMHead;
+  constructor(readonly config: BertConfig) {
+    super();
+    this.bert = new BertModel(config, false);
+    this.cls = new BertOnlyMLMHead(config);
+  }
+  forward(inputs: BertHeadInputs): ClassifierOutput {
+    const base = this.bert.forward(inputs);
+    const logits = this.cls.predictions.forward(base.lastHiddenState, this.bert.embeddings.word_embeddings.weight); // (B, T, vocab)
+    const out: ClassifierOutput = { logits, hiddenStates: base.hiddenStates };
+    if (inputs.labels) out.loss = ops.crossEntropy(ops.reshape(logits, [-1, this.config.vocab_size]), ops.reshape(inputs.labels, [-1]));
+    return out;
+  }
+}
+
+/** The dropout before the classifier of BERT's task heads: classifier_dropout, else hidden_dropout_prob. */
+function classifierDropout(cfg: BertConfig): Dropout {
+  return new Dropout(cfg.classifier_dropout ?? cfg.hidden_dropout_prob);
+}
+
+/**
+ * BERT with a linear classifier on the pooled [CLS] state (Hugging Face's BertForSequenceClassification): single
+ * sentences, sentence pairs ([CLS] A [SEP] B [SEP] with segment ids), and regression with one label.
+ */
+export class BertForSequenceClassification extends Module {
+  bert: BertModel;
+  dropout: Dropout;
+  classifier: Linear;
+  constructor(readonly config: BertConfig) {
+    super();
+    this.bert = new BertModel(config);
+    this.dropout = classifierDropout(config);
+    this.classifier = dense(config, config.hidden_size, numLabels(config));
+  }
+  forward(inputs: BertHeadInputs): ClassifierOutput {
+    const base = this.bert.forward(inputs);
+    const logits = this.classifier.forward(this.dropout.forward(base.poolerOutput!)); // (B, labels)
+    const out: ClassifierOutput = { logits, hiddenStates: base.hiddenStates };
+    if (inputs.labels) out.loss = classificationLoss(logits, inputs.labels, this.config);
+    return out;
+  }
+}
+
+/** BERT with a linear classifier on every token's last state (Hugging Face's BertForTokenClassification). */
+export class BertForTokenClassification extends Module {
+  bert: BertModel;
+  dropout: Dropout;
+  classifier: Linear;
+  constructor(readonly config: BertConfig) {
+    super();
+    this.bert = new BertModel(config, false);
+    this.dropout = classifierDropout(config);
+    this.classifier = dense(config, config.hidden_size, numLabels(config));
+  }
+  forward(inputs: BertHeadInputs): ClassifierOutput {
+    const base = this.bert.forward(inputs);
+    const logits = this.classifier.forward(this.dropout.forward(base.lastHiddenState)); // (B, T, labels)
+    const out: ClassifierOutput = { logits, hiddenStates: base.hiddenStates };
+    if (inputs.labels) out.loss = ops.crossEntropy(ops.reshape(logits, [-1, numLabels(this.config)]), ops.reshape(inputs.labels, [-1]));
+    return out;
+  }
+}
+
+/** BERT scoring each of several choices by its pooled state (Hugging Face's BertForMultipleChoice); inputs are [B, choices, T]. */
+export class BertForMultipleChoice extends Module {
+  bert: BertModel;
+  dropout: Dropout;
+  classifier: Linear;
+  constructor(readonly config: BertConfig) {
+    super();
+    this.bert = new BertModel(config);
+    this.dropout = classifierDropout(config);
+    this.classifier = dense(config, config.hidden_size, 1);
+  }
+  forward(inputs: BertHeadInputs): ClassifierOutput {
+    const [B, C, T] = inputs.inputIds.shape as [number, number, number];
+    const flat = (t?: Tensor) => t && ops.reshape(t, [B * C, T]);
+    const base = this.bert.forward({ inputIds: flat(inputs.inputIds)!, tokenTypeIds: flat(inputs.tokenTypeIds), attentionMask: flat(inputs.attentionMask) });
+    const logits = ops.reshape(this.classifier.forward(this.dropout.forward(base.poolerOutput!)), [B, C]);
+    const out: ClassifierOutput = { logits, hiddenStates: base.hiddenStates };
+    if (inputs.labels) out.loss = ops.crossEntropy(logits, inputs.labels);
+    return out;
+  }
+}
+
+const architecture = <M extends Module & { readonly config: BertConfig }>(name: string, model: new (config: BertConfig) => M,
+  opts: { prefixed?: boolean; optionalBase?: string[] } = {}): Architecture<BertConfig> =>
+  ({ name, model, create: (config) => new model(config), prefixed: opts.prefixed ?? true, optionalBase: opts.optionalBase });
+
+// Token-level checkpoints (masked LM, token classification) are saved without the pooler, so a sequence head
+// loaded from one starts its pooler new, as in transformers.
+const POOLER = ['bert.pooler.'];
+
+/** BERT in the model registry: config.json's `bert`, its architectures and checkpoint keys. */
+export const bertFamily: ModelFamily<BertConfig> = {
+  modelType: 'bert',
+  basePrefix: 'bert',
+  architectures: [
+    architecture('BertModel', BertModel, { prefixed: false, optionalBase: ['pooler.'] }),
+    architecture('BertForPreTraining', BertForPreTraining, { optionalBase: POOLER }),
+    architecture('BertForMaskedLM', BertForMaskedLM),
+    architecture('BertForSequenceClassification', BertForSequenceClassification, { optionalBase: POOLER }),
+    architecture('BertForTokenClassification', BertForTokenClassification),
+    architecture('BertForMultipleChoice', BertForMultipleChoice, { optionalBase: POOLER }),
+  ],
+  configFromJson(raw, where) {
+    if (raw.position_embedding_type !== undefined && raw.position_embedding_type !== 'absolute') {
+      throw new Error(`${where}: position_embedding_type '${String(raw.position_embedding_type)}' is not implemented (only 'absolute')`);
+    }
+    if (raw.is_decoder === true || raw.add_cross_attention === true) {
+      throw new Error(`${where}: BERT as a decoder (is_decoder, add_cross_attention) is not implemented`);
+    }
+    return bertConfig(readConfigFields(raw, bertConfig(), where, ['classifier_dropout', 'problem_type']), where);
+  },
+  configToJson(config) {
+    const { id2label, label2id, problem_type, ...rest } = config;
+    return { ...rest, position_embedding_type: 'absolute', ...(hasDefaultLabels(config) ? {} : { id2label, label2id, problem_type }) };
+  },
+  renameKey(key) {
+    // buffers, and the MLM decoder's copies of the tied embeddings and of cls.predictions.bias
+    if (key.endsWith('position_ids') || key === 'cls.predictions.decoder.weight' || key === 'cls.predictions.decoder.bias') return null;
+    // TF-era checkpoints call LayerNorm's parameters gamma and beta
+    return key.replace(/\.gamma$/, '.weight').replace(/\.beta$/, '.bias');
+  },
+};

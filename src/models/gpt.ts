@@ -5,13 +5,16 @@
 // Radford et al. 2019 "Language Models are Unsupervised Multitask Learners"; Hugging Face modeling_gpt2.py.
 // Field names are Hugging Face GPT2LMHeadModel checkpoint keys (transformer.h.0.attn.c_attn.weight, ...), and
 // GPT-2's Conv1D layers keep their [in, out] weight layout, so a checkpoint loads by name with no transposes.
-import { Dropout, Embedding, LayerNorm, Module, MultiHeadAttention, Parameter, constantParam, feedForward, normalParam, type ActivationName,
-  type KVCache } from '../nn/index.js';
+import { Dropout, Embedding, LayerNorm, Linear, Module, MultiHeadAttention, Parameter, constantParam, feedForward, isActivationName, normalParam,
+  type ActivationName, type KVCache } from '../nn/index.js';
+import { noGrad } from '../tensor/autograd.js';
 import * as ops from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { DEFAULT_LABELS, checkLabels, classificationLoss, hasDefaultLabels, headLinear, numLabels, type ClassifierOutput, type LabelConfig } from './heads.js';
+import { checkSizes, readConfigFields, type Architecture, type ModelFamily } from './family.js';
 
 /** GPT-2 configuration, with Hugging Face's `config.json` field names and GPT-2 small's defaults. */
-export interface GPTConfig {
+export interface GPTConfig extends LabelConfig {
   vocab_size: number;
   /** Context length. */
   n_positions: number;
@@ -30,6 +33,10 @@ export interface GPTConfig {
   bos_token_id: number;
   eos_token_id: number;
   tie_word_embeddings: boolean;
+  /** The padding token, which sequence classification skips to find each sequence's last token (GPT-2 has none). */
+  pad_token_id: number | null;
+  /** Dropout before a token-classification head; null: 0.1, as transformers. */
+  classifier_dropout: number | null;
   /**
    * Biases in the linear layers and LayerNorms. Not a transformers field: GPT-2 always has them (true, the default).
    * nanoGPT's `bias=False` (its Shakespeare configs) drops them; such a model saves and reloads here, but
@@ -38,15 +45,26 @@ export interface GPTConfig {
   bias: boolean;
 }
 
-/** GPT-2 small's configuration; override fields for smaller models. */
-export function gptConfig(overrides: Partial<GPTConfig> = {}): GPTConfig {
-  return {
+/**
+ * GPT-2 small's configuration with `overrides`, checked: sizes are positive integers, the heads divide n_embd, the
+ * activation is one we have. `where` names the source in errors (config.json's path).
+ */
+export function gptConfig(overrides: Partial<GPTConfig> = {}, where = 'GPTConfig'): GPTConfig {
+  const cfg: GPTConfig = {
     vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12, n_inner: null,
     activation_function: 'gelu_new', resid_pdrop: 0.1, embd_pdrop: 0.1, attn_pdrop: 0.1,
     layer_norm_epsilon: 1e-5, initializer_range: 0.02, bos_token_id: 50256, eos_token_id: 50256,
-    tie_word_embeddings: true, bias: true, ...overrides,
+    tie_word_embeddings: true, pad_token_id: null, classifier_dropout: null, bias: true, ...DEFAULT_LABELS, ...overrides,
   };
+  checkSizes(where, cfg, ['vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head']);
+  if (cfg.n_inner !== null) checkSizes(where, cfg, ['n_inner']);
+  if (cfg.n_embd % cfg.n_head !== 0) throw new Error(`${where}: n_embd ${cfg.n_embd} is not divisible by n_head ${cfg.n_head}`);
+  if (!isActivationName(cfg.activation_function)) throw new Error(`${where}: activation_function '${String(cfg.activation_function)}' is not implemented`);
+  checkLabels(cfg, where);
+  if (!cfg.tie_word_embeddings) throw new Error(`${where}: tie_word_embeddings false is not implemented (GPT-2's LM head is the token embeddings)`);
+  return cfg;
 }
+
 
 /** GPT-2's "Conv1D": a linear layer whose weight is stored [in, out] (y = x W + b). */
 export class Conv1D extends Module {
@@ -123,6 +141,26 @@ export class GPT2Block extends Module {
   }
 }
 
+/** Inputs of the GPT-2 trunk. */
+export interface GPT2Inputs {
+  /** int32 [B, T]. */
+  inputIds: Tensor;
+  /** [B, T_past + T]: 1 for real tokens, 0 for padding. */
+  attentionMask?: Tensor;
+  /** Per-layer caches from a previous call, for incremental decoding. */
+  past?: KVCache[];
+}
+
+/** Outputs of the GPT-2 trunk. */
+export interface GPT2ModelOutput {
+  /** [B, T, C]: the last block's output after ln_f. */
+  lastHiddenState: Tensor;
+  /** The embeddings' output and every block's output ([B, T, C] each; the last after ln_f, as transformers gives them). */
+  hiddenStates: Tensor[];
+  /** Per-layer caches to pass as `past` on the next call. */
+  cache: KVCache[];
+}
+
 /** The Transformer trunk: embeddings, blocks, final LayerNorm (Hugging Face's GPT2Model). */
 export class GPT2Model extends Module {
   wte: Embedding;
@@ -140,18 +178,37 @@ export class GPT2Model extends Module {
     this.h = Array.from({ length: config.n_layer }, () => new GPT2Block(config));
     this.ln_f = new LayerNorm(config.n_embd, config.layer_norm_epsilon, config.bias);
   }
+
+  forward(inputs: GPT2Inputs): GPT2ModelOutput {
+    const { inputIds, attentionMask, past } = inputs;
+    const [, T] = inputIds.shape as [number, number];
+    const pastLen = past?.[0]?.key.shape[2] ?? 0;
+    if (pastLen + T > this.config.n_positions) {
+      throw new Error(`GPT: sequence of ${pastLen + T} tokens exceeds the context of ${this.config.n_positions}`);
+    }
+    const positions = ops.arange(pastLen, pastLen + T);
+    let x = this.drop.forward(ops.add(this.wte.forward(inputIds), this.wpe.forward(positions))); // (B, T, C)
+    const hiddenStates: Tensor[] = [x];
+    const cache: KVCache[] = [];
+    this.h.forEach((block, i) => {
+      const out = block.forward(x, attentionMask, past?.[i]);
+      x = out.x;
+      cache.push(out.cache);
+      hiddenStates.push(x);
+    });
+    x = this.ln_f.forward(x);
+    hiddenStates[hiddenStates.length - 1] = x;
+    return { lastHiddenState: x, hiddenStates, cache };
+  }
 }
 
 /** Inputs of a GPT forward pass. */
-export interface GPTInputs {
-  /** int32 [B, T]. */
-  inputIds: Tensor;
-  /** int32 [B, T] next-token targets (-100 to skip); when given, the output carries the mean loss. */
+export interface GPTInputs extends GPT2Inputs {
+  /**
+   * int32 [B, T] next-token targets, already shifted (targets[t] is the token after inputIds[t]; -100 to skip), as
+   * nanoGPT takes them; when given, the output carries the mean loss.
+   */
   targets?: Tensor;
-  /** [B, T_past + T]: 1 for real tokens, 0 for padding. */
-  attentionMask?: Tensor;
-  /** Per-layer caches from a previous call, for incremental decoding. */
-  past?: KVCache[];
   /** Also return every layer's hidden states (features for downstream use). */
   outputHiddenStates?: boolean;
 }
@@ -176,29 +233,108 @@ export class GPT extends Module {
   }
 
   forward(inputs: GPTInputs): GPTOutput {
-    const { inputIds, targets, attentionMask, past } = inputs;
-    const [, T] = inputIds.shape as [number, number];
-    const pastLen = past?.[0]?.key.shape[2] ?? 0;
-    if (pastLen + T > this.config.n_positions) {
-      throw new Error(`GPT: sequence of ${pastLen + T} tokens exceeds the context of ${this.config.n_positions}`);
-    }
-    const t = this.transformer;
-    const positions = ops.arange(pastLen, pastLen + T);
-    let x = t.drop.forward(ops.add(t.wte.forward(inputIds), t.wpe.forward(positions))); // (B, T, C)
-    const hiddenStates: Tensor[] = [x];
-    const cache: KVCache[] = [];
-    t.h.forEach((block, i) => {
-      const out = block.forward(x, attentionMask, past?.[i]);
-      x = out.x;
-      cache.push(out.cache);
-      hiddenStates.push(x);
-    });
-    x = t.ln_f.forward(x);
-    hiddenStates[hiddenStates.length - 1] = x;
-    const logits = ops.matmul(x, ops.transpose(t.wte.weight)); // tied head: (B, T, vocab)
-    const out: GPTOutput = { logits, cache };
-    if (inputs.outputHiddenStates) out.hiddenStates = hiddenStates;
-    if (targets) out.loss = ops.crossEntropy(ops.reshape(logits, [-1, this.config.vocab_size]), ops.reshape(targets, [-1]));
+    const base = this.transformer.forward(inputs);
+    const logits = ops.matmul(base.lastHiddenState, ops.transpose(this.transformer.wte.weight)); // tied head: (B, T, vocab)
+    const out: GPTOutput = { logits, cache: base.cache };
+    if (inputs.outputHiddenStates) out.hiddenStates = base.hiddenStates;
+    if (inputs.targets) out.loss = ops.crossEntropy(ops.reshape(logits, [-1, this.config.vocab_size]), ops.reshape(inputs.targets, [-1]));
     return out;
   }
 }
+
+/** Inputs of GPT-2's task heads. */
+export interface GPT2HeadInputs extends GPT2Inputs {
+  /** Sequence heads: [B] (int32 class ids, or float32 targets for regression); token heads: int32 [B, T] with -100 to skip. */
+  labels?: Tensor;
+}
+
+/**
+ * The index of each sequence's last token that is not padding (transformers' GPT2ForSequenceClassification reads
+ * its score there); with no pad_token_id, the last position, which needs a batch of one.
+ */
+function lastTokenIndex(inputIds: Tensor, padTokenId: number | null): Tensor {
+  const [B, T] = inputIds.shape as [number, number];
+  if (padTokenId === null) {
+    if (B > 1) throw new Error('GPT2ForSequenceClassification: a batch of more than one sequence needs pad_token_id in the config');
+    return ops.fromArray([T - 1], [1], { dtype: 'int32' });
+  }
+  return noGrad(() => {
+    const positions = ops.expand(ops.reshape(ops.arange(T), [1, T]), [B, T]);
+    return ops.argmax(ops.mul(positions, ops.ne(inputIds, padTokenId)), -1);
+  });
+}
+
+/** GPT-2 with a linear score on the last non-padding token (Hugging Face's GPT2ForSequenceClassification). */
+export class GPT2ForSequenceClassification extends Module {
+  transformer: GPT2Model;
+  score: Linear;
+  constructor(readonly config: GPTConfig) {
+    super();
+    this.transformer = new GPT2Model(config);
+    this.score = headLinear(config.n_embd, numLabels(config), config.initializer_range, false);
+  }
+  forward(inputs: GPT2HeadInputs): ClassifierOutput {
+    const base = this.transformer.forward(inputs);
+    const [B, , C] = base.lastHiddenState.shape as [number, number, number];
+    const index = ops.expand(ops.reshape(lastTokenIndex(inputs.inputIds, this.config.pad_token_id), [B, 1, 1]), [B, 1, C]);
+    const pooled = ops.reshape(ops.gather(base.lastHiddenState, 1, index), [B, C]);
+    const logits = this.score.forward(pooled);
+    const out: ClassifierOutput = { logits, hiddenStates: base.hiddenStates };
+    if (inputs.labels) out.loss = classificationLoss(logits, inputs.labels, this.config);
+    return out;
+  }
+}
+
+/** GPT-2 with a linear classifier on every token (Hugging Face's GPT2ForTokenClassification). */
+export class GPT2ForTokenClassification extends Module {
+  transformer: GPT2Model;
+  dropout: Dropout;
+  classifier: Linear;
+  constructor(readonly config: GPTConfig) {
+    super();
+    this.transformer = new GPT2Model(config);
+    // transformers: classifier_dropout, else 0.1 (GPT-2 configs have no hidden_dropout)
+    this.dropout = new Dropout(config.classifier_dropout ?? 0.1);
+    this.classifier = headLinear(config.n_embd, numLabels(config), config.initializer_range);
+  }
+  forward(inputs: GPT2HeadInputs): ClassifierOutput {
+    const base = this.transformer.forward(inputs);
+    const logits = this.classifier.forward(this.dropout.forward(base.lastHiddenState)); // (B, T, labels)
+    const out: ClassifierOutput = { logits, hiddenStates: base.hiddenStates };
+    if (inputs.labels) out.loss = ops.crossEntropy(ops.reshape(logits, [-1, numLabels(this.config)]), ops.reshape(inputs.labels, [-1]));
+    return out;
+  }
+}
+
+const architecture = <M extends Module & { readonly config: GPTConfig }>(name: string, model: new (config: GPTConfig) => M, prefixed = true): Architecture<GPTConfig> =>
+  ({ name, model, create: (config) => new model(config), prefixed });
+
+/** GPT-2 in the model registry: config.json's `gpt2`, its architectures and checkpoint keys. */
+export const gpt2Family: ModelFamily<GPTConfig> = {
+  modelType: 'gpt2',
+  basePrefix: 'transformer',
+  architectures: [
+    architecture('GPT2Model', GPT2Model, false),
+    architecture('GPT2LMHeadModel', GPT),
+    architecture('GPT2ForSequenceClassification', GPT2ForSequenceClassification),
+    architecture('GPT2ForTokenClassification', GPT2ForTokenClassification),
+  ],
+  configFromJson(raw, where) {
+    const defaults = gptConfig();
+    return gptConfig(readConfigFields(raw, defaults, where, ['n_inner', 'pad_token_id', 'classifier_dropout', 'problem_type', 'bos_token_id', 'eos_token_id']), where);
+  },
+  configToJson(config) {
+    // `bias` is ours (nanoGPT's bias=False), written only when it departs from GPT-2, so GPT-2 configs stay as transformers writes them.
+    const { bias, id2label, label2id, problem_type, classifier_dropout, ...rest } = config;
+    return {
+      ...rest, ...(bias ? {} : { bias }),
+      ...(hasDefaultLabels(config) ? {} : { id2label, label2id, problem_type }),
+      ...(classifier_dropout === null ? {} : { classifier_dropout }),
+    };
+  },
+  renameKey(key) {
+    // the causal-mask buffers of transformers' GPT2Attention, and the LM head's copy of the tied embeddings
+    if (/(^|\.)attn\.(masked_)?bias$/.test(key) || key === 'lm_head.weight') return null;
+    return key.replace(/\.gamma$/, '.weight').replace(/\.beta$/, '.bias');
+  },
+};

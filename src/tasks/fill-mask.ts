@@ -1,6 +1,7 @@
 // Fill-mask with a BERT masked-LM, with the semantics of Hugging Face's fill-mask pipeline: the text is encoded
 // with the tokenizer's special tokens, and each [MASK] position gets a softmax over the vocabulary.
-import type { BertForPreTraining } from '../models/bert.js';
+import { BertForPreTraining, type BertForMaskedLM } from '../models/bert.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../tensor/autograd.js';
 import * as ops from '../tensor/ops.js';
 
@@ -18,8 +19,11 @@ export interface FillMaskTokenizer {
   idToToken(id: number): string | undefined;
 }
 
+/** A BERT with a masked-LM head: a pretraining checkpoint, or a BertForMaskedLM (most published BERT checkpoints). */
+export type MaskedLanguageModel = BertForPreTraining | BertForMaskedLM;
+
 /** The `topK` most likely tokens at each [MASK] of `text`, best first (one list per mask, in text order). */
-export async function fillMask(model: BertForPreTraining, tokenizer: FillMaskTokenizer, text: string, topK = 5, maskToken = '[MASK]'): Promise<FillMaskCandidate[][]> {
+export async function fillMask(model: MaskedLanguageModel, tokenizer: FillMaskTokenizer, text: string, topK = 5, maskToken = '[MASK]'): Promise<FillMaskCandidate[][]> {
   const maskId = tokenizer.tokenToId(maskToken);
   if (maskId === undefined) throw new Error(`fillMask: the tokenizer has no ${maskToken} token`);
   const { ids } = tokenizer.encode(text);
@@ -30,11 +34,15 @@ export async function fillMask(model: BertForPreTraining, tokenizer: FillMaskTok
   }
   model.eval();
   const probs = noGrad(() => {
-    const out = model.forward({
-      inputIds: ops.fromArray(ids, [1, ids.length], { dtype: 'int32' }),
-      maskedPositions: ops.fromArray(positions, [1, positions.length], { dtype: 'int32' }),
-    });
-    return ops.softmax(out.predictionLogits, -1); // (1, masks, vocab)
+    const inputIds = ops.fromArray(ids, [1, ids.length], { dtype: 'int32' });
+    const at = ops.fromArray(positions, [1, positions.length], { dtype: 'int32' });
+    let logits: Tensor; // (1, masks, vocab)
+    if (model instanceof BertForPreTraining) logits = model.forward({ inputIds, maskedPositions: at }).predictionLogits;
+    else {
+      const all = model.forward({ inputIds }).logits;
+      logits = ops.gather(all, 1, ops.expand(ops.reshape(at, [1, positions.length, 1]), [1, positions.length, all.shape[2]!]));
+    }
+    return ops.softmax(logits, -1);
   });
   const data = await probs.data();
   const V = model.config.vocab_size;

@@ -7,7 +7,7 @@ import * as T from '../../src/tensor/index.js';
 import { GPT, gptConfig } from '../../src/models/gpt.js';
 import { GPTPretrainTask, splitTokens } from '../../src/tasks/gpt-pretrain.js';
 import { train, trainConfig } from '../../src/tasks/trainer.js';
-import { savePretrained, loadPretrained } from '../../src/io/hf.js';
+import { savePretrained, loadPretrained } from '../../src/models/pretrained.js';
 import { CharVocab } from '../../src/text/char-vocab.js';
 
 const TEXT = 'It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife. '.repeat(20);

@@ -5,7 +5,7 @@ import { noGrad, record } from '../autograd.js';
 import { ShapeError, fmt, normalizeAxis } from '../shape.js';
 import { fromKernel, type Tensor } from '../tensor.js';
 import { fromArray, full, rand } from './creation.js';
-import { add, div, exp, ge, gt, mul, neg, sigmoid, sqrt, sub, tanh, where } from './elementwise.js';
+import { add, div, exp, ge, gt, log, mul, neg, relu, sigmoid, sqrt, sub, tanh, where } from './elementwise.js';
 import { matmul } from './linalg.js';
 import { max, mean, sum } from './reduce.js';
 import { concat, contiguous, expand, flatten, gather, indexSelect, permute, reshape, slice, split, transpose } from './shape.js';
@@ -123,6 +123,34 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
   const total = sum(loss);
   if (reduction === 'sum') return total;
   return div(total, noGrad(() => sum(mask)));
+}
+
+/** How a loss over many elements is reduced, with PyTorch's names. */
+export type Reduction = 'mean' | 'sum' | 'none';
+
+function reduce(loss: Tensor, reduction: Reduction): Tensor {
+  return reduction === 'none' ? loss : reduction === 'sum' ? sum(loss) : mean(loss);
+}
+
+/** torch.nn.functional.mse_loss: (input - target)², reduced; shapes must match. */
+export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
+  if (input.shape.length !== target.shape.length || input.shape.some((d, i) => d !== target.shape[i])) {
+    throw new ShapeError(`mseLoss: input ${fmt(input.shape)} and target ${fmt(target.shape)} differ in shape`);
+  }
+  const d = sub(input, target);
+  return reduce(mul(d, d), reduction);
+}
+
+/**
+ * torch.nn.functional.binary_cross_entropy_with_logits: −[y·log σ(x) + (1−y)·log(1−σ(x))], computed as
+ * max(x, 0) − x·y + log(1 + exp(−|x|)) so that it stays finite for large |x|.
+ */
+export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
+  if (logits.shape.length !== target.shape.length || logits.shape.some((d, i) => d !== target.shape[i])) {
+    throw new ShapeError(`binaryCrossEntropyWithLogits: logits ${fmt(logits.shape)} and target ${fmt(target.shape)} differ in shape`);
+  }
+  const loss = add(sub(relu(logits), mul(logits, target)), log(add(exp(neg(logits.abs())), 1)));
+  return reduce(loss, reduction);
 }
 
 /**
