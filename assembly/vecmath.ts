@@ -180,12 +180,12 @@ export function crossEntropyGradRows(x: usize, target: usize, lse: usize, grad: 
 /**
  * One AdamW step over n contiguous floats, in place on p, m and v (PyTorch's order: decoupled decay first, then the
  * moments, then the bias-corrected update). The caller derives the coefficients in double precision (1 - β2 rounded
- * from a float32 β2 would be off by 1e-5 relative): keep = 1 - lr·decay, c = 1 - β, step = lr / (1 - β1^t),
+ * from a float32 β2 would be off by 1e-5 relative): keep = 1 - lr·decay, c = 1 - β, stepSize = lr / (1 - β1^t),
  * inv2 = 1 / (1 - β2^t).
  */
-export function adamw(p: usize, g: usize, m: usize, v: usize, n: i32, keep: f32, beta1: f32, c1: f32, beta2: f32, c2: f32, step: f32, inv2: f32, eps: f32): void {
+export function adamw(p: usize, g: usize, m: usize, v: usize, n: i32, keep: f32, beta1: f32, c1: f32, beta2: f32, c2: f32, stepSize: f32, inv2: f32, eps: f32): void {
   const vk = splat(keep), b1 = splat(beta1), vc1 = splat(c1), b2 = splat(beta2), vc2 = splat(c2);
-  const vs = splat(step), vi2 = splat(inv2), ve = splat(eps);
+  const vs = splat(stepSize), vi2 = splat(inv2), ve = splat(eps);
   let i: i32 = 0;
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
@@ -204,7 +204,7 @@ export function adamw(p: usize, g: usize, m: usize, v: usize, n: i32, keep: f32,
     const vi = beta2 * load<f32>(v + o) + c2 * gi * gi;
     store<f32>(m + o, mi);
     store<f32>(v + o, vi);
-    store<f32>(p + o, load<f32>(p + o) * keep - step * mi / (<f32>Math.sqrt(<f64>(vi * inv2)) + eps));
+    store<f32>(p + o, load<f32>(p + o) * keep - stepSize * mi / (<f32>Math.sqrt(<f64>(vi * inv2)) + eps));
   }
 }
 

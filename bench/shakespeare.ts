@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { initWebGPU, setBackend } from '../src/backend/registry.js';
 import { GPT, gptConfig } from '../src/models/gpt.js';
-import { GPTPretrainTask, splitTokens } from '../src/tasks/gpt-pretrain.js';
+import { GPT_PRETRAIN, GPTPretrainTask, splitTokens } from '../src/tasks/gpt-pretrain.js';
 import { train, trainConfig } from '../src/tasks/trainer.js';
 import { CharVocab } from '../src/text/char-vocab.js';
 import { manualSeed } from '../src/tensor/random.js';
@@ -50,7 +50,7 @@ export default async function shakespeare(args: string[]): Promise<void> {
     resid_pdrop: shape.dropout, embd_pdrop: shape.dropout, attn_pdrop: shape.dropout, bias }));
   const task = new GPTPretrainTask(model, splitTokens(vocab.encode(text)), { batchSize: shape.batch, blockSize: shape.block, evalBatches: evalIters });
   const started = performance.now();
-  const result = await train(task, trainConfig({ maxSteps: iters, lr: 1e-3, minLrRate: 0.1, warmupSteps: 100, weightDecay: 0.1, beta2: 0.99, clipNorm: 1, evalEvery: 0, logEvery: 100, seed }), {
+  const result = await train(task, trainConfig(GPT_PRETRAIN, { maxSteps: iters, evalEvery: 0, logEvery: 100, seed }), {
     onProgress: (p) => console.error(`step ${p.step}/${iters} loss ${p.record.loss?.toFixed(4)} ${Math.round(p.record.tokensPerSec ?? 0)} tok/s`),
   });
   // Training time alone, as the peer measures it: the last log record is timed before the final evaluation.

@@ -694,7 +694,7 @@ static void layerNormGradRows(const float* g, const float* x, const float* w, co
   }
 }
 
-static void adamw(float* p, const float* g, float* m, float* v, long n, float keep, float beta1, float c1, float beta2, float c2, float step, float inv2, float eps) {
+static void adamw(float* p, const float* g, float* m, float* v, long n, float keep, float beta1, float c1, float beta2, float c2, float stepSize, float inv2, float eps) {
   parallelFor(n, 4096, n * 4, [&](long b, long e) {
     for (long i = b; i < e; i++) {
       const float gi = g[i];
@@ -702,7 +702,7 @@ static void adamw(float* p, const float* g, float* m, float* v, long n, float ke
       const float vi = beta2 * v[i] + c2 * gi * gi;
       m[i] = mi;
       v[i] = vi;
-      p[i] = p[i] * keep - step * mi / (std::sqrt(vi * inv2) + eps);
+      p[i] = p[i] * keep - stepSize * mi / (std::sqrt(vi * inv2) + eps);
     }
   });
 }
@@ -1168,7 +1168,7 @@ static napi_value jsLayerNormGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// adamw(p, g, m, v, n, keep, beta1, c1, beta2, c2, step, inv2, eps)
+// adamw(p, g, m, v, n, keep, beta1, c1, beta2, c2, stepSize, inv2, eps)
 static napi_value jsAdamW(napi_env env, napi_callback_info info) {
   Args A(env, info);
   float* p = A.array<float>(0);

@@ -32,7 +32,10 @@ export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'mini
 /** Reductions over a set of axes. */
 export type ReduceOp = 'sum' | 'max' | 'min';
 
-/** Hyper-parameters of one AdamW step (PyTorch semantics: decoupled decay, bias correction). */
+/**
+ * Hyper-parameters of one AdamW step (PyTorch semantics: decoupled decay, bias correction): `step` counts the steps
+ * taken, this one included (PyTorch's state['step']); the step size lr / (1 - beta1^step) is the kernels' `stepSize`.
+ */
 export interface AdamWStep {
   lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number;
 }

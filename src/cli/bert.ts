@@ -2,26 +2,25 @@
 import { existsSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { Command } from 'commander';
+import { Command } from '@commander-js/extra-typings';
 import { BertShardSource, loadBertExamples } from '../data/shards.js';
-import { savePretrained } from '../models/pretrained.js';
 import { loadModel } from './load.js';
 import { fillMask } from '../tasks/fill-mask.js';
 import { Tokenizer } from '../text/tokenizer.js';
 import { BertForMaskedLM, BertForPreTraining, bertConfig } from '../models/bert.js';
-import { BertPretrainTask } from '../tasks/bert-pretrain.js';
+import { BERT_PRETRAIN, BertPretrainTask } from '../tasks/bert-pretrain.js';
 import { lossCurveText } from '../tasks/loss-curve.js';
 import { train } from '../tasks/trainer.js';
 import { manualSeed } from '../tensor/random.js';
 import type { RegisterCommand } from './commands.js';
-import { trainConfigFromOptions, useBackend, withTrainOptions } from './train-options.js';
+import { trainConfigFromOptions, trainingCommand, useBackend } from './train-options.js';
 import { formatNumber, parse, progressBar, table } from './ui.js';
 
 const int = parse.int;
 const num = parse.number;
 
-function trainCommand(): Command {
-  return withTrainOptions(new Command('train')
+function trainCommand() {
+  return trainingCommand('train', BERT_PRETRAIN)
     .description('Pretrain BERT with masked LM + next-sentence prediction on shards from `pretrain data bert`.')
     .requiredOption('--data <dir>', 'training shards (from `pretrain data bert`)')
     .option('--eval-data <dir>', 'held-out shards for MLM/NSP accuracy (from the same tokenizer)')
@@ -32,8 +31,7 @@ function trainCommand(): Command {
     .option('--heads <n>', 'attention heads', int, 4)
     .option('--intermediate <n>', 'feed-forward size', int, 1024)
     .option('--batch <n>', 'examples per micro-batch', int, 32)
-    .option('--dropout <x>', 'hidden and attention dropout', num, 0.1),
-  { steps: 1000, lr: 1e-4, minLrRate: 0, warmup: 100, schedule: 'linear', weightDecay: 0.01, beta2: 0.999, evalEvery: 200, seed: 12345 })
+    .option('--dropout <x>', 'hidden and attention dropout', num, 0.1)
     .action(async (o) => {
       await useBackend(o.backend, Boolean(o.json));
       manualSeed(o.seed);
@@ -49,11 +47,10 @@ function trainCommand(): Command {
       const task = new BertPretrainTask(model, source, {
         batchSize: o.batch, heldOut,
         saveExtras: async (dir) => {
-          await savePretrained(model, dir);
           if (o.tokenizer) await copyFile(o.tokenizer, join(dir, basename(o.tokenizer) === 'vocab.txt' ? 'vocab.txt' : 'tokenizer.json'));
         },
       });
-      const cfg = trainConfigFromOptions(o, resolve(o.out), { eps: 1e-6, evalEvery: heldOut ? o.evalEvery : 0 });
+      const cfg = trainConfigFromOptions(o, BERT_PRETRAIN, resolve(o.out), { evalEvery: heldOut ? o.evalEvery : 0 });
       if (!o.json) {
         console.error(`data ${o.data}: ${formatNumber(source.length)} examples of ${source.seqLength} tokens, vocabulary ${vocabSize}; model ${formatNumber(model.numParameters())} parameters`);
         if (!heldOut) console.error('no --eval-data: MLM and NSP accuracy are not measured');
@@ -79,7 +76,7 @@ function modelTokenizer(dir: string): Tokenizer {
   throw new Error(`${dir}: no tokenizer.json or vocab.txt beside the model`);
 }
 
-function fillMaskCommand(): Command {
+function fillMaskCommand() {
   return new Command('fill-mask')
     .description('Predict the [MASK] tokens of a text with a BERT model (Hugging Face fill-mask pipeline semantics).')
     .requiredOption('--model <dir>', 'model directory with config.json, model.safetensors and tokenizer.json or vocab.txt')

@@ -1,5 +1,5 @@
 // The list of subcommands. Each entry adds one command (with its subcommands) to the program.
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { registerData } from './data.js';
 import { registerBert } from './bert.js';
 import { registerGpt } from './gpt.js';

@@ -1,7 +1,7 @@
 // `pretrain data bert|lm|inspect`: make pretraining data from a corpus (BERT examples with create_pretraining_data
 // semantics, or LM token blocks), write it as safetensors shards with a manifest, and look inside a shard folder.
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, Option } from '@commander-js/extra-typings';
 import { BERT_DATA_DEFAULTS } from '../data/bert.js';
 import type { CorpusLayout } from '../data/corpus.js';
 import { encoderFromTokenizer, type TokenEncoder } from '../data/encoder.js';
@@ -24,9 +24,10 @@ function loadEncoder(path: string, lowercase: boolean): TokenEncoder {
   }
 }
 
-/** Options shared by both subcommands. */
-function common(cmd: Command, layout: CorpusLayout): Command {
-  return cmd
+/** A data command with the options both subcommands share (built here: see trainingCommand for why not added to one). */
+function dataCommand(name: string, description: string, layout: CorpusLayout) {
+  return new Command(name)
+    .description(description)
     .requiredOption('--tokenizer <file>', 'tokenizer.json, a WordPiece vocab.txt, or a GPT-2 vocab.json (merges.txt beside it)')
     .requiredOption('--input <paths...>', 'corpus files and folders (recursive; .gz read through)')
     .requiredOption('--out <dir>', 'output folder: shard-NNNNN.safetensors and manifest.json')
@@ -75,10 +76,9 @@ function report(s: PrepareSummary, out: string, json: boolean, rows: [string, un
   console.log(table([...base, ...rows, ['seconds', s.seconds], ['output', out]].map(([stat, value]) => ({ stat, value }))));
 }
 
-function bertCommand(): Command {
+function bertCommand() {
   const d = BERT_DATA_DEFAULTS;
-  return common(new Command('bert')
-    .description('Make BERT pretraining examples (masked LM + next sentence) with google-research/bert create_pretraining_data semantics.'), 'sentence-per-line')
+  return dataCommand('bert', 'Make BERT pretraining examples (masked LM + next sentence) with google-research/bert create_pretraining_data semantics.', 'sentence-per-line')
     .option('--max-seq-length <n>', 'tokens per example, [CLS] and [SEP]s included', int, d.maxSeqLength)
     .option('--max-predictions-per-seq <n>', 'cap on masked positions per example', int, d.maxPredictionsPerSeq)
     .option('--masked-lm-prob <p>', 'fraction of tokens to mask', num, d.maskedLmProb)
@@ -106,9 +106,8 @@ function bertCommand(): Command {
     });
 }
 
-function lmCommand(): Command {
-  return common(new Command('lm')
-    .description('Tokenize a corpus into contiguous blocks of token ids for language-model pretraining (GPT).'), 'raw')
+function lmCommand() {
+  return dataCommand('lm', 'Tokenize a corpus into contiguous blocks of token ids for language-model pretraining (GPT).', 'raw')
     .option('--block-size <n>', 'tokens per block', int, 128)
     .option('--separator <token>', "token between documents ('none' for none; default <|endoftext|>, else [SEP])")
     .action(async (o) => {
@@ -133,7 +132,7 @@ function lmCommand(): Command {
     });
 }
 
-function inspectCommand(): Command {
+function inspectCommand() {
   return new Command('inspect')
     .description('Show a shard folder: its manifest and the first examples, decoded like create_pretraining_data logs them.')
     .argument('<dir>', 'folder written by pretrain data bert|lm')

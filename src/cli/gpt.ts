@@ -2,12 +2,11 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Command } from 'commander';
-import { savePretrained } from '../models/pretrained.js';
+import { Command } from '@commander-js/extra-typings';
 import { loadModel } from './load.js';
 import { GPT, gptConfig } from '../models/gpt.js';
 import { generate } from '../tasks/generate.js';
-import { GPTPretrainTask, splitTokens } from '../tasks/gpt-pretrain.js';
+import { GPT_PRETRAIN, GPTPretrainTask, splitTokens } from '../tasks/gpt-pretrain.js';
 import { lossCurveText } from '../tasks/loss-curve.js';
 import { train } from '../tasks/trainer.js';
 import { gptPerplexity } from '../tasks/perplexity.js';
@@ -16,7 +15,7 @@ import { Tokenizer } from '../text/tokenizer.js';
 import { manualSeed } from '../tensor/random.js';
 import { asset } from './assets.js';
 import type { RegisterCommand } from './commands.js';
-import { trainConfigFromOptions, useBackend, withTrainOptions } from './train-options.js';
+import { trainConfigFromOptions, trainingCommand, useBackend } from './train-options.js';
 import { formatNumber, parse, progressBar, table } from './ui.js';
 
 const CHAR_VOCAB_FILE = 'char_vocab.json';
@@ -60,8 +59,8 @@ async function loadCodec(dir: string): Promise<Codec> {
   }
 }
 
-function trainCommand(): Command {
-  return withTrainOptions(new Command('train')
+function trainCommand() {
+  return trainingCommand('train', GPT_PRETRAIN)
     .description('Pretrain a GPT (GPT-2 architecture) from scratch on a text corpus, character-level by default.')
     .option('--corpus <file>', 'UTF-8 text to train on (default: bundled 200k characters of Shakespeare)')
     .option('--tokenizer <file>', 'tokenizer.json (or vocab.json with merges.txt beside it); default: characters')
@@ -73,8 +72,7 @@ function trainCommand(): Command {
     .option('--batch <n>', 'sequences per micro-batch', int, 12)
     .option('--dropout <x>', 'dropout', num, 0)
     .option('--no-bias', "no biases in the linear layers and LayerNorms (nanoGPT's bias=False; transformers' GPT-2 cannot load it)")
-    .option('--eval-batches <n>', 'validation batches per evaluation', int, 20),
-  { steps: 2000, lr: 1e-3, minLrRate: 0.1, warmup: 100, schedule: 'cosine', weightDecay: 0.1, beta2: 0.99, evalEvery: 250, seed: 1337 })
+    .option('--eval-batches <n>', 'validation batches per evaluation', int, 20)
     .action(async (o) => {
       await useBackend(o.backend, Boolean(o.json));
       manualSeed(o.seed);
@@ -88,9 +86,9 @@ function trainCommand(): Command {
       }));
       const task = new GPTPretrainTask(model, splitTokens(tokens), {
         batchSize: o.batch, blockSize: o.block, evalBatches: o.evalBatches,
-        saveExtras: async (dir) => { await savePretrained(model, dir); await vocab.save(dir); },
+        saveExtras: (dir) => vocab.save(dir),
       });
-      const cfg = trainConfigFromOptions(o, resolve(o.out));
+      const cfg = trainConfigFromOptions(o, GPT_PRETRAIN, resolve(o.out));
       if (!o.json) {
         console.error(`corpus ${corpus}: ${formatNumber(tokens.length)} ${o.tokenizer ? 'tokens' : 'characters'}, vocabulary ${vocab.size}; model ${formatNumber(model.numParameters())} parameters`);
       }
@@ -110,7 +108,7 @@ function trainCommand(): Command {
     });
 }
 
-function generateCommand(): Command {
+function generateCommand() {
   return new Command('generate')
     .description('Continue a prompt with a trained GPT (greedy by default; sampling, top-k/top-p or beam search).')
     .requiredOption('--model <dir>', 'model directory (a checkpoint written by `pretrain gpt train`)')
@@ -141,7 +139,7 @@ function generateCommand(): Command {
     });
 }
 
-function perplexityCommand(): Command {
+function perplexityCommand() {
   return new Command('perplexity')
     .description('Mean next-token loss and perplexity of a GPT over the lines of a file (each line encoded on its own).')
     .requiredOption('--model <dir>', 'model directory')

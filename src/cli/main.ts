@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `pretrain` command: a thin shell over the library. Each subcommand lives in its own file and
 // registers itself here; the library never prints, the CLI does.
-import { Command } from 'commander';
+import { Command } from '@commander-js/extra-typings';
 import { commands } from './commands.js';
 
 const program = new Command();

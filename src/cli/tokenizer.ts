@@ -1,7 +1,7 @@
 // `pretrain tokenizer train|encode`: train a WordPiece / byte-level BPE / word-level tokenizer on a corpus and
 // save it as Hugging Face tokenizer.json; encode a file line by line (JSON lines of ids, tokens, offsets).
 import { createWriteStream } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, Option } from '@commander-js/extra-typings';
 import { Corpus, type CorpusStats } from '../data/corpus.js';
 import { Tokenizer, trainBpe, trainWordLevel, trainWordPiece, type TrainProgress } from '../text/index.js';
 import type { RegisterCommand } from './commands.js';
@@ -34,7 +34,7 @@ function warnInvalid(s: Readonly<CorpusStats>): void {
   console.error(`warning: ${formatNumber(s.invalidSequences)} invalid UTF-8 sequences (${formatNumber(s.invalidBytes)} bytes) replaced with U+FFFD in ${s.invalidFiles.length} file(s): ${files}`);
 }
 
-function trainCommand(): Command {
+function trainCommand() {
   return new Command('train')
     .description("Train a tokenizer on a corpus (one text a line) and save it as Hugging Face's tokenizer.json.")
     .addOption(new Option('--type <type>', 'BERT WordPiece, GPT-2 byte-level BPE, or a word-level vocabulary').choices(['wordpiece', 'bpe', 'word']).makeOptionMandatory())
@@ -73,7 +73,7 @@ function trainCommand(): Command {
     });
 }
 
-function encodeCommand(): Command {
+function encodeCommand() {
   return new Command('encode')
     .description('Encode a file line by line: --json gives one {"ids", "tokens", "offsets"} object a line; offsets count code points.')
     .requiredOption('--tokenizer <file>', 'tokenizer.json, vocab.txt (BERT uncased) or vocab.json (merges.txt beside it)')

@@ -63,4 +63,6 @@ export const parse = {
   number: parser(Number.isFinite, 'a number'),
   nonNegative: parser((n) => Number.isFinite(n) && n >= 0, 'a non-negative number'),
   positive: parser((n) => Number.isFinite(n) && n > 0, 'a positive number'),
+  fraction: parser((n) => Number.isFinite(n) && n >= 0 && n <= 1, 'a number in [0, 1]'),
+  unitInterval: parser((n) => Number.isFinite(n) && n >= 0 && n < 1, 'a number in [0, 1)'),
 };

@@ -1,6 +1,6 @@
 // `pretrain vectors eval|neighbors|analogy`: evaluate and query word vectors (word2vec binary/text, fastText .vec, safetensors).
 import { basename } from 'node:path';
-import { Command } from 'commander';
+import { Command } from '@commander-js/extra-typings';
 import { WordVectors } from '../models/vectors.js';
 import type { RegisterCommand } from './commands.js';
 import { parse, table } from './ui.js';

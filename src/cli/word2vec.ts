@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, Option } from '@commander-js/extra-typings';
 import { writeVectorsSafetensors, writeVocab, writeWord2Vec } from '../io/word2vec-format.js';
 import { buildVocab, Word2Vec, WORD2VEC_DEFAULTS, type Word2VecOptions } from '../models/word2vec/trainer.js';
 import type { RegisterCommand } from './commands.js';

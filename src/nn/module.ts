@@ -58,6 +58,15 @@ export abstract class Module {
     return this;
   }
 
+  /**
+   * Sets requiresGrad on every parameter in the tree (PyTorch's requires_grad_): false freezes them, so the
+   * trainer gives them no optimizer state and, below the lowest trainable layer, autograd records nothing.
+   */
+  requireGrad(on = true): this {
+    for (const p of this.parameters()) p.requiresGrad = on;
+    return this;
+  }
+
   /** Switches to evaluation mode (dropout off). */
   eval(): this {
     return this.train(false);

@@ -4,7 +4,16 @@ import type { BertForPreTraining } from '../models/bert.js';
 import * as ops from '../tensor/ops.js';
 import type { Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { TrainTask } from './trainer.js';
+import { LOOP_DEFAULTS, type TrainConfig, type TrainTask } from './trainer.js';
+
+/**
+ * BERT pretraining's recipe: google-research/bert's optimizer (AdamW at 1e-4, weight decay 0.01, beta2 0.999,
+ * eps 1e-6, linear decay to 0 after warmup), for 1,000 steps with 100 of warmup.
+ */
+export const BERT_PRETRAIN: TrainConfig = {
+  ...LOOP_DEFAULTS, maxSteps: 1000, lr: 1e-4, minLrRate: 0, warmupSteps: 100, schedule: 'linear', weightDecay: 0.01,
+  beta1: 0.9, beta2: 0.999, eps: 1e-6, evalEvery: 200, seed: 12345, checkpointEvery: 500,
+};
 
 /** A batch of pretraining examples, row-major, padded to fixed lengths (the shard layout). */
 export interface BertBatch {

@@ -4,7 +4,16 @@ import type { GPT } from '../models/gpt.js';
 import * as ops from '../tensor/ops.js';
 import { Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { TrainTask } from './trainer.js';
+import { LOOP_DEFAULTS, type TrainConfig, type TrainTask } from './trainer.js';
+
+/**
+ * GPT pretraining's recipe: nanoGPT's shakespeare-char settings (AdamW at 1e-3, beta2 0.99, weight decay 0.1,
+ * 100 warmup steps, cosine decay to a tenth), for 2,000 steps.
+ */
+export const GPT_PRETRAIN: TrainConfig = {
+  ...LOOP_DEFAULTS, maxSteps: 2000, lr: 1e-3, minLrRate: 0.1, warmupSteps: 100, schedule: 'cosine', weightDecay: 0.1,
+  beta1: 0.9, beta2: 0.99, eps: 1e-8, evalEvery: 250, checkpointEvery: 500,
+};
 
 /** A tokenised corpus split into training and validation streams. */
 export interface LMSplits {
@@ -38,7 +47,7 @@ export interface GPTTaskOptions {
   evalBatches: number;
   /** Also report the loss on as many fixed training batches. */
   evalTrain?: boolean;
-  /** Adds config.json and the tokenizer to checkpoints. */
+  /** Adds the tokenizer (or character vocabulary) to checkpoints, which already hold the model and its config.json. */
   saveExtras?: (dir: string) => Promise<void>;
 }
 

@@ -1,27 +1,39 @@
 // The pretraining loop shared by GPT and BERT: AdamW with warmup and decay, gradient clipping and accumulation,
 // evaluation every N steps, atomic checkpoints that resume bit for bit, JSONL logs, and a loss curve at the end.
 // The library never prints: progress reaches the caller through `onProgress`.
-import { fsp, nodePath } from '../platform/node.js';
 import type { Module } from '../nn/module.js';
 import { AdamW, LambdaLR, clipGradNorm, constantScheduleWithWarmup, cosineScheduleWithWarmup, linearScheduleWithWarmup,
-  weightDecayGroups, type OptimizerState, type SchedulerState } from '../optim/index.js';
-import { readSafetensors, writeSafetensors, type SafetensorsTensor } from '../io/safetensors.js';
+  weightDecayGroups, type DecayGroup, type Optimizer, type SchedulerState } from '../optim/index.js';
+import { fsp, nodePath } from '../platform/node.js';
 import { noGrad } from '../tensor/autograd.js';
 import * as ops from '../tensor/ops.js';
 import { Generator, defaultGenerator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { findCheckpoint, loadCheckpoint, saveCheckpoint, trainerState, type TrainerState } from './checkpoint.js';
 import { lossCurveSvg, type CurvePoint } from './loss-curve.js';
 
-/** Hyper-parameters of a pretraining run. */
+/** What trainer_state.json holds for this loop. */
+interface RunState extends TrainerState {
+  dataRng: number;
+  defaultRng: number;
+  scheduler: SchedulerState;
+  dataState?: unknown;
+  history: LogRecord[];
+  elapsedSec: number;
+  config: TrainConfig;
+}
+
+/** Hyper-parameters of a training run; each model's recipe (GPT_PRETRAIN, BERT_PRETRAIN, ...) gives them all. */
 export interface TrainConfig {
   /** Optimizer steps to take. */
   maxSteps: number;
-  /** Peak learning rate. */
+  /** Peak learning rate: of the default AdamW's groups, or the base that scales a given optimizer's groups. */
   lr: number;
   /** Floor of the cosine schedule as a fraction of lr (nanoGPT: 0.1). */
   minLrRate: number;
   warmupSteps: number;
   schedule: 'cosine' | 'linear' | 'constant';
+  /** AdamW's decoupled weight decay on matrices (biases and norm weights get none). */
   weightDecay: number;
   beta1: number;
   beta2: number;
@@ -41,12 +53,47 @@ export interface TrainConfig {
   outDir?: string;
 }
 
-/** nanoGPT-like defaults; override per model. */
-export function trainConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
-  return {
-    maxSteps: 1000, lr: 1e-3, minLrRate: 0.1, warmupSteps: 100, schedule: 'cosine', weightDecay: 0.1, beta1: 0.9, beta2: 0.99,
-    eps: 1e-8, clipNorm: 1, gradAccumSteps: 1, evalEvery: 250, checkpointEvery: 0, logEvery: 10, seed: 1337, ...overrides,
+/** The loop's settings that are not a recipe's: evaluation, checkpoints, logging, clipping and accumulation. */
+export const LOOP_DEFAULTS = { clipNorm: 1, gradAccumSteps: 1, evalEvery: 250, checkpointEvery: 0, logEvery: 10, seed: 1337 } as const;
+
+/** A recipe with some fields changed; every field is checked (counts are integers, rates are finite and in range). */
+export function trainConfig(recipe: TrainConfig, overrides: Partial<TrainConfig> = {}): TrainConfig {
+  const cfg = { ...recipe, ...overrides };
+  const int = (name: keyof TrainConfig, min: number) => {
+    const v = cfg[name];
+    if (!(typeof v === 'number' && Number.isInteger(v) && v >= min)) throw new Error(`TrainConfig: ${name} must be an integer >= ${min}, got ${String(v)}`);
   };
+  const real = (name: keyof TrainConfig, ok: (v: number) => boolean, range: string) => {
+    const v = cfg[name];
+    if (!(typeof v === 'number' && Number.isFinite(v) && ok(v))) throw new Error(`TrainConfig: ${name} must be ${range}, got ${String(v)}`);
+  };
+  int('maxSteps', 1); int('warmupSteps', 0); int('gradAccumSteps', 1); int('evalEvery', 0); int('checkpointEvery', 0); int('logEvery', 1); int('seed', 0);
+  real('lr', (v) => v > 0, 'positive');
+  real('minLrRate', (v) => v >= 0 && v <= 1, 'in [0, 1]');
+  real('weightDecay', (v) => v >= 0, 'non-negative');
+  real('beta1', (v) => v >= 0 && v < 1, 'in [0, 1)');
+  real('beta2', (v) => v >= 0 && v < 1, 'in [0, 1)');
+  real('eps', (v) => v >= 0, 'non-negative');
+  real('clipNorm', (v) => v >= 0, 'non-negative');
+  if (!['cosine', 'linear', 'constant'].includes(cfg.schedule)) throw new Error(`TrainConfig: schedule must be cosine, linear or constant, got ${String(cfg.schedule)}`);
+  return cfg;
+}
+
+/**
+ * The default optimizer's groups: the trainable parameters (requiresGrad; frozen ones get no optimizer state), with
+ * weight decay on matrices and none on biases and norm weights.
+ */
+export function trainableGroups(model: Module, weightDecay: number): DecayGroup[] {
+  const trainable = model.namedParameters().filter(([, p]) => p.requiresGrad);
+  if (trainable.length === 0) throw new Error('train: every parameter of the model is frozen; nothing would be trained');
+  return weightDecayGroups(trainable, weightDecay);
+}
+
+/** AdamW over the trainable parameters with a config's hyper-parameters (what `train` uses unless given an optimizer). */
+export function defaultOptimizer(model: Module, config: TrainConfig): AdamW {
+  return new AdamW(trainableGroups(model, config.weightDecay), {
+    lr: config.lr, betas: [config.beta1, config.beta2], eps: config.eps, weightDecay: config.weightDecay,
+  });
 }
 
 /** What a model contributes to the loop: its loss on a training micro-batch, and its evaluation. */
@@ -59,7 +106,7 @@ export interface TrainTask {
   /** The data position, for tasks that read data sequentially (saved in checkpoints). */
   dataState?(): unknown;
   restoreDataState?(state: unknown): void;
-  /** Writes what a checkpoint needs besides the weights (config.json, tokenizer.json) into a directory. */
+  /** Writes what a checkpoint needs besides the model and its config.json (e.g. tokenizer.json) into a directory. */
   saveExtras?(dir: string): Promise<void>;
 }
 
@@ -93,29 +140,24 @@ export interface TrainResult {
   lossCurve?: string;
 }
 
-/** The version of the checkpoint layout; a mismatch is reported, not guessed at. */
-export const CHECKPOINT_VERSION = 1;
-const CHECKPOINT_FORMAT = 'pretrain.checkpoint';
-
-interface TrainerState {
-  format: string;
-  version: number;
-  step: number;
-  dataRng: number;
-  defaultRng: number;
-  scheduler: SchedulerState;
-  dataState?: unknown;
-  history: LogRecord[];
-  elapsedSec: number;
-  config: TrainConfig;
+/** Options of a run besides its hyper-parameters. */
+export interface TrainOptions {
+  /** Continue from `outDir/checkpoint` when one exists. */
+  resume?: boolean;
+  /** Called after each logged step. */
+  onProgress?: (p: Progress) => void;
+  /**
+   * The optimizer, with its own parameter groups (per-group learning rates and weight decay; frozen parameters left
+   * out). The schedule scales each group's learning rate. Default: `defaultOptimizer(model, config)`.
+   */
+  optimizer?: Optimizer<{ lr: number }>;
 }
 
-/** Runs pretraining for a task; resumes from `outDir/checkpoint` when one exists and `resume` is set. */
-export async function train(task: TrainTask, config: TrainConfig, opts: { resume?: boolean; onProgress?: (p: Progress) => void } = {}): Promise<TrainResult> {
+/** Runs training for a task; resumes from `outDir/checkpoint` when one exists and `resume` is set. */
+export async function train(task: TrainTask, config: TrainConfig, opts: TrainOptions = {}): Promise<TrainResult> {
   const model = task.model;
-  const optimizer = new AdamW(weightDecayGroups(model.namedParameters(), config.weightDecay), {
-    lr: config.lr, betas: [config.beta1, config.beta2], eps: config.eps, weightDecay: config.weightDecay,
-  });
+  const optimizer = opts.optimizer ?? defaultOptimizer(model, config);
+  const trainable = optimizer.paramGroups.flatMap((g) => g.params);
   const lambda = config.schedule === 'constant' ? constantScheduleWithWarmup(config.warmupSteps)
     : config.schedule === 'linear' ? linearScheduleWithWarmup(config.warmupSteps, config.maxSteps)
       : cosineScheduleWithWarmup(config.warmupSteps, config.maxSteps, { minLrRate: config.minLrRate });
@@ -127,8 +169,9 @@ export async function train(task: TrainTask, config: TrainConfig, opts: { resume
   let history: LogRecord[] = [];
   let elapsedBefore = 0;
   const checkpointDir = config.outDir ? nodePath.join(config.outDir, 'checkpoint') : undefined;
-  if (opts.resume && checkpointDir && (await findCheckpoint(checkpointDir))) {
-    const state = await loadCheckpoint(await findCheckpoint(checkpointDir) as string, model, optimizer);
+  const found = opts.resume && checkpointDir ? await findCheckpoint(checkpointDir) : null;
+  if (found) {
+    const state = await loadCheckpoint(found, model, optimizer) as RunState;
     step = state.step;
     history = state.history;
     elapsedBefore = state.elapsedSec;
@@ -141,10 +184,11 @@ export async function train(task: TrainTask, config: TrainConfig, opts: { resume
 
   const save = async () => {
     if (!checkpointDir) return;
-    await saveCheckpoint(checkpointDir, model, optimizer, {
-      format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, step, dataRng: dataRng.getState(), defaultRng: defaultGenerator.getState(),
-      scheduler: scheduler.stateDict(), dataState: task.dataState?.(), history, elapsedSec: elapsedBefore + (performance.now() - start) / 1000, config,
-    }, task);
+    const state = trainerState({
+      step, dataRng: dataRng.getState(), defaultRng: defaultGenerator.getState(), scheduler: scheduler.stateDict(), dataState: task.dataState?.(),
+      history, elapsedSec: elapsedBefore + (performance.now() - start) / 1000, config,
+    } satisfies Omit<RunState, 'format' | 'version'>);
+    await saveCheckpoint(checkpointDir, { model, optimizer, state, extras: task.saveExtras?.bind(task) });
   };
   const evaluate = async () => {
     model.eval();
@@ -174,7 +218,7 @@ export async function train(task: TrainTask, config: TrainConfig, opts: { resume
       lossSum = lossSum ? ops.add(lossSum, l) : l;
       windowTokens += tokens;
     }
-    if (config.clipNorm > 0) clipGradNorm(model.parameters(), config.clipNorm);
+    if (config.clipNorm > 0) clipGradNorm(trainable, config.clipNorm);
     optimizer.step();
     optimizer.zeroGrad();
     // One turn of the event loop per step lets finalizers free the step's device buffers (they never run inside
@@ -220,58 +264,4 @@ export function curvePoints(history: readonly LogRecord[]): CurvePoint[] {
     if (r.val_loss !== undefined) points.push({ step: r.step, value: r.val_loss, series: 'validation' });
   }
   return points;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return fsp.stat(path).then(() => true, () => false);
-}
-
-/** The checkpoint to resume from: `dir`, or the previous one left by a save that was interrupted mid-swap. */
-async function findCheckpoint(dir: string): Promise<string | null> {
-  if (await exists(nodePath.join(dir, 'trainer_state.json'))) return dir;
-  if (await exists(nodePath.join(`${dir}.old`, 'trainer_state.json'))) return `${dir}.old`;
-  return null;
-}
-
-/**
- * Writes a checkpoint atomically: everything goes into a fresh sibling directory, which then replaces the old
- * checkpoint by renames, so a crash at any moment leaves a complete checkpoint on disk. The directory is also a
- * Hugging Face model directory (model.safetensors + whatever `saveExtras` adds, e.g. config.json).
- */
-async function saveCheckpoint(dir: string, model: Module, optimizer: AdamW, state: TrainerState, task: TrainTask): Promise<void> {
-  const tmp = `${dir}.tmp-${process.pid}`;
-  await fsp.rm(tmp, { recursive: true, force: true });
-  await fsp.mkdir(tmp, { recursive: true });
-  const weights = new Map<string, SafetensorsTensor>();
-  for (const [name, p] of model.namedParameters()) weights.set(name, { dtype: 'F32', shape: [...p.shape], data: (await p.data()) as Float32Array });
-  await writeSafetensors(nodePath.join(tmp, 'model.safetensors'), weights, { format: 'pt' });
-  const opt = await optimizer.stateDict();
-  const optTensors = new Map<string, SafetensorsTensor>();
-  for (const [name, t] of Object.entries(opt.tensors)) optTensors.set(name, { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape: t.shape, data: t.data as Float32Array });
-  await writeSafetensors(nodePath.join(tmp, 'optimizer.safetensors'), optTensors, { meta: JSON.stringify(opt.meta) });
-  await fsp.writeFile(nodePath.join(tmp, 'trainer_state.json'), `${JSON.stringify(state)}\n`);
-  await task.saveExtras?.(tmp);
-  const old = `${dir}.old`;
-  await fsp.rm(old, { recursive: true, force: true });
-  if (await exists(dir)) await fsp.rename(dir, old);
-  await fsp.rename(tmp, dir);
-  await fsp.rm(old, { recursive: true, force: true });
-}
-
-async function loadCheckpoint(dir: string, model: Module, optimizer: AdamW): Promise<TrainerState> {
-  const statePath = nodePath.join(dir, 'trainer_state.json');
-  const state = JSON.parse(await fsp.readFile(statePath, 'utf8')) as TrainerState;
-  if (state.format !== CHECKPOINT_FORMAT) throw new Error(`${statePath}: not a pretrain checkpoint (format '${state.format}')`);
-  if (state.version !== CHECKPOINT_VERSION) {
-    throw new Error(`${statePath}: checkpoint version ${state.version}, but this build reads version ${CHECKPOINT_VERSION}`);
-  }
-  const { tensors } = await readSafetensors(nodePath.join(dir, 'model.safetensors'));
-  const weights = new Map<string, Tensor>();
-  for (const [name, t] of tensors) weights.set(name, ops.fromArray(t.data, t.shape, { dtype: 'float32' }));
-  model.loadStateDict(weights, true);
-  const opt = await readSafetensors(nodePath.join(dir, 'optimizer.safetensors'));
-  const saved: OptimizerState = { meta: JSON.parse(opt.metadata.meta ?? '{}'), tensors: {} };
-  for (const [name, t] of opt.tensors) saved.tensors[name] = { dtype: t.dtype === 'I32' ? 'int32' : 'float32', shape: t.shape, data: t.data };
-  optimizer.loadStateDict(saved);
-  return state;
 }

@@ -88,7 +88,7 @@ test('pretrain gpt train --backend webgpu trains on the GPU backend (Mesa lavapi
   assert.ok(existsSync(join(out, 'checkpoint', 'model.safetensors')));
   const bad = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'gpt', 'train', '--backend', 'tpu'], { encoding: 'utf8' });
   assert.notEqual(bad.status, 0);
-  assert.match(bad.stderr, /Allowed choices are cpu, cpu-wasm, cpu-reference, webgpu/);
+  assert.match(bad.stderr, /Allowed choices are cpu, cpu-native, cpu-wasm, cpu-reference, webgpu/);
 });
 
 test('every model command has --help', () => {

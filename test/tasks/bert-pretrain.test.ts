@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as T from '../../src/tensor/index.js';
 import { BertForPreTraining, bertConfig } from '../../src/models/bert.js';
-import { BertPretrainTask, MemoryBertSource, selectRows, type BertBatch } from '../../src/tasks/bert-pretrain.js';
+import { BERT_PRETRAIN, BertPretrainTask, MemoryBertSource, selectRows, type BertBatch } from '../../src/tasks/bert-pretrain.js';
 import { train, trainConfig } from '../../src/tasks/trainer.js';
 
 /**
@@ -45,7 +45,7 @@ test('BERT pretraining on examples lowers MLM+NSP loss and reports held-out MLM 
   }));
   const task = new BertPretrainTask(model, new MemoryBertSource(data), { batchSize: 16, heldOut: selectRows(data, [...Array(32).keys()]) });
   const before = await T.noGrad(() => task.evaluate());
-  const result = await train(task, trainConfig({ maxSteps: 200, lr: 3e-3, warmupSteps: 10, weightDecay: 0.01, beta2: 0.999, evalEvery: 0, logEvery: 20 }));
+  const result = await train(task, trainConfig(BERT_PRETRAIN, { maxSteps: 200, lr: 3e-3, warmupSteps: 10, schedule: 'cosine', minLrRate: 0.1, eps: 1e-8, evalEvery: 0, logEvery: 20 }));
   const first = result.history[0]!.loss!;
   assert.ok(result.finalLoss < first * 0.6, `loss ${first} -> ${result.finalLoss}`);
   assert.ok(result.eval.mlm_accuracy! > before.mlm_accuracy! + 0.2, `MLM accuracy ${before.mlm_accuracy} -> ${result.eval.mlm_accuracy}`);

@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as T from '../../src/tensor/index.js';
 import { GPT, gptConfig } from '../../src/models/gpt.js';
-import { GPTPretrainTask, splitTokens } from '../../src/tasks/gpt-pretrain.js';
-import { train, trainConfig } from '../../src/tasks/trainer.js';
-import { savePretrained, loadPretrained } from '../../src/models/pretrained.js';
+import { GPT_PRETRAIN, GPTPretrainTask, splitTokens } from '../../src/tasks/gpt-pretrain.js';
+import { defaultOptimizer, train, trainConfig } from '../../src/tasks/trainer.js';
+import { AdamW } from '../../src/optim/index.js';
+import { loadPretrained } from '../../src/models/pretrained.js';
 import { CharVocab } from '../../src/text/char-vocab.js';
 
 const TEXT = 'It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife. '.repeat(20);
@@ -17,7 +18,7 @@ const tokens = vocab.encode(TEXT);
 function makeTask(seed = 0) {
   T.manualSeed(seed);
   const model = new GPT(gptConfig({ vocab_size: vocab.size, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2, resid_pdrop: 0.1, embd_pdrop: 0.1, attn_pdrop: 0 }));
-  return new GPTPretrainTask(model, splitTokens(tokens), { batchSize: 4, blockSize: 16, evalBatches: 2, saveExtras: (dir) => savePretrained(model, dir) });
+  return new GPTPretrainTask(model, splitTokens(tokens), { batchSize: 4, blockSize: 16, evalBatches: 2 });
 }
 
 async function params(task: GPTPretrainTask) {
@@ -27,7 +28,7 @@ async function params(task: GPTPretrainTask) {
 test('training lowers the loss and writes log.jsonl, a checkpoint and a loss curve', async () => {
   const out = mkdtempSync(join(tmpdir(), 'train-'));
   const task = makeTask();
-  const result = await train(task, trainConfig({ maxSteps: 40, lr: 1e-2, warmupSteps: 4, evalEvery: 20, logEvery: 5, outDir: out }));
+  const result = await train(task, trainConfig(GPT_PRETRAIN, { maxSteps: 40, lr: 1e-2, warmupSteps: 4, evalEvery: 20, logEvery: 5, outDir: out }));
   const first = result.history[0]!.loss!;
   assert.ok(result.finalLoss < first - 0.5, `loss ${first} -> ${result.finalLoss}`);
   assert.ok(result.eval.val_loss! > 0 && Math.abs(result.eval.perplexity! - Math.exp(result.eval.val_loss!)) < 1e-9);
@@ -46,7 +47,7 @@ test('training lowers the loss and writes log.jsonl, a checkpoint and a loss cur
 });
 
 test('a run interrupted after a checkpoint resumes bit for bit (weights, optimizer, schedule, data and dropout RNG)', async () => {
-  const cfg = (outDir?: string) => trainConfig({ maxSteps: 12, lr: 5e-3, warmupSteps: 3, evalEvery: 0, logEvery: 1, checkpointEvery: 5, outDir });
+  const cfg = (outDir?: string) => trainConfig(GPT_PRETRAIN, { maxSteps: 12, lr: 5e-3, warmupSteps: 3, evalEvery: 0, logEvery: 1, checkpointEvery: 5, outDir });
   const straight = makeTask();
   await train(straight, cfg());
 
@@ -59,4 +60,73 @@ test('a run interrupted after a checkpoint resumes bit for bit (weights, optimiz
   assert.equal(result.steps, 12);
   assert.deepEqual(await params(resumed), await params(straight));
   assert.ok(!existsSync(join(out, 'checkpoint.old')) && !readdirSync(out).some((f) => f.includes('.tmp-')), 'no leftovers from the atomic swap');
+});
+
+test('frozen parameters get no optimizer state, stay unchanged, and get no gradient below the lowest trainable layer', async () => {
+  const task = makeTask(3);
+  const gpt = task.model;
+  gpt.transformer.wte.requireGrad(false);
+  gpt.transformer.wpe.requireGrad(false);
+  gpt.transformer.h[0]!.attn.requireGrad(false);
+  const frozen = gpt.namedParameters().filter(([, p]) => !p.requiresGrad);
+  assert.equal(frozen.length, 2 + 4, 'wte, wpe and the first block\'s attention (c_attn, c_proj weights and biases)');
+  const before = await Promise.all(frozen.map(async ([, p]) => Array.from(await p.data())));
+  const optimizer = defaultOptimizer(gpt, trainConfig(GPT_PRETRAIN));
+  assert.equal(optimizer.paramGroups.flatMap((g) => g.keys).some((k) => frozen.some(([name]) => name === k)), false, 'frozen parameters are not in the optimizer');
+  await train(task, trainConfig(GPT_PRETRAIN, { maxSteps: 5, lr: 1e-2, warmupSteps: 0, evalEvery: 0, logEvery: 5 }), { optimizer });
+  for (const [i, [name, p]] of frozen.entries()) {
+    assert.deepEqual(Array.from(await p.data()), before[i], `${name} did not change`);
+    assert.equal(p.grad, null, `${name} has no gradient`);
+    assert.equal(optimizer.stateOf(p), undefined, `${name} has no optimizer state`);
+  }
+  // The embeddings' output is not on the tape: nothing below the first trainable layer is recorded.
+  const x = T.fromArray(tokens.subarray(0, 16), [1, 16], { dtype: 'int32' });
+  const embedded = T.add(gpt.transformer.wte.forward(x), gpt.transformer.wpe.forward(T.arange(16)));
+  assert.equal(embedded.requiresGrad, false);
+  assert.equal(gpt.forward({ inputIds: x }).logits.requiresGrad, true, 'the layers above still train');
+  assert.throws(() => defaultOptimizer(gpt.requireGrad(false), trainConfig(GPT_PRETRAIN)), /every parameter of the model is frozen/);
+});
+
+test('parameter groups keep their own learning rates under the schedule, and resume bit for bit', async () => {
+  const groupsOf = (task: GPTPretrainTask) => {
+    const named = task.model.namedParameters();
+    return new AdamW([
+      { params: named.filter(([n]) => n.startsWith('transformer.h.')), lr: 2e-2 },
+      { params: named.filter(([n]) => !n.startsWith('transformer.h.')), lr: 0 },
+    ], { weightDecay: 0 });
+  };
+  const cfg = (outDir?: string) => trainConfig(GPT_PRETRAIN, { maxSteps: 8, warmupSteps: 2, evalEvery: 0, logEvery: 1, checkpointEvery: 4, outDir });
+  const straight = makeTask(5);
+  const still = straight.model.namedParameters().filter(([n]) => !n.startsWith('transformer.h.'));
+  const before = await Promise.all(still.map(async ([, p]) => Array.from(await p.data())));
+  const opt = groupsOf(straight);
+  const lrs: number[][] = [];
+  await train(straight, cfg(), { optimizer: opt, onProgress: () => lrs.push(opt.paramGroups.map((g) => g.lr)) });
+  for (const [i, [name, p]] of still.entries()) assert.deepEqual(Array.from(await p.data()), before[i], `${name} has lr 0`);
+  assert.ok(lrs.every(([a, b]) => a! > 0 && b === 0), 'the schedule scales each group from its own rate');
+  assert.ok(Math.abs(lrs[7]![0]! - 2e-2 * 0.1) < 1e-9, `the cosine floor of the group's own rate: ${lrs[7]![0]}`);
+
+  const out = mkdtempSync(join(tmpdir(), 'groups-'));
+  const crashing = makeTask(5);
+  await assert.rejects(train(crashing, cfg(out), { optimizer: groupsOf(crashing), onProgress: (p) => { if (p.step === 6) throw new Error('crash'); } }), /crash/);
+  const resumed = makeTask(77);
+  await train(resumed, cfg(out), { optimizer: groupsOf(resumed), resume: true });
+  assert.deepEqual(await params(resumed), await params(straight));
+});
+
+test('a checkpoint holds each file once: the model directory, the optimizer, the trainer state and what the task adds', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'ckpt-'));
+  const task = makeTask(6);
+  const written: string[] = [];
+  task.saveExtras = async (dir) => { written.push(...readdirSync(dir).sort()); writeFileSync(join(dir, 'char_vocab.json'), '{}'); };
+  await train(task, trainConfig(GPT_PRETRAIN, { maxSteps: 2, warmupSteps: 0, evalEvery: 0, logEvery: 1, outDir: out }));
+  assert.deepEqual(written, ['config.json', 'model.safetensors', 'optimizer.safetensors', 'trainer_state.json'], 'the model is written before the task\'s extras, by the checkpoint');
+  assert.deepEqual(readdirSync(join(out, 'checkpoint')).sort(), ['char_vocab.json', 'config.json', 'model.safetensors', 'optimizer.safetensors', 'trainer_state.json']);
+});
+
+test('training configs are checked: counts are integers in range, rates finite', () => {
+  assert.throws(() => trainConfig(GPT_PRETRAIN, { maxSteps: 0 }), /maxSteps must be an integer >= 1, got 0/);
+  assert.throws(() => trainConfig(GPT_PRETRAIN, { lr: Number.NaN }), /lr must be positive, got NaN/);
+  assert.throws(() => trainConfig(GPT_PRETRAIN, { beta2: 1 }), /beta2 must be in \[0, 1\)/);
+  assert.throws(() => trainConfig(GPT_PRETRAIN, { gradAccumSteps: 1.5 }), /gradAccumSteps must be an integer >= 1/);
 });

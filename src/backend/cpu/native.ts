@@ -15,7 +15,7 @@ interface Addon {
   crossEntropyGradRows(x: Float32Array, target: Int32Array, lse: Float32Array, grad: Float32Array, dx: Float32Array, rows: number, n: number, ignore: number, smoothing: number): void;
   layerNormRows(x: Float32Array, w: Float32Array | null, b: Float32Array | null, y: Float32Array, mean: Float32Array, rstd: Float32Array, rows: number, n: number, eps: number): void;
   layerNormGradRows(g: Float32Array, x: Float32Array, w: Float32Array | null, mean: Float32Array, rstd: Float32Array, dx: Float32Array, dw: Float32Array, db: Float32Array, rows: number, n: number): void;
-  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, keep: number, beta1: number, c1: number, beta2: number, c2: number, step: number, inv2: number, eps: number): void;
+  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, keep: number, beta1: number, c1: number, beta2: number, c2: number, stepSize: number, inv2: number, eps: number): void;
   attention(meta: Float64Array, q: Float32Array, k: Float32Array, v: Float32Array, mask: Float32Array | null, out: Float32Array, weights: Float32Array): void;
   attentionBackward(meta: Float64Array, dOut: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, weights: Float32Array,
     dq: Float32Array, dk: Float32Array, dv: Float32Array): void;

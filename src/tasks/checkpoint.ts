@@ -1,0 +1,106 @@
+// Training checkpoints: the one place that writes and reads them. A checkpoint is a directory holding the model as
+// a Hugging Face directory (config.json + model.safetensors, for registered models), optimizer.safetensors and
+// trainer_state.json, plus what the task adds (a tokenizer). Each file is written once, into a fresh sibling
+// directory that then replaces the old checkpoint by renames, so a crash at any moment leaves a whole checkpoint.
+import { writeHfCheckpoint } from '../io/hf.js';
+import { readSafetensors, writeSafetensors, type SafetensorsTensor } from '../io/safetensors.js';
+import type { PretrainedModule } from '../models/family.js';
+import { architectureOf, configJson } from '../models/pretrained.js';
+import type { Module } from '../nn/module.js';
+import type { Optimizer, OptimizerState } from '../optim/index.js';
+import { fsp, nodePath, processId } from '../platform/node.js';
+import * as ops from '../tensor/ops.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** The version of the checkpoint layout; a mismatch is reported, not guessed at. */
+export const CHECKPOINT_VERSION = 1;
+const CHECKPOINT_FORMAT = 'pretrain.checkpoint';
+const STATE_FILE = 'trainer_state.json';
+
+/** trainer_state.json: where the run was, with the format tag and version. */
+export interface TrainerState {
+  format: string;
+  version: number;
+  step: number;
+  [field: string]: unknown;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return fsp.stat(path).then(() => true, () => false);
+}
+
+/** Whether a model has a Hugging Face layout (so its checkpoint also gets a config.json). */
+function isRegistered(model: Module): model is PretrainedModule {
+  try {
+    architectureOf(model);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function weightsOf(model: Module): Promise<Map<string, SafetensorsTensor>> {
+  const out = new Map<string, SafetensorsTensor>();
+  for (const [name, p] of model.namedParameters()) out.set(name, { dtype: 'F32', shape: [...p.shape], data: (await p.data()) as Float32Array });
+  return out;
+}
+
+/** What a checkpoint holds. `extras` writes the task's own files (a tokenizer, never the weights) into the directory. */
+export interface CheckpointParts {
+  model: Module;
+  optimizer: Optimizer<{ lr: number }>;
+  state: TrainerState;
+  extras?: (dir: string) => Promise<void>;
+}
+
+/** Writes a checkpoint to `dir` atomically (see the file's header). */
+export async function saveCheckpoint(dir: string, parts: CheckpointParts): Promise<void> {
+  const tmp = `${dir}.tmp-${processId()}`;
+  await fsp.rm(tmp, { recursive: true, force: true });
+  await fsp.mkdir(tmp, { recursive: true });
+  const weights = await weightsOf(parts.model);
+  if (isRegistered(parts.model)) await writeHfCheckpoint(tmp, configJson(parts.model), weights);
+  else await writeSafetensors(nodePath.join(tmp, 'model.safetensors'), weights, { format: 'pt' });
+  const opt = await parts.optimizer.stateDict();
+  const optTensors = new Map<string, SafetensorsTensor>();
+  for (const [name, t] of Object.entries(opt.tensors)) optTensors.set(name, { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape: t.shape, data: t.data as Float32Array });
+  await writeSafetensors(nodePath.join(tmp, 'optimizer.safetensors'), optTensors, { meta: JSON.stringify(opt.meta) });
+  await fsp.writeFile(nodePath.join(tmp, STATE_FILE), `${JSON.stringify(parts.state)}\n`);
+  await parts.extras?.(tmp);
+  const old = `${dir}.old`;
+  await fsp.rm(old, { recursive: true, force: true });
+  if (await exists(dir)) await fsp.rename(dir, old);
+  await fsp.rename(tmp, dir);
+  await fsp.rm(old, { recursive: true, force: true });
+}
+
+/** The checkpoint to resume from: `dir`, or the previous one left by a save that was interrupted mid-swap; null if none. */
+export async function findCheckpoint(dir: string): Promise<string | null> {
+  if (await exists(nodePath.join(dir, STATE_FILE))) return dir;
+  if (await exists(nodePath.join(`${dir}.old`, STATE_FILE))) return `${dir}.old`;
+  return null;
+}
+
+/** Restores the model's weights and the optimizer's state from a checkpoint, and returns its trainer state. */
+export async function loadCheckpoint(dir: string, model: Module, optimizer: Optimizer<{ lr: number }>): Promise<TrainerState> {
+  const statePath = nodePath.join(dir, STATE_FILE);
+  const state = JSON.parse(await fsp.readFile(statePath, 'utf8')) as TrainerState;
+  if (state.format !== CHECKPOINT_FORMAT) throw new Error(`${statePath}: not a pretrain checkpoint (format '${state.format}')`);
+  if (state.version !== CHECKPOINT_VERSION) {
+    throw new Error(`${statePath}: checkpoint version ${state.version}, but this build reads version ${CHECKPOINT_VERSION}`);
+  }
+  const { tensors } = await readSafetensors(nodePath.join(dir, 'model.safetensors'));
+  const weights = new Map<string, Tensor>();
+  for (const [name, t] of tensors) weights.set(name, ops.fromArray(t.data, t.shape, { dtype: 'float32' }));
+  model.loadStateDict(weights, true);
+  const opt = await readSafetensors(nodePath.join(dir, 'optimizer.safetensors'));
+  const saved: OptimizerState = { meta: JSON.parse(opt.metadata.meta ?? '{}'), tensors: {} };
+  for (const [name, t] of opt.tensors) saved.tensors[name] = { dtype: t.dtype === 'I32' ? 'int32' : 'float32', shape: t.shape, data: t.data };
+  optimizer.loadStateDict(saved);
+  return state;
+}
+
+/** A trainer state with the format tag and version filled in. */
+export function trainerState<F extends { step: number }>(fields: F): F & TrainerState {
+  return { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, ...fields };
+}
