@@ -12,7 +12,6 @@ import { BERT_PRETRAIN, BertPretrainTask } from '../tasks/bert-pretrain.js';
 import { lossCurveText } from '../tasks/loss-curve.js';
 import { train } from '../tasks/trainer.js';
 import { manualSeed } from '../tensor/random.js';
-import type { RegisterCommand } from './commands.js';
 import { trainConfigFromOptions, trainingCommand, useBackend } from './train-options.js';
 import { formatNumber, parse, progressBar, table } from './ui.js';
 
@@ -99,7 +98,7 @@ function fillMaskCommand() {
 }
 
 /** Registers `pretrain bert`. */
-export const registerBert: RegisterCommand = (program) => {
+export const registerBert = (program: Command): void => {
   program.addCommand(new Command('bert').description('BERT: masked-LM + next-sentence Transformer encoder').addCommand(trainCommand())
     .addCommand(fillMaskCommand()));
 };

@@ -8,8 +8,5 @@ import { registerWord2vec } from './word2vec.js';
 import { registerVectors } from './vectors.js';
 import { registerGlove } from './glove.js';
 
-/** A function that adds one top-level command to the program. */
-export type RegisterCommand = (program: Command) => void;
-
 /** Every top-level command, in the order `pretrain --help` lists them. */
-export const commands: RegisterCommand[] = [registerGpt, registerBert, registerTokenizer, registerData, registerWord2vec, registerGlove, registerVectors];
+export const commands: ((program: Command) => void)[] = [registerGpt, registerBert, registerTokenizer, registerData, registerWord2vec, registerGlove, registerVectors];

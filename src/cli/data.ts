@@ -8,7 +8,6 @@ import { encoderFromTokenizer, type TokenEncoder } from '../data/encoder.js';
 import { prepareBertData, prepareLmData, type PrepareProgress, type PrepareSummary } from '../data/prepare.js';
 import { readManifest, readShard } from '../data/shards.js';
 import { Tokenizer } from '../text/index.js';
-import type { RegisterCommand } from './commands.js';
 import { formatNumber, parse, progressBar, table } from './ui.js';
 
 const int = parse.int;
@@ -175,7 +174,7 @@ function inspectCommand() {
 }
 
 /** Registers `pretrain data`. */
-export const registerData: RegisterCommand = (program) => {
+export const registerData = (program: Command): void => {
   program.addCommand(new Command('data')
     .description('Prepare pretraining data: BERT examples or LM token blocks, as safetensors shards.')
     .addCommand(bertCommand())

@@ -6,14 +6,13 @@ import { join } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import { writeVectorsSafetensors, writeVocab, writeWord2Vec } from '../io/word2vec-format.js';
 import { Glove, GLOVE_DEFAULTS } from '../models/word2vec/glove.js';
-import type { RegisterCommand } from './commands.js';
 import { formatNumber, parse, progressBar } from './ui.js';
 
 const int = parse.positiveInt;
 const num = parse.positive;
 
 /** Adds `pretrain glove`. */
-export const registerGlove: RegisterCommand = (program) => {
+export const registerGlove = (program: Command): void => {
   const d = GLOVE_DEFAULTS;
   program.addCommand(new Command('glove')
     .description('Train GloVe (co-occurrence counts within a memory budget, AdaGrad weighted least squares); saves W + W~.')

@@ -6,7 +6,8 @@ import { Command } from '@commander-js/extra-typings';
 import { loadModel } from './load.js';
 import { GPT, gptConfig } from '../models/gpt.js';
 import { generate } from '../tasks/generate.js';
-import { GPT_PRETRAIN, GPTPretrainTask, splitTokens } from '../tasks/gpt-pretrain.js';
+import { GPT_PRETRAIN, GPTPretrainTask } from '../tasks/gpt-pretrain.js';
+import { splitTokens } from '../data/lm.js';
 import { lossCurveText } from '../tasks/loss-curve.js';
 import { train } from '../tasks/trainer.js';
 import { gptPerplexity } from '../tasks/perplexity.js';
@@ -14,7 +15,6 @@ import { CharVocab } from '../text/char-vocab.js';
 import { Tokenizer } from '../text/tokenizer.js';
 import { manualSeed } from '../tensor/random.js';
 import { asset } from './assets.js';
-import type { RegisterCommand } from './commands.js';
 import { trainConfigFromOptions, trainingCommand, useBackend } from './train-options.js';
 import { formatNumber, parse, progressBar, table } from './ui.js';
 
@@ -157,7 +157,7 @@ function perplexityCommand() {
 }
 
 /** Registers `pretrain gpt`. */
-export const registerGpt: RegisterCommand = (program) => {
+export const registerGpt = (program: Command): void => {
   program.addCommand(new Command('gpt').description('GPT: causal Transformer language model').addCommand(trainCommand())
     .addCommand(generateCommand()).addCommand(perplexityCommand()));
 };

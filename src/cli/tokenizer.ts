@@ -4,7 +4,6 @@ import { createWriteStream } from 'node:fs';
 import { Command, Option } from '@commander-js/extra-typings';
 import { Corpus, type CorpusStats } from '../data/corpus.js';
 import { Tokenizer, trainBpe, trainWordLevel, trainWordPiece, type TrainProgress } from '../text/index.js';
-import type { RegisterCommand } from './commands.js';
 import { formatNumber, parse, progressBar, table } from './ui.js';
 
 const int = parse.count;
@@ -117,7 +116,7 @@ function encodeCommand() {
 }
 
 /** Registers `pretrain tokenizer`. */
-export const registerTokenizer: RegisterCommand = (program) => {
+export const registerTokenizer = (program: Command): void => {
   program.addCommand(new Command('tokenizer')
     .description('Train tokenizers (WordPiece, byte-level BPE, word-level) and encode text, in Hugging Face formats.')
     .addCommand(trainCommand())

@@ -2,13 +2,12 @@
 import { basename } from 'node:path';
 import { Command } from '@commander-js/extra-typings';
 import { WordVectors } from '../models/vectors.js';
-import type { RegisterCommand } from './commands.js';
 import { parse, table } from './ui.js';
 
 const int = parse.positiveInt;
 
 /** Adds `pretrain vectors`. */
-export const registerVectors: RegisterCommand = (program) => {
+export const registerVectors = (program: Command): void => {
   const vectors = new Command('vectors').description('Evaluate and query word vectors (.bin word2vec binary; .txt/.vec text; .safetensors).');
   vectors.addCommand(new Command('eval')
     .description("Analogy accuracy (questions-words format) and word-pair Spearman, with gensim's semantics (case-insensitive, first 300000 words).")

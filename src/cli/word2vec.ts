@@ -6,14 +6,13 @@ import { join } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import { writeVectorsSafetensors, writeVocab, writeWord2Vec } from '../io/word2vec-format.js';
 import { buildVocab, Word2Vec, WORD2VEC_DEFAULTS, type Word2VecOptions } from '../models/word2vec/trainer.js';
-import type { RegisterCommand } from './commands.js';
 import { formatNumber, parse, progressBar } from './ui.js';
 
 const int = parse.count;
 const num = parse.nonNegative;
 
 /** Adds `pretrain word2vec`. */
-export const registerWord2vec: RegisterCommand = (program) => {
+export const registerWord2vec = (program: Command): void => {
   const d = WORD2VEC_DEFAULTS;
   program.addCommand(new Command('word2vec')
     .description('Train word2vec (CBOW or skip-gram; negative sampling and/or hierarchical softmax) with word2vec.c/gensim semantics.')

@@ -5,7 +5,7 @@
 // `masked_lm_prob` capped by `max_predictions_per_seq`, 80/10/10, optional whole-word masking, and all instances
 // shuffled at the end. Draws are made in the script's order; the PRNG is ours (src/data/random.ts), so the choices
 // are reproducible for a seed but not bit-identical to Python's Mersenne Twister.
-import type { BertBatch } from '../tasks/bert-pretrain.js';
+import type { BertBatch } from './batches.js';
 import type { BertVocab, TokenEncoder } from './encoder.js';
 import { Rng } from './random.js';
 

@@ -1,4 +1,5 @@
 // Pretraining data: corpora, sentence splitting, BERT examples, LM streams, shards (see docs/data.md).
+export * from './batches.js';
 export * from './bert.js';
 export * from './corpus.js';
 export * from './encoder.js';

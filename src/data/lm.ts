@@ -1,7 +1,34 @@
 // Language-model streams: contiguous token blocks for GPT (documents joined by a separator, cut into fixed blocks,
 // as GPT-2's training data and Hugging Face's run_clm group_texts do), and BPTT windows for recurrent LMs (ELMo,
 // the NNLM): the stream split into `batchSize` parallel rows, read `bptt` steps at a time, with next-token targets
-// for the forward LM and previous-token targets for the backward LM.
+// for the forward LM and previous-token targets for the backward LM; and nanoGPT's random blocks of a stream.
+import * as ops from '../tensor/ops.js';
+import type { Generator as RandomGenerator } from '../tensor/random.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** A tokenised corpus split into training and validation streams. */
+export interface LMSplits {
+  train: Int32Array;
+  val: Int32Array;
+}
+
+/** Splits a token stream: the first `trainFraction` for training, the rest for validation (nanoGPT: 0.9). */
+export function splitTokens(tokens: Int32Array, trainFraction = 0.9): LMSplits {
+  const n = Math.floor(tokens.length * trainFraction);
+  return { train: tokens.subarray(0, n), val: tokens.subarray(n) };
+}
+
+/** Draws `batch` random windows of `block + 1` tokens: inputs and the next-token targets, each int32 [batch, block]. */
+export function sampleBlocks(tokens: Int32Array, batch: number, block: number, rng: RandomGenerator): { x: Tensor; y: Tensor } {
+  if (tokens.length <= block) throw new Error(`sampleBlocks: ${tokens.length} tokens are too few for blocks of ${block}`);
+  const x = new Int32Array(batch * block), y = new Int32Array(batch * block);
+  for (let b = 0; b < batch; b++) {
+    const start = Math.floor(rng.random() * (tokens.length - block));
+    x.set(tokens.subarray(start, start + block), b * block);
+    y.set(tokens.subarray(start + 1, start + block + 1), b * block);
+  }
+  return { x: ops.fromArray(x, [batch, block], { dtype: 'int32' }), y: ops.fromArray(y, [batch, block], { dtype: 'int32' }) };
+}
 
 /** Ignored target (no previous token at the start of a row), as cross-entropy's ignore index. */
 export const IGNORE_INDEX = -100;

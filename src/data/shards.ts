@@ -6,7 +6,7 @@
 // for width 0), and the manifest's kind/version in the safetensors __metadata__.
 import { fsp, nodePath } from '../platform/node.js';
 import { SafetensorsReader, writeFileAtomic, writeSafetensors, type SafetensorsTensor } from '../io/safetensors.js';
-import type { BertBatch, BertBatchSource } from '../tasks/bert-pretrain.js';
+import type { BertBatch, BertBatchSource } from './batches.js';
 import { emptyBertBatch } from './bert.js';
 
 /** The manifest's format tag. */

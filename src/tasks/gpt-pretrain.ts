@@ -1,5 +1,6 @@
 // GPT pretraining as a TrainTask: random contiguous blocks of a token stream (nanoGPT's sampling), next-token loss,
 // and held-out loss and perplexity on fixed validation blocks.
+import { sampleBlocks, type LMSplits } from '../data/lm.js';
 import type { GPT } from '../models/gpt.js';
 import * as ops from '../tensor/ops.js';
 import { Generator } from '../tensor/random.js';
@@ -14,30 +15,6 @@ export const GPT_PRETRAIN: TrainConfig = {
   ...LOOP_DEFAULTS, maxSteps: 2000, lr: 1e-3, minLrRate: 0.1, warmupSteps: 100, schedule: 'cosine', weightDecay: 0.1,
   beta1: 0.9, beta2: 0.99, eps: 1e-8, evalEvery: 250, checkpointEvery: 500,
 };
-
-/** A tokenised corpus split into training and validation streams. */
-export interface LMSplits {
-  train: Int32Array;
-  val: Int32Array;
-}
-
-/** Splits a token stream: the first `trainFraction` for training, the rest for validation (nanoGPT: 0.9). */
-export function splitTokens(tokens: Int32Array, trainFraction = 0.9): LMSplits {
-  const n = Math.floor(tokens.length * trainFraction);
-  return { train: tokens.subarray(0, n), val: tokens.subarray(n) };
-}
-
-/** Draws `batch` random windows of `block + 1` tokens: inputs and the next-token targets, each int32 [batch, block]. */
-export function sampleBlocks(tokens: Int32Array, batch: number, block: number, rng: Generator): { x: Tensor; y: Tensor } {
-  if (tokens.length <= block) throw new Error(`sampleBlocks: ${tokens.length} tokens are too few for blocks of ${block}`);
-  const x = new Int32Array(batch * block), y = new Int32Array(batch * block);
-  for (let b = 0; b < batch; b++) {
-    const start = Math.floor(rng.random() * (tokens.length - block));
-    x.set(tokens.subarray(start, start + block), b * block);
-    y.set(tokens.subarray(start + 1, start + block + 1), b * block);
-  }
-  return { x: ops.fromArray(x, [batch, block], { dtype: 'int32' }), y: ops.fromArray(y, [batch, block], { dtype: 'int32' }) };
-}
 
 /** Options of GPT pretraining. */
 export interface GPTTaskOptions {

@@ -10,7 +10,7 @@ import { prepareBertData, prepareLmData, type PrepareProgress } from '../../src/
 import { Rng } from '../../src/data/random.js';
 import { BertShardSource, loadBertExamples, readManifest, readShards, ShardWriter } from '../../src/data/shards.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
-import { selectRows } from '../../src/tasks/bert-pretrain.js';
+import { selectRows } from '../../src/data/batches.js';
 import { testEncoder, words } from './helpers.js';
 
 const CORPUS = join(import.meta.dirname, '..', 'fixtures', 'data', 'pretrain-corpus.txt');

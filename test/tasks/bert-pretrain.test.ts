@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as T from '../../src/tensor/index.js';
 import { BertForPreTraining, bertConfig } from '../../src/models/bert.js';
-import { BERT_PRETRAIN, BertPretrainTask, MemoryBertSource, selectRows, type BertBatch } from '../../src/tasks/bert-pretrain.js';
+import { BERT_PRETRAIN, BertPretrainTask } from '../../src/tasks/bert-pretrain.js';
+import { MemoryBertSource, selectRows, type BertBatch } from '../../src/data/batches.js';
 import { train, trainConfig } from '../../src/tasks/trainer.js';
 
 /**

@@ -6,7 +6,8 @@
 import { fs, os, nodePath } from '../../platform/node.js';
 import { WordVectors } from '../vectors.js';
 import { readSentences } from './corpus.js';
-import { seedState, word2vecModule, type Word2VecKernels } from './kernels.js';
+import { seedState, word2vecModule } from './kernels.js';
+import type { Word2VecKernels } from './options.js';
 import { scriptWorker, SlotPool, type SlotDone, type SlotJob } from './threads.js';
 import { VocabCounter, type Vocab } from './vocab.js';
 

@@ -5,10 +5,7 @@
 // (the reference computes in double precision, the kernels in float32 lanes).
 import { compilePackageWasm } from '../../platform/node.js';
 import { EXP_TABLE_SIZE, MAX_EXP, type Arena, type ArenaLayout } from './arena.js';
-import type { Word2VecOptions } from './trainer.js';
-
-/** Which inner loops train: WebAssembly SIMD, or the TypeScript reference. */
-export type Word2VecKernels = 'wasm' | 'js';
+import type { Word2VecKernels, Word2VecOptions } from './options.js';
 
 /** The model settings the inner loops need. */
 export type KernelSettings = Pick<Word2VecOptions, 'model' | 'cbowMean' | 'hs' | 'negative' | 'window' | 'dim'>;
