@@ -7,7 +7,7 @@ import { commands } from './commands.js';
 const program = new Command();
 program
   .name('pretrain')
-  .description('Pretrain and transfer word2vec, GloVe, NNLM, ELMo, GPT and BERT on your own corpus.')
+  .description('Pretrain word2vec, GloVe, GPT and BERT on your own corpus, then generate, fill masks and query word vectors.')
   .version('0.1.0')
   .showHelpAfterError();
 
