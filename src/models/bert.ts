@@ -9,7 +9,9 @@ import { ACTIVATIONS, Dropout, Embedding, LayerNorm, Linear, Module, MultiHeadAt
   normalParam, type ActivationName, type CrossProjections } from '../nn/index.js';
 import * as ops from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { DEFAULT_LABELS, checkLabels, classificationLoss, hasDefaultLabels, headLinear, numLabels, type ClassifierOutput, type LabelConfig } from './heads.js';
+import {
+  DEFAULT_LABELS, checkLabels, hasDefaultLabels, headLinear, numLabels, sequenceClassifierOutput, tokenClassifierOutput, type ClassifierOutput, type LabelConfig,
+} from './heads.js';
 import { checkSizes, readConfigFields, type Architecture, type ModelFamily } from './family.js';
 
 /** BERT configuration, with Hugging Face's `config.json` field names and BERT-base's defaults. */
@@ -380,10 +382,7 @@ export class BertForSequenceClassification extends Module {
   }
   forward(inputs: BertHeadInputs): ClassifierOutput {
     const base = this.bert.forward(inputs);
-    const logits = this.classifier.forward(this.dropout.forward(base.poolerOutput!)); // (B, labels)
-    const out: ClassifierOutput = { logits, hiddenStates: base.hiddenStates };
-    if (inputs.labels) out.loss = classificationLoss(logits, inputs.labels, this.config);
-    return out;
+    return sequenceClassifierOutput(base.poolerOutput!, base.hiddenStates, this.dropout, this.classifier, this.config, inputs.labels);
   }
 }
 
@@ -400,10 +399,7 @@ export class BertForTokenClassification extends Module {
   }
   forward(inputs: BertHeadInputs): ClassifierOutput {
     const base = this.bert.forward(inputs);
-    const logits = this.classifier.forward(this.dropout.forward(base.lastHiddenState)); // (B, T, labels)
-    const out: ClassifierOutput = { logits, hiddenStates: base.hiddenStates };
-    if (inputs.labels) out.loss = ops.crossEntropy(ops.reshape(logits, [-1, numLabels(this.config)]), ops.reshape(inputs.labels, [-1]));
-    return out;
+    return tokenClassifierOutput(base.lastHiddenState, base.hiddenStates, this.dropout, this.classifier, inputs.labels);
   }
 }
 

@@ -10,7 +10,9 @@ import { Dropout, Embedding, LayerNorm, Linear, Module, MultiHeadAttention, Para
 import { noGrad } from '../tensor/autograd.js';
 import * as ops from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { DEFAULT_LABELS, checkLabels, classificationLoss, hasDefaultLabels, headLinear, numLabels, type ClassifierOutput, type LabelConfig } from './heads.js';
+import {
+  DEFAULT_LABELS, checkLabels, hasDefaultLabels, headLinear, numLabels, sequenceClassifierOutput, tokenClassifierOutput, type ClassifierOutput, type LabelConfig,
+} from './heads.js';
 import { checkSizes, readConfigFields, type Architecture, type ModelFamily } from './family.js';
 
 /** GPT-2 configuration, with Hugging Face's `config.json` field names and GPT-2 small's defaults. */
@@ -278,10 +280,7 @@ export class GPT2ForSequenceClassification extends Module {
     const [B, , C] = base.lastHiddenState.shape as [number, number, number];
     const index = ops.expand(ops.reshape(lastTokenIndex(inputs.inputIds, this.config.pad_token_id), [B, 1, 1]), [B, 1, C]);
     const pooled = ops.reshape(ops.gather(base.lastHiddenState, 1, index), [B, C]);
-    const logits = this.score.forward(pooled);
-    const out: ClassifierOutput = { logits, hiddenStates: base.hiddenStates };
-    if (inputs.labels) out.loss = classificationLoss(logits, inputs.labels, this.config);
-    return out;
+    return sequenceClassifierOutput(pooled, base.hiddenStates, null, this.score, this.config, inputs.labels);
   }
 }
 
@@ -299,10 +298,7 @@ export class GPT2ForTokenClassification extends Module {
   }
   forward(inputs: GPT2HeadInputs): ClassifierOutput {
     const base = this.transformer.forward(inputs);
-    const logits = this.classifier.forward(this.dropout.forward(base.lastHiddenState)); // (B, T, labels)
-    const out: ClassifierOutput = { logits, hiddenStates: base.hiddenStates };
-    if (inputs.labels) out.loss = ops.crossEntropy(ops.reshape(logits, [-1, numLabels(this.config)]), ops.reshape(inputs.labels, [-1]));
-    return out;
+    return tokenClassifierOutput(base.lastHiddenState, base.hiddenStates, this.dropout, this.classifier, inputs.labels);
   }
 }
 

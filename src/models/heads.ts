@@ -90,3 +90,24 @@ export interface ClassifierOutput {
   /** The base model's hidden states: the embeddings' output and every layer's, [B, T, H] each. */
   hiddenStates: Tensor[];
 }
+
+/** Something applied position by position (a layer, or dropout). */
+interface Layer {
+  forward(x: Tensor): Tensor;
+}
+
+/**
+ * A sequence head's output: logits = classifier(dropout(pooled)) [B, labels], with the problem_type loss when labels
+ * are given (`dropout` null where the head has none, as GPT-2's score).
+ */
+export function sequenceClassifierOutput(pooled: Tensor, hiddenStates: Tensor[], dropout: Layer | null, classifier: Layer, cfg: LabelConfig, labels?: Tensor): ClassifierOutput {
+  const logits = classifier.forward(dropout ? dropout.forward(pooled) : pooled);
+  return { logits, hiddenStates, ...(labels ? { loss: classificationLoss(logits, labels, cfg) } : {}) };
+}
+
+/** A token head's output: logits = classifier(dropout(states)) [B, T, labels], cross-entropy over labels with -100 skipped. */
+export function tokenClassifierOutput(states: Tensor, hiddenStates: Tensor[], dropout: Layer, classifier: Layer, labels?: Tensor): ClassifierOutput {
+  const logits = classifier.forward(dropout.forward(states));
+  const n = logits.shape[logits.rank - 1]!;
+  return { logits, hiddenStates, ...(labels ? { loss: ops.crossEntropy(ops.reshape(logits, [-1, n]), ops.reshape(labels, [-1])) } : {}) };
+}
