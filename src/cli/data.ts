@@ -3,12 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from '@commander-js/extra-typings';
 import { BERT_DATA_DEFAULTS } from '../data/bert.js';
-import type { CorpusLayout } from '../data/corpus.js';
+import type { CorpusLayout } from '../text/corpus.js';
 import { encoderFromTokenizer, type TokenEncoder } from '../data/encoder.js';
 import { prepareBertData, prepareLmData, type PrepareProgress, type PrepareSummary } from '../data/prepare.js';
 import { readManifest, readShard } from '../data/shards.js';
 import { Tokenizer } from '../text/index.js';
-import { formatNumber, parse, progressBar, table } from './ui.js';
+import { formatNumber, parse, progressBar, table, warnInvalidUtf8 } from './ui.js';
 
 const int = parse.int;
 const num = parse.number;
@@ -58,15 +58,9 @@ function progressReporter(quiet: boolean) {
   };
 }
 
-/** Warns on stderr about replaced invalid UTF-8 (the data is still made). */
-function warnInvalid(s: PrepareSummary): void {
-  if (s.invalidSequences === 0) return;
-  const files = s.invalidFiles.map((f) => `${f.path} (${f.sequences})`).join(', ');
-  console.error(`warning: ${formatNumber(s.invalidSequences)} invalid UTF-8 sequences (${formatNumber(s.invalidBytes)} bytes) replaced with U+FFFD in ${s.invalidFiles.length} file(s): ${files}`);
-}
 
 function report(s: PrepareSummary, out: string, json: boolean, rows: [string, unknown][]): void {
-  warnInvalid(s);
+  warnInvalidUtf8(s);
   if (json) { console.log(JSON.stringify({ out, ...s })); return; }
   const base: [string, unknown][] = [
     ['files', s.files], ['bytes', s.bytes], ['documents', s.documents], ['sentences', s.sentences], ['tokens', s.tokens],

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import { writeVectorsSafetensors, writeVocab, writeWord2Vec } from '../io/word2vec-format.js';
 import { Glove, GLOVE_DEFAULTS } from '../models/word2vec/glove.js';
-import { formatNumber, parse, progressBar } from './ui.js';
+import { Corpus } from '../text/corpus.js';
+import { formatNumber, parse, progressBar, warnInvalidUtf8 } from './ui.js';
 
 const int = parse.positiveInt;
 const num = parse.positive;
@@ -37,12 +38,14 @@ export const registerGlove = (program: Command): void => {
       const started = performance.now();
       const bar = progressBar('training', opts.epochs, { unit: 'epochs', quiet: Boolean(o.json || o.quiet) });
       let loss = NaN;
-      const model = await Glove.train(o.corpus, opts, (p) => {
+      const corpus = await Corpus.open(o.corpus, { layout: 'raw' });
+      const model = await Glove.train(corpus, opts, (p) => {
         if (p.epoch === undefined) return;
         loss = p.loss ?? NaN;
         bar.update(p.epoch + 1, `| loss ${loss.toFixed(5)}`);
       });
       bar.stop();
+      warnInvalidUtf8(corpus.stats);
       const kv = model.toVectors();
       await mkdir(o.out, { recursive: true });
       const data = { words: kv.words, dim: kv.dim, vectors: kv.vectors, counts: model.vocab.counts };

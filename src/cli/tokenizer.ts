@@ -2,9 +2,9 @@
 // save it as Hugging Face tokenizer.json; encode a file line by line (JSON lines of ids, tokens, offsets).
 import { createWriteStream } from 'node:fs';
 import { Command, Option } from '@commander-js/extra-typings';
-import { Corpus, type CorpusStats } from '../data/corpus.js';
+import { Corpus, type CorpusStats } from '../text/corpus.js';
 import { Tokenizer, trainBpe, trainWordLevel, trainWordPiece, type TrainProgress } from '../text/index.js';
-import { formatNumber, parse, progressBar, table } from './ui.js';
+import { formatNumber, parse, progressBar, table, warnInvalidUtf8 } from './ui.js';
 
 const int = parse.count;
 
@@ -27,11 +27,6 @@ function trainProgress(quiet: boolean) {
   };
 }
 
-function warnInvalid(s: Readonly<CorpusStats>): void {
-  if (s.invalidSequences === 0) return;
-  const files = s.invalidFiles.map((f) => `${f.path} (${f.sequences})`).join(', ');
-  console.error(`warning: ${formatNumber(s.invalidSequences)} invalid UTF-8 sequences (${formatNumber(s.invalidBytes)} bytes) replaced with U+FFFD in ${s.invalidFiles.length} file(s): ${files}`);
-}
 
 function trainCommand() {
   return new Command('train')
@@ -65,7 +60,7 @@ function trainCommand() {
       tok.save(o.out);
       if (o.vocabTxt) tok.saveVocabTxt(o.vocabTxt);
       const s = corpus.stats;
-      warnInvalid(s);
+      warnInvalidUtf8(s);
       const summary = { type: o.type, vocabSize: tok.vocabSize, files: s.files, lines: s.lines, bytes: s.bytesRead, invalidSequences: s.invalidSequences, seconds: (performance.now() - started) / 1000, out: o.out };
       if (o.json) { console.log(JSON.stringify(summary)); return; }
       console.log(table(Object.entries(summary).map(([stat, value]) => ({ stat, value }))));
@@ -107,7 +102,7 @@ function encodeCommand() {
       bar?.stop();
       if (out !== process.stdout) await new Promise<void>((r) => out.end(() => r()));
       const s = corpus.stats;
-      warnInvalid(s);
+      warnInvalidUtf8(s);
       if (!quiet) {
         const secs = (performance.now() - started) / 1000;
         console.error(`encoded ${formatNumber(s.lines)} lines, ${formatNumber(tokens)} tokens, ${formatNumber(s.bytesRead / 1e6 / secs)} MB/s in ${formatNumber(secs)} s`);

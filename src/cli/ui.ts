@@ -28,6 +28,20 @@ export function progressBar(label: string, total: number, opts: { unit?: string;
   };
 }
 
+/** What a corpus read counted of invalid UTF-8 (text/corpus.ts's CorpusStats has it). */
+export interface InvalidUtf8 {
+  invalidSequences: number;
+  invalidBytes: number;
+  invalidFiles: readonly { path: string; sequences: number }[];
+}
+
+/** Warns on stderr about invalid UTF-8 that a read replaced with U+FFFD (the work goes on), naming the files. */
+export function warnInvalidUtf8(s: InvalidUtf8): void {
+  if (s.invalidSequences === 0) return;
+  const files = s.invalidFiles.map((f) => `${f.path} (${f.sequences})`).join(', ');
+  console.error(`warning: ${formatNumber(s.invalidSequences)} invalid UTF-8 sequences (${formatNumber(s.invalidBytes)} bytes) replaced with U+FFFD in ${s.invalidFiles.length} file(s): ${files}`);
+}
+
 /** Formats a number compactly for tables and progress bars (12,345 / 1.23e-5 / 0.1234). */
 export function formatNumber(x: number): string {
   if (!Number.isFinite(x)) return String(x);

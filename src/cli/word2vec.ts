@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import { writeVectorsSafetensors, writeVocab, writeWord2Vec } from '../io/word2vec-format.js';
 import { buildVocab, Word2Vec, WORD2VEC_DEFAULTS, type Word2VecOptions } from '../models/word2vec/trainer.js';
-import { formatNumber, parse, progressBar } from './ui.js';
+import { Corpus } from '../text/corpus.js';
+import { formatNumber, parse, progressBar, warnInvalidUtf8 } from './ui.js';
 
 const int = parse.count;
 const num = parse.nonNegative;
@@ -43,14 +44,16 @@ export const registerWord2vec = (program: Command): void => {
         epochs: o.epochs, seed: o.seed, threads: Math.max(1, o.threads), kernels: o.kernels, cacheJobs: o.jobCache,
       };
       const started = performance.now();
-      const vocab = await buildVocab(o.corpus, opts);
+      const corpus = await Corpus.open(o.corpus, { layout: 'raw' });
+      const vocab = await buildVocab(corpus, opts);
+      warnInvalidUtf8(corpus.stats);
       const vocabSeconds = (performance.now() - started) / 1000;
       const model = new Word2Vec(vocab, opts);
       const total = opts.epochs * vocab.totalWords;
       const bar = progressBar('training', total, { unit: 'words', quiet: Boolean(o.json || o.quiet) });
       const trainStart = performance.now();
       let lastLoss = 0;
-      await model.trainEpochs(o.corpus, (p) => {
+      await model.trainEpochs(corpus, (p) => {
         lastLoss = p.loss;
         bar.update(p.words, `| epoch ${p.epoch + 1}/${opts.epochs} | alpha ${p.alpha.toFixed(5)} | loss ${p.loss.toFixed(4)}`);
       });

@@ -1,6 +1,6 @@
 // End-to-end data preparation behind `pretrain data bert|lm`: corpus -> tokens -> examples -> shards, with progress
 // callbacks and a summary (the library never prints).
-import { Corpus, type CorpusLayout, type CorpusStats } from './corpus.js';
+import { Corpus, type CorpusLayout, type CorpusStats } from '../text/corpus.js';
 import { BERT_DATA_DEFAULTS, createTrainingInstances, instancesToBatch, tokenizeDocuments, type BertDataOptions, type BertInstance } from './bert.js';
 import { bertVocab, type TokenEncoder } from './encoder.js';
 import { tokenBlocks } from './lm.js';

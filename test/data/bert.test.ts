@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Corpus } from '../../src/data/corpus.js';
+import { Corpus } from '../../src/text/corpus.js';
 import {
   BERT_DATA_DEFAULTS, createInstancesFromDocument, createMaskedLmPredictions, createTrainingInstances, instancesToBatch, roundHalfEven, tokenizeDocuments, truncateSeqPair,
   type BertInstance, type TokenDocument,

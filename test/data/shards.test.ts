@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BERT_DATA_DEFAULTS, createTrainingInstances, instancesToBatch, tokenizeDocuments } from '../../src/data/bert.js';
-import { Corpus } from '../../src/data/corpus.js';
+import { Corpus } from '../../src/text/corpus.js';
 import { bertVocab } from '../../src/data/encoder.js';
 import { prepareBertData, prepareLmData, type PrepareProgress } from '../../src/data/prepare.js';
 import { Rng } from '../../src/data/random.js';

@@ -55,7 +55,7 @@ test('corpus: folders, .gz, lowercasing, invalid UTF-8 replaced', async () => {
   for await (const s of readSentences(dir)) out.push(s);
   assert.deepEqual(out, [['hello', 'world', "it's", '2024'], ['caf', 'ok']]);
   assert.deepEqual(tokenize('Ünïcode ÉTÉ'), ['ünïcode', 'été']);
-  await assert.rejects(async () => { for await (const _ of readSentences(join(dir, 'missing'))) void _; }, /corpus not found: .*missing/);
+  await assert.rejects(async () => { for await (const _ of readSentences(join(dir, 'missing'))) void _; }, /missing: no such file or folder/);
 });
 
 /** Sentences drawn from two disjoint topics, so words of a topic share contexts. */

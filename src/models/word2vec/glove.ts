@@ -5,7 +5,7 @@
 // threads over one shared memory, as glove.c's threads; the TypeScript loop here is the single-threaded reference.
 import { fs, os, nodePath } from '../../platform/node.js';
 import { WordVectors } from '../vectors.js';
-import { readSentences } from './corpus.js';
+import { sentencePass, type SentenceSource } from './corpus.js';
 import { seedState, word2vecModule } from './kernels.js';
 import type { Word2VecKernels } from './options.js';
 import { scriptWorker, SlotPool, type SlotDone, type SlotJob } from './threads.js';
@@ -194,9 +194,9 @@ export class Glove {
   private constructor(readonly vocab: Vocab, readonly opts: GloveOptions, readonly w: Float32Array, readonly wTilde: Float32Array) {}
 
   /** Counts, merges and trains; the co-occurrence shards live in a temporary folder removed at the end. */
-  static async train(corpus: string | (() => AsyncIterable<string[]> | Iterable<string[]>), options: Partial<GloveOptions> = {}, onProgress?: (p: GloveProgress) => void): Promise<Glove> {
+  static async train(corpus: SentenceSource, options: Partial<GloveOptions> = {}, onProgress?: (p: GloveProgress) => void): Promise<Glove> {
     const opts = { ...GLOVE_DEFAULTS, ...options };
-    const pass = () => (typeof corpus === 'string' ? readSentences(corpus) : corpus());
+    const pass = () => sentencePass(corpus);
     onProgress?.({ phase: 'vocab' });
     const counter = new VocabCounter();
     for await (const s of pass()) counter.add(s);

@@ -5,7 +5,9 @@
 // SIMD, or the TypeScript reference) train on this thread or on Hogwild worker threads (threads.ts).
 import { WordVectors } from '../vectors.js';
 import { Arena, JOB_WORDS } from './arena.js';
-import { MAX_SENTENCE_WORDS, readSentences } from './corpus.js';
+import { MAX_SENTENCE_WORDS, sentencePass, type SentenceSource } from './corpus.js';
+
+export type { SentenceSource } from './corpus.js';
 import { JobCache } from './job-cache.js';
 import { jobTrainer, seedState, word2vecModule } from './kernels.js';
 import { word2vecPool } from './threads.js';
@@ -26,17 +28,10 @@ export interface Word2VecProgress {
   loss: number;
 }
 
-/** A corpus: a path (file, folder, .gz) or a function giving a fresh pass of tokenised sentences. */
-export type Corpus = string | (() => AsyncIterable<string[]> | Iterable<string[]>);
-
-function pass(corpus: Corpus): AsyncIterable<string[]> | Iterable<string[]> {
-  return typeof corpus === 'string' ? readSentences(corpus) : corpus();
-}
-
 /** Counts the corpus and builds the vocabulary (pass one). */
-export async function buildVocab(corpus: Corpus, opts: Pick<Word2VecOptions, 'minCount' | 'sample' | 'maxVocabSize'>): Promise<Vocab> {
+export async function buildVocab(corpus: SentenceSource, opts: Pick<Word2VecOptions, 'minCount' | 'sample' | 'maxVocabSize'>): Promise<Vocab> {
   const counter = new VocabCounter(opts.maxVocabSize);
-  for await (const s of pass(corpus)) counter.add(s);
+  for await (const s of sentencePass(corpus)) counter.add(s);
   const vocab = counter.build(opts.minCount, opts.sample);
   if (vocab.words.length === 0) throw new Error(`no word occurs ${opts.minCount} times or more in the corpus`);
   return vocab;
@@ -74,7 +69,7 @@ export class Word2Vec {
   }
 
   /** Trains from scratch: vocabulary pass, then `epochs` training passes. */
-  static async train(corpus: Corpus, options: Partial<Word2VecOptions> = {}, onProgress?: (p: Word2VecProgress) => void): Promise<Word2Vec> {
+  static async train(corpus: SentenceSource, options: Partial<Word2VecOptions> = {}, onProgress?: (p: Word2VecProgress) => void): Promise<Word2Vec> {
     const opts = { ...WORD2VEC_DEFAULTS, ...options };
     const model = new Word2Vec(await buildVocab(corpus, opts), opts);
     await model.trainEpochs(corpus, onProgress);
@@ -82,7 +77,7 @@ export class Word2Vec {
   }
 
   /** Runs every epoch over the corpus with linear alpha decay by words processed (on `threads` worker threads when > 1). */
-  async trainEpochs(corpus: Corpus, onProgress?: (p: Word2VecProgress) => void): Promise<void> {
+  async trainEpochs(corpus: SentenceSource, onProgress?: (p: Word2VecProgress) => void): Promise<void> {
     const { epochs, alpha, minAlpha, threads, kernels } = this.opts;
     const total = epochs * this.vocab.totalWords;
     const module = kernels === 'wasm' ? word2vecModule() : undefined;
@@ -132,7 +127,7 @@ export class Word2Vec {
           }
           continue;
         }
-        for await (const sentence of pass(corpus)) {
+        for await (const sentence of sentencePass(corpus)) {
           let length = 0;
           for (const w of sentence) {
             const i = this.vocab.index.get(w);

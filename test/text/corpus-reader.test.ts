@@ -4,9 +4,9 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { Corpus, joinWrapped, listCorpusFiles } from '../../src/data/corpus.js';
-import { splitSentences } from '../../src/data/sentences.js';
-import { Utf8Counter } from '../../src/data/utf8.js';
+import { Corpus, joinWrapped, listCorpusFiles } from '../../src/text/corpus.js';
+import { splitSentences } from '../../src/text/sentences.js';
+import { Utf8Counter } from '../../src/text/utf8.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'data');
 
