@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { View } from '../../src/backend/backend.js';
 import { createWebGPUBackendOn, type WebGPUBackend, type WebGPUOptions } from '../../src/backend/webgpu/backend.js';
-import { openWebGPU } from './webgpu-helpers.js';
+import { openWebGPU } from '../helpers/backends.js';
 
 const { gpu: shared, skip } = await openWebGPU();
 const make = (opts: WebGPUOptions): WebGPUBackend => createWebGPUBackendOn(shared!.device, shared!.info, opts);

@@ -1,18 +1,18 @@
-// The WebGPU backend against the reference kernels on random inputs: every kernel, strided and broadcast views,
-// odd sizes. Skips (saying why) only where no WebGPU adapter exists.
-import { test } from 'node:test';
+// Every backend's kernels against the reference kernels on random inputs: every kernel, strided and broadcast views,
+// odd sizes; on WebGPU also the fused row kernels without subgroup reductions.
 import assert from 'node:assert/strict';
 import type { Backend, BinaryOp, UnaryOp, View } from '../../src/backend/backend.js';
 import { createReferenceBackend } from '../../src/backend/cpu/reference.js';
 import type { TypedArray } from '../../src/tensor/dtype.js';
 import { contiguousStrides } from '../../src/tensor/shape.js';
 import { Generator } from '../../src/tensor/random.js';
-import { createWebGPUBackendOn } from '../../src/backend/webgpu/backend.js';
-import { openWebGPU } from './webgpu-helpers.js';
+import { createWebGPUBackendOn, type WebGPUBackend } from '../../src/backend/webgpu/backend.js';
+import { forEachBackend, type BackendRun } from '../helpers/backends.js';
 
-const { gpu, skip } = await openWebGPU();
 const ref = createReferenceBackend();
-const rng = new Generator(7);
+let rng = new Generator(7);
+/** The backend under test, set for each body. */
+let dev: Backend;
 
 /** The same random data as a reference view and a GPU view with identical shape, strides and offset. */
 function pair(shape: number[], opts: { strides?: number[]; offset?: number; int?: number; lo?: number; hi?: number } = {}): [View, View] {
@@ -25,7 +25,7 @@ function pair(shape: number[], opts: { strides?: number[]; offset?: number; int?
   const dtype = opts.int !== undefined ? 'int32' : 'float32';
   return [
     { buf: data, dtype, shape, strides, offset },
-    { buf: gpu!.upload(data, dtype), dtype, shape, strides, offset },
+    { buf: dev.upload(data, dtype), dtype, shape, strides, offset },
   ];
 }
 
@@ -46,13 +46,18 @@ function close(got: TypedArray, want: TypedArray, what: string, tol = 1e-5): voi
 }
 
 /** Runs `f` on both backends and compares the result (of the given shape and dtype). */
-async function same(what: string, shape: readonly number[], f: (b: Backend, side: 0 | 1) => object, tol?: number, dtype: View['dtype'] = 'float32', dev: Backend = gpu!) {
+async function same(what: string, shape: readonly number[], f: (b: Backend, side: 0 | 1) => object, tol?: number, dtype: View['dtype'] = 'float32', on: Backend = dev) {
   const want = ref.readSync!(out(f(ref, 0), shape, dtype));
-  const got = await dev.read(out(f(dev, 1), shape, dtype));
+  const got = await on.read(out(f(on, 1), shape, dtype));
   close(got, want, what, tol);
 }
 
-const t = (name: string, fn: () => Promise<void> | void) => test(name, { skip }, fn);
+/** A kernel test on every backend but the reference (the yardstick), each from the same seed. */
+const t = (name: string, fn: (b: BackendRun) => Promise<void> | void) => forEachBackend(name, (b) => {
+  dev = b.backend;
+  rng = new Generator(7);
+  return fn(b);
+}, { exclude: { 'cpu-reference': 'the yardstick: these tests compare each backend\'s kernels with the reference kernels' } });
 
 t('unary ops on contiguous and transposed views', async () => {
   const ops: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'tanh', 'sigmoid', 'relu', 'gelu', 'gelu_tanh', 'erf',
@@ -84,7 +89,7 @@ t('binary ops with broadcasting (stride 0), offsets, and int32', async () => {
   }
   // pow with a negative base and integral exponents, as Math.pow defines it.
   const base = pair([64], { lo: -3, hi: 3 });
-  const ex: [View, View] = [{ ...base[0], buf: new Float32Array(64).map((_, i) => (i % 5) - 2) }, { ...base[1], buf: gpu!.upload(new Float32Array(64).map((_, i) => (i % 5) - 2), 'float32') }];
+  const ex: [View, View] = [{ ...base[0], buf: new Float32Array(64).map((_, i) => (i % 5) - 2) }, { ...base[1], buf: dev.upload(new Float32Array(64).map((_, i) => (i % 5) - 2), 'float32') }];
   await same('pow negative base', [64], (k, s) => k.binary('pow', base[s], ex[s], [64]), 1e-6);
 });
 
@@ -168,9 +173,9 @@ t('random draws match the reference generator', async () => {
 });
 
 /** The fused row kernels on `dev` (with or without subgroup reductions). */
-async function fusedRowKernels(dev: Backend, label: string): Promise<void> {
+async function fusedRowKernels(on: Backend, label: string): Promise<void> {
   const check = (what: string, shape: readonly number[], f: (b: Backend, side: 0 | 1) => object, tol?: number) =>
-    same(`${what} (${label})`, shape, f, tol, 'float32', dev);
+    same(`${what} (${label})`, shape, f, tol, 'float32', on);
   for (const n of [7, 300, 1000]) {
     const x = pair([13, n], { lo: -8, hi: 8 });
     for (const log of [false, true]) await check(`softmax n=${n} log=${log}`, [13, n], (k, s) => k.softmax!(x[s], log), 2e-6);
@@ -193,7 +198,7 @@ async function fusedRowKernels(dev: Backend, label: string): Promise<void> {
     const t0 = pair([rows], { int: C });
     // One ignored row (target -100), as padding positions are.
     (t0[0].buf as Int32Array)[1] = -100;
-    const tgt: [View, View] = [t0[0], { ...t0[1], buf: gpu!.upload(t0[0].buf as Int32Array, 'int32') }];
+    const tgt: [View, View] = [t0[0], { ...t0[1], buf: on.upload(t0[0].buf as Int32Array, 'int32') }];
     const run = (k: Backend, s: 0 | 1) => k.crossEntropy!(x[s], tgt[s], -100, smoothing);
     await check(`crossEntropy loss C=${C}`, [rows], (k, s) => run(k, s).loss, 1e-5);
     await check(`crossEntropy lse C=${C}`, [rows], (k, s) => run(k, s).lse, 1e-5);
@@ -201,10 +206,13 @@ async function fusedRowKernels(dev: Backend, label: string): Promise<void> {
   }
 }
 
-t('fused softmax, layer norm (forward and backward), cross-entropy and AdamW', async () => {
-  await fusedRowKernels(gpu!, `subgroups ${gpu!.info.features.includes('subgroups') ? 'on' : 'absent'}`);
-  if (gpu!.info.features.includes('subgroups')) {
-    await fusedRowKernels(createWebGPUBackendOn(gpu!.device, gpu!.info, { subgroups: false }), 'subgroups off');
+t('fused softmax, layer norm (forward and backward), cross-entropy and AdamW', async (b) => {
+  if (b.name === 'webgpu') {
+    const gpu = dev as WebGPUBackend;
+    await fusedRowKernels(gpu, `subgroups ${gpu.info.features.includes('subgroups') ? 'on' : 'absent'}`);
+    if (gpu.info.features.includes('subgroups')) await fusedRowKernels(createWebGPUBackendOn(gpu.device, gpu.info, { subgroups: false }), 'subgroups off');
+  } else {
+    await fusedRowKernels(dev, b.name);
   }
   const size = 1000;
   const p = pair([size]), m = pair([size], { lo: -0.1, hi: 0.1 }), v = pair([size], { lo: 0, hi: 0.01 }), grad = pair([size]);
@@ -218,32 +226,4 @@ t('fused softmax, layer norm (forward and backward), cross-entropy and AdamW', a
       return bufs[part];
     }, 1e-6);
   }
-});
-
-t('buffers are pooled: freeing and reallocating the same sizes does not grow device memory', async () => {
-  const g = gpu!;
-  const sizes = [1000, 5000, 100000];
-  const round = async () => {
-    for (const n of sizes) g.free!(g.fill('float32', n, 1));
-    const one = g.fill('float32', 1, 0);
-    await g.read(out(one, [1])); // submits, after which freed buffers are reusable
-    g.free!(one);
-  };
-  await round();
-  const before = g.memory();
-  for (let i = 0; i < 20; i++) await round();
-  const after = g.memory();
-  // Live + parked + pooled only grows when a request is not served from the pool: buffers of earlier tests that
-  // garbage collection frees meanwhile go from live to parked to pooled (or are destroyed), never adding to it.
-  const total = (m: { liveBytes: number; pooledBytes: number; parkedBytes: number }) => m.liveBytes + m.parkedBytes + m.pooledBytes;
-  // Without reuse, 20 rounds would add 20 rounds' bytes; allow less than one (a parked buffer can miss a request).
-  const roundBytes = sizes.reduce((s, n) => s + 4 * n, 0);
-  assert.ok(total(after) - total(before) < roundBytes, `device memory grew from ${total(before)} to ${total(after)} bytes`);
-});
-
-t('an allocation beyond the device limit names the tensor size', () => {
-  const g = gpu!;
-  const n = Math.ceil(g.device.limits.maxBufferSize / 4) + 1024;
-  assert.throws(() => g.fill('float32', n, 0), (e: Error) => e.name === 'DeviceMemoryError' && e.message.includes(`${n} × float32`));
-  assert.throws(() => g.upload(new Float64Array(3), 'float64'), /float64/);
 });
