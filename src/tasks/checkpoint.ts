@@ -104,3 +104,84 @@ export async function loadCheckpoint(dir: string, model: Module, optimizer: Opti
 export function trainerState<F extends { step: number }>(fields: F): F & TrainerState {
   return { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, ...fields };
 }
+
+/** A run directory held by this process: where its checkpoint is, and how to let it go. */
+export interface RunDirectory {
+  /** The checkpoint to resume from (set only when resuming). */
+  resumeFrom: string | null;
+  /** Removes the lock. */
+  release(): Promise<void>;
+}
+
+const LOCK_FILE = '.lock';
+
+function alive(pid: number): boolean {
+  try {
+    (globalThis as { process?: { kill(pid: number, signal: number): void } }).process?.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes a run directory for training: locks it against a second concurrent run (a lock whose process is gone is taken
+ * over), removes temporaries a killed save left behind, and refuses to replace an earlier run unless told to:
+ * `resume` continues its checkpoint (and is an error when there is none), `overwrite` deletes the run first.
+ */
+export async function openRunDirectory(outDir: string, opts: { resume?: boolean; overwrite?: boolean }): Promise<RunDirectory> {
+  if (opts.resume && opts.overwrite) throw new Error('resume and overwrite exclude each other: resume continues a run, overwrite starts a new one');
+  await fsp.mkdir(outDir, { recursive: true });
+  const lock = nodePath.join(outDir, LOCK_FILE);
+  for (;;) {
+    try {
+      await fsp.writeFile(lock, `${processId()}\n`, { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') throw err;
+      const holder = Number((await fsp.readFile(lock, 'utf8').catch(() => '')).trim());
+      if (holder > 0 && holder !== processId() && alive(holder)) throw new Error(`${outDir}: another training run (process ${holder}) is using this directory`);
+      await fsp.rm(lock, { force: true });
+    }
+  }
+  const release = () => fsp.rm(lock, { force: true });
+  try {
+    const checkpointDir = nodePath.join(outDir, 'checkpoint');
+    for (const name of await fsp.readdir(outDir)) {
+      if (name.startsWith('checkpoint.tmp-')) await fsp.rm(nodePath.join(outDir, name), { recursive: true, force: true });
+    }
+    const existing = await findCheckpoint(checkpointDir);
+    const hasLog = await exists(nodePath.join(outDir, 'log.jsonl'));
+    if (opts.resume) {
+      if (!existing) throw new Error(`${outDir}: there is no checkpoint to resume (no ${nodePath.join(checkpointDir, STATE_FILE)})`);
+      return { resumeFrom: existing, release };
+    }
+    if ((existing || hasLog) && !opts.overwrite) {
+      const step = existing ? (JSON.parse(await fsp.readFile(nodePath.join(existing, STATE_FILE), 'utf8')) as TrainerState).step : null;
+      throw new Error(`${outDir} already holds a run${step !== null ? ` (checkpoint at step ${step})` : ''}; ` +
+        'continue it with --resume (resume: true) or replace it with --overwrite (overwrite: true)');
+    }
+    if (opts.overwrite) {
+      for (const name of ['checkpoint', 'checkpoint.old', 'log.jsonl', 'loss.svg']) await fsp.rm(nodePath.join(outDir, name), { recursive: true, force: true });
+    }
+    return { resumeFrom: null, release };
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}
+
+/** Cuts log.jsonl back to the records up to `step`, so that a resumed run does not log steps twice. */
+export async function truncateLog(outDir: string, step: number): Promise<void> {
+  const path = nodePath.join(outDir, 'log.jsonl');
+  if (!(await exists(path))) return;
+  const kept = (await fsp.readFile(path, 'utf8')).split('\n').filter((line) => {
+    if (!line.trim()) return false;
+    try {
+      return (JSON.parse(line) as { step?: number }).step! <= step;
+    } catch {
+      return false; // a line cut short by the interruption
+    }
+  });
+  await fsp.writeFile(path, kept.map((l) => `${l}\n`).join(''));
+}

@@ -9,7 +9,7 @@ import { noGrad } from '../tensor/autograd.js';
 import * as ops from '../tensor/ops.js';
 import { Generator, defaultGenerator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { findCheckpoint, loadCheckpoint, saveCheckpoint, trainerState, type TrainerState } from './checkpoint.js';
+import { loadCheckpoint, openRunDirectory, saveCheckpoint, trainerState, truncateLog, type TrainerState } from './checkpoint.js';
 import { lossCurveSvg, type CurvePoint } from './loss-curve.js';
 
 /** What trainer_state.json holds for this loop. */
@@ -151,10 +151,36 @@ export interface TrainOptions {
    * out). The schedule scales each group's learning rate. Default: `defaultOptimizer(model, config)`.
    */
   optimizer?: Optimizer<{ lr: number }>;
+  /** With `outDir`: start a new run where one was (its checkpoint, log and loss curve are deleted first). */
+  overwrite?: boolean;
+  /** Called once before the first step: the step training starts from (0, or the checkpoint's when resuming). */
+  onStart?: (info: { step: number; resumedFrom: string | null }) => void;
+  /** Called after each checkpoint is written, with its directory and step. */
+  onCheckpoint?: (info: { dir: string; step: number }) => void;
 }
 
-/** Runs training for a task; resumes from `outDir/checkpoint` when one exists and `resume` is set. */
+/** Thrown when the training loss stops being finite: training ends there, and the last checkpoint is the one before. */
+export class DivergenceError extends Error {
+  override name = 'DivergenceError';
+}
+
+/**
+ * Runs training for a task. With `outDir`, the directory is locked for the run; an earlier run there is continued
+ * with `resume` or replaced with `overwrite`, and refused otherwise. A loss that becomes NaN or infinite stops
+ * training with a DivergenceError naming the step (with anomaly detection on, the op that made it is named instead).
+ */
 export async function train(task: TrainTask, config: TrainConfig, opts: TrainOptions = {}): Promise<TrainResult> {
+  if (opts.resume && !config.outDir) throw new Error('train: resume needs outDir, where the checkpoint is');
+  const run = config.outDir ? await openRunDirectory(config.outDir, opts) : null;
+  try {
+    return await runLoop(task, config, opts, run?.resumeFrom ?? null);
+  } finally {
+    await run?.release();
+  }
+}
+
+/** The loop itself, in a run directory already taken (or none), from a checkpoint or from the start. */
+async function runLoop(task: TrainTask, config: TrainConfig, opts: TrainOptions, found: string | null): Promise<TrainResult> {
   const model = task.model;
   const optimizer = opts.optimizer ?? defaultOptimizer(model, config);
   const trainable = optimizer.paramGroups.flatMap((g) => g.params);
@@ -169,7 +195,6 @@ export async function train(task: TrainTask, config: TrainConfig, opts: TrainOpt
   let history: LogRecord[] = [];
   let elapsedBefore = 0;
   const checkpointDir = config.outDir ? nodePath.join(config.outDir, 'checkpoint') : undefined;
-  const found = opts.resume && checkpointDir ? await findCheckpoint(checkpointDir) : null;
   if (found) {
     const state = await loadCheckpoint(found, model, optimizer) as RunState;
     step = state.step;
@@ -179,8 +204,9 @@ export async function train(task: TrainTask, config: TrainConfig, opts: TrainOpt
     defaultGenerator.setState(state.defaultRng);
     scheduler.loadStateDict(state.scheduler);
     if (state.dataState !== undefined) task.restoreDataState?.(state.dataState);
+    await truncateLog(config.outDir!, step);
   }
-  if (config.outDir) await fsp.mkdir(config.outDir, { recursive: true });
+  opts.onStart?.({ step, resumedFrom: found });
 
   const save = async () => {
     if (!checkpointDir) return;
@@ -189,7 +215,12 @@ export async function train(task: TrainTask, config: TrainConfig, opts: TrainOpt
       history, elapsedSec: elapsedBefore + (performance.now() - start) / 1000, config,
     } satisfies Omit<RunState, 'format' | 'version'>);
     await saveCheckpoint(checkpointDir, { model, optimizer, state, extras: task.saveExtras?.bind(task) });
+    opts.onCheckpoint?.({ dir: checkpointDir, step });
   };
+  const diverged = (what: string, value: number) =>
+    new DivergenceError(`the training loss became ${Number.isNaN(value) ? 'NaN' : value > 0 ? 'Inf' : '-Inf'} ${what}; ` +
+      `training stopped${checkpointDir ? ' (the last checkpoint holds the run before it)' : ''}. Turn on anomaly detection ` +
+      '(--detect-anomaly, or setAnomalyDetection(true)) to find the op that made it');
   const evaluate = async () => {
     model.eval();
     try {
@@ -215,6 +246,9 @@ export async function train(task: TrainTask, config: TrainConfig, opts: TrainOpt
       (config.gradAccumSteps > 1 ? ops.div(loss, config.gradAccumSteps) : loss).backward();
       // Summed on the device and read only when logging, so a GPU is not made to wait every step.
       const l = loss.detach();
+      // On host backends the value is at hand: check every step. A device is read only when logging (below).
+      const now = l.backend.readSync ? l.dataSync()[0]! : 0;
+      if (!Number.isFinite(now)) throw diverged(`at step ${step + 1}`, now);
       lossSum = lossSum ? ops.add(lossSum, l) : l;
       windowTokens += tokens;
     }
@@ -232,6 +266,7 @@ export async function train(task: TrainTask, config: TrainConfig, opts: TrainOpt
     const evalNow = isLast || (config.evalEvery > 0 && step % config.evalEvery === 0);
     if (step % config.logEvery === 0 || isLast || evalNow) {
       lastLoss = (await lossSum!.item()) / (windowSteps * config.gradAccumSteps);
+      if (!Number.isFinite(lastLoss)) throw diverged(`in steps ${step - windowSteps + 1}-${step}`, lastLoss);
       const now = performance.now();
       const record: LogRecord = { step, loss: lastLoss, lr, tokensPerSec: windowTokens / ((now - windowStart) / 1000), elapsedSec: elapsedBefore + (now - start) / 1000 };
       lossSum = null; windowTokens = 0; windowSteps = 0;

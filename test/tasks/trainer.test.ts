@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as T from '../../src/tensor/index.js';
@@ -130,4 +131,69 @@ test('training configs are checked: counts are integers in range, rates finite',
   assert.throws(() => trainConfig(GPT_PRETRAIN, { lr: Number.NaN }), /lr must be positive, got NaN/);
   assert.throws(() => trainConfig(GPT_PRETRAIN, { beta2: 1 }), /beta2 must be in \[0, 1\)/);
   assert.throws(() => trainConfig(GPT_PRETRAIN, { gradAccumSteps: 1.5 }), /gradAccumSteps must be an integer >= 1/);
+});
+
+test('a run directory is not replaced by accident: an earlier run needs resume or overwrite, resume needs a checkpoint', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'rundir-'));
+  const cfg = trainConfig(GPT_PRETRAIN, { maxSteps: 3, warmupSteps: 0, evalEvery: 0, logEvery: 1, outDir: out });
+  await assert.rejects(train(makeTask(), cfg, { resume: true }), /there is no checkpoint to resume/);
+  await train(makeTask(), cfg);
+  await assert.rejects(train(makeTask(), cfg), /already holds a run \(checkpoint at step 3\); continue it with --resume \(resume: true\) or replace it with --overwrite/);
+  const longer = trainConfig(GPT_PRETRAIN, { ...cfg, maxSteps: 5 });
+  const resumed: { step: number; resumedFrom: string | null }[] = [];
+  await train(makeTask(), longer, { resume: true, onStart: (s) => resumed.push(s) });
+  assert.deepEqual(resumed, [{ step: 3, resumedFrom: join(out, 'checkpoint') }]);
+  const steps = () => readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+  assert.deepEqual(steps(), [1, 2, 3, 4, 5]);
+  await train(makeTask(), cfg, { overwrite: true });
+  assert.deepEqual(steps(), [1, 2, 3], 'overwrite starts a new log');
+  await assert.rejects(train(makeTask(), cfg, { resume: true, overwrite: true }), /exclude each other/);
+});
+
+test('a resumed run logs no step twice, and a save killed mid-write leaves nothing behind on the next start', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'resume-log-'));
+  const cfg = trainConfig(GPT_PRETRAIN, { maxSteps: 8, warmupSteps: 0, evalEvery: 0, logEvery: 1, checkpointEvery: 4, outDir: out });
+  await assert.rejects(train(makeTask(), cfg, { onProgress: (p) => { if (p.step === 6) throw new Error('killed'); } }), /killed/);
+  mkdirSync(join(out, 'checkpoint.tmp-99999'));
+  writeFileSync(join(out, 'log.jsonl'), readFileSync(join(out, 'log.jsonl'), 'utf8') + '{"step": 7, "lo');
+  await train(makeTask(), cfg, { resume: true });
+  assert.deepEqual(readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step), [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.ok(!readdirSync(out).some((f) => f.includes('.tmp-')), 'the killed save\'s temporary is gone');
+});
+
+test('a run directory is locked against a second run; a lock left by a dead process is taken over', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'lock-'));
+  const cfg = trainConfig(GPT_PRETRAIN, { maxSteps: 2, warmupSteps: 0, evalEvery: 0, logEvery: 1, outDir: out });
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+  try {
+    writeFileSync(join(out, '.lock'), `${child.pid}\n`);
+    await assert.rejects(train(makeTask(), cfg), new RegExp(`another training run \\(process ${child.pid}\\) is using this directory`));
+  } finally {
+    child.kill();
+  }
+  await new Promise((r) => child.once('exit', r));
+  await train(makeTask(), cfg);
+  assert.ok(!existsSync(join(out, '.lock')), 'the lock is released at the end');
+});
+
+test('a loss that becomes NaN stops training with an error naming the step, never a success', async () => {
+  const task = makeTask();
+  let calls = 0;
+  const real = task.trainLoss.bind(task);
+  task.trainLoss = async (rng) => {
+    const r = await real(rng);
+    return ++calls === 3 ? { ...r, loss: T.mul(r.loss, Number.NaN) } : r;
+  };
+  await assert.rejects(train(task, trainConfig(GPT_PRETRAIN, { maxSteps: 10, warmupSteps: 0, evalEvery: 0, logEvery: 5 })),
+    (e: Error) => e.name === 'DivergenceError' && /the training loss became NaN at step 3; training stopped/.test(e.message));
+  // with anomaly detection on, the op that made the NaN is named
+  const anomalous = makeTask();
+  const log = anomalous.trainLoss.bind(anomalous);
+  anomalous.trainLoss = async (rng) => { const r = await log(rng); return { ...r, loss: T.log(T.mul(r.loss, -1)) }; };
+  T.setAnomalyDetection(true);
+  try {
+    await assert.rejects(train(anomalous, trainConfig(GPT_PRETRAIN, { maxSteps: 2, warmupSteps: 0, evalEvery: 0 })), /log produced NaN/);
+  } finally {
+    T.setAnomalyDetection(false);
+  }
 });
