@@ -1,14 +1,15 @@
-// Every op's gradient against central finite differences, in the float64 path.
+// Every op's gradient against central finite differences, in the float64 path, on every backend with float64 (the
+// neural-network ops also without the reference's fused kernels, so the composite paths' gradients are checked).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as T from '../../src/tensor/index.js';
-import { registerBackend, setBackend } from '../../src/backend/registry.js';
-import { createReferenceBackend } from '../../src/backend/cpu/reference.js';
 import { distinctF64, gradcheck, randF64 } from '../helpers/gradcheck.js';
+import { UNFUSED, forEachBackend, withBackend } from '../helpers/backends.js';
 
 type F = (...xs: T.Tensor[]) => T.Tensor;
-const check = (name: string, f: F, inputs: () => T.Tensor[], opts?: Parameters<typeof gradcheck>[2]) =>
-  test(name, () => { gradcheck(f, inputs(), opts); });
+const checkAll = (name: string, f: F, inputs: () => T.Tensor[], opts?: Parameters<typeof gradcheck>[2], unfused = false) =>
+  forEachBackend(name, () => { gradcheck(f, inputs(), opts); }, { float64: true, unfused });
+const check = checkAll;
 const ints = (values: number[], shape: number[]) => T.fromArray(values, shape, { dtype: 'int32' });
 
 // Shape pairs that exercise NumPy broadcasting from both sides, rank promotion and 0-d operands.
@@ -136,6 +137,8 @@ describe('matmul', () => {
 });
 
 describe('neural-network ops', () => {
+  // These ops have fused kernels on the reference backend: check their composites too.
+  const check = (name: string, f: F, inputs: () => T.Tensor[], opts?: Parameters<typeof gradcheck>[2]) => checkAll(name, f, inputs, opts, true);
   for (const axis of [0, 1, -1]) {
     check(`softmax axis ${axis}`, (x) => T.softmax(x, axis), () => [randF64([2, 3, 4])]);
     check(`logSoftmax axis ${axis}`, (x) => T.logSoftmax(x, axis), () => [randF64([2, 3, 4])]);
@@ -144,11 +147,12 @@ describe('neural-network ops', () => {
   check('layerNorm over two dims', (x, w, b) => T.layerNorm(x, w, b, 1e-5), () => [randF64([2, 3, 4]), randF64([3, 4], { seed: 2 }), randF64([3, 4], { seed: 3 })]);
   check('layerNorm without affine', (x) => T.layerNorm(x, null, null), () => [randF64([3, 5])]);
 
-  const target = ints([0, 3, -100, 1, 2], [5]);
+  // Made inside each check: a tensor belongs to the backend it was made on.
+  const target = () => ints([0, 3, -100, 1, 2], [5]);
   for (const reduction of ['mean', 'sum', 'none'] as const) {
     for (const labelSmoothing of [0, 0.1]) {
       check(`crossEntropy ${reduction}, labelSmoothing ${labelSmoothing}, ignoreIndex -100`,
-        (x) => T.crossEntropy(x, target, { reduction, labelSmoothing }), () => [randF64([5, 4])]);
+        (x) => T.crossEntropy(x, target(), { reduction, labelSmoothing }), () => [randF64([5, 4])]);
     }
   }
   check('crossEntropy with a custom ignoreIndex', (x) => T.crossEntropy(x, ints([0, 2, 2, 1], [4]), { ignoreIndex: 2, labelSmoothing: 0.2 }), () => [randF64([4, 3])]);
@@ -156,9 +160,9 @@ describe('neural-network ops', () => {
   check('crossEntropy over [N, C, d] logits, no reduction', (x) => T.crossEntropy(x, ints([0, 3, 1, 1, 2, 2], [2, 3]), { reduction: 'none' }), () => [randF64([2, 4, 3])]);
 
   const qkv = () => [randF64([2, 2, 3, 4]), randF64([2, 2, 5, 4], { seed: 2 }), randF64([2, 2, 5, 3], { seed: 3 })];
-  const padding = ints([1, 1, 1, 0, 0, 1, 1, 1, 1, 1], [2, 1, 1, 5]);
+  const padding = () => ints([1, 1, 1, 0, 0, 1, 1, 1, 1, 1], [2, 1, 1, 5]);
   check('attention', (q, k, v) => T.scaledDotProductAttention(q, k, v), qkv);
-  check('attention with a padding mask', (q, k, v) => T.scaledDotProductAttention(q, k, v, { mask: padding }), qkv);
+  check('attention with a padding mask', (q, k, v) => T.scaledDotProductAttention(q, k, v, { mask: padding() }), qkv);
   const self = () => [randF64([2, 2, 4, 3]), randF64([2, 2, 4, 3], { seed: 2 }), randF64([2, 2, 4, 3], { seed: 3 })];
   check('attention, causal', (q, k, v) => T.scaledDotProductAttention(q, k, v, { causal: true }), self);
   check('attention, causal with a padding mask', (q, k, v) => T.scaledDotProductAttention(q, k, v, { causal: true, mask: ints([1, 1, 1, 0, 1, 1, 1, 1], [2, 1, 1, 4]) }), self);
@@ -194,7 +198,7 @@ describe('neural-network ops', () => {
   check('avgPool2d with stride and padding', (x) => T.avgPool2d(x, 3, 1, 1), () => [randF64([1, 1, 4, 4])]);
 });
 
-test('dropout: the gradient is the mask scaled by 1/(1-p)', async () => {
+forEachBackend('dropout: the gradient is the mask scaled by 1/(1-p)', async () => {
   const p = 0.3;
   const x = randF64([40, 50]).requireGrad();
   T.manualSeed(123);
@@ -215,7 +219,7 @@ test('dropout: the gradient is the mask scaled by 1/(1-p)', async () => {
   // Evaluation mode and p = 0 are the identity.
   assert.equal(T.dropout(x, p, false), x);
   assert.equal(T.dropout(x, 0), x);
-});
+}, { float64: true });
 
 test('gradcheck itself catches a wrong gradient', () => {
   // d/dx (stop_grad(x) * x) is x for autograd but 2x numerically.
@@ -223,25 +227,14 @@ test('gradcheck itself catches a wrong gradient', () => {
   assert.throws(() => gradcheck((x) => T.exp(x), [T.ones([2])]), /must be float64/);
 });
 
-describe('softmax without the fused kernel (the composite path)', () => {
-  registerBackend('cpu-reference-unfused', () => ({ ...createReferenceBackend(), name: 'cpu-reference-unfused', softmax: undefined }));
-  const onUnfused = <R>(fn: () => R): R => {
-    setBackend('cpu-reference-unfused');
-    try { return fn(); } finally { setBackend('cpu'); }
-  };
-  for (const axis of [0, -1]) {
-    test(`softmax and logSoftmax axis ${axis}: gradients, and values equal to the fused kernel's`, () => {
-      onUnfused(() => {
-        gradcheck((x) => T.softmax(x, axis), [randF64([3, 4])]);
-        gradcheck((x) => T.logSoftmax(x, axis), [randF64([3, 4])]);
-      });
-      const x = randF64([3, 4], { low: -30, high: 30 });
-      const fused = [T.softmax(x, axis), T.logSoftmax(x, axis)].map((t) => t.dataSync());
-      const composite = onUnfused(() => {
-        const xu = T.fromArray(x.dataSync(), x.shape);
-        return [T.softmax(xu, axis), T.logSoftmax(xu, axis)].map((t) => t.dataSync());
-      });
-      fused.forEach((f, k) => f.forEach((v, i) => assert.ok(Math.abs(v - composite[k]![i]!) < 1e-12, `${k} ${i}: ${v} vs ${composite[k]![i]}`)));
+for (const axis of [0, -1]) {
+  forEachBackend(`softmax and logSoftmax axis ${axis}: values equal to the composite's (the reference without fused kernels)`, () => {
+    const x = randF64([3, 4], { low: -30, high: 30 });
+    const fused = [T.softmax(x, axis), T.logSoftmax(x, axis)].map((t) => t.dataSync());
+    const composite = withBackend(UNFUSED, () => {
+      const xu = T.fromArray(x.dataSync(), x.shape);
+      return [T.softmax(xu, axis), T.logSoftmax(xu, axis)].map((t) => t.dataSync());
     });
-  }
-});
+    fused.forEach((f, k) => f.forEach((v, i) => assert.ok(Math.abs(v - composite[k]![i]!) < 1e-12, `${k} ${i}: ${v} vs ${composite[k]![i]}`)));
+  }, { float64: true });
+}
