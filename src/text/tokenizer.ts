@@ -25,8 +25,12 @@ export interface Encoding {
 /** 'char': Unicode code points (Hugging Face's Node and Python bindings); 'utf16': JS string indices. */
 export type OffsetUnit = 'char' | 'utf16';
 
-/** A token the template inserts, or an input sequence, with its segment id. */
-export type TemplatePiece = { special: string; typeId: number } | { sequence: 'A' | 'B'; typeId: number };
+/**
+ * A token the template inserts, or an input sequence, with its segment id. A special token's `id`, when given,
+ * is what the template emits (tokenizer.json's post-processors carry ids, and Hugging Face uses them even where
+ * they disagree with the vocabulary); otherwise the token's id in the vocabulary.
+ */
+export type TemplatePiece = { special: string; typeId: number; id?: number } | { sequence: 'A' | 'B'; typeId: number };
 
 /** Where special tokens go: BERT's `[CLS] A [SEP] B [SEP]`, GPT's `<start> A <delim> B <extract>`, ... */
 export interface Template {
@@ -96,6 +100,11 @@ export interface TokenizerConfig {
   template?: Template | null;
   /** The byte-level post-processor's offset trimming (leading/trailing 'Ġ' left out of offsets). */
   trimOffsets?: boolean;
+  /**
+   * The trimming post-processor's own `add_prefix_space` (Hugging Face's default true): a sequence's first token
+   * keeps a single leading 'Ġ' in its offsets, that space being the one the pre-tokeniser would have added.
+   */
+  trimAddPrefixSpace?: boolean;
   addedTokens?: AddedToken[];
   decoder?: DecoderKind;
   truncation?: TruncationOptions | null;
@@ -157,7 +166,10 @@ export class Tokenizer {
     });
     this.addedSplit = alternatives.length ? new RegExp(alternatives.join('|'), 'gu') : null;
     for (const t of [...(config.template?.single ?? []), ...(config.template?.pair ?? [])]) {
-      if ('special' in t) this.specialIds.add(this.requireId(t.special, 'template'));
+      if (!('special' in t)) continue;
+      const id = this.tokenToId(t.special);
+      if (id !== undefined) this.specialIds.add(id);
+      else if (t.id === undefined) this.requireId(t.special, 'template');
     }
   }
 
@@ -167,12 +179,19 @@ export class Tokenizer {
     const text = fs.readFileSync(path, 'utf8');
     let json: unknown;
     try { json = JSON.parse(text); } catch (e) { throw new Error(`${path}: not JSON (${(e as Error).message})`); }
-    if (/vocab\.json$/i.test(path) || !(json && typeof json === 'object' && 'model' in json)) {
-      const merges = nodePath.join(nodePath.dirname(path), 'merges.txt');
+    const merges = nodePath.join(nodePath.dirname(path), 'merges.txt');
+    const named = /vocab\.json$/i.test(path);
+    // A vocab.json by name, or a token -> id object with merges.txt beside it (e.g. gpt2-vocab.json).
+    if (named || (isVocab(json) && fs.existsSync(merges))) {
+      if (!isVocab(json)) throw new Error(`${path}: a vocab.json should be an object of token -> id; found ${describeJson(json)}`);
       if (!fs.existsSync(merges)) throw new Error(`${path}: a vocab.json needs merges.txt beside it`);
-      return Tokenizer.fromVocabMerges(json as Record<string, number>, fs.readFileSync(merges, 'utf8'));
+      return Tokenizer.fromVocabMerges(json, fs.readFileSync(merges, 'utf8'));
     }
-    try { return Tokenizer.fromJSON(json as TokenizerJson); } catch (e) { throw new Error(`${path}: ${(e as Error).message}`); }
+    if (!isObject(json) || !('model' in json)) {
+      const hint = isVocab(json) ? ' (it looks like a vocab.json, token -> id, but there is no merges.txt beside it)' : '';
+      throw new Error(`${path}: not a tokenizer.json: expected an object with ${EXPECTED_MODEL}; found ${describeJson(json)}${hint}`);
+    }
+    try { return Tokenizer.fromJSON(json as unknown as TokenizerJson); } catch (e) { throw new Error(`${path}: ${(e as Error).message}`); }
   }
 
   /** A BERT tokenizer from vocab.txt's lines (uncased unless `lowercase` is false). */
@@ -333,11 +352,14 @@ export class Tokenizer {
   /** The byte-level post-processor's offset trimming: a leading/trailing space ('Ġ') is not part of the span. */
   private trim(s: TokenSink): void {
     const G = BYTE_CHARS[32]!;
+    const keepFirst = this.config.trimAddPrefixSpace ?? false;
     for (let i = 0; i < s.ids.length; i++) {
       const t = this.idToToken(s.ids[i]!) ?? '';
       let lead = 0, trail = 0;
       while (lead < t.length && t[lead] === G) lead++;
       while (trail < t.length && t[t.length - 1 - trail] === G) trail++;
+      // Hugging Face's process_offsets: "first" is the first token or any starting at 0.
+      if (keepFirst && lead === 1 && (i === 0 || s.starts[i] === 0)) lead = 0;
       if (lead > 0) s.starts[i] = Math.min(s.starts[i]! + lead, s.ends[i]!);
       if (trail > 0 && s.ends[i]! >= trail) s.ends[i] = Math.max(s.ends[i]! - trail, s.starts[i]!);
     }
@@ -357,7 +379,7 @@ export class Tokenizer {
     let k = 0;
     for (const p of pieces) {
       if ('special' in p) {
-        enc.ids[k] = this.requireId(p.special, 'template'); enc.tokens[k] = p.special; enc.offsets[k] = [0, 0]; enc.typeIds[k] = p.typeId;
+        enc.ids[k] = p.id ?? this.requireId(p.special, 'template'); enc.tokens[k] = p.special; enc.offsets[k] = [0, 0]; enc.typeIds[k] = p.typeId;
         enc.specialTokensMask[k] = 1; enc.wordIds[k] = null; enc.sequenceIds[k] = null;
         k++;
         continue;
@@ -501,49 +523,118 @@ function parsePreTokenizer(j: Json | null | undefined): TokenizerConfig['preToke
   }
 }
 
-function parsePostProcessor(j: Json | null | undefined): { template: Template | null; trimOffsets: boolean } {
-  if (!j) return { template: null, trimOffsets: false };
+type PostProcessor = { template: Template | null; trimOffsets: boolean; addPrefixSpace: boolean };
+
+/** BERT's and RoBERTa's processors name [token, id] pairs; Hugging Face emits those ids. */
+function namedId(pair: unknown, what: string): { special: string; id: number } {
+  if (!Array.isArray(pair) || typeof pair[0] !== 'string' || !Number.isInteger(pair[1])) throw new Error(`tokenizer.json: post_processor ${what} should be [token, id]; found ${JSON.stringify(pair)}`);
+  return { special: pair[0], id: pair[1] };
+}
+
+function parsePostProcessor(j: Json | null | undefined): PostProcessor {
+  if (!j) return { template: null, trimOffsets: false, addPrefixSpace: false };
+  const special = (t: { special: string; id: number }, typeId: number): TemplatePiece => ({ ...t, typeId });
   switch (j.type) {
-    case 'BertProcessing': return { template: bertTemplate(j.cls[0], j.sep[0]), trimOffsets: false };
-    case 'ByteLevel': return { template: null, trimOffsets: j.trim_offsets ?? true };
+    case 'BertProcessing': {
+      const [cls, sep] = [namedId(j.cls, 'cls'), namedId(j.sep, 'sep')];
+      const a: TemplatePiece = { sequence: 'A', typeId: 0 }, b: TemplatePiece = { sequence: 'B', typeId: 1 };
+      return { template: { single: [special(cls, 0), a, special(sep, 0)], pair: [special(cls, 0), a, special(sep, 0), b, special(sep, 1)] }, trimOffsets: false, addPrefixSpace: false };
+    }
+    case 'ByteLevel': return { template: null, trimOffsets: j.trim_offsets ?? true, addPrefixSpace: j.add_prefix_space ?? true };
     case 'RobertaProcessing': {
       // <s> A </s> and <s> A </s> </s> B </s>, all segment 0.
-      const [cls, sep] = [j.cls[0] as string, j.sep[0] as string];
-      const t = (special: string): TemplatePiece => ({ special, typeId: 0 });
-      return {
-        template: { single: [t(cls), { sequence: 'A', typeId: 0 }, t(sep)], pair: [t(cls), { sequence: 'A', typeId: 0 }, t(sep), t(sep), { sequence: 'B', typeId: 0 }, t(sep)] },
-        trimOffsets: j.trim_offsets ?? true,
-      };
+      const [cls, sep] = [special(namedId(j.cls, 'cls'), 0), special(namedId(j.sep, 'sep'), 0)];
+      const a: TemplatePiece = { sequence: 'A', typeId: 0 }, b: TemplatePiece = { sequence: 'B', typeId: 0 };
+      return { template: { single: [cls, a, sep], pair: [cls, a, sep, sep, b, sep] }, trimOffsets: j.trim_offsets ?? true, addPrefixSpace: j.add_prefix_space ?? true };
     }
     case 'TemplateProcessing': {
-      const pieces = (list: Json[]): TemplatePiece[] => list.map((p) => (p.SpecialToken
-        ? { special: p.SpecialToken.id as string, typeId: p.SpecialToken.type_id as number }
-        : { sequence: p.Sequence.id as 'A' | 'B', typeId: p.Sequence.type_id as number }));
-      return { template: { single: pieces(j.single), pair: pieces(j.pair) }, trimOffsets: false };
+      const specials = (j.special_tokens ?? {}) as Record<string, { ids?: number[] }>;
+      const pieces = (list: Json[]): TemplatePiece[] => list.map((p) => {
+        if (!p.SpecialToken) return { sequence: p.Sequence.id as 'A' | 'B', typeId: p.Sequence.type_id as number };
+        const name = p.SpecialToken.id as string;
+        const ids = specials[name]?.ids;
+        if (ids && ids.length !== 1) throw new Error(`tokenizer.json: TemplateProcessing special token ${JSON.stringify(name)} with ${ids.length} ids is not supported`);
+        return { special: name, typeId: p.SpecialToken.type_id as number, ...(ids ? { id: ids[0]! } : {}) };
+      });
+      return { template: { single: pieces(j.single), pair: pieces(j.pair) }, trimOffsets: false, addPrefixSpace: false };
     }
     case 'Sequence': {
       const parts = (j.processors as Json[]).map(parsePostProcessor);
-      return { template: parts.find((p) => p.template)?.template ?? null, trimOffsets: parts.some((p) => p.trimOffsets) };
+      const trimming = parts.find((p) => p.trimOffsets);
+      return { template: parts.find((p) => p.template)?.template ?? null, trimOffsets: trimming !== undefined, addPrefixSpace: trimming?.addPrefixSpace ?? false };
     }
     default: return unsupported('post_processor', j);
   }
 }
 
-function parseModel(j: Json): Model {
-  switch (j.type) {
-    case 'WordPiece': return new WordPiece(new Vocab(j.vocab), { unkToken: j.unk_token, continuingSubwordPrefix: j.continuing_subword_prefix, maxInputCharsPerWord: j.max_input_chars_per_word });
-    case 'WordLevel': return new WordLevel(new Vocab(j.vocab), j.unk_token);
+const EXPECTED_MODEL = '"model": {"type": "WordPiece" | "BPE" | "WordLevel", "vocab": {...}, ...}';
+
+const isObject = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
+const isVocab = (x: unknown): x is Record<string, number> => isObject(x) && Object.values(x).every((v) => Number.isInteger(v));
+
+/** What a JSON value is, for errors: its type, or an object's keys. */
+function describeJson(x: unknown): string {
+  if (x === undefined) return 'nothing (no such key)';
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return `an array of ${x.length} items`;
+  if (!isObject(x)) return `a ${typeof x} (${JSON.stringify(x).slice(0, 40)})`;
+  const keys = Object.keys(x);
+  if (keys.length === 0) return 'an empty object';
+  return `an object with keys ${keys.slice(0, 8).map((k) => JSON.stringify(k)).join(', ')}${keys.length > 8 ? `, ... (${keys.length} in all)` : ''}`;
+}
+
+/**
+ * The model's type; files from before tokenizers 0.9 have none, and Hugging Face then takes the first model whose
+ * required fields are all there (BPE, WordPiece, WordLevel, Unigram).
+ */
+function modelType(j: Json): string {
+  if (j.type !== undefined) return j.type;
+  const has = (...keys: string[]) => keys.every((k) => k in j);
+  if (has('vocab', 'merges')) return 'BPE';
+  if (has('vocab', 'unk_token', 'continuing_subword_prefix', 'max_input_chars_per_word')) return 'WordPiece';
+  if (has('vocab', 'unk_token')) return 'WordLevel';
+  throw new Error(`tokenizer.json: expected ${EXPECTED_MODEL}; found a "model" with no "type": ${describeJson(j)}`);
+}
+
+function parseModel(j: unknown): Model {
+  if (!isObject(j)) throw new Error(`tokenizer.json: expected ${EXPECTED_MODEL}; found "model": ${describeJson(j)}`);
+  const type = modelType(j);
+  const known = ['WordPiece', 'BPE', 'WordLevel'];
+  if (known.includes(type) && !isVocab(j.vocab)) throw new Error(`tokenizer.json: the ${type} model's "vocab" should be an object of token -> id; found ${describeJson(j.vocab)}`);
+  const vocab = () => new Vocab(j.vocab as Record<string, number>);
+  switch (type) {
+    case 'WordPiece': return new WordPiece(vocab(), { unkToken: j.unk_token as string, continuingSubwordPrefix: j.continuing_subword_prefix as string, maxInputCharsPerWord: j.max_input_chars_per_word as number });
+    case 'WordLevel': return new WordLevel(vocab(), j.unk_token as string);
     case 'BPE': {
       if (j.continuing_subword_prefix || j.end_of_word_suffix || j.byte_fallback || j.dropout) throw new Error('tokenizer.json: only plain byte-level BPE models are supported');
+      if (!Array.isArray(j.merges)) throw new Error(`tokenizer.json: the BPE model's "merges" should be an array; found ${describeJson(j.merges)}`);
       const merges = (j.merges as (string | [string, string])[]).map((m) => (typeof m === 'string' ? (m.split(' ') as [string, string]) : m));
-      return new ByteLevelBpe(new Vocab(j.vocab), merges, { ignoreMerges: j.ignore_merges ?? false });
+      return new ByteLevelBpe(vocab(), merges, { ignoreMerges: (j.ignore_merges as boolean) ?? false, unkToken: (j.unk_token as string | null) ?? null, fuseUnk: (j.fuse_unk as boolean) ?? false });
     }
-    default: return unsupported('model', j);
+    default: throw new Error(`tokenizer.json: model of type ${JSON.stringify(type)} is not supported (expected "WordPiece", "BPE" or "WordLevel")`);
   }
 }
 
+/**
+ * Added tokens numbered as Hugging Face numbers them on loading, ignoring the ids in the file: a token in the
+ * model's vocabulary has the model's id; the others count on from the vocabulary's size, in file order. (A file
+ * saved after adding special tokens before training has them at 0-4, over the model's first tokens; HF loads it so.)
+ * A token listed twice keeps its first id and its last properties.
+ */
+function numberAddedTokens(list: NonNullable<TokenizerJson['added_tokens']>, model: Model): AddedToken[] {
+  const out = new Map<string, AddedToken>();
+  let next = model.vocab.ids.size;
+  for (const a of list) {
+    if (!a.content) continue;
+    const id = model.vocab.ids.has(a.content) ? undefined : out.has(a.content) ? out.get(a.content)!.id : next++;
+    out.set(a.content, { content: a.content, special: a.special ?? false, id, lstrip: a.lstrip, rstrip: a.rstrip, singleWord: a.single_word });
+  }
+  return [...out.values()];
+}
+
 function parseTokenizerJson(j: TokenizerJson): TokenizerConfig {
-  if (!j.model) throw new Error('tokenizer.json: no model');
+  if (!isObject(j) || !('model' in j)) throw new Error(`tokenizer.json: expected an object with ${EXPECTED_MODEL}; found ${describeJson(j)}`);
+  const model = parseModel(j.model);
   const post = parsePostProcessor(j.post_processor);
   const d = j.decoder;
   const decoder: DecoderKind = !d ? null : d.type === 'WordPiece' ? { type: 'WordPiece', prefix: d.prefix ?? '##', cleanup: d.cleanup ?? true } : d.type === 'ByteLevel' ? { type: 'ByteLevel' } : unsupported('decoder', d);
@@ -552,10 +643,11 @@ function parseTokenizerJson(j: TokenizerJson): TokenizerConfig {
   return {
     normalizer: parseNormalizer(j.normalizer),
     preTokenizer: parsePreTokenizer(j.pre_tokenizer),
-    model: parseModel(j.model),
+    model,
     template: post.template,
     trimOffsets: post.trimOffsets,
-    addedTokens: (j.added_tokens ?? []).map((a) => ({ content: a.content, special: a.special ?? false, id: a.id, lstrip: a.lstrip, rstrip: a.rstrip, singleWord: a.single_word })),
+    trimAddPrefixSpace: post.addPrefixSpace,
+    addedTokens: numberAddedTokens(j.added_tokens ?? [], model),
     decoder,
     truncation: t ? { maxLength: t.max_length, strategy: (lower(t.strategy)?.replace(/first$/, '_first').replace(/second$/, '_second') ?? 'longest_first') as TruncationOptions['strategy'], direction: lower(t.direction) as 'left' | 'right' } : null,
     padding: p ? { length: p.strategy && typeof p.strategy === 'object' ? p.strategy.Fixed : 'longest', padToMultipleOf: p.pad_to_multiple_of ?? undefined, direction: lower(p.direction) as 'left' | 'right', padToken: p.pad_token, padTypeId: p.pad_type_id } : null,
@@ -569,9 +661,10 @@ function toTokenizerJson(tok: Tokenizer): TokenizerJson {
   const pieces = (list: TemplatePiece[]) => list.map((p) => ('special' in p ? { SpecialToken: { id: p.special, type_id: p.typeId } } : { Sequence: { id: p.sequence, type_id: p.typeId } }));
   const templ = c.template;
   const specialTokens: Record<string, { id: string; ids: number[]; tokens: string[] }> = {};
-  for (const p of [...(templ?.single ?? []), ...(templ?.pair ?? [])]) if ('special' in p) specialTokens[p.special] = { id: p.special, ids: [tok.tokenToId(p.special)!], tokens: [p.special] };
+  for (const p of [...(templ?.single ?? []), ...(templ?.pair ?? [])]) if ('special' in p) specialTokens[p.special] = { id: p.special, ids: [p.id ?? tok.tokenToId(p.special)!], tokens: [p.special] };
   const template = templ ? { type: 'TemplateProcessing', single: pieces(templ.single), pair: pieces(templ.pair), special_tokens: specialTokens } : null;
   const byteLevel = pre.type === 'byte-level' ? { type: 'ByteLevel', add_prefix_space: pre.addPrefixSpace, trim_offsets: c.trimOffsets ?? false, use_regex: pre.useRegex } : null;
+  const postByteLevel = byteLevel && { ...byteLevel, add_prefix_space: c.trimAddPrefixSpace ?? false };
   const d = c.decoder;
   const t = tok.truncation, p = tok.padding;
   return {
@@ -583,7 +676,7 @@ function toTokenizerJson(tok: Tokenizer): TokenizerJson {
       ? { type: 'Sequence', normalizers: [{ type: 'NFD' }, ...(n.lowercase ? [{ type: 'Lowercase' }] : [])] }
       : { type: 'BertNormalizer', clean_text: n.cleanText, handle_chinese_chars: n.handleChineseChars, strip_accents: n.stripAccents !== 'none', lowercase: n.lowercase },
     pre_tokenizer: pre.type === 'byte-level' ? byteLevel : { type: { bert: 'BertPreTokenizer', whitespace: 'Whitespace', 'whitespace-split': 'WhitespaceSplit' }[pre.rule] },
-    post_processor: byteLevel && template ? { type: 'Sequence', processors: [byteLevel, template] } : (template ?? byteLevel),
+    post_processor: postByteLevel && template ? { type: 'Sequence', processors: [postByteLevel, template] } : (template ?? postByteLevel),
     decoder: !d ? null : d.type === 'WordPiece' ? { type: 'WordPiece', prefix: d.prefix, cleanup: d.cleanup } : { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
     model: c.model.toJSON(),
   };

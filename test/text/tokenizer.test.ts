@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gptTemplate, splitAscii, Tokenizer, type TruncationOptions } from '../../src/text/index.js';
@@ -116,8 +116,68 @@ test('bad files: errors name the file and the problem', () => {
   assert.throws(() => Tokenizer.fromFile(join(tmp, 'bad.json')), /bad\.json: tokenizer\.json: model of type "Unigram" is not supported/);
   writeFileSync(join(tmp, 'broken.json'), '{"model": ');
   assert.throws(() => Tokenizer.fromFile(join(tmp, 'broken.json')), /broken\.json: not JSON/);
-  writeFileSync(join(tmp, 'nounk.json'), JSON.stringify({ model: { type: 'WordPiece', vocab: { a: 0 }, unk_token: '[UNK]' } }));
-  assert.throws(() => Tokenizer.fromFile(join(tmp, 'nounk.json')), /unknown token \[UNK\] is not in the vocabulary/);
+  // A vocabulary without its unknown token loads (Hugging Face's does); only a word that needs it fails.
+  writeFileSync(join(tmp, 'nounk.json'), JSON.stringify({ model: { type: 'WordPiece', vocab: { a: 0, '##b': 1 }, unk_token: '[UNK]' } }));
+  const nounk = Tokenizer.fromFile(join(tmp, 'nounk.json'));
+  assert.deepEqual(nounk.encode('ab a').ids, [0, 1, 0]);
+  assert.throws(() => nounk.encode('a ba'), /WordPiece: cannot encode the word "ba": it needs the unknown token \[UNK\], which is not in the model's vocabulary/);
+});
+
+test('valid JSON of the wrong shape: the error says what a tokenizer.json is and what the file has', () => {
+  const wrong = (name: string, json: unknown) => { writeFileSync(join(tmp, name), JSON.stringify(json)); return () => Tokenizer.fromFile(join(tmp, name)); };
+  const expected = /expected an object with "model": \{"type": "WordPiece" \| "BPE" \| "WordLevel", "vocab": \{\.\.\.\}, \.\.\.\}/;
+  for (const [name, json, found] of [
+    ['array.json', [1, 2, 3], /found an array of 3 items/],
+    ['string.json', 'tokenizer', /found a string \("tokenizer"\)/],
+    ['null.json', null, /found null/],
+    ['keys.json', { version: '1.0', vocab_size: 3, tokens: ['a'] }, /found an object with keys "version", "vocab_size", "tokens"/],
+  ] as const) {
+    assert.throws(wrong(name, json), (e: Error) => e.message.startsWith(`${join(tmp, name)}: not a tokenizer.json: `) && expected.test(e.message) && found.test(e.message), name);
+    assert.throws(wrong(name, json), (e: Error) => !/merges\.txt/.test(e.message), name);
+  }
+  // A token -> id object with no merges.txt beside it says so.
+  const lone = mkdtempSync(join(tmpdir(), 'text-tok-lone-'));
+  writeFileSync(join(lone, 'tokens.json'), JSON.stringify({ a: 0, b: 1 }));
+  assert.throws(() => Tokenizer.fromFile(join(lone, 'tokens.json')), /tokens\.json: not a tokenizer\.json: .*found an object with keys "a", "b" \(it looks like a vocab\.json, token -> id, but there is no merges\.txt beside it\)/);
+  writeFileSync(join(lone, 'vocab.json'), JSON.stringify({ model: {} }));
+  assert.throws(() => Tokenizer.fromFile(join(lone, 'vocab.json')), /vocab\.json: a vocab\.json should be an object of token -> id; found an object with keys "model"/);
+  // The model part: not an object, no type and no fields to tell it by, a type we do not read, a vocab not a map.
+  assert.throws(wrong('m1.json', { model: 'BPE' }), /m1\.json: tokenizer\.json: expected "model": \{"type": .*found "model": a string \("BPE"\)/);
+  assert.throws(wrong('m2.json', { model: { vocab: {} } }), /m2\.json: tokenizer\.json: expected "model": .*found a "model" with no "type": an object with keys "vocab"/);
+  assert.throws(wrong('m3.json', { model: { type: 'Unigram', vocab: [] } }), /model of type "Unigram" is not supported \(expected "WordPiece", "BPE" or "WordLevel"\)/);
+  assert.throws(wrong('m4.json', { model: { type: 'WordLevel', vocab: ['a'], unk_token: 'a' } }), /the WordLevel model's "vocab" should be an object of token -> id; found an array of 1 items/);
+  assert.throws(wrong('m5.json', { model: { type: 'BPE', vocab: { a: 0 } } }), /the BPE model's "merges" should be an array; found nothing \(no such key\)/);
+});
+
+test('a model with no "type" (files from before tokenizers 0.9) is told by its fields, as Hugging Face does', async () => {
+  const base = JSON.parse(readFileSync(fixture('bert-uncased.json'), 'utf8'));
+  const { type, ...model } = base.model;
+  assert.equal(type, 'WordPiece');
+  const path = join(tmp, 'untyped.json');
+  writeFileSync(path, JSON.stringify({ ...base, model }));
+  const [ours, theirs] = [Tokenizer.fromFile(path), hf.Tokenizer.fromFile(path)];
+  assert.equal(ours.model.type, 'WordPiece');
+  for (const t of CORPUS) assert.deepEqual(ours.encode(t).ids, (await theirs.encode(t)).getIds(), t);
+  const gpt = JSON.parse(readFileSync(fixture('gpt2.json'), 'utf8'));
+  const { type: _, ...bpe } = gpt.model;
+  assert.equal(Tokenizer.fromJSON({ ...gpt, model: bpe }).model.type, 'BPE');
+  assert.equal(Tokenizer.fromJSON({ model: { vocab: { '[UNK]': 0 }, unk_token: '[UNK]' } }).model.type, 'WordLevel');
+});
+
+test('files from HF\'s trainer saved by us load back with the same encodings (unknown token, ids, template ids, trimming)', () => {
+  const recorded = JSON.parse(readFileSync(fixture('hf-trained-encodings.json'), 'utf8'));
+  for (const name of Object.keys(recorded.tokenizers)) {
+    const tok = Tokenizer.fromFile(fixture(name));
+    const path = join(tmp, `resaved-${name}`);
+    tok.save(path);
+    const again = Tokenizer.fromFile(path);
+    recorded.texts.forEach((text: string, i: number) => {
+      const h = recorded.tokenizers[name].single[i];
+      if ('error' in h) { assert.throws(() => again.encode(text)); return; }
+      const e = again.encode(text);
+      assert.deepEqual([e.ids, e.offsets], [h.ids, h.offsets], `${name} on ${text}`);
+    });
+  }
 });
 
 test("the byte-level split's ASCII scanner equals Hugging Face's regex split on random ASCII", () => {
