@@ -12,11 +12,11 @@ import { BERT_PRETRAIN, BertPretrainTask } from '../tasks/bert-pretrain.js';
 import { lossCurveText } from '../tasks/loss-curve.js';
 import { train } from '../tasks/trainer.js';
 import { manualSeed } from '../tensor/random.js';
-import { trainConfigFromOptions, trainingCommand, useBackend } from './train-options.js';
+import { printSummary, runTraining, trainConfigFromOptions, trainingCommand, useBackend } from './train-options.js';
 import { formatNumber, parse, progressBar, table } from './ui.js';
 
-const int = parse.int;
-const num = parse.number;
+const int = parse.positiveInt;
+const num = parse.unitInterval;
 
 function trainCommand() {
   return trainingCommand('train', BERT_PRETRAIN)
@@ -27,7 +27,7 @@ function trainCommand() {
     .option('--out <dir>', 'output directory: checkpoint (a Hugging Face model directory), log.jsonl, loss.svg', 'runs/bert')
     .option('--layers <n>', 'encoder layers', int, 4)
     .option('--hidden <n>', 'hidden size', int, 256)
-    .option('--heads <n>', 'attention heads', int, 4)
+    .option('--heads <n>', 'attention heads (must divide --hidden)', int, 4)
     .option('--intermediate <n>', 'feed-forward size', int, 1024)
     .option('--batch <n>', 'examples per micro-batch', int, 32)
     .option('--dropout <x>', 'hidden and attention dropout', num, 0.1)
@@ -54,16 +54,10 @@ function trainCommand() {
         console.error(`data ${o.data}: ${formatNumber(source.length)} examples of ${source.seqLength} tokens, vocabulary ${vocabSize}; model ${formatNumber(model.numParameters())} parameters`);
         if (!heldOut) console.error('no --eval-data: MLM and NSP accuracy are not measured');
       }
-      const bar = progressBar('bert train', cfg.maxSteps, { unit: 'steps', quiet: o.json });
-      const result = await train(task, cfg, {
-        resume: o.resume,
-        onProgress: (p) => bar.update(p.step, `loss ${p.record.loss?.toFixed(4)} | ${formatNumber(p.record.tokensPerSec ?? 0)} tok/s${p.eval?.mlm_accuracy !== undefined ? ` | mlm acc ${p.eval.mlm_accuracy.toFixed(3)} nsp acc ${p.eval.nsp_accuracy!.toFixed(3)}` : ''}`),
-      });
-      bar.stop();
-      const summary = { steps: result.steps, train_loss: result.finalLoss, ...result.eval, wall_seconds: result.wallSeconds, checkpoint: join(cfg.outDir!, 'checkpoint'), loss_curve: result.lossCurve };
-      if (o.json) { console.log(JSON.stringify(summary)); return; }
-      console.log(lossCurveText(result.history.map((r) => r.loss ?? NaN)));
-      console.log(table(Object.entries(summary).map(([k, v]) => ({ metric: k, value: v }))));
+      const result = await runTraining('bert train', task, cfg, o, (p) => `loss ${p.record.loss?.toFixed(4)} | ${formatNumber(p.record.tokensPerSec ?? 0)} tok/s` +
+        `${p.eval?.mlm_accuracy !== undefined ? ` | mlm acc ${p.eval.mlm_accuracy.toFixed(3)} nsp acc ${p.eval.nsp_accuracy!.toFixed(3)}` : ''}`);
+      printSummary({ steps: result.steps, train_loss: result.finalLoss, ...result.eval, wall_seconds: result.wallSeconds, checkpoint: join(cfg.outDir!, 'checkpoint'),
+        loss_curve: result.lossCurve }, Boolean(o.json));
     });
 }
 

@@ -10,8 +10,8 @@ import { readManifest, readShard } from '../data/shards.js';
 import { Tokenizer } from '../text/index.js';
 import { formatNumber, parse, progressBar, table, warnInvalidUtf8 } from './ui.js';
 
-const int = parse.int;
-const num = parse.number;
+const int = parse.positiveInt;
+const num = parse.fraction;
 
 /** Loads a tokenizer: tokenizer.json, a BERT vocab.txt, or a GPT-2 vocab.json with merges.txt beside it. */
 function loadEncoder(path: string, lowercase: boolean): TokenEncoder {
@@ -30,8 +30,8 @@ function dataCommand(name: string, description: string, layout: CorpusLayout) {
     .requiredOption('--tokenizer <file>', 'tokenizer.json, a WordPiece vocab.txt, or a GPT-2 vocab.json (merges.txt beside it)')
     .requiredOption('--input <paths...>', 'corpus files and folders (recursive; .gz read through)')
     .requiredOption('--out <dir>', 'output folder: shard-NNNNN.safetensors and manifest.json')
-    .addOption(new Option('--layout <layout>', 'sentence-per-line: one sentence a line, blank lines between documents; prose: paragraphs split into sentences; raw: each file as it is, one document').choices(['sentence-per-line', 'prose', 'raw']).default(layout))
-    .addOption(new Option('--prose-documents <unit>', 'with --layout prose: a document is a file or a paragraph').choices(['file', 'paragraph']).default('file'))
+    .addOption(new Option('--layout <layout>', 'sentence-per-line: one sentence a line, blank lines between documents; prose: paragraphs split into sentences; raw: each file as it is, one document').choices(['sentence-per-line', 'prose', 'raw'] as const).default(layout))
+    .addOption(new Option('--prose-documents <unit>', 'with --layout prose: a document is a file or a paragraph').choices(['file', 'paragraph'] as const).default('file' as const))
     .option('--no-lowercase', 'with a vocab.txt: keep case and accents (cased vocabularies)')
     .option('--examples-per-shard <n>', 'examples per shard file', int, 10_000)
     .option('--json', 'print the summary as JSON (progress bars off)')
@@ -78,13 +78,13 @@ function bertCommand() {
     .option('--short-seq-prob <p>', 'probability of a shorter target length for a document', num, d.shortSeqProb)
     .option('--dupe-factor <n>', 'passes over the corpus with different masks', int, d.dupeFactor)
     .option('--whole-word-mask', 'mask all WordPiece pieces of a word together', false)
-    .option('--seed <n>', 'random seed', int, d.seed)
+    .option('--seed <n>', 'random seed', parse.count, d.seed)
     .action(async (o) => {
       const encoder = loadEncoder(o.tokenizer, o.lowercase);
       const progress = progressReporter(Boolean(o.json || o.quiet));
       try {
         const { summary } = await prepareBertData({
-          input: o.input, out: o.out, encoder, layout: o.layout as CorpusLayout, proseDocuments: o.proseDocuments, examplesPerShard: o.examplesPerShard,
+          input: o.input, out: o.out, encoder, layout: o.layout, proseDocuments: o.proseDocuments, examplesPerShard: o.examplesPerShard,
           maxSeqLength: o.maxSeqLength, maxPredictionsPerSeq: o.maxPredictionsPerSeq, maskedLmProb: o.maskedLmProb, shortSeqProb: o.shortSeqProb,
           dupeFactor: o.dupeFactor, wholeWordMask: o.wholeWordMask, seed: o.seed, onProgress: progress.update,
         });
@@ -114,7 +114,7 @@ function lmCommand() {
       const progress = progressReporter(Boolean(o.json || o.quiet));
       try {
         const { summary } = await prepareLmData({
-          input: o.input, out: o.out, encoder, layout: o.layout as CorpusLayout, proseDocuments: o.proseDocuments, examplesPerShard: o.examplesPerShard,
+          input: o.input, out: o.out, encoder, layout: o.layout, proseDocuments: o.proseDocuments, examplesPerShard: o.examplesPerShard,
           blockSize: o.blockSize, separator, onProgress: progress.update,
         });
         progress.stop();

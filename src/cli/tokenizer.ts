@@ -3,7 +3,7 @@
 import { createWriteStream } from 'node:fs';
 import { Command, Option } from '@commander-js/extra-typings';
 import { Corpus, type CorpusStats } from '../text/corpus.js';
-import { Tokenizer, trainBpe, trainWordLevel, trainWordPiece, type TrainProgress } from '../text/index.js';
+import { Tokenizer, trainBpe, trainWordLevel, trainWordPiece, type MergeStop, type TrainProgress } from '../text/index.js';
 import { formatNumber, parse, progressBar, table, warnInvalidUtf8 } from './ui.js';
 
 const int = parse.count;
@@ -17,8 +17,11 @@ function trainProgress(quiet: boolean) {
       read ??= progressBar('reading ', Math.ceil(s.totalBytes / 1024), { unit: 'KiB', quiet });
       read.update(Math.floor(s.bytesRead / 1024), `| ${formatNumber(s.lines)} lines`);
     },
+    /** Why merging ended (the last 'merge' report says). */
+    stopped: undefined as MergeStop | undefined,
     train(p: TrainProgress) {
       if (p.phase !== 'merge') return;
+      if (p.stopped) this.stopped = p.stopped;
       read?.stop();
       merge ??= progressBar('merging ', p.total ?? 0, { unit: 'merges', quiet });
       merge.update(p.done);
@@ -27,6 +30,22 @@ function trainProgress(quiet: boolean) {
   };
 }
 
+/**
+ * Why the vocabulary is not the size asked: trainers stop early when the corpus runs out of merges (or words), and
+ * never go below the alphabet and special tokens. Undefined when the size is the one asked.
+ */
+export function vocabSizeNote(type: string, got: number, asked: number, minFrequency: number, stopped: MergeStop | undefined): string | undefined {
+  if (got === asked) return undefined;
+  const n = formatNumber;
+  if (got > asked) {
+    return `the vocabulary has ${n(got)} tokens, more than --vocab-size ${n(asked)}: the special tokens and the alphabet alone are that many (a vocabulary never shrinks below its alphabet${type === 'wordpiece' ? '; --limit-alphabet caps it' : ''})`;
+  }
+  const head = `the vocabulary has ${n(got)} tokens, fewer than --vocab-size ${n(asked)}:`;
+  const atLeast = minFrequency > 1 ? ` at least --min-frequency ${n(minFrequency)} times` : '';
+  if (type === 'word') return `${head} the corpus has no more distinct words${atLeast ? ` occurring${atLeast}` : ''}`;
+  if (stopped === 'min-frequency') return `${head} no pair of adjacent tokens left occurs${atLeast} (lower --min-frequency or add text for more)`;
+  return `${head} no pair of adjacent tokens is left to merge (every word of the corpus is already one token; add text for more)`;
+}
 
 function trainCommand() {
   return new Command('train')
@@ -46,7 +65,11 @@ function trainCommand() {
       const started = performance.now();
       const progress = trainProgress(Boolean(o.json || o.quiet));
       const corpus = await Corpus.open(o.input, { onProgress: (s) => progress.corpus(s) });
-      const texts = corpus.lines();
+      // The text's own size (the corpus counts bytes on disk, compressed for .gz): UTF-8 of each line and its \n.
+      let textBytes = 0;
+      const texts = (async function* () {
+        for await (const line of corpus.lines()) { textBytes += Buffer.byteLength(line, 'utf8') + 1; yield line; }
+      })();
       const common = { vocabSize: o.vocabSize, minFrequency: o.minFrequency, specialTokens: o.specialTokens, onProgress: (p: TrainProgress) => progress.train(p) };
       const explicitCase = process.argv.includes('--no-lowercase') ? false : undefined;
       let tok: Tokenizer;
@@ -61,9 +84,20 @@ function trainCommand() {
       if (o.vocabTxt) tok.saveVocabTxt(o.vocabTxt);
       const s = corpus.stats;
       warnInvalidUtf8(s);
-      const summary = { type: o.type, vocabSize: tok.vocabSize, files: s.files, lines: s.lines, bytes: s.bytesRead, invalidSequences: s.invalidSequences, seconds: (performance.now() - started) / 1000, out: o.out };
+      const note = vocabSizeNote(o.type, tok.vocabSize, o.vocabSize, o.minFrequency, progress.stopped);
+      const summary = {
+        type: o.type, vocabSize: tok.vocabSize, vocabSizeAsked: o.vocabSize, files: s.files, lines: s.lines,
+        bytesOnDisk: s.bytesRead, textBytes, invalidSequences: s.invalidSequences, seconds: (performance.now() - started) / 1000, out: o.out,
+        ...(note ? { note } : {}),
+      };
       if (o.json) { console.log(JSON.stringify(summary)); return; }
-      console.log(table(Object.entries(summary).map(([stat, value]) => ({ stat, value }))));
+      const labels: Partial<Record<keyof typeof summary, string>> = {
+        vocabSize: 'vocab size', vocabSizeAsked: 'vocab size asked', bytesOnDisk: 'bytes on disk (compressed for .gz)',
+        textBytes: 'text bytes (UTF-8, uncompressed)', invalidSequences: 'invalid UTF-8 sequences',
+      };
+      const rows = Object.entries(summary).filter(([stat]) => stat !== 'note');
+      console.log(table(rows.map(([stat, value]) => ({ stat: labels[stat as keyof typeof summary] ?? stat, value }))));
+      if (note) console.log(`note: ${note}`);
     });
 }
 

@@ -3,8 +3,10 @@
 import { Command, Option } from '@commander-js/extra-typings';
 import type { Backend } from '../backend/backend.js';
 import { initWebGPU, setBackend } from '../backend/registry.js';
-import { trainConfig, type TrainConfig } from '../tasks/trainer.js';
-import { parse } from './ui.js';
+import { lossCurveText } from '../tasks/loss-curve.js';
+import { train, trainConfig, type Progress, type TrainConfig, type TrainResult, type TrainTask } from '../tasks/trainer.js';
+import { setAnomalyDetection } from '../tensor/autograd.js';
+import { parse, progressBar, table } from './ui.js';
 
 /**
  * A training command with the optimisation, schedule, evaluation, checkpoint and output options; the caller adds
@@ -26,7 +28,9 @@ export function trainingCommand(name: string, recipe: TrainConfig) {
     .option('--checkpoint-every <n>', 'checkpoint every N steps (0: at the end only)', parse.count, recipe.checkpointEvery)
     .option('--log-every <n>', 'log every N steps', parse.positiveInt, recipe.logEvery)
     .option('--seed <n>', 'random seed', parse.count, recipe.seed)
-    .option('--resume', 'continue from <out>/checkpoint')
+    .option('--resume', 'continue the run in --out from its checkpoint')
+    .option('--overwrite', 'start a new run in --out, deleting the run there')
+    .option('--detect-anomaly', 'check every op for NaN/Inf and name the first one that makes it (slow)')
     .addOption(new Option('--backend <name>', 'compute backend (cpu: native kernels where built, else WebAssembly; cpu-wasm: WebAssembly; webgpu: the GPU)')
       .choices(['cpu', 'cpu-native', 'cpu-wasm', 'cpu-reference', 'webgpu'] as const).default('cpu' as const))
     .option('--json', 'print the result as JSON');
@@ -53,4 +57,56 @@ export async function useBackend(name: string, quiet: boolean): Promise<Backend>
   const backend = setBackend(name);
   if (!quiet) console.error(`backend: ${backend.name}${backend.kernels ? ` (${backend.kernels})` : ''}`);
   return backend;
+}
+
+/** The command line that continues this run: the same arguments with --resume (and without --overwrite). */
+function resumeCommand(): string {
+  const args = process.argv.slice(2).filter((a) => a !== '--overwrite' && a !== '--resume');
+  const quote = (a: string) => (/^[\w./:=@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
+  return `pretrain ${[...args, '--resume'].map(quote).join(' ')}`;
+}
+
+/**
+ * Runs a training task for a command: anomaly detection if asked, a progress bar, "resuming from step N", and on
+ * SIGINT/SIGTERM where the last checkpoint is and the command that continues from it. Returns the result for the
+ * caller's summary, after printing the loss curve (unless --json).
+ */
+export async function runTraining(label: string, task: TrainTask, cfg: TrainConfig, o: TrainOptionValues, describe: (p: Progress) => string): Promise<TrainResult> {
+  setAnomalyDetection(Boolean(o.detectAnomaly));
+  const bar = progressBar(label, cfg.maxSteps, { unit: 'steps', quiet: o.json });
+  let step = 0;
+  let last: { dir: string; step: number } | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    bar.stop();
+    const where = last ? `the last checkpoint is ${last.dir} (step ${last.step})` : 'no checkpoint was written in this run';
+    console.error(`\n${label}: ${signal} at step ${step}; ${where}.${last ? ` Continue with:\n  ${resumeCommand()}` : ''}`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const result = await train(task, cfg, {
+      resume: Boolean(o.resume), overwrite: Boolean(o.overwrite),
+      onStart: (s) => {
+        step = s.step;
+        if (s.resumedFrom && !o.json) console.error(`resuming from step ${s.step} (${s.resumedFrom})`);
+      },
+      onCheckpoint: (c) => { last = c; },
+      onProgress: (p) => { step = p.step; bar.update(p.step, describe(p)); },
+    });
+    bar.stop();
+    if (!o.json) console.log(lossCurveText(result.history.map((r) => r.loss ?? NaN)));
+    return result;
+  } finally {
+    bar.stop();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    setAnomalyDetection(false);
+  }
+}
+
+/** Prints a run's summary: one JSON line with --json, else a table of metrics. */
+export function printSummary(summary: Record<string, unknown>, json: boolean): void {
+  if (json) console.log(JSON.stringify(summary));
+  else console.log(table(Object.entries(summary).map(([metric, value]) => ({ metric, value }))));
 }

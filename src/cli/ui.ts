@@ -1,30 +1,78 @@
 // Shared terminal output for the CLI: progress bars (rate, ETA), tables and JSON.
+import { InvalidArgumentError } from '@commander-js/extra-typings';
 import cliProgress from 'cli-progress';
 
-/** A progress bar on stderr showing count, rate and ETA; silent when stderr is not a terminal or `quiet`. */
-export function progressBar(label: string, total: number, opts: { unit?: string; quiet?: boolean } = {}) {
+/** Options of a progress bar. */
+export interface ProgressOptions {
+  unit?: string;
+  /** Nothing at all (--json, --quiet). */
+  quiet?: boolean;
+  /** Seconds between the plain lines printed when stderr is not a terminal (a log file, CI). Default 10. */
+  lineEvery?: number;
+}
+
+/** "1h 02m", "3m 20s", "45s". */
+export function formatDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s >= 3600) return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  if (s >= 60) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${s}s`;
+}
+
+/**
+ * Progress on stderr: count, rate and ETA. On a terminal, a bar redrawn in place; elsewhere (a log, CI) a plain line
+ * every `lineEvery` seconds and one at the end, as tqdm does in logs. The rate is an exponential moving average of
+ * recent updates (early steps are slow: warm-up, compilation), and the ETA is shown once it means something: after
+ * 5 s and 2% of the work.
+ */
+export function progressBar(label: string, total: number, opts: ProgressOptions = {}) {
   const unit = opts.unit ?? 'items';
-  const enabled = !opts.quiet && process.stderr.isTTY === true;
+  const tty = process.stderr.isTTY === true;
+  const enabled = !opts.quiet;
+  const lineEvery = (opts.lineEvery ?? 10) * 1000;
   const bar = new cliProgress.SingleBar(
-    {
-      format: `${label} |{bar}| {percentage}% {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted} {extra}`,
-      stream: process.stderr,
-      hideCursor: true,
-      noTTYOutput: false,
-    },
+    { format: `${label} |{bar}| {percentage}% {value}/{total} ${unit} | {rate} ${unit}/s | {eta} {extra}`, stream: process.stderr, hideCursor: true },
     cliProgress.Presets.shades_classic,
   );
   const start = Date.now();
-  let started = false;
+  let started = false, lastLine = start, lastTime = start, lastValue = 0, rate = 0, current = 0, extraText = '';
+  const eta = (now: number) => {
+    const elapsed = (now - start) / 1000;
+    if (elapsed < 5 || current < 0.02 * total || rate <= 0) return 'ETA --';
+    return `ETA ${formatDuration((total - current) / rate)}`;
+  };
+  const line = (now: number) => {
+    const pct = total > 0 ? Math.floor((100 * current) / total) : 0;
+    process.stderr.write(`${label} ${pct}% ${formatNumber(current)}/${formatNumber(total)} ${unit} | ${formatNumber(rate)} ${unit}/s | ${eta(now)} | ${formatDuration((now - start) / 1000)} ${extraText}\n`);
+  };
   return {
     update(value: number, extra = '') {
       if (!enabled) return;
-      if (!started) { bar.start(total, 0, { rate: '0', extra: '' }); started = true; }
-      const secs = (Date.now() - start) / 1000;
-      bar.update(value, { rate: secs > 0 ? formatNumber(value / secs) : '0', extra });
+      const now = Date.now();
+      const dt = (now - lastTime) / 1000;
+      if (dt > 0 && value > lastValue) {
+        const instant = (value - lastValue) / dt;
+        // A short memory for the first updates, then about the last 20 (each weighs 10%).
+        rate = rate === 0 ? instant : 0.9 * rate + 0.1 * instant;
+        lastTime = now;
+        lastValue = value;
+      }
+      current = value;
+      extraText = extra;
+      if (tty) {
+        if (!started) { bar.start(total, 0, { rate: '0', eta: 'ETA --', extra: '' }); started = true; }
+        bar.update(value, { rate: formatNumber(rate), eta: eta(now), extra });
+      } else if (now - lastLine >= lineEvery) {
+        lastLine = now;
+        line(now);
+      }
     },
     setTotal(n: number) { total = n; if (started) bar.setTotal(n); },
-    stop() { if (started) bar.stop(); },
+    stop() {
+      if (!enabled) return;
+      if (started) bar.stop();
+      else if (!tty && current > 0) line(Date.now());
+    },
   };
 }
 
@@ -64,7 +112,8 @@ export function table(rows: Record<string, unknown>[], columns?: string[]): stri
 function parser(test: (n: number) => boolean, what: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (value.trim() === '' || !test(n)) throw new Error(`not ${what}: ${value}`);
+    // InvalidArgumentError makes commander name the option: "option '--batch <n>' argument '0' is invalid. ..."
+    if (value.trim() === '' || !test(n)) throw new InvalidArgumentError(`It must be ${what}.`);
     return n;
   };
 }
@@ -79,4 +128,5 @@ export const parse = {
   positive: parser((n) => Number.isFinite(n) && n > 0, 'a positive number'),
   fraction: parser((n) => Number.isFinite(n) && n >= 0 && n <= 1, 'a number in [0, 1]'),
   unitInterval: parser((n) => Number.isFinite(n) && n >= 0 && n < 1, 'a number in [0, 1)'),
+  probability: parser((n) => Number.isFinite(n) && n > 0 && n <= 1, 'a number in (0, 1]'),
 };

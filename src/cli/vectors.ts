@@ -6,6 +6,17 @@ import { parse, table } from './ui.js';
 
 const int = parse.positiveInt;
 
+/** Loads a vector file, warning when it holds more than its header's count (those rows are not loaded, as in gensim). */
+async function loadVectors(path: string): Promise<WordVectors> {
+  const kv = await WordVectors.load(path);
+  const more = kv.beyondHeader;
+  if (more) {
+    const what = more.lines !== undefined ? `${more.lines} more vector lines` : `${more.bytes} more bytes`;
+    console.error(`warning: ${path}: the header says ${kv.size} vectors but the file holds ${what}, which are not loaded; fix the header's count to load them`);
+  }
+  return kv;
+}
+
 /** Adds `pretrain vectors`. */
 export const registerVectors = (program: Command): void => {
   const vectors = new Command('vectors').description('Evaluate and query word vectors (.bin word2vec binary; .txt/.vec text; .safetensors).');
@@ -17,7 +28,8 @@ export const registerVectors = (program: Command): void => {
     .option('--restrict-vocab <n>', 'only the first n words answer and are asked about', int, 300000)
     .option('--json', 'print JSON')
     .action(async (o) => {
-      const kv = await WordVectors.load(o.vectors);
+      if (!o.analogies && !o.pairs) throw new Error('vectors eval: give --analogies FILE, --pairs FILE..., or both');
+      const kv = await loadVectors(o.vectors);
       const out: { analogy_accuracy?: number; analogy_answered?: number; analogy_skipped?: number; pairs: Record<string, { spearman: number; pearson: number; oov_percent: number }> } = { pairs: {} };
       const rows: Record<string, unknown>[] = [];
       if (o.analogies) {
@@ -41,7 +53,7 @@ export const registerVectors = (program: Command): void => {
     .option('--topn <n>', 'how many', int, 10)
     .option('--json', 'print JSON')
     .action(async (word: string, o) => {
-      const res = (await WordVectors.load(o.vectors)).mostSimilar({ positive: [word], topn: o.topn });
+      const res = (await loadVectors(o.vectors)).mostSimilar({ positive: [word], topn: o.topn });
       if (o.json) console.log(JSON.stringify(res.map(([w, s]) => ({ word: w, similarity: s }))));
       else console.log(table(res.map(([w, s]) => ({ word: w, similarity: s.toFixed(4) }))));
     }));
@@ -53,7 +65,7 @@ export const registerVectors = (program: Command): void => {
     .option('--topn <n>', 'how many answers', int, 1)
     .option('--json', 'print JSON')
     .action(async (a: string, b: string, c: string, o) => {
-      const res = (await WordVectors.load(o.vectors)).analogy(a, b, c, { method: o.cosmul ? '3cosmul' : '3cosadd', topn: o.topn });
+      const res = (await loadVectors(o.vectors)).analogy(a, b, c, { method: o.cosmul ? '3cosmul' : '3cosadd', topn: o.topn });
       if (o.json) console.log(JSON.stringify(res.map(([w, s]) => ({ word: w, score: s }))));
       else console.log(table(res.map(([w, s]) => ({ word: w, score: s.toFixed(4) }))));
     }));

@@ -9,7 +9,8 @@ import { buildVocab, Word2Vec, WORD2VEC_DEFAULTS, type Word2VecOptions } from '.
 import { Corpus } from '../text/corpus.js';
 import { formatNumber, parse, progressBar, warnInvalidUtf8 } from './ui.js';
 
-const int = parse.count;
+const int = parse.positiveInt;
+const count = parse.count;
 const num = parse.nonNegative;
 
 /** Adds `pretrain word2vec`. */
@@ -22,17 +23,17 @@ export const registerWord2vec = (program: Command): void => {
     .addOption(new Option('--model <model>', 'architecture').choices(['cbow', 'skipgram']).default('cbow'))
     .option('--cbow-sum', 'CBOW: sum the context vectors instead of averaging them')
     .option('--hs', 'hierarchical softmax over a Huffman tree')
-    .option('--negative <n>', 'negative samples (0 = none)', int, d.negative)
+    .option('--negative <n>', 'negative samples (0 = none)', count, d.negative)
     .option('--window <n>', 'largest context window (shrunk at random per word)', int, d.window)
     .option('--dim <n>', 'vector size', int, d.dim)
-    .option('--min-count <n>', 'ignore words rarer than this', int, d.minCount)
+    .option('--min-count <n>', 'ignore words rarer than this', count, d.minCount)
     .option('--max-vocab-size <n>', 'prune the counts while counting whenever they exceed this many words', int)
     .option('--sample <x>', 'subsampling threshold for frequent words (0 = off)', num, d.sample)
-    .option('--alpha <x>', 'initial learning rate', num, d.alpha)
+    .option('--alpha <x>', 'initial learning rate', parse.positive, d.alpha)
     .option('--min-alpha <x>', 'final learning rate', num, d.minAlpha)
     .option('--epochs <n>', 'passes over the corpus', int, d.epochs)
     .option('--threads <n>', 'training threads (Hogwild; 1 is deterministic for a seed)', int, availableParallelism())
-    .option('--seed <n>', 'random seed', int, d.seed)
+    .option('--seed <n>', 'random seed', count, d.seed)
     .addOption(new Option('--kernels <kind>', 'inner loops: WebAssembly SIMD, or the TypeScript reference').choices(['wasm', 'js']).default(d.kernels))
     .option('--no-job-cache', 'read the corpus text every epoch instead of replaying the first epoch\'s word ids from a temporary file')
     .option('--json', 'print the summary as JSON (no progress bar)')

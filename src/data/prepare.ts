@@ -127,6 +127,9 @@ export async function prepareLmData(opts: PrepareOptions & { blockSize: number; 
     await writer.append({ input_ids: block }, 1);
     blocks++;
   }
+  if (blocks === 0) {
+    throw new Error(`${[opts.input].flat().join(', ')}: ${tokens === 0 ? 'the corpus holds no text' : `${tokens} tokens are fewer than one block of ${opts.blockSize}`}; no shards were written`);
+  }
   const streamed = tokens + (separator === undefined ? 0 : corpus.stats.documents);
   const summary: PrepareSummary = {
     ...corpusSummary(corpus.stats), tokens, examples: blocks, shards: Math.ceil(blocks / perShard), seconds: (Date.now() - started) / 1000,

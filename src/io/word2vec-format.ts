@@ -11,6 +11,11 @@ export interface WordVectorsData {
   vectors: Float32Array;
   /** Optional corpus counts, aligned with words. */
   counts?: number[];
+  /**
+   * What the file holds past the header's count, which is not loaded (as word2vec.c and gensim read exactly that
+   * many): further vector lines (text) or bytes (binary). Absent when there is nothing more.
+   */
+  beyondHeader?: { lines?: number; bytes?: number };
 }
 
 /** Thrown for a malformed vector file; the message names the file and position. */
@@ -57,7 +62,8 @@ export function parseWord2VecText(text: string, where = '<text>'): WordVectorsDa
       vectors[i * dim + j] = v;
     }
   }
-  return { words, dim, vectors };
+  const more = lines.slice(n + 1).filter((l) => l.trim() !== '').length;
+  return { words, dim, vectors, ...(more > 0 ? { beyondHeader: { lines: more } } : {}) };
 }
 
 /** Parses word2vec binary format: header line, then per word "word " + dim little-endian float32 (+ optional "\n"). */
@@ -86,7 +92,8 @@ export function parseWord2VecBinary(bytes: Uint8Array, where = '<buffer>'): Word
     for (let j = 0; j < dim; j++) vectors[i * dim + j] = view.getFloat32(pos + 4 * j, true);
     pos += dim * 4;
   }
-  return { words, dim, vectors };
+  while (pos < bytes.length && bytes[pos] === 0x0a) pos++;
+  return { words, dim, vectors, ...(pos < bytes.length ? { beyondHeader: { bytes: bytes.length - pos } } : {}) };
 }
 
 /** Reads a word2vec file; binary unless `binary` is false (auto-detected from the extension when omitted: .txt/.vec are text). */

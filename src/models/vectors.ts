@@ -47,6 +47,8 @@ export class WordVectors {
   readonly dim: number;
   readonly vectors: Float32Array;
   readonly counts: number[] | undefined;
+  /** What the file held past its header's count, which was not loaded (see WordVectorsData.beyondHeader). */
+  readonly beyondHeader: WordVectorsData['beyondHeader'];
   private readonly index = new Map<string, number>();
   private normed: Float32Array | undefined;
 
@@ -56,6 +58,7 @@ export class WordVectors {
     this.dim = data.dim;
     this.vectors = data.vectors;
     this.counts = data.counts;
+    this.beyondHeader = data.beyondHeader;
     // the first occurrence wins, as in gensim's load (later duplicates would be unreachable there too)
     data.words.forEach((w, i) => { if (!this.index.has(w)) this.index.set(w, i); });
   }

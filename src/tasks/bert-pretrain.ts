@@ -26,7 +26,9 @@ export interface BertTaskOptions {
 
 /** Masked-LM + next-sentence pretraining on prepared examples. */
 export class BertPretrainTask implements TrainTask {
-  constructor(readonly model: BertForPreTraining, readonly train: BertBatchSource, readonly opts: BertTaskOptions) {}
+  constructor(readonly model: BertForPreTraining, readonly train: BertBatchSource, readonly opts: BertTaskOptions) {
+    if (!(Number.isInteger(opts.batchSize) && opts.batchSize > 0)) throw new RangeError(`BertPretrainTask: batchSize must be a positive integer, got ${opts.batchSize}`);
+  }
 
   async trainLoss(_rng: Generator): Promise<{ loss: Tensor; tokens: number }> {
     const batch = await this.train.next(this.opts.batchSize);

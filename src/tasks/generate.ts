@@ -32,6 +32,18 @@ export interface GenerateOptions {
   onToken?: (id: number) => void;
 }
 
+/** Throws for options outside their ranges, as transformers' GenerationConfig validation does. */
+export function checkGenerateOptions(opts: GenerateOptions): void {
+  const bad = (name: string, value: unknown, range: string) => new RangeError(`generate: ${name} must be ${range}, got ${String(value)}`);
+  const { maxNewTokens, temperature, topK, topP, repetitionPenalty, numBeams } = opts;
+  if (maxNewTokens !== undefined && !(Number.isInteger(maxNewTokens) && maxNewTokens >= 0)) throw bad('maxNewTokens', maxNewTokens, 'an integer >= 0');
+  if (temperature !== undefined && !(temperature > 0 && Number.isFinite(temperature))) throw bad('temperature', temperature, 'a positive number (leave it unset for greedy decoding)');
+  if (topK !== undefined && !(Number.isInteger(topK) && topK > 0)) throw bad('topK', topK, 'a positive integer');
+  if (topP !== undefined && !(topP > 0 && topP <= 1)) throw bad('topP', topP, 'in (0, 1]');
+  if (repetitionPenalty !== undefined && !(repetitionPenalty > 0 && Number.isFinite(repetitionPenalty))) throw bad('repetitionPenalty', repetitionPenalty, 'a positive number');
+  if (numBeams !== undefined && !(Number.isInteger(numBeams) && numBeams > 0)) throw bad('numBeams', numBeams, 'a positive integer');
+}
+
 /** Applies HF's repetition penalty to a row of logits in place. */
 export function applyRepetitionPenalty(logits: Float32Array | Float64Array, seen: Iterable<number>, penalty: number): void {
   if (penalty === 1) return;
@@ -105,6 +117,7 @@ function step(model: GPT, ids: number[][], cache: KVCache[] | undefined, newCoun
 /** Continues `promptIds` and returns only the new token ids. */
 export async function generate(model: GPT, promptIds: number[], opts: GenerateOptions = {}): Promise<number[]> {
   if (promptIds.length === 0) throw new Error('generate: the prompt must hold at least one token');
+  checkGenerateOptions(opts);
   const wasTraining = model.training;
   model.eval();
   try {

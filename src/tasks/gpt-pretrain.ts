@@ -31,6 +31,9 @@ export interface GPTTaskOptions {
 /** Next-token prediction on random blocks of a token stream. */
 export class GPTPretrainTask implements TrainTask {
   constructor(readonly model: GPT, readonly data: LMSplits, readonly opts: GPTTaskOptions) {
+    for (const name of ['batchSize', 'blockSize', 'evalBatches'] as const) {
+      if (!(Number.isInteger(opts[name]) && opts[name] > 0)) throw new RangeError(`GPTPretrainTask: ${name} must be a positive integer, got ${opts[name]}`);
+    }
     if (opts.blockSize > model.config.n_positions) {
       throw new Error(`GPTPretrainTask: block size ${opts.blockSize} exceeds the model's context of ${model.config.n_positions}`);
     }

@@ -27,7 +27,7 @@ interface RunState extends TrainerState {
 export interface TrainConfig {
   /** Optimizer steps to take. */
   maxSteps: number;
-  /** Peak learning rate: of the default AdamW's groups, or the base that scales a given optimizer's groups. */
+  /** Peak learning rate of the default AdamW (a given optimizer keeps its own groups' rates, which the schedule scales). */
   lr: number;
   /** Floor of the cosine schedule as a fraction of lr (nanoGPT: 0.1). */
   minLrRate: number;

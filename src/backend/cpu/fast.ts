@@ -25,7 +25,7 @@ export function createCpuKernels(opts: FastCpuOptions = {}): CpuKernels {
   const envThreads = Number(env('PRETRAIN_THREADS'));
   const threads = opts.threads ?? (envThreads > 0 ? envThreads : undefined);
   const addon = opts.kernels === 'wasm' ? null : loadNativeAddon();
-  if (opts.kernels === 'native' && !addon) throw new Error('cpu backend: the native kernels are not built (run `npm run build`; needs a C++ compiler and Node headers)');
+  if (opts.kernels === 'native' && !addon) throw new Error('cpu backend: the native kernels are not built (run `npm run build:native`; needs a C++ compiler and Node headers)');
   return addon ? new NativeKernels(addon, threads ?? hardwareThreads()) : new WasmKernels(threads);
 }
 

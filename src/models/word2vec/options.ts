@@ -40,3 +40,16 @@ export const WORD2VEC_DEFAULTS: Word2VecOptions = {
   model: 'cbow', cbowMean: true, hs: false, negative: 5, window: 5, dim: 100, minCount: 5, maxVocabSize: Infinity,
   sample: 1e-3, alpha: 0.025, minAlpha: 0.0001, epochs: 5, seed: 1, threads: 1, kernels: 'wasm', cacheJobs: true,
 };
+
+/** Throws for settings outside their ranges, naming the setting (a zero dim or window would otherwise fail deep inside). */
+export function checkWord2VecOptions(o: Word2VecOptions): void {
+  const int = (name: keyof Word2VecOptions, min: number) => {
+    const v = o[name];
+    if (!(typeof v === 'number' && Number.isInteger(v) && v >= min)) throw new RangeError(`word2vec: ${name} must be an integer >= ${min}, got ${String(v)}`);
+  };
+  int('dim', 1); int('window', 1); int('negative', 0); int('minCount', 0); int('epochs', 0); int('threads', 1);
+  if (!(o.alpha > 0 && Number.isFinite(o.alpha))) throw new RangeError(`word2vec: alpha must be positive, got ${o.alpha}`);
+  if (!(o.minAlpha >= 0 && o.minAlpha <= o.alpha)) throw new RangeError(`word2vec: minAlpha must be in [0, alpha], got ${o.minAlpha}`);
+  if (!(o.sample >= 0)) throw new RangeError(`word2vec: sample must be >= 0, got ${o.sample}`);
+  if (!o.hs && o.negative <= 0) throw new Error('word2vec: use hierarchical softmax, negative sampling, or both');
+}

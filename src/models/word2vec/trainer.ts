@@ -13,7 +13,7 @@ import { jobTrainer, seedState, word2vecModule } from './kernels.js';
 import { word2vecPool } from './threads.js';
 import { VocabCounter, type Vocab } from './vocab.js';
 
-import { WORD2VEC_DEFAULTS, type Word2VecOptions } from './options.js';
+import { WORD2VEC_DEFAULTS, checkWord2VecOptions, type Word2VecOptions } from './options.js';
 
 export { WORD2VEC_DEFAULTS, type Word2VecKernels, type Word2VecOptions } from './options.js';
 
@@ -50,7 +50,7 @@ export class Word2Vec {
   private rng: number;
 
   constructor(readonly vocab: Vocab, readonly opts: Word2VecOptions) {
-    if (!opts.hs && opts.negative <= 0) throw new Error('word2vec: use hierarchical softmax, negative sampling, or both');
+    checkWord2VecOptions(opts);
     const d = opts.dim;
     // one job slot per worker plus one the main thread fills meanwhile; one thread needs one slot
     this.arena = Arena.create(vocab.counts, vocab.sampleInt, opts, opts.threads > 1 ? opts.threads + 1 : 1);
