@@ -5,12 +5,17 @@ import { ByteLevelPreTokenizer, NormalizingPreTokenizer, type NormalizerOptions,
 import { bertTemplate, Tokenizer } from './tokenizer.js';
 import { BYTE_CHARS } from './unicode.js';
 
+/** Why merging ended: the vocabulary reached its size, no adjacent pair is left, or none is frequent enough. */
+export type MergeStop = 'vocab-size' | 'no-pairs' | 'min-frequency';
+
 /** Progress of a training run: texts read, then merges learnt. */
 export interface TrainProgress {
   phase: 'count' | 'merge';
   done: number;
   /** Merges to learn at most (the 'merge' phase). */
   total?: number;
+  /** On the last 'merge' report: why merging ended (a vocabulary smaller than asked says which limit it hit). */
+  stopped?: MergeStop;
 }
 
 /** Options shared by the trainers. */
@@ -125,11 +130,13 @@ function learnMerges(
   for (const [key, c] of pairCounts) if (c > 0) heap.push(key, c);
   const merges: [string, string][] = [];
   const target = vocabSize - tokens.length;
-  while (tokens.length < vocabSize && heap.size > 0) {
+  let stopped: MergeStop = 'no-pairs';
+  while (heap.size > 0) {
+    if (tokens.length >= vocabSize) { stopped = 'vocab-size'; break; }
     const [key, c] = heap.pop();
     const now = pairCounts.get(key) ?? 0;
     if (c !== now) { if (now > 0) heap.push(key, now); continue; }
-    if (c < 1 || c < minFrequency) break;
+    if (c < 1 || c < minFrequency) { stopped = 'min-frequency'; break; }
     const a = Math.floor(key / KEY), b = key % KEY;
     const right = tokens[b]!;
     const merged = idOf(tokens[a]! + (prefix && right.startsWith(prefix) ? right.slice(prefix.length) : right));
@@ -154,7 +161,8 @@ function learnMerges(
     for (const k of touched) { const n = pairCounts.get(k)!; if (n > 0) heap.push(k, n); }
     if (merges.length % 500 === 0) onProgress?.({ phase: 'merge', done: merges.length, total: target });
   }
-  onProgress?.({ phase: 'merge', done: merges.length, total: target });
+  if (tokens.length >= vocabSize) stopped = 'vocab-size';
+  onProgress?.({ phase: 'merge', done: merges.length, total: target, stopped });
   return merges;
 }
 

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -35,4 +36,26 @@ test('pretrain tokenizer train then encode --json', async () => {
   }
   await assert.rejects(cli('tokenizer', 'train', '--type', 'wordpiece', '--input', join(dir, 'missing.txt'), '--out', join(dir, 'x.json')), /missing\.txt: no such file or folder/);
   assert.match((await cli('tokenizer', 'encode', '--help')).stdout, /--tokenizer <file>/);
+});
+
+test('tokenizer train: the summary says bytes on disk (compressed .gz) and text bytes, and why a vocabulary is smaller than asked', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tok-cli-notes-'));
+  const gz = join(dir, 'corpus.txt.gz');
+  writeFileSync(gz, gzipSync(readFileSync(CORPUS)));
+  const { stdout } = await cli('tokenizer', 'train', '--type', 'wordpiece', '--input', gz, '--out', join(dir, 'wp.json'), '--json');
+  const s = JSON.parse(stdout);
+  assert.equal(s.bytesOnDisk, statSync(gz).size);
+  assert.equal(s.textBytes, statSync(CORPUS).size); // LF line ends throughout, so UTF-8 plus one \n a line is the file
+  assert.equal(s.vocabSizeAsked, 30_000);
+  assert.ok(s.vocabSize < 30_000);
+  assert.equal(s.note, `the vocabulary has ${s.vocabSize.toLocaleString('en-US')} tokens, fewer than --vocab-size 30,000: no pair of adjacent tokens is left to merge (every word of the corpus is already one token; add text for more)`);
+  const table = (await cli('tokenizer', 'train', '--type', 'bpe', '--input', CORPUS, '--min-frequency', '3', '--out', join(dir, 'bpe.json'), '--quiet')).stdout;
+  assert.match(table, /bytes on disk \(compressed for \.gz\) +14,820/);
+  assert.match(table, /text bytes \(UTF-8, uncompressed\) +14,820/);
+  assert.match(table, /\nnote: the vocabulary has [\d,]+ tokens, fewer than --vocab-size 30,000: no pair of adjacent tokens left occurs at least --min-frequency 3 times/);
+  const word = JSON.parse((await cli('tokenizer', 'train', '--type', 'word', '--input', CORPUS, '--out', join(dir, 'w.json'), '--json')).stdout);
+  assert.match(word.note, /fewer than --vocab-size 30,000: the corpus has no more distinct words$/);
+  const exact = JSON.parse((await cli('tokenizer', 'train', '--type', 'bpe', '--input', CORPUS, '--vocab-size', '300', '--out', join(dir, 'b.json'), '--json')).stdout);
+  assert.equal(exact.vocabSize, 300);
+  assert.equal(exact.note, undefined);
 });

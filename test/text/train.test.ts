@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Tokenizer, trainBpe, trainWordLevel, trainWordPiece } from '../../src/text/index.js';
+import { Tokenizer, trainBpe, trainWordLevel, trainWordPiece, type TrainProgress } from '../../src/text/index.js';
 import { CORPUS } from './corpus.js';
 
 const hf = createRequire(import.meta.url)('tokenizers') as typeof import('tokenizers');
@@ -59,4 +59,19 @@ test('trainWordLevel: specials, then by count with ties alphabetical, min count 
   assert.equal(capped.vocabSize, 3);
   assert.deepEqual(capped.encode('a c').ids, [1, 0]);
   await sameAsHf(await trainWordLevel(lines, { vocabSize: 300 }), 'wordlevel.json');
+});
+
+test('the last merge report says why merging stopped: the size reached, no pair left, or none frequent enough', async () => {
+  const stop = async (train: (p: (x: TrainProgress) => void) => Promise<Tokenizer>) => {
+    let last: TrainProgress | undefined;
+    const tok = await train((p) => { if (p.phase === 'merge') last = p; });
+    return [last?.stopped, tok.vocabSize] as const;
+  };
+  assert.deepEqual(await stop((onProgress) => trainBpe(lines, { vocabSize: 400, onProgress })), ['vocab-size', 400]);
+  const [none, size] = await stop((onProgress) => trainWordPiece(lines, { onProgress }));
+  assert.equal(none, 'no-pairs');
+  assert.ok(size < 30_000);
+  const [rare, small] = await stop((onProgress) => trainBpe(lines, { minFrequency: 20, onProgress }));
+  assert.equal(rare, 'min-frequency');
+  assert.ok(small < 1000);
 });
