@@ -17,13 +17,14 @@ export interface PerplexityResult {
  * Scores each text on its own: every token after the first is predicted from the ones before it, and `loss` is the
  * mean NLL over all predicted tokens of all texts (texts with fewer than two tokens predict nothing). A text longer
  * than the context is read in windows of the context's length that start `stride` tokens apart (default: half the
- * context); each token is scored once, in the first window that reaches it, so it sees at least context − stride
- * tokens before it — nothing is cut.
+ * context; at most context − 1, so that windows overlap); each token is scored once, in the first window that
+ * reaches it, so it sees at least context − stride tokens before it — nothing is cut.
  */
 export async function gptPerplexity(model: GPT, texts: readonly number[][], opts: { stride?: number } = {}): Promise<PerplexityResult> {
   const ctx = model.config.n_positions;
   const stride = opts.stride ?? Math.max(1, Math.floor(ctx / 2));
-  if (!(Number.isInteger(stride) && stride > 0 && stride <= ctx)) throw new RangeError(`gptPerplexity: stride must be an integer in [1, ${ctx}], got ${stride}`);
+  // Windows must overlap by a token at least: a window's first token is its context, never its target.
+  if (texts.some((t) => t.length > ctx) && !(Number.isInteger(stride) && stride > 0 && stride < ctx)) throw new RangeError(`gptPerplexity: stride must be an integer in [1, ${ctx - 1}], got ${stride}`);
   let total = 0, count = 0, windowedTexts = 0;
   model.eval();
   for (const ids of texts) {
