@@ -128,8 +128,12 @@ function encodeCommand() {
       out.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); throw e; });
       let tokens = 0;
       const write = (line: string) => (out.write(line) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
+      let n = 0;
       for await (const line of corpus.lines()) {
-        const e = tok.encode(line, null, { addSpecialTokens: o.specialTokens });
+        n++;
+        let e: ReturnType<Tokenizer['encode']>;
+        // A model without its unknown token fails on a word that needs it (as Hugging Face's does): say where.
+        try { e = tok.encode(line, null, { addSpecialTokens: o.specialTokens }); } catch (err) { throw new Error(`${o.input}: line ${formatNumber(n)}: ${(err as Error).message}`); }
         tokens += e.ids.length;
         await write(o.json ? `${JSON.stringify({ ids: e.ids, tokens: e.tokens, offsets: e.offsets })}\n` : `${e.tokens.join(' ')}\n`);
       }

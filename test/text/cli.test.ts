@@ -59,3 +59,12 @@ test('tokenizer train: the summary says bytes on disk (compressed .gz) and text 
   assert.equal(exact.vocabSize, 300);
   assert.equal(exact.note, undefined);
 });
+
+test('tokenizer encode: a line with a word that needs a missing [UNK] fails, naming the file, the line and the word', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tok-cli-unk-'));
+  const input = join(dir, 'in.txt');
+  writeFileSync(input, 'the sisters\nthe 😀 sisters\n');
+  const tokenizer = join(ROOT, 'test', 'fixtures', 'text', 'hf-trained-wordpiece.json');
+  await assert.rejects(cli('tokenizer', 'encode', '--tokenizer', tokenizer, '--input', input),
+    (e: Error & { stderr: string }) => /in\.txt: line 2: WordPiece: cannot encode the word "😀": it needs the unknown token \[UNK\]/.test(e.stderr));
+});
