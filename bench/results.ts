@@ -1,6 +1,8 @@
 // Writes a benchmark suite's rows to bench/results/<suite>.json in the shared format.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { choiceIfMade } from './peer.js';
 
 /** One measured figure, beside the peer's figure for the same configuration when there is one. */
 export interface BenchRow {
@@ -27,11 +29,25 @@ export function figure(name: string, value: number, unit: string, peer: string |
   return { name, value: round(value), unit, peer, peer_value: peerValue === null ? null : round(peerValue), ratio: null };
 }
 
-/** Writes the rows and returns the file's path. */
+/** The machine a run was measured on: CPU model, the vector-width flags that decide kernels, cores, load. */
+export function machine() {
+  let flags: string[] = [];
+  try {
+    const all = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1]?.trim().split(/\s+/) ?? [];
+    flags = all.filter((f) => /^(avx|avx2|fma|avx512\w*|amx\w*|sse4_2)$/.test(f));
+  } catch { /* not Linux */ }
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, flags,
+    loadavg_at_end: loadavg().map((x) => Number(x.toFixed(2))), node: process.version, date: new Date().toISOString(),
+  };
+}
+
+/** Writes the rows, the machine and the PyTorch peer's kernel choice (when one was made) and returns the file's path. */
 export function writeResults(suite: string, results: readonly BenchRow[]): string {
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
   const path = `${dir}${suite}.json`;
-  writeFileSync(path, `${JSON.stringify({ suite, results }, null, 2)}\n`);
+  const peer = choiceIfMade();
+  writeFileSync(path, `${JSON.stringify({ suite, results, machine: machine(), ...(peer ? { peer_openblas: peer } : {}) }, null, 2)}\n`);
   return path;
 }

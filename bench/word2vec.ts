@@ -73,7 +73,7 @@ export default async function main(args: string[]): Promise<void> {
     for (let run = 1; run <= runs; run++) {
       // gensim's script fixes its seed at 1; its two Hogwild workers make each run differ all the same
       const peerOut = runPython(join(SHARED_PEERS, 'gensim_word2vec.py'), [corpus, '--sg', model === 'skipgram' ? '1' : '0', '--workers', '2',
-        '--pairs', pairs.ws353, pairs.simlex, '--analogies', analogies])?.[0];
+        '--pairs', pairs.ws353, pairs.simlex, '--analogies', analogies], undefined, { blas: false })?.[0];
       if (peerOut) peerName = `gensim ${peerOut['gensim']} (2 workers)`;
       const peerPairs = (peerOut?.['pairs'] ?? {}) as Record<string, { spearman: number }>;
       const w2v = new Word2Vec(await buildVocab(corpus, { minCount: 5, sample: 1e-3, maxVocabSize: Infinity }),
