@@ -1,5 +1,6 @@
 // Encodings (ids, tokens, offsets, type ids, word ids) equal to Hugging Face tokenizers' on a mixed-script corpus,
-// for BERT uncased / cased / Chinese-style WordPiece and GPT-2-style byte-level BPE, loaded from files HF saved.
+// for BERT uncased / cased / Chinese-style WordPiece and GPT-2-style byte-level BPE, loaded from files HF saved;
+// and, against HF's recorded encodings and errors, files as HF's own trainer leaves them (no [UNK], missing bytes).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
