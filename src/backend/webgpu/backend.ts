@@ -512,8 +512,11 @@ export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts:
     adamw(param, grad, m, v, size, o: AdamWStep) {
       if (size === 0) return;
       const g = dense(grad);
+      // The coefficients in double precision, as the CPU kernels take them: 1 - beta2 computed in float32 from a
+      // rounded beta2 (0.999) is off by 1.3e-5, which made every update 6e-6 too large.
       const bc1 = 1 - Math.pow(o.beta1, o.step), bc2 = 1 - Math.pow(o.beta2, o.step);
-      const meta = [size, g.offset, ...[o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, bc1, bc2].map(f32Bits)];
+      const coefficients = [1 - o.lr * o.weightDecay, o.beta1, 1 - o.beta1, o.beta2, 1 - o.beta2, o.lr / bc1, 1 / bc2, o.eps];
+      const meta = [size, g.offset, ...coefficients.map(f32Bits)];
       dispatch('adamw', () => k.adamwKernel(), meta, [g.buf.gpu, gb(param).gpu, gb(m).gpu, gb(v).gpu], grid(Math.ceil(size / k.WG)));
     },
 

@@ -553,7 +553,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) tid
 }`;
 }
 
-/** One AdamW step in place (PyTorch's update order). meta: size, grad offset, lr, beta1, beta2, eps, wd, bc1, bc2. */
+/**
+ * One AdamW step in place (PyTorch's update order). meta: size, grad offset, then as f32: 1 - lr·wd, beta1, 1 - beta1,
+ * beta2, 1 - beta2, lr / bc1, 1 / bc2, eps (computed in double on the host).
+ */
 export function adamwKernel(): string {
   return `${PRELUDE}
 @group(0) @binding(1) var<storage, read> grad: array<f32>;
@@ -564,13 +567,12 @@ export function adamwKernel(): string {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = groupId(wid, nwg) * ${WG}u + lid;
   if (i >= prm[0]) { return; }
-  let lr = mf(2u); let b1 = mf(3u); let b2 = mf(4u);
   let gi = grad[u32(mi(1u)) + i];
-  let mi_ = b1 * m[i] + (1.0 - b1) * gi;
-  let vi = b2 * v[i] + (1.0 - b2) * gi * gi;
+  let mi_ = mf(3u) * m[i] + mf(4u) * gi;
+  let vi = mf(5u) * v[i] + mf(6u) * gi * gi;
   m[i] = mi_;
   v[i] = vi;
-  p[i] = p[i] * (1.0 - lr * mf(6u)) - (lr / mf(7u)) * mi_ / (sqrt(vi / mf(8u)) + mf(5u));
+  p[i] = p[i] * mf(2u) - mf(7u) * mi_ / (sqrt(vi * mf(8u)) + mf(9u));
 }`;
 }
 
