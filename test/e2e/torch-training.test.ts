@@ -1,13 +1,13 @@
 // Ten training steps against PyTorch: a tiny character LSTM LM under AdamW with weight decay and global-norm clipping,
 // from the same weights on the same batches, must give PyTorch's loss and gradient norm at every step and its
-// parameters after the last (test/fixtures/torch-train, written by scripts/gen_torch_fixtures.py).
-import { test } from 'node:test';
+// parameters after the last (test/fixtures/torch-train, written by scripts/gen_torch_fixtures.py); on every backend,
+// in float64 where it has it, and on the reference without fused kernels.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as T from '../../src/tensor/index.js';
 import { Parameter } from '../../src/nn/index.js';
 import { AdamW, clipGradNorm } from '../../src/optim/index.js';
-import { BACKENDS, onBackend } from '../optim/helpers.js';
+import { forEachBackend } from '../helpers/backends.js';
 import { CharLM } from './char-lm.js';
 
 interface Encoded { shape: number[]; data: number[] }
@@ -20,14 +20,15 @@ const fx = JSON.parse(readFileSync(new URL('../fixtures/torch-train/char_lstm_ad
   final: Record<string, Encoded>;
 };
 
-/** Relative error allowed per dtype: on losses and norms, and on final parameters against their largest magnitude. */
-const TOLERANCE = { float32: 1e-4, float64: 1e-9 } as const;
+/**
+ * Relative error allowed per dtype: on losses and norms, and on final parameters against their largest magnitude.
+ * Measured worst errors: in float32 1.5e-7 on losses and norms and 3.7e-6 on parameters (WebGPU; 2.4e-6 native), in
+ * float64 2.3e-12.
+ */
+const TOLERANCE = { float32: 2e-5, float64: 2e-11 } as const;
 
-/** Every backend (with and without fused kernels) in both float dtypes. */
-const RUNS = BACKENDS.flatMap((backend) => (['float32', 'float64'] as const).map((dtype) => ({ backend, dtype })));
-
-for (const { backend, dtype } of RUNS) {
-  test(`ten AdamW steps of a character LSTM LM follow PyTorch's trajectory (${dtype}, ${backend})`, () => onBackend(backend, async () => {
+for (const dtype of ['float32', 'float64'] as const) {
+  forEachBackend(`ten AdamW steps of a character LSTM LM follow PyTorch's trajectory (${dtype})`, async () => {
     const c = fx.config;
     const model = new CharLM(c.vocab, c.embed_dim, c.hidden, c.num_layers);
     model.loadStateDict(new Map(Object.entries(fx.params).map(([k, v]) => [k, T.fromArray(Float32Array.from(v.data), v.shape)])));
@@ -55,5 +56,5 @@ for (const { backend, dtype } of RUNS) {
       const worst = Math.max(...want.data.map((w, i) => Math.abs(got[i]! - w)));
       assert.ok(worst <= tol * scale, `${name} after ${steps} steps: error ${worst} > ${tol} x ${scale}`);
     }
-  }));
+  }, { unfused: true, float64: dtype === 'float64' });
 }

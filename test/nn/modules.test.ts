@@ -1,7 +1,8 @@
-// nn semantics beyond numerics: PyTorch's default initialisers, train/eval modes, dropout, and state-dict loading.
-import { test } from 'node:test';
+// nn semantics beyond numerics, on every backend: PyTorch's default initialisers, train/eval modes, dropout, and
+// state-dict loading.
 import assert from 'node:assert/strict';
 import * as T from '../../src/tensor/index.js';
+import { forEachBackend } from '../helpers/backends.js';
 import { Conv2d, Dropout, Embedding, LayerNorm, Linear, LSTM, Module } from '../../src/nn/index.js';
 import { GPT, gptConfig } from '../../src/models/gpt.js';
 
@@ -33,7 +34,7 @@ async function assertConstant(what: string, t: T.Tensor, value: number): Promise
   assert.ok((await t.data()).every((x) => x === value), `${what}: expected every value to be ${value}`);
 }
 
-test('Linear and Conv2d start U(±1/sqrt(fan_in)) for weights and biases, as in PyTorch', async () => {
+forEachBackend('Linear and Conv2d start U(±1/sqrt(fan_in)) for weights and biases, as in PyTorch', async () => {
   T.manualSeed(1);
   const lin = new Linear(256, 128);
   await assertUniform('Linear.weight', lin.weight, 1 / 16);
@@ -43,7 +44,7 @@ test('Linear and Conv2d start U(±1/sqrt(fan_in)) for weights and biases, as in 
   await assertUniform('Conv2d.bias', conv.bias!, 1 / 6);
 });
 
-test('Embedding starts N(0, 1); LayerNorm starts at ones and zeros', async () => {
+forEachBackend('Embedding starts N(0, 1); LayerNorm starts at ones and zeros', async () => {
   T.manualSeed(2);
   const s = await stats(new Embedding(1000, 32).weight);
   assert.ok(Math.abs(s.mean) < 0.02 && Math.abs(s.std - 1) < 0.02, `Embedding.weight mean ${s.mean}, std ${s.std}`);
@@ -53,7 +54,7 @@ test('Embedding starts N(0, 1); LayerNorm starts at ones and zeros', async () =>
   assert.equal(new LayerNorm(12, 1e-5, false).bias, null);
 });
 
-test('LSTM weights and biases start U(±1/sqrt(hidden)), named as in nn.LSTM', async () => {
+forEachBackend('LSTM weights and biases start U(±1/sqrt(hidden)), named as in nn.LSTM', async () => {
   T.manualSeed(3);
   const lstm = new LSTM({ inputSize: 20, hiddenSize: 64, numLayers: 2, bidirectional: true });
   const names = lstm.namedParameters().map(([n]) => n);
@@ -64,7 +65,7 @@ test('LSTM weights and biases start U(±1/sqrt(hidden)), named as in nn.LSTM', a
   assert.deepEqual([...lstm.stateDict().get('weight_ih_l1_reverse')!.shape], [256, 128]);
 });
 
-test('dropout zeroes a fraction p and scales the rest by 1/(1-p) in training, and is the identity in eval', async () => {
+forEachBackend('dropout zeroes a fraction p and scales the rest by 1/(1-p) in training, and is the identity in eval', async () => {
   T.manualSeed(5);
   const drop = new Dropout(0.25);
   const x = T.ones([100_000]);
@@ -76,7 +77,7 @@ test('dropout zeroes a fraction p and scales the rest by 1/(1-p) in training, an
   assert.equal(drop.forward(x), x);
 });
 
-test('train() and eval() reach every nested module, so a GPT with dropout is deterministic in eval', async () => {
+forEachBackend('train() and eval() reach every nested module, so a GPT with dropout is deterministic in eval', async () => {
   T.manualSeed(6);
   const gpt = new GPT(gptConfig({ vocab_size: 13, n_positions: 8, n_embd: 8, n_layer: 2, n_head: 2, resid_pdrop: 0.5, embd_pdrop: 0.5, attn_pdrop: 0.5 }));
   const ids = T.fromArray(Int32Array.from([1, 2, 3, 4, 5, 6]), [2, 3], { dtype: 'int32' });
@@ -96,7 +97,7 @@ class Net extends Module {
   head = new Linear(4, 2, false);
 }
 
-test('stateDict and loadStateDict round-trip by name; mismatches name the key', async () => {
+forEachBackend('stateDict and loadStateDict round-trip by name; mismatches name the key', async () => {
   T.manualSeed(7);
   const a = new Net(), b = new Net();
   assert.deepEqual([...a.stateDict().keys()], ['encoder.weight', 'encoder.bias', 'blocks.0.weight', 'blocks.0.bias', 'blocks.1.weight', 'blocks.1.bias', 'head.weight']);

@@ -1,11 +1,12 @@
 // Layers and composite ops against PyTorch: outputs and the gradients of every input and parameter, in float32 and
-// float64, from the fixtures that scripts/gen_torch_fixtures.py writes to test/fixtures/torch/. Every case runs on the
-// reference backend and on a copy without its optional fused kernels, so both the fast path and the composite match.
+// float64, from the fixtures that scripts/gen_torch_fixtures.py writes to test/fixtures/torch/. Every case runs on
+// every backend (float64 where the backend has it), and on the reference without its optional fused kernels, so both
+// the fast paths and the composites match.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import * as T from '../../src/tensor/index.js';
-import { BACKENDS, onBackend } from '../optim/helpers.js';
+import { forEachBackend } from '../helpers/backends.js';
 import { Conv1d, Conv2d, Embedding, Highway, LayerNorm, LSTM, Module, Parameter } from '../../src/nn/index.js';
 import { TorchEncoderLayer, TorchMultiheadAttention } from './torch-modules.js';
 
@@ -24,8 +25,11 @@ interface Fixture {
 
 type FloatDType = 'float32' | 'float64';
 
-/** Largest error allowed, relative to the largest magnitude of the reference tensor. */
-const TOLERANCE: Record<FloatDType, number> = { float32: 1e-4, float64: 1e-10 };
+/**
+ * Largest error allowed, relative to the largest magnitude of the reference tensor. Measured worst errors on every
+ * backend: 5e-7 in float32 on the CPU, 8e-7 on WebGPU (lavapipe); 4e-12 in float64.
+ */
+const TOLERANCE: Record<FloatDType, number> = { float32: 4e-6, float64: 5e-11 };
 
 /** A fixture tensor in `dtype`. Float values are float32 by construction, so both dtypes see PyTorch's exact inputs. */
 function decode(e: Encoded, dtype: FloatDType): T.Tensor {
@@ -199,12 +203,10 @@ test('every PyTorch fixture has a case, and every case a fixture', () => {
 for (const file of fixtures) {
   const fx = JSON.parse(readFileSync(new URL(file, DIR), 'utf8')) as Fixture;
   const runs = CASES[fx.case] ?? [];
-  for (const backend of BACKENDS) {
-    for (const dtype of ['float32', 'float64'] as const) {
-      runs.forEach((run, i) => {
-        const label = `${fx.case}${runs.length > 1 ? ` #${i + 1}` : ''} (${dtype}, ${backend})`;
-        test(`matches PyTorch: ${label}`, () => onBackend(backend, () => check(fx, run, dtype, label)));
-      });
-    }
+  for (const dtype of ['float32', 'float64'] as const) {
+    runs.forEach((run, i) => {
+      const label = `${fx.case}${runs.length > 1 ? ` #${i + 1}` : ''} (${dtype})`;
+      forEachBackend(`matches PyTorch: ${label}`, (b) => check(fx, run, dtype, `${label} [${b.name}]`), { unfused: true, float64: dtype === 'float64' });
+    });
   }
 }

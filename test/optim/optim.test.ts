@@ -1,5 +1,6 @@
-// Optimizer behaviour beyond the PyTorch trajectories: in-place updates seen by models, the fused AdamW kernel
-// against its composite, parameter groups, validation, gradient accumulation, and bit-exact resume from saved state.
+// Optimizer behaviour beyond the PyTorch trajectories, on every backend and on the reference without fused kernels:
+// in-place updates seen by models, the fused AdamW kernel against its composite, parameter groups, validation, gradient
+// accumulation, and bit-exact resume from saved state.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as T from '../../src/tensor/index.js';
@@ -8,7 +9,7 @@ import {
   Adam, AdamW, LambdaLR, SGD, accumulateGradients, assignInPlace, clipGradNorm, linearScheduleWithWarmup, weightDecayGroups,
   type AdamOptions, type NamedTensor, type Optimizer, type OptimizerState,
 } from '../../src/optim/index.js';
-import { BACKENDS, UNFUSED, onBackend } from './helpers.js';
+import { UNFUSED, forEachBackend, withBackend } from '../helpers/backends.js';
 
 /** A small model with every kind of parameter the decay rule sorts: matrices, biases and a LayerNorm. */
 class TinyNet extends Module {
@@ -44,7 +45,7 @@ function assertAllClose(a: ArrayLike<number>, b: ArrayLike<number>, rtol: number
   }
 }
 
-test('step() updates parameters in place: the module, its Parameter objects and views all see the new values', () => onBackend(UNFUSED, async () => {
+forEachBackend('step() updates parameters in place: the module, its Parameter objects and views all see the new values', async () => {
   T.manualSeed(1);
   const model = new TinyNet();
   const { loss } = problem();
@@ -59,46 +60,45 @@ test('step() updates parameters in place: the module, its Parameter objects and 
   const after = await weight.data();
   assertAllClose(after, before.map((v, i) => Math.fround(v - Math.fround(0.1 * grad[i]!))), 0, 1e-7, 'p - lr g');
   assert.deepEqual(await view.data(), await weight.transpose(0, 1).contiguous().data());
-}));
+}, { unfused: true });
 
-test('a parameter that is a strided view of a larger buffer is updated in place, and only its elements change', async () => {
-  for (const backend of BACKENDS) {
-    await onBackend(backend, async () => {
-      const base = T.fromArray(Array.from({ length: 24 }, (_, i) => i / 10), [4, 6]);
-      const p = base.slice(1, 1, 4).requireGrad(); // columns 1..3: not contiguous, not the whole storage
-      const q = p.contiguous().detach().requireGrad(); // the same values as a standalone parameter
-      const grads = Array.from({ length: 12 }, (_, i) => Math.cos(i));
-      const optP = new AdamW([p], { lr: 0.05 }), optQ = new AdamW([q], { lr: 0.05 });
-      for (let s = 0; s < 3; s++) {
-        p.grad = T.fromArray(grads.map((g) => g * (s + 1)), [4, 3]);
-        q.grad = p.grad;
-        optP.step();
-        optQ.step();
-      }
-      assertAllClose(await p.data(), await q.data(), 1e-6, 1e-7, `${backend}: view vs standalone`);
-      const all = await base.data();
-      for (let r = 0; r < 4; r++) {
-        for (const c of [0, 4, 5]) assert.equal(all[r * 6 + c], Math.fround((r * 6 + c) / 10), `${backend}: untouched element (${r}, ${c})`);
-      }
-    });
+forEachBackend('a parameter that is a strided view of a larger buffer is updated in place, and only its elements change', async () => {
+  const base = T.fromArray(Array.from({ length: 24 }, (_, i) => i / 10), [4, 6]);
+  const p = base.slice(1, 1, 4).requireGrad(); // columns 1..3: not contiguous, not the whole storage
+  const q = p.contiguous().detach().requireGrad(); // the same values as a standalone parameter
+  const grads = Array.from({ length: 12 }, (_, i) => Math.cos(i));
+  const optP = new AdamW([p], { lr: 0.05 }), optQ = new AdamW([q], { lr: 0.05 });
+  for (let s = 0; s < 3; s++) {
+    p.grad = T.fromArray(grads.map((g) => g * (s + 1)), [4, 3]);
+    q.grad = p.grad;
+    optP.step();
+    optQ.step();
   }
-});
+  assertAllClose(await p.data(), await q.data(), 1e-6, 1e-7, 'view vs standalone');
+  const all = await base.data();
+  for (let r = 0; r < 4; r++) {
+    for (const c of [0, 4, 5]) assert.equal(all[r * 6 + c], Math.fround((r * 6 + c) / 10), `untouched element (${r}, ${c})`);
+  }
+}, { unfused: true });
 
-test('the fused adamw kernel agrees with the composite path over 25 steps (AdamW and Adam with L2 decay)', async () => {
+forEachBackend('the fused adamw kernel agrees with the composite path over 25 steps (AdamW and Adam with L2 decay)', async () => {
   const cases: [typeof Adam, Partial<AdamOptions>][] = [[AdamW, { lr: 0.01, weightDecay: 0.1 }], [Adam, { lr: 0.01, weightDecay: 0.1, betas: [0.8, 0.9] }]];
+  // Drawn once on the host, so both runs see the same values (WebGPU's normal draws differ in the last bits).
+  const gen = new T.Generator(4);
+  const normal = () => Float32Array.from({ length: 40 * 25 }, () => Math.sqrt(-2 * Math.log(1 - gen.random())) * Math.cos(2 * Math.PI * gen.random()));
+  const init = normal(), grads = Array.from({ length: 25 }, (_, s) => normal().map((g) => g * 0.1 * (s % 5 + 1)));
   for (const [Opt, options] of cases) {
-    const run = (backend: string) => onBackend(backend, async () => {
-      const p = T.randn([40, 25], { generator: new T.Generator(3), requiresGrad: true });
+    const run = async () => {
+      const p = T.fromArray(init, [40, 25], { requiresGrad: true });
       const opt = new Opt([p], options);
-      const gen = new T.Generator(4);
-      for (let s = 0; s < 25; s++) {
-        p.grad = T.randn([40, 25], { generator: gen }).mul(0.1 * (s % 5 + 1));
+      for (const g of grads) {
+        p.grad = T.fromArray(g, [40, 25]);
         opt.step();
       }
       const st = opt.stateOf(p)!;
       return { p: await p.data(), m: await st.buffers.get('exp_avg')!.data(), v: await st.buffers.get('exp_avg_sq')!.data(), step: st.step };
-    });
-    const fused = await run('cpu'), composite = await run(UNFUSED);
+    };
+    const fused = await run(), composite = await withBackend(UNFUSED, run);
     assert.equal(fused.step, 25);
     assertAllClose(fused.p, composite.p, 1e-5, 1e-6, `${Opt.name} params`);
     assertAllClose(fused.m, composite.m, 1e-5, 1e-7, `${Opt.name} exp_avg`);
@@ -106,7 +106,7 @@ test('the fused adamw kernel agrees with the composite path over 25 steps (AdamW
   }
 });
 
-test('maximize ascends: the same as descending on the negated gradient (SGD and Adam)', async () => {
+forEachBackend('maximize ascends: the same as descending on the negated gradient (SGD and Adam)', async () => {
   for (const make of [(ps: T.Tensor[], max: boolean) => new SGD(ps, { lr: 0.1, momentum: 0.9, maximize: max }),
     (ps: T.Tensor[], max: boolean) => new Adam(ps, { lr: 0.1, weightDecay: 0.01, maximize: max })]) {
     const a = T.fromArray([1, -2, 3], [3], { requiresGrad: true }), b = T.fromArray([1, -2, 3], [3], { requiresGrad: true });
@@ -119,9 +119,9 @@ test('maximize ascends: the same as descending on the negated gradient (SGD and 
     }
     assertAllClose(await a.data(), await b.data(), 1e-7, 1e-7, oa.constructor.name);
   }
-});
+}, { unfused: true });
 
-test('zeroGrad clears to null by default or to zeros; parameters without a gradient are skipped and get no state', async () => {
+forEachBackend('zeroGrad clears to null by default or to zeros; parameters without a gradient are skipped and get no state', async () => {
   const a = T.ones([2], { requiresGrad: true }), b = T.ones([2], { requiresGrad: true });
   const opt = new AdamW([a, b], { lr: 0.1 });
   a.grad = T.fromArray([1, 1], [2]);
@@ -134,9 +134,9 @@ test('zeroGrad clears to null by default or to zeros; parameters without a gradi
   assert.equal(b.grad, null);
   opt.zeroGrad();
   assert.equal(a.grad, null);
-});
+}, { unfused: true });
 
-test('weightDecayGroups exempts biases, LayerNorm and ln_* weights and rank-1 tensors; decay applies per group', async () => {
+forEachBackend('weightDecayGroups exempts biases, LayerNorm and ln_* weights and rank-1 tensors; decay applies per group', async () => {
   T.manualSeed(2);
   const model = new TinyNet();
   const fake = (shape: number[]) => T.ones(shape, { requiresGrad: true });
@@ -156,7 +156,7 @@ test('weightDecayGroups exempts biases, LayerNorm and ln_* weights and rank-1 te
     const expected = before.get(name)!.map((v) => (name.endsWith('.weight') && p.rank === 2 ? Math.fround(v * Math.fround(1 - 0.05)) : v));
     assertAllClose(await p.data(), expected, 1e-6, 0, name);
   }
-});
+}, { unfused: true });
 
 test('constructors reject bad input with a clear message', () => {
   const p = T.ones([2], { requiresGrad: true });
@@ -182,7 +182,7 @@ test('constructors reject bad input with a clear message', () => {
   assert.throws(() => opt.step(), /SGD.step: parameter 'w' is float32 \[2\] but its grad is float32 \[3\]/);
 });
 
-test('gradients accumulate across backward() calls; k micro-batches of loss/k equal one batch of 4k rows', async () => {
+forEachBackend('gradients accumulate across backward() calls; k micro-batches of loss/k equal one batch of 4k rows', async () => {
   const { loss } = problem();
   T.manualSeed(5);
   const big = new TinyNet();
@@ -211,7 +211,7 @@ test('gradients accumulate across backward() calls; k micro-batches of loss/k eq
   for (const [[name, p], [, q]] of big.namedParameters().map((e, i) => [e, micro.namedParameters()[i]!] as const)) {
     assertAllClose(await q.data(), await p.data(), 1e-5, 1e-6, `params ${name}`);
   }
-});
+}, { unfused: true });
 
 /** Saved state as it comes back from disk: JSON metadata and copies of the raw bytes (as safetensors would give). */
 function throughDisk(state: OptimizerState): OptimizerState {
@@ -229,51 +229,49 @@ const resumeCases: [string, (model: TinyNet) => Optimizer<{ lr: number }>, boole
   ['AdamW with groups, clipping and a warmup schedule', (m) => new AdamW(weightDecayGroups(m.namedParameters(), 0.1), { lr: 0.02 }), true],
 ];
 
-for (const backend of BACKENDS) {
-  for (const [name, makeOpt, scheduled] of resumeCases) {
-    test(`${name} (${backend}): 7 steps == 3 steps, save, load into a fresh model and optimizer, 4 steps, bit for bit`, () => onBackend(backend, async () => {
-      const { loss } = problem();
-      const setup = (seed: number) => {
-        T.manualSeed(seed);
-        const model = new TinyNet();
-        const opt = makeOpt(model);
-        const sched = scheduled ? new LambdaLR(opt, linearScheduleWithWarmup(2, 7)) : null;
-        return { model, opt, sched };
-      };
-      const train = (s: ReturnType<typeof setup>, steps: number) => {
-        for (let i = 0; i < steps; i++) {
-          s.opt.zeroGrad();
-          loss(s.model).backward();
-          if (scheduled) clipGradNorm(s.model.parameters(), 0.5);
-          s.opt.step();
-          s.sched?.step();
-        }
-      };
-      const straight = setup(7);
-      train(straight, 7);
+for (const [name, makeOpt, scheduled] of resumeCases) {
+  forEachBackend(`${name}: 7 steps == 3 steps, save, load into a fresh model and optimizer, 4 steps, bit for bit`, async () => {
+    const { loss } = problem();
+    const setup = (seed: number) => {
+      T.manualSeed(seed);
+      const model = new TinyNet();
+      const opt = makeOpt(model);
+      const sched = scheduled ? new LambdaLR(opt, linearScheduleWithWarmup(2, 7)) : null;
+      return { model, opt, sched };
+    };
+    const train = (s: ReturnType<typeof setup>, steps: number) => {
+      for (let i = 0; i < steps; i++) {
+        s.opt.zeroGrad();
+        loss(s.model).backward();
+        if (scheduled) clipGradNorm(s.model.parameters(), 0.5);
+        s.opt.step();
+        s.sched?.step();
+      }
+    };
+    const straight = setup(7);
+    train(straight, 7);
 
-      const first = setup(7);
-      train(first, 3);
-      const saved = throughDisk(await first.opt.stateDict());
-      const savedSched = JSON.parse(JSON.stringify(first.sched?.stateDict() ?? null));
-      const checkpoint = await values(first.model.namedParameters());
+    const first = setup(7);
+    train(first, 3);
+    const saved = throughDisk(await first.opt.stateDict());
+    const savedSched = JSON.parse(JSON.stringify(first.sched?.stateDict() ?? null));
+    const checkpoint = await values(first.model.namedParameters());
 
-      const resumed = setup(99); // different initial weights: everything must come from the checkpoint
-      for (const [n, p] of resumed.model.namedParameters()) assignInPlace(p, T.fromArray(checkpoint.get(n)!, p.shape));
-      resumed.opt.loadStateDict(saved);
-      if (savedSched) resumed.sched!.loadStateDict(savedSched);
-      assert.deepEqual(resumed.opt.paramGroups.map((g) => g.lr), first.opt.paramGroups.map((g) => g.lr));
-      train(resumed, 4);
+    const resumed = setup(99); // different initial weights: everything must come from the checkpoint
+    for (const [n, p] of resumed.model.namedParameters()) assignInPlace(p, T.fromArray(checkpoint.get(n)!, p.shape));
+    resumed.opt.loadStateDict(saved);
+    if (savedSched) resumed.sched!.loadStateDict(savedSched);
+    assert.deepEqual(resumed.opt.paramGroups.map((g) => g.lr), first.opt.paramGroups.map((g) => g.lr));
+    train(resumed, 4);
 
-      assert.deepEqual(await values(resumed.model.namedParameters()), await values(straight.model.namedParameters()));
-      const [a, b] = [await resumed.opt.stateDict(), await straight.opt.stateDict()];
-      assert.deepEqual(a.meta, b.meta);
-      assert.deepEqual(a.tensors, b.tensors);
-    }));
-  }
+    assert.deepEqual(await values(resumed.model.namedParameters()), await values(straight.model.namedParameters()));
+    const [a, b] = [await resumed.opt.stateDict(), await straight.opt.stateDict()];
+    assert.deepEqual(a.meta, b.meta);
+    assert.deepEqual(a.tensors, b.tensors);
+  }, { unfused: true });
 }
 
-test('stateDict is JSON metadata plus typed arrays keyed <param>.<buffer>, with PyTorch buffer names', async () => {
+forEachBackend('stateDict is JSON metadata plus typed arrays keyed <param>.<buffer>, with PyTorch buffer names', async () => {
   T.manualSeed(3);
   const model = new TinyNet();
   const opt = new AdamW(weightDecayGroups(model.namedParameters(), 0.1), { lr: 0.02, amsgrad: true });
@@ -289,9 +287,9 @@ test('stateDict is JSON metadata plus typed arrays keyed <param>.<buffer>, with 
   assert.deepEqual(tensors['fc.weight.exp_avg']!.shape, [6, 4]);
   assert.ok(tensors['fc.weight.exp_avg']!.data instanceof Float32Array);
   assert.equal(Object.keys(tensors).length, 6 * 3);
-});
+}, { unfused: true });
 
-test('loadStateDict rejects state of another optimizer, layout or version, and leaves its own state untouched', async () => {
+forEachBackend('loadStateDict rejects state of another optimizer, layout or version, and leaves its own state untouched', async () => {
   T.manualSeed(4);
   const model = new TinyNet();
   const opt = new AdamW(model.namedParameters(), { lr: 0.01 });
@@ -313,4 +311,4 @@ test('loadStateDict rejects state of another optimizer, layout or version, and l
   assert.throws(() => opt.loadStateDict(variant((s) => { s.meta.groups[0]!.hyper.lr = -1; })), /invalid learning rate -1/);
   const after = await opt.stateDict();
   assert.deepEqual(after, before);
-});
+}, { unfused: true });

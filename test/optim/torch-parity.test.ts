@@ -1,5 +1,5 @@
 // Optimizers, clipping and schedules against PyTorch trajectories (test/fixtures/optim/optim.json, written by
-// scripts/gen_optim_fixtures.py), on the reference backend (fused AdamW kernel) and on one without fused kernels.
+// scripts/gen_optim_fixtures.py), on every backend (float64 where it has it) and on the reference without fused kernels.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import {
   Adam, AdamW, LambdaLR, SGD, clipGradNorm, constantScheduleWithWarmup, cosineScheduleWithWarmup, linearScheduleWithWarmup,
   type LrLambda, type Optimizer,
 } from '../../src/optim/index.js';
-import { BACKENDS, onBackend } from './helpers.js';
+import { forEachBackend } from '../helpers/backends.js';
 
 interface Flat { shape: number[]; data: number[] }
 interface Step { grads: Record<string, number[]>; norm?: number; lr: number[]; params: Record<string, number[]> }
@@ -64,30 +64,28 @@ function build(c: Case) {
 
 const normTypeOf = (n: number | 'inf') => (n === 'inf' ? Infinity : n);
 
-for (const backend of BACKENDS) {
-  for (const c of fixture.cases) {
-    test(`${c.name} (${c.dtype}, ${backend}) follows PyTorch ${fixture.torch} for ${c.steps.length} steps`, () => onBackend(backend, async () => {
-      const { params, opt, sched } = build(c);
-      const storage = params.weight.storage;
-      const heldView = params.weight.reshape(-1); // what a model holding the parameter sees
-      for (const [k, s] of c.steps.entries()) {
-        for (const [name, p] of Object.entries(params)) p.grad = T.fromArray(s.grads[name]!, p.shape, { dtype: c.dtype });
-        if (c.clip) {
-          const norm = clipGradNorm(Object.values(params), c.clip.maxNorm, normTypeOf(c.clip.normType));
-          assertClose([await norm.item()], [s.norm!], c.dtype, `step ${k} norm`);
-        }
-        assertClose(opt.paramGroups.map((g) => g.lr), s.lr, 'float64', `step ${k} lr`);
-        opt.step();
-        sched?.step();
-        for (const [name, p] of Object.entries(params)) assertClose(await p.data(), s.params[name]!, c.dtype, `step ${k} ${name}`);
+for (const c of fixture.cases) {
+  forEachBackend(`${c.name} (${c.dtype}) follows PyTorch ${fixture.torch} for ${c.steps.length} steps`, async () => {
+    const { params, opt, sched } = build(c);
+    const storage = params.weight.storage;
+    const heldView = params.weight.reshape(-1); // what a model holding the parameter sees
+    for (const [k, s] of c.steps.entries()) {
+      for (const [name, p] of Object.entries(params)) p.grad = T.fromArray(s.grads[name]!, p.shape, { dtype: c.dtype });
+      if (c.clip) {
+        const norm = clipGradNorm(Object.values(params), c.clip.maxNorm, normTypeOf(c.clip.normType));
+        assertClose([await norm.item()], [s.norm!], c.dtype, `step ${k} norm`);
       }
-      assert.equal(params.weight.storage, storage, 'the parameter keeps its storage');
-      assertClose(await heldView.data(), c.steps.at(-1)!.params.weight!, c.dtype, 'a view taken before the steps');
-    }));
-  }
+      assertClose(opt.paramGroups.map((g) => g.lr), s.lr, 'float64', `step ${k} lr`);
+      opt.step();
+      sched?.step();
+      for (const [name, p] of Object.entries(params)) assertClose(await p.data(), s.params[name]!, c.dtype, `step ${k} ${name}`);
+    }
+    assert.equal(params.weight.storage, storage, 'the parameter keeps its storage');
+    assertClose(await heldView.data(), c.steps.at(-1)!.params.weight!, c.dtype, 'a view taken before the steps');
+  }, { unfused: true, float64: c.dtype === 'float64' });
 }
 
-test('the whole loop on our autograd (loss, backward, clip, AdamW, schedule) follows PyTorch in float64', async () => {
+forEachBackend('the whole loop on our autograd (loss, backward, clip, AdamW, schedule) follows PyTorch in float64', async () => {
   const c = fixture.cases.find((k) => k.name === 'adamw_groups_clip_linear' && k.dtype === 'float64')!;
   const { params, opt, sched } = build(c);
   const x = T.fromArray(fixture.problem.x.data, fixture.problem.x.shape, { dtype: 'float64' });
@@ -101,10 +99,10 @@ test('the whole loop on our autograd (loss, backward, clip, AdamW, schedule) fol
     sched!.step();
     for (const [name, p] of Object.entries(params)) assertClose(await p.data(), s.params[name]!, 'float64', `step ${k} ${name}`);
   }
-});
+}, { unfused: true, float64: true });
 
 for (const dtype of ['float32', 'float64'] as const) {
-  test(`clipGradNorm matches torch.nn.utils.clip_grad_norm_ for norms 1, 2, 3 and inf (${dtype})`, async () => {
+  forEachBackend(`clipGradNorm matches torch.nn.utils.clip_grad_norm_ for norms 1, 2, 3 and inf (${dtype})`, async () => {
     for (const k of fixture.clip.filter((c) => c.dtype === dtype)) {
       const params = k.grads.map((g) => {
         const p = T.zeros(g.shape, { dtype, requiresGrad: true });
@@ -117,7 +115,7 @@ for (const dtype of ['float32', 'float64'] as const) {
       assertClose([await norm.item()], [k.norm], dtype, `${what}: total norm`);
       for (const [i, p] of params.entries()) assertClose(await p.grad!.data(), k.clipped[i]!.data, dtype, `${what}: grad ${i}`);
     }
-  });
+  }, { float64: dtype === 'float64' });
 }
 
 test('LambdaLR with the Hugging Face schedules gives PyTorch LambdaLR\'s learning rates step by step', () => {

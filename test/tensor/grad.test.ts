@@ -137,27 +137,27 @@ describe('matmul', () => {
 });
 
 describe('neural-network ops', () => {
-  // These ops have fused kernels on the reference backend: check their composites too.
-  const check = (name: string, f: F, inputs: () => T.Tensor[], opts?: Parameters<typeof gradcheck>[2]) => checkAll(name, f, inputs, opts, true);
+  // Softmax, layer norm and cross-entropy have fused kernels on the reference backend: check their composites too.
+  const checkFused = (name: string, f: F, inputs: () => T.Tensor[], opts?: Parameters<typeof gradcheck>[2]) => checkAll(name, f, inputs, opts, true);
   for (const axis of [0, 1, -1]) {
-    check(`softmax axis ${axis}`, (x) => T.softmax(x, axis), () => [randF64([2, 3, 4])]);
-    check(`logSoftmax axis ${axis}`, (x) => T.logSoftmax(x, axis), () => [randF64([2, 3, 4])]);
+    checkFused(`softmax axis ${axis}`, (x) => T.softmax(x, axis), () => [randF64([2, 3, 4])]);
+    checkFused(`logSoftmax axis ${axis}`, (x) => T.logSoftmax(x, axis), () => [randF64([2, 3, 4])]);
   }
-  check('layerNorm with weight and bias', (x, w, b) => T.layerNorm(x, w, b), () => [randF64([2, 3, 4]), randF64([4], { seed: 2 }), randF64([4], { seed: 3 })]);
-  check('layerNorm over two dims', (x, w, b) => T.layerNorm(x, w, b, 1e-5), () => [randF64([2, 3, 4]), randF64([3, 4], { seed: 2 }), randF64([3, 4], { seed: 3 })]);
-  check('layerNorm without affine', (x) => T.layerNorm(x, null, null), () => [randF64([3, 5])]);
+  checkFused('layerNorm with weight and bias', (x, w, b) => T.layerNorm(x, w, b), () => [randF64([2, 3, 4]), randF64([4], { seed: 2 }), randF64([4], { seed: 3 })]);
+  checkFused('layerNorm over two dims', (x, w, b) => T.layerNorm(x, w, b, 1e-5), () => [randF64([2, 3, 4]), randF64([3, 4], { seed: 2 }), randF64([3, 4], { seed: 3 })]);
+  checkFused('layerNorm without affine', (x) => T.layerNorm(x, null, null), () => [randF64([3, 5])]);
 
   // Made inside each check: a tensor belongs to the backend it was made on.
   const target = () => ints([0, 3, -100, 1, 2], [5]);
   for (const reduction of ['mean', 'sum', 'none'] as const) {
     for (const labelSmoothing of [0, 0.1]) {
-      check(`crossEntropy ${reduction}, labelSmoothing ${labelSmoothing}, ignoreIndex -100`,
+      checkFused(`crossEntropy ${reduction}, labelSmoothing ${labelSmoothing}, ignoreIndex -100`,
         (x) => T.crossEntropy(x, target(), { reduction, labelSmoothing }), () => [randF64([5, 4])]);
     }
   }
-  check('crossEntropy with a custom ignoreIndex', (x) => T.crossEntropy(x, ints([0, 2, 2, 1], [4]), { ignoreIndex: 2, labelSmoothing: 0.2 }), () => [randF64([4, 3])]);
-  check('crossEntropy over [N, C, d] logits', (x) => T.crossEntropy(x, ints([0, 3, 1, -100, 2, 2], [2, 3]), { labelSmoothing: 0.1 }), () => [randF64([2, 4, 3])]);
-  check('crossEntropy over [N, C, d] logits, no reduction', (x) => T.crossEntropy(x, ints([0, 3, 1, 1, 2, 2], [2, 3]), { reduction: 'none' }), () => [randF64([2, 4, 3])]);
+  checkFused('crossEntropy with a custom ignoreIndex', (x) => T.crossEntropy(x, ints([0, 2, 2, 1], [4]), { ignoreIndex: 2, labelSmoothing: 0.2 }), () => [randF64([4, 3])]);
+  checkFused('crossEntropy over [N, C, d] logits', (x) => T.crossEntropy(x, ints([0, 3, 1, -100, 2, 2], [2, 3]), { labelSmoothing: 0.1 }), () => [randF64([2, 4, 3])]);
+  checkFused('crossEntropy over [N, C, d] logits, no reduction', (x) => T.crossEntropy(x, ints([0, 3, 1, 1, 2, 2], [2, 3]), { reduction: 'none' }), () => [randF64([2, 4, 3])]);
 
   const qkv = () => [randF64([2, 2, 3, 4]), randF64([2, 2, 5, 4], { seed: 2 }), randF64([2, 2, 5, 3], { seed: 3 })];
   const padding = () => ints([1, 1, 1, 0, 0, 1, 1, 1, 1, 1], [2, 1, 1, 5]);

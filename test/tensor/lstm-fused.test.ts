@@ -1,6 +1,5 @@
-// The LSTM recurrence on every backend against the composite lstmSequence on the reference backend: the fused
-// kernels of the native and WebAssembly sets, and WebGPU's composite (it has no fused LSTM). Outputs, final states
-// and the gradients of every input, with and without a step mask (padded sequences), initial states and the
+// The fused LSTM recurrence of the native and WebAssembly kernel sets against the composite lstmSequence on the
+// reference backend: outputs, final states and the gradients of every input, with and without a step mask (padded sequences), initial states and the
 // recurrent bias; one size large enough that the per-step GEMMs split across threads (unmasked, so the worker's
 // rows are real steps), and one with 4H > 2048 (the WebAssembly GEMM's column block), so a packed recurrent weight
 // spans two column blocks.
@@ -16,7 +15,7 @@ function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: st
   assert.ok(worst <= tol, `${what}: relative error ${worst}`);
 }
 
-forEachBackend('the LSTM recurrence matches the composite, forward and backward, with masks, initial states and bias', async ({ name }) => {
+forEachBackend('the fused LSTM recurrence matches the composite, forward and backward, with masks, initial states and bias', async () => {
   const rng = new T.Generator(11);
   const rand = (n: number, scale = 1) => Float32Array.from({ length: n }, () => (rng.random() * 2 - 1) * scale);
   for (const [B, S, H, masked, bias] of [[3, 7, 5, false, true], [4, 9, 19, true, true], [2, 6, 33, true, false], [8, 5, 96, false, true], [2, 3, 520, false, true]] as const) {
@@ -39,15 +38,18 @@ forEachBackend('the LSTM recurrence matches the composite, forward and backward,
         grads: await Promise.all([xw, w, ...(b ? [b] : []), h0, c0].map((x) => read(x.grad!))) };
     };
     const got = await run(), want = await withBackend(UNFUSED, run);
-    assert.equal(got.fused, name !== 'webgpu', 'the CPU kernel sets take their fused recurrence, WebGPU the composite');
-    assert.ok(!want.fused);
+    assert.ok(got.fused && !want.fused);
     const what = `B${B} T${S} H${H}${masked ? ' masked' : ''}${bias ? ' bias' : ''}`;
-    // Measured worst errors, on every backend alike (float32 sums in other orders, the composite's included): 1.3e-6
-    // up to H = 96; 1.1e-5 at H = 520, on h0's gradient (sums of 2,080 terms).
-    const tol = H > 100 ? 3e-5 : 3e-6;
+    // Measured worst errors, on both kernel sets alike (float32 sums in other orders, the composite's included):
+    // 1.3e-6 up to H = 96; 9e-6 at H = 520, on h0's gradient (sums of 2,080 terms).
+    const tol = H > 100 ? 2e-5 : 3e-6;
     close(got.out, want.out, tol, `output ${what}`);
     close(got.h, want.h, tol, `h ${what}`);
     close(got.c, want.c, tol, `c ${what}`);
     got.grads.forEach((g, i) => close(g, want.grads[i]!, tol, `gradient ${i} ${what}`));
   }
-}, { exclude: { 'cpu-reference': 'no fused LSTM kernel: the composite on the reference backend is the yardstick here' } });
+}, { exclude: {
+  'cpu-reference': 'no fused LSTM kernel: the composite on the reference backend is the yardstick here',
+  // Its composite LSTM, forward and backward, is held to PyTorch in test/nn/torch-parity.test.ts and e2e/torch-training.
+  webgpu: 'no fused LSTM kernel on WebGPU',
+} });
