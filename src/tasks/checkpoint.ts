@@ -53,25 +53,45 @@ export interface CheckpointParts {
   extras?: (dir: string) => Promise<void>;
 }
 
-/** Writes a checkpoint to `dir` atomically (see the file's header). */
-export async function saveCheckpoint(dir: string, parts: CheckpointParts): Promise<void> {
+/** Fills a fresh sibling of `dir` and swaps it in by renames, so that `dir` is always whole: the old one or the new. */
+async function swapIn(dir: string, fill: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = `${dir}.tmp-${processId()}`;
   await fsp.rm(tmp, { recursive: true, force: true });
   await fsp.mkdir(tmp, { recursive: true });
-  const weights = await weightsOf(parts.model);
-  if (isRegistered(parts.model)) await writeHfCheckpoint(tmp, configJson(parts.model), weights);
-  else await writeSafetensors(nodePath.join(tmp, 'model.safetensors'), weights, { format: 'pt' });
-  const opt = await parts.optimizer.stateDict();
-  const optTensors = new Map<string, SafetensorsTensor>();
-  for (const [name, t] of Object.entries(opt.tensors)) optTensors.set(name, { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape: t.shape, data: t.data as Float32Array });
-  await writeSafetensors(nodePath.join(tmp, 'optimizer.safetensors'), optTensors, { meta: JSON.stringify(opt.meta) });
-  await fsp.writeFile(nodePath.join(tmp, STATE_FILE), `${JSON.stringify(parts.state)}\n`);
-  await parts.extras?.(tmp);
+  await fill(tmp);
   const old = `${dir}.old`;
   await fsp.rm(old, { recursive: true, force: true });
   if (await exists(dir)) await fsp.rename(dir, old);
   await fsp.rename(tmp, dir);
   await fsp.rm(old, { recursive: true, force: true });
+}
+
+/** The model's files: config.json and model.safetensors for registered models (a Hugging Face directory), else the weights. */
+async function writeModel(dir: string, model: Module): Promise<void> {
+  const weights = await weightsOf(model);
+  if (isRegistered(model)) await writeHfCheckpoint(dir, configJson(model), weights);
+  else await writeSafetensors(nodePath.join(dir, 'model.safetensors'), weights, { format: 'pt' });
+}
+
+/** Writes a checkpoint to `dir` atomically (see the file's header). */
+export async function saveCheckpoint(dir: string, parts: CheckpointParts): Promise<void> {
+  await swapIn(dir, async (tmp) => {
+    await writeModel(tmp, parts.model);
+    const opt = await parts.optimizer.stateDict();
+    const optTensors = new Map<string, SafetensorsTensor>();
+    for (const [name, t] of Object.entries(opt.tensors)) optTensors.set(name, { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape: t.shape, data: t.data as Float32Array });
+    await writeSafetensors(nodePath.join(tmp, 'optimizer.safetensors'), optTensors, { meta: JSON.stringify(opt.meta) });
+    await fsp.writeFile(nodePath.join(tmp, STATE_FILE), `${JSON.stringify(parts.state)}\n`);
+    await parts.extras?.(tmp);
+  });
+}
+
+/** Writes a model directory atomically: the model's files (see writeModel) and what `extras` adds (a tokenizer). */
+export async function saveModelDirectory(dir: string, model: Module, extras?: (dir: string) => Promise<void>): Promise<void> {
+  await swapIn(dir, async (tmp) => {
+    await writeModel(tmp, model);
+    await extras?.(tmp);
+  });
 }
 
 /** The checkpoint to resume from: `dir`, or the previous one left by a save that was interrupted mid-swap; null if none. */
@@ -148,7 +168,7 @@ export async function openRunDirectory(outDir: string, opts: { resume?: boolean;
   try {
     const checkpointDir = nodePath.join(outDir, 'checkpoint');
     for (const name of await fsp.readdir(outDir)) {
-      if (name.startsWith('checkpoint.tmp-')) await fsp.rm(nodePath.join(outDir, name), { recursive: true, force: true });
+      if (/^(checkpoint|best)\.tmp-/.test(name)) await fsp.rm(nodePath.join(outDir, name), { recursive: true, force: true });
     }
     const existing = await findCheckpoint(checkpointDir);
     const hasLog = await exists(nodePath.join(outDir, 'log.jsonl'));
@@ -162,7 +182,7 @@ export async function openRunDirectory(outDir: string, opts: { resume?: boolean;
         'continue it with --resume (resume: true) or replace it with --overwrite (overwrite: true)');
     }
     if (opts.overwrite) {
-      for (const name of ['checkpoint', 'checkpoint.old', 'log.jsonl', 'loss.svg']) await fsp.rm(nodePath.join(outDir, name), { recursive: true, force: true });
+      for (const name of ['checkpoint', 'checkpoint.old', 'best', 'best.old', 'log.jsonl', 'loss.svg']) await fsp.rm(nodePath.join(outDir, name), { recursive: true, force: true });
     }
     return { resumeFrom: null, release };
   } catch (err) {

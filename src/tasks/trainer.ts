@@ -9,7 +9,7 @@ import { noGrad } from '../tensor/autograd.js';
 import * as ops from '../tensor/ops.js';
 import { Generator, defaultGenerator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { loadCheckpoint, openRunDirectory, saveCheckpoint, trainerState, truncateLog, type TrainerState } from './checkpoint.js';
+import { loadCheckpoint, openRunDirectory, saveCheckpoint, saveModelDirectory, trainerState, truncateLog, type TrainerState } from './checkpoint.js';
 import { lossCurveSvg, type CurvePoint } from './loss-curve.js';
 
 /** What trainer_state.json holds for this loop. */
@@ -21,6 +21,7 @@ interface RunState extends TrainerState {
   history: LogRecord[];
   elapsedSec: number;
   config: TrainConfig;
+  best?: { step: number; value: number; sinceImproved: number };
 }
 
 /** Hyper-parameters of a training run; each model's recipe (GPT_PRETRAIN, BERT_PRETRAIN, ...) gives them all. */
@@ -138,6 +139,18 @@ export interface TrainResult {
   wallSeconds: number;
   /** Where the loss curve was written, if outDir was set. */
   lossCurve?: string;
+  /** With `best`: the best evaluation's step and metric value, and whether patience ran out before maxSteps. */
+  best?: { step: number; value: number; dir?: string; stoppedEarly: boolean };
+}
+
+/** Keeping the best model by a held-out metric, and stopping when it no longer improves. */
+export interface BestModelOptions {
+  /** The evaluation metric to watch, e.g. 'accuracy', 'f1', 'val_loss'. */
+  metric: string;
+  /** Whether larger is better ('max': accuracy, F1) or smaller ('min': losses). */
+  mode: 'max' | 'min';
+  /** Stop after this many evaluations without improvement (early stopping); unset: never stop early. */
+  patience?: number;
 }
 
 /** Options of a run besides its hyper-parameters. */
@@ -157,6 +170,12 @@ export interface TrainOptions {
   onStart?: (info: { step: number; resumedFrom: string | null }) => void;
   /** Called after each checkpoint is written, with its directory and step. */
   onCheckpoint?: (info: { dir: string; step: number }) => void;
+  /**
+   * Keep the best model by an evaluation metric: with outDir, each improvement is written to `outDir/best` (a model
+   * directory: config.json and model.safetensors for registered models, plus the task's extras), and training stops
+   * after `patience` evaluations without improvement.
+   */
+  best?: BestModelOptions;
 }
 
 /** Thrown when the training loss stops being finite: training ends there, and the last checkpoint is the one before. */
@@ -194,6 +213,9 @@ async function runLoop(task: TrainTask, config: TrainConfig, opts: TrainOptions,
   let step = 0;
   let history: LogRecord[] = [];
   let elapsedBefore = 0;
+  let best: { step: number; value: number; sinceImproved: number } | null = null;
+  let stoppedEarly = false;
+  const bestDir = config.outDir && opts.best ? nodePath.join(config.outDir, 'best') : undefined;
   const checkpointDir = config.outDir ? nodePath.join(config.outDir, 'checkpoint') : undefined;
   if (found) {
     const state = await loadCheckpoint(found, model, optimizer) as RunState;
@@ -204,6 +226,7 @@ async function runLoop(task: TrainTask, config: TrainConfig, opts: TrainOptions,
     defaultGenerator.setState(state.defaultRng);
     scheduler.loadStateDict(state.scheduler);
     if (state.dataState !== undefined) task.restoreDataState?.(state.dataState);
+    if (state.best) best = state.best;
     await truncateLog(config.outDir!, step);
   }
   opts.onStart?.({ step, resumedFrom: found });
@@ -212,7 +235,7 @@ async function runLoop(task: TrainTask, config: TrainConfig, opts: TrainOptions,
     if (!checkpointDir) return;
     const state = trainerState({
       step, dataRng: dataRng.getState(), defaultRng: defaultGenerator.getState(), scheduler: scheduler.stateDict(), dataState: task.dataState?.(),
-      history, elapsedSec: elapsedBefore + (performance.now() - start) / 1000, config,
+      history, elapsedSec: elapsedBefore + (performance.now() - start) / 1000, config, ...(best ? { best } : {}),
     } satisfies Omit<RunState, 'format' | 'version'>);
     await saveCheckpoint(checkpointDir, { model, optimizer, state, extras: task.saveExtras?.bind(task) });
     opts.onCheckpoint?.({ dir: checkpointDir, step });
@@ -275,12 +298,25 @@ async function runLoop(task: TrainTask, config: TrainConfig, opts: TrainOptions,
         evalMetrics = await evaluate();
         lastEval = evalMetrics;
         Object.assign(record, evalMetrics);
+        if (opts.best) {
+          const value = evalMetrics[opts.best.metric];
+          if (value === undefined) throw new Error(`train: the evaluation has no metric '${opts.best.metric}' (it has ${Object.keys(evalMetrics).join(', ')})`);
+          const better = !best || (opts.best.mode === 'max' ? value > best.value : value < best.value);
+          if (better) {
+            best = { step, value, sinceImproved: 0 };
+            if (bestDir) await saveModelDirectory(bestDir, model, task.saveExtras?.bind(task));
+          } else {
+            best!.sinceImproved++;
+            if (opts.best.patience !== undefined && best!.sinceImproved >= opts.best.patience) stoppedEarly = true;
+          }
+        }
       }
       await log(record);
       opts.onProgress?.({ step, maxSteps: config.maxSteps, record, eval: evalMetrics });
       windowStart = performance.now();
     }
-    if (isLast || (config.checkpointEvery > 0 && step % config.checkpointEvery === 0)) await save();
+    if (isLast || stoppedEarly || (config.checkpointEvery > 0 && step % config.checkpointEvery === 0)) await save();
+    if (stoppedEarly) break;
   }
   const wallSeconds = elapsedBefore + (performance.now() - start) / 1000;
   let lossCurve: string | undefined;
@@ -288,7 +324,8 @@ async function runLoop(task: TrainTask, config: TrainConfig, opts: TrainOptions,
     lossCurve = nodePath.join(config.outDir, 'loss.svg');
     await fsp.writeFile(lossCurve, await lossCurveSvg(curvePoints(history), { title: 'Pretraining loss' }));
   }
-  return { steps: step, finalLoss: lastLoss, eval: lastEval, history, wallSeconds, lossCurve };
+  const bestResult = best ? { best: { step: best.step, value: best.value, ...(bestDir ? { dir: bestDir } : {}), stoppedEarly } } : {};
+  return { steps: step, finalLoss: lastLoss, eval: lastEval, history, wallSeconds, lossCurve, ...bestResult };
 }
 
 /** Train and validation points of a log history, for the loss curve. */

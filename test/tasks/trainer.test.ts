@@ -197,3 +197,24 @@ test('a loss that becomes NaN stops training with an error naming the step, neve
     T.setAnomalyDetection(false);
   }
 });
+
+test('the best model by a held-out metric is kept in outDir/best, and training stops when patience runs out', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'best-'));
+  const task = makeTask(8);
+  const scores = [0.5, 0.7, 0.6, 0.65, 0.69, 0.9];
+  let calls = 0;
+  let atBest: number[][] = [];
+  task.evaluate = async () => {
+    const score = scores[calls++]!;
+    if (score === 0.7) atBest = await params(task);
+    return { accuracy: score };
+  };
+  const result = await train(task, trainConfig(GPT_PRETRAIN, { maxSteps: 12, warmupSteps: 0, evalEvery: 2, logEvery: 2, outDir: out }),
+    { best: { metric: 'accuracy', mode: 'max', patience: 3 } });
+  assert.deepEqual(result.best, { step: 4, value: 0.7, dir: join(out, 'best'), stoppedEarly: true });
+  assert.equal(result.steps, 10, 'three evaluations (steps 6, 8, 10) without improvement stop it before step 12');
+  const { model } = await loadPretrained(join(out, 'best'));
+  assert.deepEqual(await Promise.all(model.parameters().map(async (p) => Array.from(await p.data()))), atBest, 'best/ holds the weights of step 4');
+  await assert.rejects(train(makeTask(), trainConfig(GPT_PRETRAIN, { maxSteps: 2, warmupSteps: 0, evalEvery: 1 }), { best: { metric: 'f1', mode: 'max' } }),
+    /the evaluation has no metric 'f1' \(it has val_loss, perplexity\)/);
+});
