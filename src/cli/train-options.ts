@@ -4,7 +4,7 @@ import { Command, Option } from '@commander-js/extra-typings';
 import type { Backend } from '../backend/backend.js';
 import { initWebGPU, setBackend } from '../backend/registry.js';
 import { lossCurveText } from '../tasks/loss-curve.js';
-import { train, trainConfig, type Progress, type TrainConfig, type TrainResult, type TrainTask } from '../tasks/trainer.js';
+import { train, trainConfig, type Progress, type TrainConfig, type TrainOptions, type TrainResult, type TrainTask } from '../tasks/trainer.js';
 import { setAnomalyDetection } from '../tensor/autograd.js';
 import { parse, progressBar, table } from './ui.js';
 
@@ -71,7 +71,8 @@ function resumeCommand(): string {
  * SIGINT/SIGTERM where the last checkpoint is and the command that continues from it. Returns the result for the
  * caller's summary, after printing the loss curve (unless --json).
  */
-export async function runTraining(label: string, task: TrainTask, cfg: TrainConfig, o: TrainOptionValues, describe: (p: Progress) => string): Promise<TrainResult> {
+export async function runTraining(label: string, task: TrainTask, cfg: TrainConfig, o: TrainOptionValues, describe: (p: Progress) => string,
+  extra: Pick<TrainOptions, 'best' | 'optimizer'> = {}): Promise<TrainResult> {
   setAnomalyDetection(Boolean(o.detectAnomaly));
   const bar = progressBar(label, cfg.maxSteps, { unit: 'steps', quiet: o.json });
   let step = 0;
@@ -86,7 +87,7 @@ export async function runTraining(label: string, task: TrainTask, cfg: TrainConf
   process.once('SIGTERM', onSignal);
   try {
     const result = await train(task, cfg, {
-      resume: Boolean(o.resume), overwrite: Boolean(o.overwrite),
+      ...extra, resume: Boolean(o.resume), overwrite: Boolean(o.overwrite),
       onStart: (s) => {
         step = s.step;
         if (s.resumedFrom && !o.json) console.error(`resuming from step ${s.step} (${s.resumedFrom})`);

@@ -35,7 +35,7 @@ export function progressBar(label: string, total: number, opts: ProgressOptions 
     cliProgress.Presets.shades_classic,
   );
   const start = Date.now();
-  let started = false, lastLine = start, lastTime = start, lastValue = 0, rate = 0, current = 0, extraText = '';
+  let started = false, stopped = false, lastLine = start, lastTime = start, lastValue = 0, rate = 0, current = 0, extraText = '';
   const eta = (now: number) => {
     const elapsed = (now - start) / 1000;
     if (elapsed < 5 || current < 0.02 * total || rate <= 0) return 'ETA --';
@@ -47,7 +47,7 @@ export function progressBar(label: string, total: number, opts: ProgressOptions 
   };
   return {
     update(value: number, extra = '') {
-      if (!enabled) return;
+      if (!enabled || stopped) return;
       const now = Date.now();
       const dt = (now - lastTime) / 1000;
       if (dt > 0 && value > lastValue) {
@@ -69,7 +69,8 @@ export function progressBar(label: string, total: number, opts: ProgressOptions 
     },
     setTotal(n: number) { total = n; if (started) bar.setTotal(n); },
     stop() {
-      if (!enabled) return;
+      if (!enabled || stopped) return;
+      stopped = true;
       if (started) bar.stop();
       else if (!tty && current > 0) line(Date.now());
     },

@@ -3,6 +3,9 @@ export { Module, Parameter } from './module.js';
 export * from './init.js';
 export { Linear, Embedding, LayerNorm, Dropout, Conv1d, Conv2d, Highway } from './layers.js';
 export { LSTM, type LSTMConfig, type LSTMOutput, type SequenceMask } from './lstm.js';
+export { ScalarMix } from './scalar-mix.js';
+export { CRF, allowedTransitions, crfLogLikelihood, crfLogPartition, crfPathScore } from './crf.js';
+export { BiLSTMTagger, BiLSTMClassifier } from './sequence-heads.js';
 export {
   ACTIVATIONS, activation, isActivationName, MultiHeadAttention, splitHeads, mergeHeads, feedForward,
   type ActivationName, type AttendOptions, type CrossProjections, type KVCache, type Projection,

@@ -5,7 +5,7 @@ import type { Module } from '../nn/module.js';
 import { AdamW, LambdaLR, clipGradNorm, constantScheduleWithWarmup, cosineScheduleWithWarmup, linearScheduleWithWarmup,
   weightDecayGroups, type DecayGroup, type Optimizer, type SchedulerState } from '../optim/index.js';
 import { fsp, nodePath } from '../platform/node.js';
-import { noGrad } from '../tensor/autograd.js';
+import { noGradAsync } from '../tensor/autograd.js';
 import * as ops from '../tensor/ops.js';
 import { Generator, defaultGenerator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -247,7 +247,7 @@ async function runLoop(task: TrainTask, config: TrainConfig, opts: TrainOptions,
   const evaluate = async () => {
     model.eval();
     try {
-      return await noGrad(() => task.evaluate());
+      return await noGradAsync(() => task.evaluate());
     } finally {
       model.train();
     }

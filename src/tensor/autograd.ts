@@ -25,6 +25,21 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/**
+ * Runs an async function with op recording off until its promise settles (`noGrad` ends at the function's first
+ * await). Recording is one global switch, so other async work that runs in between is not recorded either: use it
+ * for evaluation between training steps, not beside a training loop that runs concurrently.
+ */
+export async function noGradAsync<T>(fn: () => Promise<T>): Promise<T> {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return await fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
 /** Whether ops are being recorded. */
 export function isGradEnabled(): boolean {
   return gradEnabled;
