@@ -6,3 +6,4 @@ export * from './lm.js';
 export * from './prepare.js';
 export * from './random.js';
 export * from './shards.js';
+export * from './tasks/index.js';

@@ -6,3 +6,6 @@ export * from './generate.js';
 export * from './perplexity.js';
 export * from './loss-curve.js';
 export * from './fill-mask.js';
+export * from './checkpoint.js';
+export * from './metrics.js';
+export * as transfer from './transfer/index.js';

@@ -1,0 +1,8 @@
+// Transfer: pretrained encoders behind one interface, task models (fine-tuned heads or frozen features), the
+// fine-tuning task with its metrics, and building and loading them.
+export * from './inputs.js';
+export * from './encoders.js';
+export * from './task-model.js';
+export * from './finetune.js';
+export * from './data.js';
+export * from './build.js';
