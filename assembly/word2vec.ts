@@ -442,28 +442,23 @@ export function trainJob(sentences: i32, alpha: f32, words: usize, ends: usize, 
   }
 }
 
-// GloVe: AdaGrad on the weighted least-squares loss f(x)·(wᵢ·w̃ⱼ + bᵢ + b̃ⱼ − log x)², as glove.c, over a block of
-// co-occurrence entries. Rows of W and of its AdaGrad sums hold dim weights and then the bias; the context rows
-// (W̃) follow the vocabulary's word rows. Hogwild threads each run their own instance over the same memory.
+// GloVe: AdaGrad on the weighted least-squares loss f(x)·(wᵢ·w̃ⱼ + bᵢ + b̃ⱼ − log x)², as glove.c's glove_thread, over a
+// block of co-occurrence entries. Rows of W and of its AdaGrad sums hold dim weights and then the bias; the context
+// rows (W̃) follow the vocabulary's word rows. Hogwild threads each run their own instance over the same memory.
 
 /**
- * Trains the n entries of a block in the order of a Fisher–Yates shuffle drawn from this instance's xorshift32
- * (the TypeScript reference's shuffle within a block, number for number). Entry k: word row rowsI[k] and context
- * row rowsJ[k] (int32, the context row already offset by the vocabulary size), log x and the weight f(x)
- * (float32); `order` is n int32 of scratch. Returns the block's summed cost ½·f(x)·diff².
+ * Trains the n entries of a block in their order (the host has shuffled them). Entry k: word row rowsI[k] and context
+ * row rowsJ[k] (int32, the context row already offset by the vocabulary size), log x and the weight f(x) (float32).
+ * As glove.c: each weight's gradient fdiff·(other vector) is clipped to [−clip, clip], times eta, over the root of its
+ * AdaGrad sum; a bias steps biasRate·fdiff over the root of its sum (biasRate 1 in glove.c since 2019, eta before).
+ * Returns the block's summed cost ½·f(x)·diff².
  */
-export function gloveBlock(n: i32, rowsI: usize, rowsJ: usize, logX: usize, fX: usize, order: usize, w: usize, gradsq: usize, d: i32, eta: f32): f64 {
-  for (let k = 0; k < n; k++) store<i32>(order + (<usize>k << 2), k);
-  for (let k = n - 1; k > 0; k--) {
-    const r = <usize>i32(<f64>next() / 4294967296.0 * <f64>(k + 1));
-    const a = load<i32>(order + (<usize>k << 2));
-    store<i32>(order + (<usize>k << 2), load<i32>(order + (r << 2)));
-    store<i32>(order + (r << 2), a);
-  }
+export function gloveBlock(n: i32, rowsI: usize, rowsJ: usize, logX: usize, fX: usize, w: usize, gradsq: usize, d: i32, eta: f32, clip: f32, biasRate: f32): f64 {
   const rowBytes = <usize>(d + 1) << 2;
+  const ev = f32x4.splat(eta), hi = f32x4.splat(clip), lo = f32x4.splat(-clip);
   let cost: f64 = 0;
   for (let t = 0; t < n; t++) {
-    const k = <usize>load<i32>(order + (<usize>t << 2)) << 2;
+    const k = <usize>t << 2;
     const o1 = <usize>load<i32>(rowsI + k) * rowBytes;
     const o2 = <usize>load<i32>(rowsJ + k) * rowBytes;
     const l1 = w + o1, l2 = w + o2, g1 = gradsq + o1, g2 = gradsq + o2;
@@ -474,15 +469,15 @@ export function gloveBlock(n: i32, rowsI: usize, rowsJ: usize, logX: usize, fX: 
     for (; j < d; j++) diff += load<f32>(l1 + (<usize>j << 2)) * load<f32>(l2 + (<usize>j << 2));
     const bias = <usize>d << 2;
     diff += load<f32>(l1 + bias) + load<f32>(l2 + bias) - load<f32>(logX + k);
-    let fdiff = load<f32>(fX + k) * diff;
+    const fdiff = load<f32>(fX + k) * diff;
     cost += 0.5 * <f64>fdiff * <f64>diff;
-    fdiff *= eta;
     const fv = f32x4.splat(fdiff);
     j = 0;
     for (; j + 4 <= d; j += 4) {
       const o = <usize>j << 2;
       const a = v128.load(l1 + o), b = v128.load(l2 + o), ga = v128.load(g1 + o), gb = v128.load(g2 + o);
-      const t1 = f32x4.mul(fv, b), t2 = f32x4.mul(fv, a);
+      const t1 = f32x4.mul(f32x4.min(f32x4.max(f32x4.mul(fv, b), lo), hi), ev);
+      const t2 = f32x4.mul(f32x4.min(f32x4.max(f32x4.mul(fv, a), lo), hi), ev);
       v128.store(l1 + o, f32x4.sub(a, f32x4.div(t1, f32x4.sqrt(ga))));
       v128.store(l2 + o, f32x4.sub(b, f32x4.div(t2, f32x4.sqrt(gb))));
       v128.store(g1 + o, madd(t1, t1, ga));
@@ -492,7 +487,8 @@ export function gloveBlock(n: i32, rowsI: usize, rowsJ: usize, logX: usize, fX: 
       // the tail of the weights, then the bias (j == d), whose gradient is fdiff itself
       const o = <usize>j << 2;
       const a = load<f32>(l1 + o), b = load<f32>(l2 + o);
-      const t1 = j < d ? fdiff * b : fdiff, t2 = j < d ? fdiff * a : fdiff;
+      const t1 = j < d ? min(max(fdiff * b, -clip), clip) * eta : fdiff * biasRate;
+      const t2 = j < d ? min(max(fdiff * a, -clip), clip) * eta : fdiff * biasRate;
       store<f32>(l1 + o, a - t1 / sqrt<f32>(load<f32>(g1 + o)));
       store<f32>(l2 + o, b - t2 / sqrt<f32>(load<f32>(g2 + o)));
       store<f32>(g1 + o, load<f32>(g1 + o) + t1 * t1);

@@ -1,8 +1,9 @@
-// GloVe: topics are learnt, spilling co-occurrence shards to disk gives the same model as counting in memory, the
+// GloVe: topics are learnt, spilling co-occurrence shards to disk gives the same counts as counting in memory, the
 // WebAssembly kernel trains what the TypeScript reference trains, and Hogwild threads learn the same topics.
+// glove-reference.test.ts holds the counts and the AdaGrad steps to the NumPy reference.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Glove } from '../../src/models/word2vec/glove.js';
+import { Glove, GLOVE_DEFAULTS, gloveCooccurrences } from '../../src/models/word2vec/glove.js';
 
 function topics(n: number): string[][] {
   const a = ['cat', 'dog', 'horse', 'cow', 'sheep', 'goat'];
@@ -13,16 +14,21 @@ function topics(n: number): string[][] {
   return Array.from({ length: n }, (_, i) => Array.from({ length: 8 }, () => ((i % 2) !== (rand(10) === 0 ? 1 : 0) ? a : b)[rand(6)]!));
 }
 
-test('GloVe separates topics; spilled shards merge to the same model', async () => {
+test('GloVe separates topics; spilled shards merge to the same counts', async () => {
   const corpus = topics(300);
   const opts = { dim: 8, window: 3, minCount: 1, epochs: 50 };
-  const inMemory = await Glove.train(() => corpus, opts);
-  const spilled = await Glove.train(() => corpus, { ...opts, memoryEntries: 20 });
-  assert.deepEqual(spilled.w, inMemory.w);
-  const kv = inMemory.toVectors();
-  const within = kv.similarity('cat', 'dog') + kv.similarity('red', 'blue');
-  const across = kv.similarity('cat', 'red') + kv.similarity('dog', 'blue');
-  assert.ok(within > across + 0.5, `within ${within} across ${across}`);
+  const inMemory = await gloveCooccurrences(() => corpus, opts);
+  const spilled = await gloveCooccurrences(() => corpus, { ...opts, memoryEntries: 20 });
+  assert.deepEqual([spilled.i, spilled.j], [inMemory.i, inMemory.j]);
+  // shards sum the same additions in another grouping: equal to rounding
+  spilled.x.forEach((x, k) => assert.ok(Math.abs(x - inMemory.x[k]!) <= 1e-13 * x, `entry ${k}: ${x} vs ${inMemory.x[k]}`));
+  // a spilled file is shuffled through buckets (another random order), so the model differs but learns as well
+  for (const memoryEntries of [GLOVE_DEFAULTS.memoryEntries, 20]) {
+    const kv = (await Glove.train(() => corpus, { ...opts, memoryEntries })).toVectors();
+    const within = kv.similarity('cat', 'dog') + kv.similarity('red', 'blue');
+    const across = kv.similarity('cat', 'red') + kv.similarity('dog', 'blue');
+    assert.ok(within > across + 0.5, `memoryEntries ${memoryEntries}: within ${within} across ${across}`);
+  }
   const losses: number[] = [];
   await Glove.train(() => corpus, opts, (p) => { if (p.loss !== undefined) losses.push(p.loss); });
   assert.ok(losses.at(-1)! < losses[0]! / 2, `loss ${losses[0]} → ${losses.at(-1)}`);
@@ -37,7 +43,7 @@ function relativeGap(a: Float32Array, b: Float32Array): number {
 }
 
 test('GloVe: the WebAssembly kernel trains what the TypeScript reference trains (one thread, a seed)', async () => {
-  // same shuffles (one xorshift32 stream), so only float rounding differs; dim 10 also runs the kernel's non-SIMD tail
+  // the same order (one shuffle from the seed), so only float rounding differs; dim 10 also runs the kernel's non-SIMD tail
   const corpus = topics(300);
   const opts = { dim: 10, window: 3, minCount: 1, epochs: 20, seed: 5 };
   const loss = { js: [] as number[], wasm: [] as number[] };
@@ -66,7 +72,9 @@ test('GloVe on two Hogwild threads: topics learnt, and the loss of one thread on
   for (const threads of [1, 2] as const) {
     await Glove.train(() => corpus, { dim: 8, window: 3, minCount: 1, epochs: 10, threads }, (p) => { if (p.loss !== undefined) loss[threads].push(p.loss); });
   }
-  assert.ok(loss[2].at(-1)! < loss[2][0]! / 2, `loss ${loss[2][0]} → ${loss[2].at(-1)}`);
+  // (the first epoch's loss is already near this corpus's floor, about 0.042, so the loss falls by a fifth, not a half)
+  loss[2].slice(1).forEach((l, e) => assert.ok(l < loss[2][e]!, `2 threads: epoch ${e + 1} loss ${l} after ${loss[2][e]}`));
+  assert.ok(loss[2].at(-1)! < 0.85 * loss[2][0]!, `loss ${loss[2][0]} → ${loss[2].at(-1)}`);
   assert.ok(Math.abs(loss[2].at(-1)! - loss[1].at(-1)!) < 0.02 * loss[1].at(-1)!, `final loss: 2 threads ${loss[2].at(-1)}, 1 thread ${loss[1].at(-1)}`);
 });
 
