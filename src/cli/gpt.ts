@@ -200,10 +200,20 @@ function perplexityCommand() {
       if (!(model instanceof GPT)) throw new Error(`${o.model}: not a GPT model`);
       const vocab = await loadCodec(o.model);
       const corpus = await Corpus.open(o.input, { layout: 'raw' });
-      const lines: string[] = [];
-      for await (const line of corpus.lines()) if (line.length > 0) lines.push(line);
+      const texts: number[][] = [];
+      let lineNumber = 0;
+      for await (const line of corpus.lines()) {
+        lineNumber++;
+        if (line.length === 0) continue;
+        try {
+          texts.push(vocab.encode(line));
+        } catch (err) {
+          // a character-level model knows only its training text's characters: say where the first other one is
+          throw new Error(`${o.input}, line ${lineNumber}: ${(err as Error).message} of ${o.model}`);
+        }
+      }
       warnInvalidUtf8(corpus.stats);
-      const result = await gptPerplexity(model, lines.map((l) => vocab.encode(l)), { stride: o.stride });
+      const result = await gptPerplexity(model, texts, { stride: o.stride });
       if (o.json) console.log(JSON.stringify(result));
       else console.log(table([{ tokens: result.tokens, loss: result.loss, perplexity: result.perplexity, 'windowed lines': result.windowedTexts }]));
     });

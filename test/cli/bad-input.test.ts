@@ -39,6 +39,10 @@ test('a .gz corpus is read as its text, and invalid UTF-8 in it is counted and r
   const vocab = JSON.parse(readFileSync(join(dir, 'run', 'checkpoint', 'char_vocab.json'), 'utf8')).chars as string[];
   assert.ok(vocab.length < 80, `a character vocabulary of the text, not of gzip bytes: ${vocab.length}`);
   assert.match(r.stderr, /2 invalid UTF-8 sequences \(2 bytes\) replaced with U\+FFFD in 1 file\(s\): .*book\.txt\.gz \(2\)/);
+  // perplexity over text with a character the model never saw names the file, the line and the character
+  const unseen = [...'QZXJ#@%'].find((c) => !vocab.includes(c))!;
+  writeFileSync(join(dir, 'held-out.txt'), `${SHAKESPEARE.split('\n')[0]}\n\nthe ${unseen} line\n`);
+  fails(new RegExp(`held-out\\.txt, line 3: .*character "\\${unseen}" at position 4 is not in the vocabulary`), 'gpt', 'perplexity', '--model', join(dir, 'run', 'checkpoint'), '--input', join(dir, 'held-out.txt'));
 });
 
 test('a folder of token shards given as a corpus is refused with a pointer to --data, which trains on it', () => {
