@@ -6,7 +6,7 @@ import { readConllu } from './conllu.js';
 import { readJsonl } from './jsonl.js';
 import { readMrpc, readSick } from './pairs.js';
 import { readCsv, readTsv } from './table.js';
-import { checkCommonOptions } from './source.js';
+import { checkCommonOptions, readTaskLines } from './source.js';
 import { TASK_FORMATS, type ColumnRef, type CommonReadOptions, type TaskDataset, type TaskFormat } from './types.js';
 
 /** Options of readTask: the format and what its reader takes (see each reader's options). */
@@ -64,16 +64,38 @@ export function detectTaskFormat(path: string): TaskFormat | undefined {
   return undefined;
 }
 
+/**
+ * The column format of a file whose name does not tell it (CoNLL's and MSRA's .txt), from its first 200 lines that
+ * are not blank, comments or -DOCSTART-: each a token and its tags in the same number (2 or more) of fields, split at
+ * tabs where a line has one, else at spaces. Two fields whose first is always one character are MSRA's char-bio; the rest is CoNLL columns.
+ * Undefined when the lines are not columns (prose, a table with a header, JSON).
+ */
+export function sniffColumnFormat(lines: readonly string[]): 'conll' | 'char-bio' | undefined {
+  const sample = [];
+  for (const line of lines) {
+    const t = line.trim();
+    if (t === '' || t.startsWith('-DOCSTART-') || t.startsWith('#')) continue;
+    // tab-separated fields as they are (MSRA's character may be a full-width space); else runs of spaces
+    sample.push(line.includes('\t') ? line.split('\t') : t.split(/\s+/));
+    if (sample.length === 200) break;
+  }
+  if (sample.length === 0) return undefined;
+  const width = sample[0]!.length;
+  // a tag column holds short labels (O, B-PER, NN): a line of many words or a long last field is not a column file
+  if (width < 2 || width > 12 || sample.some((f) => f.length !== width || f[width - 1]!.length > 12)) return undefined;
+  return width === 2 && sample.every((f) => Array.from(f[0]!).length === 1) ? 'char-bio' : 'conll';
+}
+
 const SICK_LABELS: Record<string, 'entailment' | 'relatedness'> = {
   entailment: 'entailment', entailment_judgment: 'entailment', entailment_label: 'entailment',
   relatedness: 'relatedness', relatedness_score: 'relatedness',
 };
 
-/** Reads a task file in the format given or told by its name; see the readers for each format. */
+/** Reads a task file in the format given, told by its name, or (a .txt of columns) by its first lines; see the readers. */
 export async function readTask(path: string, options: ReadTaskOptions = {}): Promise<TaskDataset> {
-  const format = options.format ?? detectTaskFormat(path);
+  const format = options.format ?? detectTaskFormat(path) ?? sniffColumnFormat((await readTaskLines(path)).lines);
   if (format === undefined) {
-    throw new Error(`${path}: cannot tell the task format from the file name; pass format: one of ${TASK_FORMATS.join(', ')} `
+    throw new Error(`${path}: cannot tell the task format from the file name or its first lines; pass format: one of ${TASK_FORMATS.join(', ')} `
       + '(conll: CoNLL-2003/2000 columns; conllu: Universal Dependencies; char-bio: a character and a tag a line, as MSRA NER; '
       + 'tsv/csv: tables with named columns; jsonl: JSON lines, as CLUE\'s .json files; mrpc: msr_paraphrase_*.txt; sick: SICK_*.txt)');
   }

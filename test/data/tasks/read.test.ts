@@ -2,6 +2,9 @@
 // curves, and that the readers load in a browser bundle (csv-parse is loaded only when a CSV is read).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { build } from 'esbuild';
 import { detectTaskFormat, readTask, sampleIndices, sortLabels, TASK_FORMATS } from '../../../src/data/tasks/index.js';
@@ -37,8 +40,14 @@ test('readTask dispatches on the name, or the format given; an ambiguous name li
   const clue = await readTask(fixture('afqmc_public.json'), { format: 'jsonl' });
   assert.equal(clue.kind, 'pair');
 
-  await assert.rejects(() => readTask(fixture('conll2000.txt')), (e: Error) => {
-    assert.ok(e.message.startsWith(`${fixture('conll2000.txt')}: cannot tell the task format`), e.message);
+  // a .txt of columns is told by its lines: CoNLL's word and tags, or MSRA's character and tag
+  assert.equal((await readTask(fixture('conll2000.txt'))).format, 'conll');
+  assert.equal((await readTask(fixture('conll2003-iob2.txt.gz'))).format, 'conll');
+  assert.equal((await readTask(fixture('msra-char.txt'))).format, 'char-bio');
+  const prose = join(mkdtempSync(join(tmpdir(), 'sniff-')), 'notes.txt');
+  writeFileSync(prose, 'This is a sentence of prose, not columns.\nAnd another one here.\n');
+  await assert.rejects(() => readTask(prose), (e: Error) => {
+    assert.ok(e.message.startsWith(`${prose}: cannot tell the task format`), e.message);
     for (const f of TASK_FORMATS) assert.ok(e.message.includes(f), `lists ${f}`);
     return true;
   });
