@@ -40,13 +40,13 @@ export class ScalarMix extends Module {
   }
 }
 
-/** (x - mean) / sqrt(var + 1e-12), the mean and variance taken over the elements at unmasked positions (all without a mask). */
+/** (x - mean) / sqrt(var + 1e-13) (AllenNLP's tiny_value_of_dtype for float32 and float64), the mean and variance taken over the elements at unmasked positions (all without a mask). */
 function maskedLayerNorm(x: Tensor, mask?: Tensor): Tensor {
   const H = x.shape[x.rank - 1]!;
   if (!mask) {
     const mean = ops.mean(x);
     const centred = ops.sub(x, mean);
-    return ops.div(centred, ops.sqrt(ops.add(ops.mean(ops.mul(centred, centred)), 1e-12)));
+    return ops.div(centred, ops.sqrt(ops.add(ops.mean(ops.mul(centred, centred)), 1e-13)));
   }
   const m = ops.unsqueeze(mask.cast(x.dtype), -1); // (..., 1)
   const count = ops.mul(ops.sum(m), H);
@@ -54,5 +54,5 @@ function maskedLayerNorm(x: Tensor, mask?: Tensor): Tensor {
   const centred = ops.mul(ops.sub(x, mean), m);
   const variance = ops.div(ops.sum(ops.mul(centred, centred)), count);
   // padding is normalised too (AllenNLP returns (tensor - mean) / std over the whole tensor); callers mask it out
-  return ops.div(ops.sub(x, mean), ops.sqrt(ops.add(variance, 1e-12)));
+  return ops.div(ops.sub(x, mean), ops.sqrt(ops.add(variance, 1e-13)));
 }
