@@ -7,7 +7,7 @@ import { commands } from './commands.js';
 const program = new Command();
 program
   .name('pretrain')
-  .description('Pretrain word2vec, GloVe, GPT and BERT on your own corpus, then generate, fill masks and query word vectors.')
+  .description('Pretrain word2vec, GloVe, GPT and BERT on your own corpus, transfer them to labelled tasks (fine-tuned or frozen), generate, fill masks and query word vectors.')
   .version('0.1.0')
   .showHelpAfterError();
 
