@@ -9,46 +9,20 @@
 // named full-… for the whole corpus, subset-<N>mb-… for a part. Seconds count from the corpus file to trained
 // vectors (vocabulary and co-occurrence counting included, evaluation not). The NumPy peer takes about 3 µs an
 // entry and epoch on this kind of machine (15 epochs of the 14M entries of the whole corpus: ~10-15 min of CPU).
-import { createReadStream, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { createGunzip } from 'node:zlib';
-import { tokenize } from '../src/models/word2vec/corpus.js';
 import { Glove } from '../src/models/word2vec/glove.js';
 import { buildVocab, Word2Vec } from '../src/models/word2vec/trainer.js';
 import { WordVectors } from '../src/models/vectors.js';
 import { writeAnalogyFile } from './analogies-en.js';
+import { buildGutenbergCorpus } from './gutenberg.js';
 import { runPython, SHARED_DATA } from './peer.js';
 import { figure, throughput, writeResults, type BenchRow } from './results.js';
 
 /** The GloVe settings of both sides. */
 const GLOVE = { dim: 100, window: 10, minCount: 5, xMax: 100, alpha: 0.75, eta: 0.05, epochs: 15 };
-
-/** Tokenised Gutenberg books, one sentence (line) a line, until at least `minBytes` are written; bytes and whether every book went in. */
-async function buildCorpus(path: string, minBytes: number): Promise<{ bytes: number; all: boolean }> {
-  const books = join(SHARED_DATA, 'gutenberg', 'books');
-  if (!existsSync(books)) throw new Error(`bench glove needs ${books} (the shared data folder beside the project); it is missing`);
-  const names = readdirSync(books).sort();
-  const out: string[] = [];
-  let bytes = 0;
-  let used = 0;
-  for (const name of names) {
-    const lines = createInterface({ input: createReadStream(join(books, name)).pipe(createGunzip()), crlfDelay: Infinity });
-    for await (const line of lines) {
-      const words = tokenize(line);
-      if (words.length === 0) continue;
-      const s = words.join(' ');
-      out.push(s);
-      bytes += s.length + 1;
-    }
-    used++;
-    if (bytes >= minBytes) break;
-  }
-  writeFileSync(path, out.join('\n') + '\n');
-  return { bytes, all: used === names.length };
-}
 
 interface Scores { ws353: number; simlex: number; analogy: number; answered: number }
 
@@ -75,7 +49,7 @@ export default async function main(args: string[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'pretrain-bench-glove-'));
   try {
     const corpus = join(dir, 'corpus.txt');
-    const { bytes, all } = await buildCorpus(corpus, mb * 1024 * 1024);
+    const { bytes, all } = await buildGutenbergCorpus('glove', corpus, mb * 1024 * 1024);
     const part = all ? 'full' : `subset-${mb}mb`;
     console.error(`corpus (${part}): ${(bytes / 1e6).toFixed(2)} MB of tokenised Gutenberg text; load average ${load()} on ${availableParallelism()} CPUs`);
 

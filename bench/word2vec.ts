@@ -5,37 +5,14 @@
 // 5 epochs. Analogy accuracy is on --analogies FILE, else on the set of bench/analogies-en.ts. A single run's
 // Spearman figures move by about ±0.01 on the whole corpus (±0.05 on a few million words), for gensim as for us;
 // --runs N repeats both sides N times (our seeds 1..N) and writes the means, with the spread on stderr.
-import { createReadStream, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
-import { tokenize } from '../src/models/word2vec/corpus.js';
 import { writeAnalogyFile } from './analogies-en.js';
+import { buildGutenbergCorpus } from './gutenberg.js';
 import { buildVocab, Word2Vec } from '../src/models/word2vec/trainer.js';
 import { runPython, SHARED_DATA, SHARED_PEERS } from './peer.js';
 import { figure, throughput, writeResults, type BenchRow } from './results.js';
-
-/** Tokenised Gutenberg books, one sentence (line) a line, until at least `minBytes` are written (or the books end). */
-async function buildCorpus(path: string, minBytes: number): Promise<number> {
-  const books = join(SHARED_DATA, 'gutenberg', 'books');
-  if (!existsSync(books)) throw new Error(`bench word2vec needs ${books} (the shared data folder beside the project); it is missing`);
-  const out: string[] = [];
-  let bytes = 0;
-  for (const name of readdirSync(books).sort()) {
-    const lines = createInterface({ input: createReadStream(join(books, name)).pipe(createGunzip()), crlfDelay: Infinity });
-    for await (const line of lines) {
-      const words = tokenize(line);
-      if (words.length === 0) continue;
-      const s = words.join(' ');
-      out.push(s);
-      bytes += s.length + 1;
-    }
-    if (bytes >= minBytes) break;
-  }
-  writeFileSync(path, out.join('\n') + '\n');
-  return bytes;
-}
 
 /** Mean and sample standard deviation. */
 function meanSd(xs: number[]): { mean: number; sd: number } {
@@ -57,7 +34,7 @@ export default async function main(args: string[]): Promise<void> {
     console.error(`analogies: ${writeAnalogyFile(analogies)} questions of bench/analogies-en.ts in ${analogies}`);
   }
   const corpus = join(tmpdir(), 'pretrain-bench-word2vec.txt');
-  const bytes = await buildCorpus(corpus, Number(arg('mb') ?? 50) * 1024 * 1024);
+  const { bytes } = await buildGutenbergCorpus('word2vec', corpus, Number(arg('mb') ?? 50) * 1024 * 1024);
   console.error(`corpus: ${(bytes / 1e6).toFixed(2)} MB of tokenised Gutenberg text in ${corpus}`);
   const rows: BenchRow[] = [];
   for (const model of ['skipgram', 'cbow'] as const) {
