@@ -58,6 +58,7 @@ function finetuneCommand() {
     .addOption(new Option('--task <kind>', 'what to learn (default: what the training data is)').choices(KINDS))
     .requiredOption('--train <file>', 'training data (CoNLL, CoNLL-U, char BIO, TSV, CSV, JSON lines, MRPC, SICK; .gz read through)')
     .option('--dev <file>', 'held-out data for evaluation, early stopping and the best checkpoint')
+    .option('--test <file>', 'held-out data scored once at the end, with the best model on --dev (else the last checkpoint)')
     .option('--format <format>', `the data's format (default: told by the file name): ${TASK_FORMATS.join(', ')}`)
     .option('--text-columns <cols>', 'the text column(s), by name or index: one, or two for pairs (a,b)')
     .option('--label-column <col>', 'the label column by name or index (CoNLL: e.g. ner, chunk, pos; SICK: entailment or relatedness)')
@@ -120,9 +121,17 @@ function finetuneCommand() {
         o.dev ? { best: { metric, mode: metric === 'val_loss' ? 'min' : 'max', patience: o.patience } } : {});
       const devCurve = result.history.filter((r) => r[metric] !== undefined).map((r) => ({ step: r.step, value: r[metric]!, series: `dev ${metric}` }));
       if (devCurve.length > 0) writeFileSync(join(resolve(o.out), 'dev.svg'), await lossCurveSvg(devCurve, { title: `Dev ${metric}`, yLabel: metric }));
+      // --test scores the model a user would keep: the best one on dev, else the last checkpoint
+      let test: Record<string, number> = {};
+      if (o.test) {
+        const opened = await openTask(result.best?.dir ?? join(cfg.outDir!, 'checkpoint'), o.test, o);
+        const scores = scoreTask(opened.transfer, opened.transfer.dev, await opened.task.predict(opened.task.dev, opened.transfer.dev));
+        test = Object.fromEntries(Object.entries(scores).map(([k, v]) => [`test_${k}`, v]));
+      }
       printSummary({
         steps: result.steps, train_loss: result.finalLoss, ...result.eval,
         ...(result.best ? { best_step: result.best.step, [`best_${metric}`]: result.best.value, stopped_early: result.best.stoppedEarly, best_model: result.best.dir } : {}),
+        ...test,
         checkpoint: join(cfg.outDir!, 'checkpoint'), loss_curve: result.lossCurve,
       }, Boolean(o.json));
       if (!o.json && dev && kind === 'token-classification' && metric === 'f1') {
