@@ -20,6 +20,7 @@ import { transferData } from '../../src/tasks/transfer/data.js';
 import { FINETUNE, FROZEN, FinetuneTask } from '../../src/tasks/transfer/finetune.js';
 import { tokenizeExamples } from '../../src/tasks/transfer/inputs.js';
 import { FeatureModel } from '../../src/tasks/transfer/task-model.js';
+import { Parameter } from '../../src/nn/module.js';
 
 const FIX = fileURLToPath(new URL('../fixtures/transfer/', import.meta.url));
 const TEXT = fileURLToPath(new URL('../fixtures/text/', import.meta.url));
@@ -117,9 +118,26 @@ test('frozen BERT features are computed once per input and cached; only the new 
   const dir = await tinyBert(3);
   const before = await Promise.all((await loadPretrained(dir, { architecture: 'BertModel' })).model.parameters().map(async (p) => Array.from(await p.data())));
   for (const head of ['linear', 'bilstm-crf'] as const) {
-    const { built, task, result } = await finetune({ model: dir, mode: 'frozen', head }, 'ner', 150, 2e-2);
+    const { built, task, result, d } = await finetune({ model: dir, mode: 'frozen', head }, 'ner', 150, 2e-2);
     const fm = built.taskModel as FeatureModel;
     assert.ok(result.eval.f1! >= 0.9, `${head}: dev entity F1 ${result.eval.f1}`);
+    if (head === 'bilstm-crf') {
+      // BIO tags decode within AllenNLP's constraints: even with O -> I-X and START -> I-X made the best transitions,
+      // no I-X follows O, another type or the start
+      const crf = fm.head.tagger!.crf!;
+      const K = d.labels.length;
+      const trans = Array.from(await crf.transitions.data()), start = Array.from(await crf.start_transitions.data());
+      const o = d.labels.indexOf('O');
+      d.labels.forEach((l, j) => { if (l.startsWith('I-')) { trans[o * K + j] = 50; start[j] = 50; } });
+      crf.setParameter('transitions', new Parameter(T.fromArray(trans, [K, K])));
+      crf.setParameter('start_transitions', new Parameter(T.fromArray(start, [K])));
+      fm.module.eval();
+      for (const tags of await task.predict(task.dev, d.dev) as string[][]) {
+        tags.forEach((t, i) => {
+          if (t.startsWith('I-')) assert.ok(i > 0 && tags[i - 1]!.slice(2) === t.slice(2) && tags[i - 1] !== 'O', `invalid BIO: ${tags.join(' ')}`);
+        });
+      }
+    }
     assert.equal(fm.encoderRuns, task.train.inputs.length + task.dev.inputs.length, `${head}: each input ran through the encoder once`);
     const enc = fm.encoder as unknown as { model: { parameters(): T.Tensor[] } };
     const after = await Promise.all(enc.model.parameters().map(async (p) => Array.from(await p.data())));

@@ -9,6 +9,7 @@ import { readSafetensors } from '../../io/safetensors.js';
 import { labelConfig, type LabelConfig } from '../../models/heads.js';
 import { loadPretrained, modelFromConfig } from '../../models/pretrained.js';
 import { WordVectors } from '../../models/vectors.js';
+import { allowedTransitions } from '../../nn/crf.js';
 import type { Module } from '../../nn/index.js';
 import { readJsonFile } from '../../io/hf.js';
 import { fsp, nodePath } from '../../platform/node.js';
@@ -122,6 +123,15 @@ function withGptTaskTokens(head: GPT2ForSequenceClassification | GPT2ForTokenCla
   return { head: grown, tokenizer, added: ['transformer.wte.weight (rows for the task tokens)'] };
 }
 
+/**
+ * A CRF top over BIO (IOB2) tags decodes only valid sequences, AllenNLP's CrfTagger with label_encoding "BIO": no
+ * I-X after O or after another type, none at the start. Other tag sets (POS) decode unconstrained.
+ */
+function crfConstraints(spec: TransferSpec): [number, number][] | undefined {
+  if (spec.head !== 'bilstm-crf' || spec.kind !== 'token-classification') return undefined;
+  return spec.labels.every((l) => l === 'O' || /^[BI]-./.test(l)) && spec.labels.some((l) => l.startsWith('B-')) ? allowedTransitions('BIO', spec.labels) : undefined;
+}
+
 /** Builds the task model a spec describes. */
 export async function buildTaskModel(spec: TransferSpec): Promise<BuiltModel> {
   const frozen = spec.mode === 'frozen';
@@ -139,7 +149,7 @@ export async function buildTaskModel(spec: TransferSpec): Promise<BuiltModel> {
       : (await loadPretrained(dir, { architecture: modelType === 'bert' ? 'BertModel' : 'GPT2Model' })).model;
     const encoder = encoderOf(base, tokenizer, spec.separator);
     const outputs = spec.kind === 'regression' ? 1 : spec.labels.length;
-    const taskModel = new FeatureModel(spec.kind, encoder, outputs, { frozen: true, layer: spec.layer, head: spec.head });
+    const taskModel = new FeatureModel(spec.kind, encoder, outputs, { frozen: true, layer: spec.layer, head: spec.head, constraints: crfConstraints(spec) });
     return {
       taskModel, newWeights: taskModel.head.namedParameters().map(([n]) => `head.${n}`),
       saveExtras: async (out) => {
@@ -229,7 +239,7 @@ async function staticModel(spec: TransferSpec): Promise<BuiltModel> {
   const encoder = new StaticEncoder(vectors, { oov: spec.oov });
   const frozen = spec.mode !== 'finetune';
   if (typeof spec.mode === 'object') throw new Error('word vectors have one layer: use --mode frozen or finetune');
-  const taskModel = new FeatureModel(spec.kind, encoder, spec.kind === 'regression' ? 1 : spec.labels.length, { frozen, dropout: 0.1, head: spec.head });
+  const taskModel = new FeatureModel(spec.kind, encoder, spec.kind === 'regression' ? 1 : spec.labels.length, { frozen, dropout: 0.1, head: spec.head, constraints: crfConstraints(spec) });
   return {
     taskModel, newWeights: taskModel.head.namedParameters().map(([n]) => `head.${n}`),
     saveExtras: (out) => writeTransferJson(out, spec, { encoder: nodePath.resolve(spec.model) }),

@@ -195,6 +195,8 @@ export interface FeatureModelOptions {
   head?: 'linear' | 'bilstm' | 'bilstm-crf';
   /** The BiLSTM's hidden size per direction (default 128). */
   lstmHidden?: number;
+  /** The CRF's allowed (from, to) transitions (crf.ts's allowedTransitions); only with head 'bilstm-crf'. */
+  constraints?: readonly (readonly [number, number])[];
 }
 
 /** The new top of a feature model: the scalar mix and the classifier (the only parameters a frozen run trains). */
@@ -213,7 +215,7 @@ export class FeatureHead extends Module {
     const lstm = { inputSize: hidden, hiddenSize: opts.lstmHidden ?? 128, dropout: opts.dropout ?? 0.1 };
     if (head === 'bilstm-crf' && !token) throw new Error('a CRF head is for tagging (token-classification) only');
     this.classifier = head === 'linear' ? headLinear(hidden, outputs, 0.02) : null;
-    this.tagger = head !== 'linear' && token ? new BiLSTMTagger({ ...lstm, numTags: outputs, crf: head === 'bilstm-crf' }) : null;
+    this.tagger = head !== 'linear' && token ? new BiLSTMTagger({ ...lstm, numTags: outputs, crf: head === 'bilstm-crf', ...(head === 'bilstm-crf' && opts.constraints ? { constraints: opts.constraints } : {}) }) : null;
     this.sequence = head === 'bilstm' && !token ? new BiLSTMClassifier({ ...lstm, numClasses: outputs, pooling: 'max' }) : null;
   }
   /** One feature tensor per state to the one the classifier reads. */
