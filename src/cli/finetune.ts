@@ -9,7 +9,7 @@ import { entityScores, formatConllevalReport } from '../tasks/metrics.js';
 import { lossCurveSvg } from '../tasks/loss-curve.js';
 import { buildTaskModel, loadTaskModel, type TransferSpec } from '../tasks/transfer/build.js';
 import { transferData, labelledExamples } from '../tasks/transfer/data.js';
-import { FINETUNE, FROZEN, FinetuneTask, scoreTask, type TransferData } from '../tasks/transfer/finetune.js';
+import { FINETUNE, FROZEN, FinetuneTask, layerwiseOptimizer, scoreTask, type TransferData } from '../tasks/transfer/finetune.js';
 import type { TaskKind, TransferMode } from '../tasks/transfer/task-model.js';
 import { manualSeed } from '../tensor/random.js';
 import { printSummary, runTraining, trainConfigFromOptions, trainingCommand, useBackend } from './train-options.js';
@@ -74,6 +74,7 @@ function finetuneCommand() {
     .option('--patience <n>', 'stop after N evaluations without improvement (early stopping)', parse.positiveInt)
     .option('--metric <name>', 'the dev metric for the best checkpoint and early stopping (default: f1 for entity tagging, pearson for regression, else accuracy)')
     .option('--tokenizer <file>', 'a tokenizer for a model directory without one beside it')
+    .option('--layer-lr-decay <x>', 'fine-tuning: each encoder layer learns at the rate of the one above divided by x (ULMFiT: 2.6); 1 is off', parse.atLeastOne, 1)
     .option('--reset-head', 'the checkpoint already has a head with other labels: start a new one on its encoder')
     .option('--out <dir>', 'output directory: best/ (the best model), checkpoint/, log.jsonl, loss.svg, dev.svg', 'runs/finetune')
     .action(async (o, cmd) => {
@@ -118,7 +119,10 @@ function finetuneCommand() {
         console.error(`${kind === 'token-classification' ? 'tagging' : kind}, mode ${typeof o.mode === 'object' ? `freeze-below:${o.mode.freezeBelow}` : o.mode}: ${formatNumber(task.model.numParameters())} parameters, ${cfg.maxSteps} steps (${stepsPerEpoch} a epoch), dev ${metric} as the measure`);
       }
       const result = await runTraining('finetune', task, cfg, o, (p) => `loss ${p.record.loss?.toFixed(4)}${p.eval?.[metric] !== undefined ? ` | dev ${metric} ${p.eval[metric]!.toFixed(4)}` : ''}`,
-        o.dev ? { best: { metric, mode: metric === 'val_loss' ? 'min' : 'max', patience: o.patience } } : {});
+        {
+          ...(o.dev ? { best: { metric, mode: metric === 'val_loss' ? 'min' : 'max', patience: o.patience } } : {}),
+          ...(o.layerLrDecay > 1 ? { optimizer: layerwiseOptimizer(built.taskModel, cfg, o.layerLrDecay) } : {}),
+        });
       const devCurve = result.history.filter((r) => r[metric] !== undefined).map((r) => ({ step: r.step, value: r[metric]!, series: `dev ${metric}` }));
       if (devCurve.length > 0) writeFileSync(join(resolve(o.out), 'dev.svg'), await lossCurveSvg(devCurve, { title: `Dev ${metric}`, yLabel: metric }));
       // --test scores the model a user would keep: the best one on dev, else the last checkpoint

@@ -130,4 +130,5 @@ export const parse = {
   fraction: parser((n) => Number.isFinite(n) && n >= 0 && n <= 1, 'a number in [0, 1]'),
   unitInterval: parser((n) => Number.isFinite(n) && n >= 0 && n < 1, 'a number in [0, 1)'),
   probability: parser((n) => Number.isFinite(n) && n > 0 && n <= 1, 'a number in (0, 1]'),
+  atLeastOne: parser((n) => Number.isFinite(n) && n >= 1, 'a number >= 1'),
 };

@@ -44,4 +44,9 @@ test('pretrain finetune reaches 0.9 dev accuracy, scores --test with the best mo
   assert.equal(back.examples.length, gold.examples.length);
   const agree = back.examples.filter((e, i) => (e as { label: string }).label === (gold.examples[i] as { label: string }).label).length;
   assert.equal(agree / gold.examples.length, evaluated['accuracy']);
+  // discriminative rates train through the same loop (the log's rate is the head's, the base one)
+  const ulmfit = JSON.parse(pretrain('finetune', '--model', dir, '--train', train, '--steps', '10', '--lr', '1e-3', '--schedule', 'constant',
+    '--layer-lr-decay', '2.6', '--out', join(dir, 'ulmfit'), '--json').stdout.trim().split('\n').pop()!) as Record<string, number>;
+  assert.equal(ulmfit['steps'], 10);
+  assert.equal(JSON.parse(readFileSync(join(dir, 'ulmfit', 'log.jsonl'), 'utf8').trim().split('\n').pop()!).lr, 1e-3);
 });

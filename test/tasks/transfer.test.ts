@@ -17,7 +17,7 @@ import { trainConfig } from '../../src/tasks/trainer.js';
 import { train } from '../../src/tasks/trainer.js';
 import { buildTaskModel, loadTaskModel, type TransferSpec } from '../../src/tasks/transfer/build.js';
 import { transferData } from '../../src/tasks/transfer/data.js';
-import { FINETUNE, FROZEN, FinetuneTask } from '../../src/tasks/transfer/finetune.js';
+import { FINETUNE, FROZEN, FinetuneTask, layerwiseLrGroups } from '../../src/tasks/transfer/finetune.js';
 import { tokenizeExamples } from '../../src/tasks/transfer/inputs.js';
 import { FeatureModel } from '../../src/tasks/transfer/task-model.js';
 import { Parameter } from '../../src/nn/module.js';
@@ -189,4 +189,22 @@ test('bad transfer inputs are refused with a message: an unknown dev label, a he
     /has a BertForSequenceClassification head for the labels neg, pos, not a, b, c; pass --reset-head/);
   const reset = await buildTaskModel({ model: join(out, 'best'), kind: 'classification', labels: ['a', 'b', 'c'], mode: 'finetune', resetHead: true });
   assert.deepEqual(reset.newWeights, ['classifier.weight', 'classifier.bias']);
+});
+
+test('layer-wise learning rates (ULMFiT): head and top layer at the base rate, each layer below divided by the decay, every trainable parameter once', async () => {
+  const d = await data('sentiment');
+  const built = await buildTaskModel({ model: await tinyBert(), mode: 'finetune', kind: d.kind, labels: d.labels });
+  const groups = layerwiseLrGroups(built.taskModel, 1e-3, 2, 0.01);
+  const layers = built.taskModel.encoder.layers;
+  const rateOf = new Map<T.Tensor, number>();
+  for (const g of groups) for (const [, p] of g.params) { assert.ok(!rateOf.has(p), 'a parameter in two groups'); rateOf.set(p, g.lr); }
+  const trainable = built.taskModel.module.parameters().filter((p) => p.requiresGrad);
+  assert.equal(rateOf.size, trainable.length);
+  // embeddings, layer 0, layer 1 (the top): 1e-3 / 4, / 2, / 1
+  layers.forEach((m, i) => { for (const p of m.parameters()) assert.equal(rateOf.get(p), 1e-3 / 2 ** (layers.length - 1 - i), `encoder module ${i}`); });
+  const classifier = (built.taskModel.module as unknown as { classifier: { weight: T.Tensor } }).classifier.weight;
+  assert.equal(rateOf.get(classifier), 1e-3);
+  assert.equal(groups[0]!.lr, 1e-3, 'the head comes first (the logged rate is the base one)');
+  assert.ok(groups.every((g) => g.weightDecay === 0 || g.params.every(([, p]) => p.rank >= 2)), 'no decay on biases and norms');
+  assert.throws(() => layerwiseLrGroups(built.taskModel, 1e-3, 0.5, 0), /decay must be >= 1/);
 });

@@ -5,6 +5,7 @@ import type { Module } from '../../nn/module.js';
 import type { Generator } from '../../tensor/random.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { noGradAsync } from '../../tensor/autograd.js';
+import { AdamW, weightDecayGroups, type DecayGroup } from '../../optim/index.js';
 import { accuracy, binaryF1, entityScores, macroF1, matthewsCorrcoef, pearsonr, spearmanr } from '../metrics.js';
 import { LOOP_DEFAULTS, type TrainConfig, type TrainTask } from '../trainer.js';
 
@@ -17,6 +18,36 @@ export const FINETUNE: TrainConfig = {
   ...LOOP_DEFAULTS, maxSteps: 1000, lr: 5e-5, minLrRate: 0, warmupSteps: 0, schedule: 'linear', weightDecay: 0,
   beta1: 0.9, beta2: 0.999, eps: 1e-8, evalEvery: 0, checkpointEvery: 0,
 };
+
+/** A parameter group with its own learning rate (the schedule scales each). */
+export type RateGroup = DecayGroup & { lr: number };
+
+/**
+ * ULMFiT's discriminative fine-tuning (Howard & Ruder 2018, η^(l-1) = η^l / 2.6): the head and the top encoder layer
+ * learn at `lr`, each layer below at the rate of the one above divided by `decay`, the embeddings last; each split
+ * into weight-decayed matrices and undecayed biases and norms. Frozen parameters are left out. Head first, so the
+ * logged learning rate is the base one.
+ */
+export function layerwiseLrGroups(model: TaskModel, lr: number, decay: number, weightDecay: number): RateGroup[] {
+  if (!(decay >= 1 && Number.isFinite(decay))) throw new RangeError(`layerwiseLrGroups: decay must be >= 1, got ${decay}`);
+  const layers = model.encoder.layers;
+  const depth = new Map<Tensor, number>();
+  layers.forEach((m, i) => { for (const p of m.parameters()) depth.set(p, layers.length - 1 - i); });
+  const byDepth: [string, Tensor][][] = Array.from({ length: layers.length }, () => []);
+  const head: [string, Tensor][] = [];
+  for (const [name, p] of model.module.namedParameters()) {
+    if (!p.requiresGrad) continue;
+    const d = depth.get(p);
+    (d === undefined ? head : byDepth[d]!).push([name, p]);
+  }
+  const groups = [head, ...byDepth].flatMap((params, k) => weightDecayGroups(params, weightDecay).map((g) => ({ ...g, lr: lr / decay ** Math.max(0, k - 1) })));
+  return groups.filter((g) => g.params.length > 0);
+}
+
+/** AdamW over layerwiseLrGroups with a config's betas and eps: what `pretrain finetune --layer-lr-decay` trains with. */
+export function layerwiseOptimizer(model: TaskModel, config: TrainConfig, decay: number): AdamW {
+  return new AdamW(layerwiseLrGroups(model, config.lr, decay, config.weightDecay), { lr: config.lr, betas: [config.beta1, config.beta2], eps: config.eps, weightDecay: config.weightDecay });
+}
 
 /** Frozen features under a new top: the same, at 1e-3 (only the small top trains, as AllenNLP's ELMo configs). */
 export const FROZEN: TrainConfig = { ...FINETUNE, lr: 1e-3 };
