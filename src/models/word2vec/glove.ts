@@ -8,7 +8,7 @@
 import { fs, os, nodePath } from '../../platform/node.js';
 import { WordVectors } from '../vectors.js';
 import { sentencePass, type SentenceSource } from './corpus.js';
-import { seedState, word2vecModule } from './kernels.js';
+import { seedState, word2vecModule, xorshift32 } from './kernels.js';
 import type { Word2VecKernels } from './options.js';
 import { scriptWorker, SlotPool, type SlotDone, type SlotJob } from './threads.js';
 import { VocabCounter, type Vocab } from './vocab.js';
@@ -207,7 +207,7 @@ function mergeShards(shards: string[], out: string): number {
 /** A uniform draw in [0, 1) from xorshift32, seeded as the word2vec kernels' generator. */
 function uniform(seed: number): () => number {
   let rng = seedState(seed);
-  return () => { rng ^= rng << 13; rng ^= rng >>> 17; rng ^= rng << 5; rng >>>= 0; return rng / 2 ** 32; };
+  return () => (rng = xorshift32(rng)) / 2 ** 32;
 }
 
 /**

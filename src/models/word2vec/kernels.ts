@@ -25,6 +25,14 @@ export function seedState(seed: number): number {
   return (seed * 2654435761) >>> 0 || 1;
 }
 
+/** The next xorshift32 state (Marsaglia's 13, 17, 5): the one stream of the word2vec and GloVe loops and kernels. */
+export function xorshift32(x: number): number {
+  x ^= x << 13;
+  x ^= x >>> 17;
+  x ^= x << 5;
+  return x >>> 0;
+}
+
 /** The TypeScript reference: word2vec.c / gensim's loops written out in plain arithmetic. */
 export class JsTrainer implements JobTrainer {
   private readonly neu1: Float32Array;
@@ -50,11 +58,7 @@ export class JsTrainer implements JobTrainer {
   }
 
   private next(): number {
-    let x = this.rng;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.rng = x >>> 0;
+    this.rng = xorshift32(this.rng);
     return this.rng;
   }
 

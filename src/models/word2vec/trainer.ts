@@ -9,7 +9,7 @@ import { MAX_SENTENCE_WORDS, sentencePass, type SentenceSource } from './corpus.
 
 export type { SentenceSource } from './corpus.js';
 import { JobCache } from './job-cache.js';
-import { jobTrainer, seedState, word2vecModule } from './kernels.js';
+import { jobTrainer, seedState, word2vecModule, xorshift32 } from './kernels.js';
 import { word2vecPool } from './threads.js';
 import { VocabCounter, type Vocab } from './vocab.js';
 
@@ -59,11 +59,7 @@ export class Word2Vec {
     // uniform in [−1, 1)/dim as gensim 4 (word2vec.c: [−0.5, 0.5)/dim; the wider start gives CBOW about 1 analogy
     // point more on the benchmark, docs/word2vec.md); output weights start at zero
     for (let i = 0; i < this.syn0.length; i++) {
-      let x = this.rng;
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      this.rng = x >>> 0;
+      this.rng = xorshift32(this.rng);
       this.syn0[i] = (2 * (this.rng / 2 ** 32) - 1) / d;
     }
   }
