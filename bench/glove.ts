@@ -9,16 +9,15 @@
 // named full-… for the whole corpus, subset-<N>mb-… for a part. Seconds count from the corpus file to trained
 // vectors (vocabulary and co-occurrence counting included, evaluation not). The NumPy peer takes about 3 µs an
 // entry and epoch on this kind of machine (15 epochs of the 14M entries of the whole corpus: ~10-15 min of CPU).
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Glove } from '../src/models/word2vec/glove.js';
 import { buildVocab, Word2Vec } from '../src/models/word2vec/trainer.js';
 import { WordVectors } from '../src/models/vectors.js';
-import { writeAnalogyFile } from './analogies-en.js';
-import { buildGutenbergCorpus } from './gutenberg.js';
-import { runPython, SHARED_DATA } from './peer.js';
+import { buildGutenbergCorpus, evaluationFiles } from './gutenberg.js';
+import { runPython } from './peer.js';
 import { figure, throughput, writeResults, type BenchRow } from './results.js';
 
 /** The GloVe settings of both sides. */
@@ -37,14 +36,7 @@ const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 /** Runs the suite. */
 export default async function main(args: string[]): Promise<void> {
   const arg = (name: string) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] : undefined; };
-  const sim = join(SHARED_DATA, 'word-similarity');
-  const pairs = { ws353: join(sim, 'EN-WS-353-ALL.txt'), simlex: join(sim, 'EN-SIMLEX-999.txt') };
-  for (const p of Object.values(pairs)) if (!existsSync(p)) throw new Error(`bench glove needs ${p}; it is missing`);
-  let analogies = arg('analogies');
-  if (!analogies) {
-    analogies = join(tmpdir(), 'pretrain-bench-analogies-en.txt');
-    console.error(`analogies: ${writeAnalogyFile(analogies)} questions of bench/analogies-en.ts in ${analogies}`);
-  }
+  const { pairs, analogies } = evaluationFiles('glove', arg('analogies'));
   const mb = Number(arg('mb') ?? 50);
   const dir = mkdtempSync(join(tmpdir(), 'pretrain-bench-glove-'));
   try {

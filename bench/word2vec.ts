@@ -5,13 +5,11 @@
 // 5 epochs. Analogy accuracy is on --analogies FILE, else on the set of bench/analogies-en.ts. A single run's
 // Spearman figures move by about ±0.01 on the whole corpus (±0.05 on a few million words), for gensim as for us;
 // --runs N repeats both sides N times (our seeds 1..N) and writes the means, with the spread on stderr.
-import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeAnalogyFile } from './analogies-en.js';
-import { buildGutenbergCorpus } from './gutenberg.js';
+import { buildGutenbergCorpus, evaluationFiles } from './gutenberg.js';
 import { buildVocab, Word2Vec } from '../src/models/word2vec/trainer.js';
-import { runPython, SHARED_DATA, SHARED_PEERS } from './peer.js';
+import { runPython, SHARED_PEERS } from './peer.js';
 import { figure, throughput, writeResults, type BenchRow } from './results.js';
 
 /** Mean and sample standard deviation. */
@@ -25,14 +23,7 @@ function meanSd(xs: number[]): { mean: number; sd: number } {
 export default async function main(args: string[]): Promise<void> {
   const arg = (name: string) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] : undefined; };
   const runs = Number(arg('runs') ?? 1);
-  const sim = join(SHARED_DATA, 'word-similarity');
-  const pairs = { ws353: join(sim, 'EN-WS-353-ALL.txt'), simlex: join(sim, 'EN-SIMLEX-999.txt') };
-  for (const p of Object.values(pairs)) if (!existsSync(p)) throw new Error(`bench word2vec needs ${p}; it is missing`);
-  let analogies = arg('analogies');
-  if (!analogies) {
-    analogies = join(tmpdir(), 'pretrain-bench-analogies-en.txt');
-    console.error(`analogies: ${writeAnalogyFile(analogies)} questions of bench/analogies-en.ts in ${analogies}`);
-  }
+  const { pairs, analogies } = evaluationFiles('word2vec', arg('analogies'));
   const corpus = join(tmpdir(), 'pretrain-bench-word2vec.txt');
   const { bytes } = await buildGutenbergCorpus('word2vec', corpus, Number(arg('mb') ?? 50) * 1024 * 1024);
   console.error(`corpus: ${(bytes / 1e6).toFixed(2)} MB of tokenised Gutenberg text in ${corpus}`);
