@@ -221,12 +221,11 @@ async function configArgs(config: string, lang: Lang, b: Budgets, tagging: boole
   }
 }
 
-/** The dev evaluations of a run's log: step and metrics. */
-function devCurve(out: string, metric: string): { step: number; value: number }[] {
+/** The dev evaluations of a run's log (the records that carry the task's metric). */
+function evaluations(out: string, metric: string): Record<string, number>[] {
   const path = join(out, 'log.jsonl');
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, number>)
-    .filter((r) => typeof r[metric] === 'number').map((r) => ({ step: r['step']!, value: r[metric]! }));
+  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, number>).filter((r) => typeof r[metric] === 'number');
 }
 
 const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
@@ -268,15 +267,12 @@ async function quality(args: string[]): Promise<BenchRow[]> {
           const lr = config === 'scratch' || config.endsWith('-finetune') ? ['--lr', ftLr] : [];
           const summary = pretrain(['finetune', ...model, ...lr, '--train', files.train, '--dev', files.dev, ...files.args, ...(size === 'all' ? [] : ['--train-size', String(n)]),
             '--steps', String(steps), '--eval-every', String(Math.max(1, Math.round(steps / 8))), '--batch', String(batch), '--seed', String(seed), '--out', out, '--overwrite']);
-          const curve = devCurve(out, t.metric);
-          for (const m of [t.metric, ...(t.also ?? [])]) {
-            // the dev score of the best checkpoint (by the task's metric), from its evaluation in the log
-            const at = Number(summary['best_step']);
-            const row = readFileSync(join(out, 'log.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, number>).find((r) => r['step'] === at && typeof r[m] === 'number');
-            (best[m] ??= []).push(row?.[m] ?? Number(summary[m]));
-          }
-          if (config === 'scratch') scratchBest = Math.max(scratchBest ?? -Infinity, ...curve.map((c) => c.value));
-          else if (scratchBest !== undefined) reach.push(curve.find((c) => c.value >= scratchBest!)?.step ?? null);
+          const evals = evaluations(out, t.metric);
+          // the dev scores of the best checkpoint (by the task's metric), from its evaluation in the log
+          const atBest = evals.find((r) => r['step'] === Number(summary['best_step']));
+          for (const m of [t.metric, ...(t.also ?? [])]) (best[m] ??= []).push(atBest?.[m] ?? Number(summary[m]));
+          if (config === 'scratch') scratchBest = Math.max(scratchBest ?? -Infinity, ...evals.map((r) => r[t.metric]!));
+          else if (scratchBest !== undefined) reach.push(evals.find((r) => r[t.metric]! >= scratchBest!)?.step ?? null);
           rmSync(join(out, 'checkpoint'), { recursive: true, force: true });
           rmSync(join(out, 'best'), { recursive: true, force: true });
         }
