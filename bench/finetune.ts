@@ -299,10 +299,11 @@ export default async function finetune(args: string[]): Promise<void> {
   // a part run alone keeps the other part's rows from the last run
   const previous = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { results: BenchRow[] }).results : [];
   const isSpeed = (r: BenchRow) => r.name.startsWith('bert-mini-');
-  const rows = [
-    ...(part === 'quality' ? previous.filter(isSpeed) : await speed(args)),
-    ...(part === 'speed' ? previous.filter((r) => !isSpeed(r)) : await quality(args)),
-  ];
+  const speedRows = part === 'quality' ? previous.filter(isSpeed) : await speed(args);
+  const qualityRows = part === 'speed' ? [] : await quality(args);
+  // quality rows of tasks, sizes or configs not rerun stay from the last run; a rerun row replaces its namesake
+  const rerun = new Set(qualityRows.map((r) => r.name));
+  const rows = [...speedRows, ...previous.filter((r) => !isSpeed(r) && !rerun.has(r.name)), ...qualityRows];
   console.table(rows.map(({ name, value, unit, peer_value, ratio }) => ({ name, value, unit, peer_value, ratio })));
   console.log(`wrote ${writeResults('finetune', rows)}`);
 }
