@@ -1,6 +1,8 @@
 // The models of the lineage, one file each, and loading and saving them as Hugging Face directories.
 export * from './gpt.js';
 export * from './bert.js';
+export * from './nnlm.js';
+export * from './kneser-ney.js';
 export * from './heads.js';
 export * from './family.js';
 export * from './pretrained.js';

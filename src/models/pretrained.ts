@@ -1,4 +1,4 @@
-// Loading and saving Hugging Face model directories through the model families: the built-in ones (GPT-2, BERT)
+// Loading and saving Hugging Face model directories through the model families: the built-in ones (GPT-2, BERT, NNLM)
 // and any a caller registers. io/hf.ts reads and writes the files; which model they hold is decided here.
 import { readHfCheckpoint, writeHfCheckpoint } from '../io/hf.js';
 import type { SafetensorsTensor } from '../io/safetensors.js';
@@ -8,8 +8,9 @@ import type { Tensor } from '../tensor/tensor.js';
 import { bertFamily } from './bert.js';
 import type { Architecture, ModelFamily, PretrainedModule } from './family.js';
 import { gpt2Family } from './gpt.js';
+import { nnlmFamily } from './nnlm.js';
 
-const families = new Map<string, ModelFamily>([gpt2Family, bertFamily].map((f) => [f.modelType, f as unknown as ModelFamily]));
+const families = new Map<string, ModelFamily>([gpt2Family, bertFamily, nnlmFamily].map((f) => [f.modelType, f as unknown as ModelFamily]));
 
 /** Registers a family under its model_type (replacing one of the same type), e.g. a model of one's own. */
 export function registerModelFamily<C extends object>(family: ModelFamily<C>): void {

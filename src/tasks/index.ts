@@ -2,6 +2,7 @@
 export * from './trainer.js';
 export * from './gpt-pretrain.js';
 export * from './bert-pretrain.js';
+export * from './nnlm-pretrain.js';
 export * from './generate.js';
 export * from './perplexity.js';
 export * from './loss-curve.js';

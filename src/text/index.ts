@@ -10,3 +10,4 @@ export * from './pretokenize.js';
 export * from './models.js';
 export * from './tokenizer.js';
 export * from './train.js';
+export * from './word-lm.js';

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { VocabCounter, cumulativeTable, huffman, sampleThresholds } from '../../src/models/word2vec/vocab.js';
-import { readSentences, tokenize } from '../../src/models/word2vec/corpus.js';
+import { readSentences } from '../../src/models/word2vec/corpus.js';
+import { tokenize } from '../../src/text/word-lm.js';
 import { Word2Vec } from '../../src/models/word2vec/trainer.js';
 
 test('Huffman codes are optimal and prefix-free (CLRS example)', () => {

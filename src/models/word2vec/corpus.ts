@@ -1,16 +1,10 @@
 // The static-embedding trainers' view of a corpus: one sentence per line, lowercased and split into words, read
 // through the shared corpus reader (text/corpus.ts: files, folders, .gz; invalid UTF-8 replaced and counted).
 import { Corpus } from '../../text/corpus.js';
+import { tokenize } from '../../text/word-lm.js';
 
 /** gensim's limit on one sentence (longer lines are cut into pieces of this many words). */
 export const MAX_SENTENCE_WORDS = 10000;
-
-const WORD = /[\p{L}\p{N}]+(?:['’][\p{L}\p{N}]+)*/gu;
-
-/** Lowercases a line and returns its words (letters/digits, with inner apostrophes). */
-export function tokenize(line: string): string[] {
-  return line.toLowerCase().match(WORD) ?? [];
-}
 
 /** Sentences (arrays of words) of a corpus's lines, streamed; lines with no words are skipped, long ones cut. */
 export async function* corpusSentences(corpus: Corpus): AsyncGenerator<string[]> {

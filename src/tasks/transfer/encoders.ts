@@ -5,7 +5,7 @@
 import { BertModel } from '../../models/bert.js';
 import { GPT2Model } from '../../models/gpt.js';
 import type { WordVectors } from '../../models/vectors.js';
-import { tokenize } from '../../models/word2vec/corpus.js';
+import { tokenize } from '../../text/word-lm.js';
 import { Embedding, Module, Parameter } from '../../nn/index.js';
 import * as ops from '../../tensor/ops.js';
 import type { Tensor } from '../../tensor/tensor.js';
