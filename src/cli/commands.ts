@@ -8,6 +8,7 @@ import { registerWord2vec } from './word2vec.js';
 import { registerVectors } from './vectors.js';
 import { registerGlove } from './glove.js';
 import { registerFinetune } from './finetune.js';
+import { registerNnlm } from './nnlm.js';
 
 /** Every top-level command, in the order `pretrain --help` lists them. */
-export const commands: ((program: Command) => void)[] = [registerGpt, registerBert, registerFinetune, registerTokenizer, registerData, registerWord2vec, registerGlove, registerVectors];
+export const commands: ((program: Command) => void)[] = [registerNnlm, registerGpt, registerBert, registerFinetune, registerTokenizer, registerData, registerWord2vec, registerGlove, registerVectors];
