@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
-import { tokenize } from '../src/models/word2vec/corpus.js';
+import { tokenize } from '../src/text/word-lm.js';
 import { writeAnalogyFile } from './analogies-en.js';
 import { SHARED_DATA } from './peer.js';
 
