@@ -3,6 +3,8 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createFastCpuBackend } from '../../src/backend/cpu/fast.js';
+import { WasmKernels } from '../../src/backend/cpu/wasm-kernels.js';
+import type { Operand3 } from '../../src/backend/cpu/kernels.js';
 import { loadNativeAddon } from '../../src/backend/cpu/native.js';
 import { existsSync } from 'node:fs';
 import { createReferenceBackend } from '../../src/backend/cpu/reference.js';
@@ -287,4 +289,24 @@ onKernelSets('fused attention on 3 threads (uneven (batch, head) ranges) equals 
     ['output', 'dq', 'dk', 'dv'].forEach((what, i) => assert.deepEqual(three[i], two[i], `${what} B${B} H${H} T${T}`));
     assert.ok(two[0]!.some((x) => x !== 0));
   }
+});
+
+test('a WebAssembly worker woken with the generation unchanged waits again instead of rerunning it', async () => {
+  // The caller's notify can reach a worker that already ran that generation and went back to sleep (the caller was
+  // descheduled between publishing the generation and notifying); rerunning it took the pending count to -1, and the
+  // next product waited for it forever. Here that wake-up is sent on purpose.
+  const kernels = new WasmKernels(2);
+  const ctrl = kernels['ctrlI32'];
+  const n = 96;
+  const operand = (): Operand3 => ({ data: randomView([n * n]).buf as Float32Array, shape: [1, n, n], strides: [n * n, n, 1], offset: 0 });
+  const a = operand(), b = operand();
+  const expected = kernels.matmul(a, b);
+  const generation = Atomics.load(ctrl, 0);
+  assert.ok(generation > 0, 'the product should have run on the worker');
+  for (let i = 0; i < 5; i++) {
+    Atomics.notify(ctrl, 0);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(Atomics.load(ctrl, 1), 0, 'no worker should have run the finished generation again');
+  assert.deepEqual(kernels.matmul(a, b), expected);
 });

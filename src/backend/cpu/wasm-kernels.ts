@@ -56,9 +56,10 @@ const c = new Int32Array(ctrl);
 const f = new Float64Array(ctrl);
 let gen = 0;
 for (;;) {
-  Atomics.wait(c, ${CTRL_GENERATION}, gen);
-  gen = Atomics.load(c, ${CTRL_GENERATION});
-  if (gen < 0) break;
+  ${'/* a wake-up with the generation unchanged (the notify of a generation this worker already ran) waits again */'}
+  let next;
+  while ((next = Atomics.load(c, ${CTRL_GENERATION})) === gen) Atomics.wait(c, ${CTRL_GENERATION}, gen);
+  gen = next;
   run(inst.exports, workerData.index);
   if (Atomics.sub(c, ${CTRL_PENDING}, 1) === 1) Atomics.notify(c, ${CTRL_PENDING});
 }
