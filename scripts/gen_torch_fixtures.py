@@ -189,6 +189,24 @@ def lstm():
              inputs, None, forward, int_inputs=('lengths',), param_owner=net)
 
 
+def lstm_proj():
+    """An LSTMP (proj_size): ELMo's recurrent layer without bilm-tf's clipping, which PyTorch does not have."""
+    B, T, I, Hd, P = 3, 6, 4, 5, 3
+    lengths = [4, 6, 2]
+    net = load_random(nn.LSTM(I, Hd, num_layers=2, bidirectional=True, batch_first=True, proj_size=P),
+                      lambda n, s: uniform(*s, bound=0.6))
+    inputs = {'x': randn(B, T, I), 'lengths': torch.tensor(lengths)}
+
+    def forward(i, p):
+        packed = nn.utils.rnn.pack_padded_sequence(i['x'], i['lengths'], batch_first=True, enforce_sorted=False)
+        out, (h, c) = net(packed)
+        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=T)
+        return {'output': out, 'h_n': h, 'c_n': c}
+
+    run_case('lstm_proj', {'input_size': I, 'hidden_size': Hd, 'proj_size': P, 'num_layers': 2, 'bidirectional': True,
+                           'batch_first': True}, inputs, None, forward, int_inputs=('lengths',), param_owner=net)
+
+
 def lstm_initial_state():
     B, T, I, Hd = 2, 5, 3, 4
     net = load_random(nn.LSTM(I, Hd, batch_first=True), lambda n, s: uniform(*s, bound=0.6))
@@ -356,7 +374,7 @@ def main():
                  lambda: transformer('transformer_pre_ln_causal', True, True, 'gelu_tanh'),
                  highway, lstm_initial_state,
                  cross_entropy, conv2d_pool, conv1d_max_over_time, embedding,
-                 layer_norm_2d, softmax_middle_axis, train_char_lstm]:
+                 layer_norm_2d, softmax_middle_axis, train_char_lstm, lstm_proj]:
         make()
 
 

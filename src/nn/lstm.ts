@@ -14,6 +14,12 @@ export interface LSTMConfig {
   /** Dropout on the outputs of every layer but the last (training only). */
   dropout?: number;
   bias?: boolean;
+  /** The projection size P of an LSTMP (PyTorch's `proj_size`): the recurrent state and the output are h projected to P. */
+  projSize?: number;
+  /** bilm-tf's `cell_clip`: the cell state is clipped to ±cellClip at every step. */
+  cellClip?: number;
+  /** bilm-tf's `proj_clip`: the projected state is clipped to ±projClip. */
+  projClip?: number;
 }
 
 /** Inputs that mark the real part of each sequence; positions past a sequence's end are padding. */
@@ -22,16 +28,16 @@ export interface SequenceMask {
   mask?: Tensor;
   /** The real length of each sequence (alternative to `mask`). */
   lengths?: readonly number[];
-  /** Initial states [layers·directions, B, H]; zeros by default. */
+  /** Initial states [layers·directions, B, H] (h0: [.., B, P] with a projection); zeros by default. */
   h0?: Tensor;
   c0?: Tensor;
 }
 
 /** The LSTM's outputs: per-step top-layer states, and the final states of every layer and direction. */
 export interface LSTMOutput {
-  /** [B, T, H·directions]; zero at padding positions. */
+  /** [B, T, H·directions] (P·directions with a projection); zero at padding positions. */
   output: Tensor;
-  /** [layers·directions, B, H]: the state at each sequence's last real step. */
+  /** [layers·directions, B, H] (h: [.., B, P] with a projection): the state at each sequence's last real step. */
   h: Tensor;
   c: Tensor;
   /** Each layer's output [B, T, H·directions] (ELMo's per-layer features). */
@@ -42,22 +48,26 @@ export interface LSTMOutput {
 export class LSTM extends Module {
   readonly numLayers: number;
   readonly directions: number;
+  /** The width of each direction's output and recurrent state: the projection size, else the hidden size. */
+  readonly outputSize: number;
   constructor(readonly config: LSTMConfig) {
     super();
     this.numLayers = config.numLayers ?? 1;
     this.directions = config.bidirectional ? 2 : 1;
     const H = config.hiddenSize;
+    this.outputSize = config.projSize ?? H;
     const fields = this as unknown as Record<string, Parameter>;
     for (let l = 0; l < this.numLayers; l++) {
-      const inSize = l === 0 ? config.inputSize : H * this.directions;
+      const inSize = l === 0 ? config.inputSize : this.outputSize * this.directions;
       for (const suffix of this.directions === 2 ? ['', '_reverse'] : ['']) {
         // PyTorch draws every LSTM weight and bias from U(-1/sqrt(H), 1/sqrt(H)).
         fields[`weight_ih_l${l}${suffix}`] = fanInUniform([4 * H, inSize], H);
-        fields[`weight_hh_l${l}${suffix}`] = fanInUniform([4 * H, H], H);
+        fields[`weight_hh_l${l}${suffix}`] = fanInUniform([4 * H, this.outputSize], H);
         if (config.bias !== false) {
           fields[`bias_ih_l${l}${suffix}`] = fanInUniform([4 * H], H);
           fields[`bias_hh_l${l}${suffix}`] = fanInUniform([4 * H], H);
         }
+        if (config.projSize !== undefined) fields[`weight_hr_l${l}${suffix}`] = fanInUniform([config.projSize, H], H);
       }
     }
   }
@@ -82,7 +92,7 @@ export class LSTM extends Module {
       for (let d = 0; d < this.directions; d++) {
         const suffix = d === 1 ? '_reverse' : '';
         const k = l * this.directions + d;
-        const h0 = seq.h0 ? ops.slice(seq.h0, 0, k, k + 1).squeeze(0) : ops.zeros([B, H], { dtype: x.dtype });
+        const h0 = seq.h0 ? ops.slice(seq.h0, 0, k, k + 1).squeeze(0) : ops.zeros([B, this.outputSize], { dtype: x.dtype });
         const c0 = seq.c0 ? ops.slice(seq.c0, 0, k, k + 1).squeeze(0) : ops.zeros([B, H], { dtype: x.dtype });
         const src = d === 1 ? reorder(input, reverseIndex!) : input;
         const run = this.runDirection(src, mask, h0, c0, `l${l}${suffix}`);
@@ -101,6 +111,12 @@ export class LSTM extends Module {
     // The input projection of every step in one matrix product; the recurrence (h·W_hh and the cell) is one op
     // whose backward runs backpropagation through time.
     const xw = ops.linear(x, this.param(`weight_ih_${key}`)!, this.param(`bias_ih_${key}`)); // (B, T, 4H)
+    const { projSize, cellClip, projClip } = this.config;
+    if (projSize !== undefined || cellClip !== undefined || projClip !== undefined) {
+      // Without a projection, W_hr is the identity: a clipped LSTM is an LSTMP with P = H.
+      const wHr = this.param(`weight_hr_${key}`) ?? identity(this.config.hiddenSize, x);
+      return ops.lstmpSequence(xw, this.param(`weight_hh_${key}`)!, this.param(`bias_hh_${key}`), wHr, h, c, mask, { cellClip, projClip });
+    }
     return ops.lstmSequence(xw, this.param(`weight_hh_${key}`)!, this.param(`bias_hh_${key}`), h, c, mask);
   }
 }
@@ -117,4 +133,11 @@ function reversalIndex(mask: Tensor | null, B: number, T: number): Tensor {
 function reorder(x: Tensor, index: Tensor): Tensor {
   const [B, T, F] = x.shape as [number, number, number];
   return ops.gather(x, 1, ops.expand(ops.reshape(index, [B, T, 1]), [B, T, F]));
+}
+
+/** The [n, n] identity in the dtype and backend of `like`. */
+function identity(n: number, like: Tensor): Tensor {
+  const data = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) data[i * n + i] = 1;
+  return ops.fromArray(data, [n, n], { dtype: like.dtype });
 }

@@ -89,7 +89,7 @@ function transformerCase(): Case {
 function lstmCase(via: 'lengths' | 'mask'): Case {
   return withModule(
     (fx) => new LSTM({ inputSize: num(fx, 'input_size'), hiddenSize: num(fx, 'hidden_size'), numLayers: num(fx, 'num_layers'),
-      bidirectional: fx.config.bidirectional as boolean }),
+      bidirectional: fx.config.bidirectional as boolean, ...(fx.config.proj_size !== undefined ? { projSize: num(fx, 'proj_size') } : {}) }),
     (m, x, fx) => {
       const lengths = fx.inputs.lengths!.data;
       const [B, T_] = x.x!.shape as [number, number];
@@ -121,6 +121,7 @@ const CASES: Record<string, Case[]> = {
       (m, x, fx) => ({ y: m.forward(x.x!, x.attention_mask, fx.config.causal as boolean) })),
   ],
   lstm: [lstmCase('lengths'), lstmCase('mask')],
+  lstm_proj: [lstmCase('lengths'), lstmCase('mask')],
   lstm_initial_state: [
     withModule((fx) => new LSTM({ inputSize: num(fx, 'input_size'), hiddenSize: num(fx, 'hidden_size') }), (m, x) => {
       const out = m.forward(x.x!, { h0: x.h0, c0: x.c0 });

@@ -187,6 +187,36 @@ describe('neural-network ops', () => {
     return T.concat([T.reshape(out.output, [2, 20]), out.h, T.mul(out.c, 0.7)], 1);
   }, lstmInputs);
 
+  // LSTMP: H = 4, P = 3; clip bounds low enough that some cells and projections clip (away from the bounds, where the
+  // finite differences are smooth).
+  const lstmpInputs = () => [randF64([2, 5, 16]), randF64([16, 3], { seed: 5, low: -1, high: 1 }), randF64([16], { seed: 6 }),
+    randF64([3, 4], { seed: 8, low: -1.5, high: 1.5 }), randF64([2, 3], { seed: 2 }), randF64([2, 4], { seed: 3 })];
+  const lstmp = (clip: T.LSTMPClip, mask: number[][] | null) => (xw: T.Tensor, wHh: T.Tensor, bHh: T.Tensor, wHr: T.Tensor, r0: T.Tensor, c0: T.Tensor) => {
+    const out = T.lstmpSequence(xw, wHh, bHh, wHr, r0, c0, mask && T.tensor(mask, { dtype: 'float64' }), clip);
+    return T.concat([T.reshape(out.output, [2, 15]), out.h, T.mul(out.c, 0.7)], 1);
+  };
+  check('lstmpSequence (projection, outputs, final r and c)', lstmp({}, null), lstmpInputs);
+  check('lstmpSequence with cell and projection clipping and padding', lstmp({ cellClip: 0.6, projClip: 0.35 },
+    [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]), lstmpInputs);
+  forEachBackend('lstmpSequence equals the step-by-step LSTMP cell with clamp (bilm-tf\'s clipping)', () => {
+    const [xw, wHh, bHh, wHr, r0, c0] = lstmpInputs() as [T.Tensor, T.Tensor, T.Tensor, T.Tensor, T.Tensor, T.Tensor];
+    const fused = T.lstmpSequence(xw, wHh, bHh, wHr, r0, c0, null, { cellClip: 0.6, projClip: 0.35 });
+    let r = r0, c = c0;
+    const outs: T.Tensor[] = [];
+    for (let t = 0; t < 5; t++) {
+      const gates = T.add(T.reshape(T.slice(xw, 1, t, t + 1), [2, 16]), T.linear(r, wHh, bHh));
+      const [i, f, g, o] = T.split(gates, 4, -1) as [T.Tensor, T.Tensor, T.Tensor, T.Tensor];
+      c = T.clamp(T.add(T.mul(T.sigmoid(f), c), T.mul(T.sigmoid(i), T.tanh(g))), -0.6, 0.6);
+      r = T.clamp(T.linear(T.mul(T.sigmoid(o), T.tanh(c)), wHr), -0.35, 0.35);
+      outs.push(r);
+    }
+    const stepped = T.stack(outs, 1).dataSync();
+    assert.ok(stepped.some((v) => Math.abs(v) === 0.35), 'the inputs should make some projections clip');
+    assert.deepEqual(stepped, fused.output.dataSync());
+    assert.deepEqual(r.dataSync(), fused.h.dataSync());
+    assert.deepEqual(c.dataSync(), fused.c.dataSync());
+  }, { float64: true });
+
   check('conv1d with stride and padding', (x, w, b) => T.conv1d(x, w, b, { stride: 2, padding: 1 }), () => [randF64([2, 3, 7]), randF64([4, 3, 3], { seed: 2 }), randF64([4], { seed: 3 })]);
   check('conv1d then max over time', (x, w) => T.maxOverTime(T.conv1d(x, w)), () => [randF64([2, 2, 6]), randF64([3, 2, 2], { seed: 2 })]);
   check('conv2d', (x, w, b) => T.conv2d(x, w, b), () => [randF64([2, 2, 4, 4]), randF64([3, 2, 3, 3], { seed: 2 }), randF64([3], { seed: 3 })]);

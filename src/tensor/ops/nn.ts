@@ -5,7 +5,7 @@ import { noGrad, record } from '../autograd.js';
 import { ShapeError, fmt, normalizeAxis } from '../shape.js';
 import { fromKernel, type Tensor } from '../tensor.js';
 import { fromArray, full, rand } from './creation.js';
-import { add, div, exp, ge, gt, log, mul, neg, relu, sigmoid, sqrt, sub, tanh, where } from './elementwise.js';
+import { add, div, exp, ge, gt, le, log, maximum, minimum, mul, neg, relu, sigmoid, sqrt, sub, tanh, where } from './elementwise.js';
 import { matmul } from './linalg.js';
 import { max, mean, sum } from './reduce.js';
 import { concat, contiguous, expand, flatten, gather, indexSelect, permute, reshape, slice, split, transpose } from './shape.js';
@@ -464,5 +464,115 @@ export function lstmSequence(xw: Tensor, wHh: Tensor, bHh: Tensor | null, h0: Te
     output: slice(out, 1, 0, T),
     h: reshape(slice(out, 1, T, T + 1), [B, H]),
     c: reshape(slice(out, 1, T + 1, T + 2), [B, H]),
+  };
+}
+
+/** Options of `lstmpSequence`: bilm-tf's `cell_clip` and `proj_clip` (absent: no clipping). */
+export interface LSTMPClip {
+  cellClip?: number | null;
+  projClip?: number | null;
+}
+
+/** The result of `lstmpSequence`: every step's projected output, and the final projected and cell states. */
+export interface LSTMPSequenceOutput {
+  /** [B, T, P]; zero where the mask is 0. */
+  output: Tensor;
+  /** [B, P]: the projected state at each sequence's last real step. */
+  h: Tensor;
+  /** [B, H]. */
+  c: Tensor;
+}
+
+/**
+ * One direction of an LSTM with a projection (LSTMP: Sak et al. 2014; PyTorch's `proj_size`, bilm-tf's `num_proj`)
+ * as a single op with backpropagation through time in its backward. The recurrent state is the projection
+ * r = clip(h W_hrᵀ) [B, P] of h = o·tanh(c); the gates read r through W_hh [4H, P]; c is clipped to ±cellClip before
+ * the tanh, as bilm-tf's LSTMCell does. `xw` [B, T, 4H] is the input projection of every step; `mask` [B, T] freezes
+ * the states on padding. Clipping passes the gradient where the value is inside the bounds, as clamp does.
+ */
+export function lstmpSequence(xw: Tensor, wHh: Tensor, bHh: Tensor | null, wHr: Tensor, r0: Tensor, c0: Tensor, mask: Tensor | null,
+  clip: LSTMPClip = {}): LSTMPSequenceOutput {
+  const [B, T, H4] = xw.shape as [number, number, number];
+  const H = H4 / 4, P = wHr.shape[0]!;
+  if (wHh.shape[0] !== H4 || wHh.shape[1] !== P || wHr.shape[1] !== H) {
+    throw new ShapeError(`lstmpSequence: W_hh ${fmt(wHh.shape)} must be [${H4}, ${P}] and W_hr ${fmt(wHr.shape)} [${P}, ${H}] for gates of width ${H4}`);
+  }
+  const cellClip = clip.cellClip ?? null, projClip = clip.projClip ?? null;
+  const clipped = (x: Tensor, bound: number | null) => (bound === null ? x : minimum(maximum(x, -bound), bound));
+  /** 1 where a clipped value is inside its bounds (where the gradient passes), or null without clipping. */
+  const passes = (x: Tensor, bound: number | null) => (bound === null ? null : mul(ge(x, -bound), le(x, bound)));
+  // Saved for the backward pass, per step: the gate activations, the clipped cell and its tanh, the unprojected h, the
+  // clip masks, and the previous states.
+  const steps: { i: Tensor; f: Tensor; g: Tensor; o: Tensor; tanhC: Tensor; hNew: Tensor; cPass: Tensor | null; rPass: Tensor | null;
+    rPrev: Tensor; cPrev: Tensor; m: Tensor | null }[] = [];
+  const w = wHh.detach(), wr = wHr.detach();
+  const { packed } = noGrad(() => {
+    let r = r0.detach(), c = c0.detach();
+    const outs: Tensor[] = [];
+    const xs = xw.detach(), b = bHh?.detach() ?? null;
+    for (let t = 0; t < T; t++) {
+      const gates = add(reshape(slice(xs, 1, t, t + 1), [B, H4]), linear(r, w, b));
+      const [gi, gf, gg, go] = split(gates, H, -1) as [Tensor, Tensor, Tensor, Tensor];
+      const i = sigmoid(gi), f = sigmoid(gf), g = tanh(gg), o = sigmoid(go);
+      const cRaw = add(mul(f, c), mul(i, g));
+      const cNew = clipped(cRaw, cellClip);
+      const tanhC = tanh(cNew);
+      const hNew = mul(o, tanhC);
+      const rRaw = linear(hNew, wr, null);
+      const rNew = clipped(rRaw, projClip);
+      const m = mask ? reshape(slice(mask, 1, t, t + 1), [B, 1]) : null;
+      steps.push({ i, f, g, o, tanhC, hNew, cPass: passes(cRaw, cellClip), rPass: passes(rRaw, projClip), rPrev: r, cPrev: c, m });
+      if (m) {
+        const keep = sub(1, m);
+        r = add(mul(rNew, m), mul(r, keep));
+        c = add(mul(cNew, m), mul(c, keep));
+        outs.push(mul(rNew, m));
+      } else {
+        r = rNew; c = cNew;
+        outs.push(rNew);
+      }
+    }
+    // One tensor for the three results, so that one tape node carries all their gradients: [B, T·P + P + H].
+    return { packed: concat([...outs, r, c], 1) };
+  });
+  const inputs = [xw, wHh, ...(bHh ? [bHh] : []), wHr, r0, c0];
+  const out = record('lstmpSequence', packed, inputs, (grad) => {
+    let dr = slice(grad, 1, T * P, T * P + P);
+    let dc = slice(grad, 1, T * P + P, T * P + P + H);
+    const dGates: Tensor[] = new Array(T), dProj: Tensor[] = new Array(T);
+    for (let t = T - 1; t >= 0; t--) {
+      const s = steps[t]!;
+      const gOut = slice(grad, 1, t * P, (t + 1) * P);
+      // r_t = m·r_new + (1 - m)·r_{t-1} and out_t = m·r_new; without a mask, m = 1.
+      const drNew = s.m ? mul(add(dr, gOut), s.m) : add(dr, gOut);
+      const drRaw = s.rPass ? mul(drNew, s.rPass) : drNew;
+      dProj[t] = reshape(drRaw, [B, 1, P]);
+      const dhNew = matmul(drRaw, wr); // (B, H)
+      const dcNew = add(s.m ? mul(dc, s.m) : dc, mul(mul(dhNew, s.o), sub(1, mul(s.tanhC, s.tanhC))));
+      const dcRaw = s.cPass ? mul(dcNew, s.cPass) : dcNew;
+      const dgi = mul(mul(dcRaw, s.g), mul(s.i, sub(1, s.i)));
+      const dgf = mul(mul(dcRaw, s.cPrev), mul(s.f, sub(1, s.f)));
+      const dgg = mul(mul(dcRaw, s.i), sub(1, mul(s.g, s.g)));
+      const dgo = mul(mul(dhNew, s.tanhC), mul(s.o, sub(1, s.o)));
+      const dg = concat([dgi, dgf, dgg, dgo], 1); // (B, 4H)
+      dGates[t] = reshape(dg, [B, 1, H4]);
+      const drPrev = matmul(dg, w); // (B, P)
+      const dcPrev = mul(dcRaw, s.f);
+      dr = s.m ? add(drPrev, mul(dr, sub(1, s.m))) : drPrev;
+      dc = s.m ? add(dcPrev, mul(dc, sub(1, s.m))) : dcPrev;
+    }
+    if (T === 0) return [xw.zerosLike(), wHh.zerosLike(), ...(bHh ? [bHh.zerosLike()] : []), wHr.zerosLike(), dr, dc];
+    // The weight gradients as one product each over all B·T steps: Σ_t dG_tᵀ r_{t-1} and Σ_t dR_tᵀ h_t.
+    const dxw = concat(dGates, 1);
+    const flatGates = reshape(dxw, [B * T, H4]);
+    const stacked = (pick: (s: (typeof steps)[number]) => Tensor, width: number) => reshape(concat(steps.map((s) => reshape(pick(s), [B, 1, width])), 1), [B * T, width]);
+    const dW = matmul(transpose(flatGates), stacked((s) => s.rPrev, P));
+    const dWr = matmul(transpose(reshape(concat(dProj, 1), [B * T, P])), stacked((s) => s.hNew, H));
+    return [dxw, dW, ...(bHh ? [sum(flatGates, 0)] : []), dWr, dr, dc];
+  });
+  return {
+    output: reshape(slice(out, 1, 0, T * P), [B, T, P]),
+    h: slice(out, 1, T * P, T * P + P),
+    c: slice(out, 1, T * P + P, T * P + P + H),
   };
 }
