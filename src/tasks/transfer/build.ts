@@ -18,6 +18,7 @@ import * as ops from '../../tensor/ops.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Tokenizer } from '../../text/tokenizer.js';
 import { BertEncoder, GPT2Encoder, GPT_TASK_TOKENS, StaticEncoder, gptTaskTemplate, type Encoder, type OovPolicy } from './encoders.js';
+import { encoderLoader } from './encoder-loaders.js';
 import { FeatureModel, FinetunedModel, type HfHead, type TaskKind, type TaskModel, type TransferMode } from './task-model.js';
 
 /** Where the pretrained weights come from, and how they are used. */
@@ -140,6 +141,7 @@ export async function buildTaskModel(spec: TransferSpec): Promise<BuiltModel> {
   const dir = scratch ? spec.model.slice('scratch:'.length) : spec.model;
   const config = await readJsonFile(nodePath.join(dir, 'config.json'));
   const modelType = String(config.model_type);
+  if (modelType !== 'bert' && modelType !== 'gpt2') return featureModel(spec, dir, config, scratch);
   const tokenizer = await tokenizerOf(dir, spec.tokenizer);
   const labels = taskLabels(spec.kind, spec.labels);
 
@@ -231,6 +233,21 @@ export function freezeBelow(encoder: Encoder, k: number): void {
 
 async function isDirectory(path: string): Promise<boolean> {
   return fsp.stat(path).then((s) => s.isDirectory(), () => false);
+}
+
+/** Another model type's encoder (ELMo, CoVe, NNLM...) under a new top: fixed (frozen) or trained with it (finetune). */
+async function featureModel(spec: TransferSpec, dir: string, config: Record<string, unknown>, scratch: boolean): Promise<BuiltModel> {
+  const loader = encoderLoader(String(config.model_type), nodePath.join(dir, 'config.json'));
+  const encoder = scratch ? await loader.scratch(dir, config) : await loader.load(dir, config);
+  if (typeof spec.mode === 'object') freezeBelow(encoder, spec.mode.freezeBelow);
+  const frozen = spec.mode === 'frozen';
+  const taskModel = new FeatureModel(spec.kind, encoder, spec.kind === 'regression' ? 1 : spec.labels.length, {
+    frozen, layer: spec.layer, head: spec.head, constraints: crfConstraints(spec),
+  });
+  return {
+    taskModel, newWeights: taskModel.head.namedParameters().map(([n]) => `head.${n}`),
+    saveExtras: (out) => writeTransferJson(out, spec, { encoder: scratch ? spec.model : nodePath.resolve(dir) }),
+  };
 }
 
 /** Word vectors as the encoder: fixed (frozen) or trained (finetune), under the feature model's top. */

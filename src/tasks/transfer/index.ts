@@ -2,6 +2,7 @@
 // fine-tuning task with its metrics, and building and loading them.
 export * from './inputs.js';
 export * from './encoders.js';
+export * from './encoder-loaders.js';
 export * from './task-model.js';
 export * from './finetune.js';
 export * from './data.js';
