@@ -20,6 +20,11 @@ export interface LSTMConfig {
   cellClip?: number;
   /** bilm-tf's `proj_clip`: the projected state is clipped to ±projClip. */
   projClip?: number;
+  /**
+   * A unidirectional LSTM that reads each sequence from its last real step to its first (a backward language model,
+   * as ELMo's, whose layers see only the backward direction's states). Outputs stay in input order.
+   */
+  reverse?: boolean;
 }
 
 /** Inputs that mark the real part of each sequence; positions past a sequence's end are padding. */
@@ -54,6 +59,7 @@ export class LSTM extends Module {
     super();
     this.numLayers = config.numLayers ?? 1;
     this.directions = config.bidirectional ? 2 : 1;
+    if (config.reverse && config.bidirectional) throw new Error('LSTM: reverse is for a unidirectional LSTM (a bidirectional one reads both ways already)');
     const H = config.hiddenSize;
     this.outputSize = config.projSize ?? H;
     const fields = this as unknown as Record<string, Parameter>;
@@ -84,7 +90,7 @@ export class LSTM extends Module {
       : seq.lengths ? ops.fromArray(Array.from({ length: B * T }, (_, i) => (i % T < seq.lengths![Math.floor(i / T)]! ? 1 : 0)), [B, T], { dtype: x.dtype })
       : null;
     // Reversing each sequence within its own length keeps padding at the end for the backward direction.
-    const reverseIndex = this.directions === 2 ? reversalIndex(mask, B, T) : null;
+    const reverseIndex = this.directions === 2 || this.config.reverse ? reversalIndex(mask, B, T) : null;
     const hs: Tensor[] = [], cs: Tensor[] = [], layers: Tensor[] = [];
     let input = x;
     for (let l = 0; l < this.numLayers; l++) {
@@ -94,9 +100,10 @@ export class LSTM extends Module {
         const k = l * this.directions + d;
         const h0 = seq.h0 ? ops.slice(seq.h0, 0, k, k + 1).squeeze(0) : ops.zeros([B, this.outputSize], { dtype: x.dtype });
         const c0 = seq.c0 ? ops.slice(seq.c0, 0, k, k + 1).squeeze(0) : ops.zeros([B, H], { dtype: x.dtype });
-        const src = d === 1 ? reorder(input, reverseIndex!) : input;
+        const backward = d === 1 || this.config.reverse === true;
+        const src = backward ? reorder(input, reverseIndex!) : input;
         const run = this.runDirection(src, mask, h0, c0, `l${l}${suffix}`);
-        outs.push(d === 1 ? reorder(run.output, reverseIndex!) : run.output);
+        outs.push(backward ? reorder(run.output, reverseIndex!) : run.output);
         hs.push(run.h); cs.push(run.c);
       }
       const layerOut = outs.length === 1 ? outs[0]! : ops.concat(outs, -1);

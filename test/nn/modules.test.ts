@@ -65,6 +65,25 @@ forEachBackend('LSTM weights and biases start U(±1/sqrt(hidden)), named as in n
   assert.deepEqual([...lstm.stateDict().get('weight_ih_l1_reverse')!.shape], [256, 128]);
 });
 
+forEachBackend('a reverse LSTM is the backward half of a bidirectional one, read within each length, with or without a projection', async () => {
+  for (const projSize of [undefined, 3]) {
+    T.manualSeed(4);
+    const bi = new LSTM({ inputSize: 5, hiddenSize: 4, bidirectional: true, projSize });
+    const back = new LSTM({ inputSize: 5, hiddenSize: 4, reverse: true, projSize });
+    const state = new Map(bi.namedParameters().filter(([n]) => n.endsWith('_reverse')).map(([n, p]) => [n.replace('_reverse', ''), p as T.Tensor]));
+    back.loadStateDict(state);
+    const x = T.randn([3, 6, 5]);
+    const lengths = [6, 2, 4];
+    const want = T.split(bi.forward(x, { lengths }).output, projSize ?? 4, -1)[1]!;
+    const got = back.forward(x, { lengths });
+    const [a, b] = [await got.output.data(), await want.data()];
+    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) < 1e-5, `output ${i}: ${v} vs ${b[i]}`));
+    const h = await got.h.data(), hb = await T.slice(bi.forward(x, { lengths }).h, 0, 1, 2).data();
+    h.forEach((v, i) => assert.ok(Math.abs(v - hb[i]!) < 1e-5, `final state ${i}`));
+  }
+  assert.throws(() => new LSTM({ inputSize: 2, hiddenSize: 2, reverse: true, bidirectional: true }), /unidirectional/);
+});
+
 forEachBackend('dropout zeroes a fraction p and scales the rest by 1/(1-p) in training, and is the identity in eval', async () => {
   T.manualSeed(5);
   const drop = new Dropout(0.25);
