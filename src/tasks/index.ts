@@ -9,4 +9,5 @@ export * from './loss-curve.js';
 export * from './fill-mask.js';
 export * from './checkpoint.js';
 export * from './metrics.js';
+export * from './bleu.js';
 export * as transfer from './transfer/index.js';
