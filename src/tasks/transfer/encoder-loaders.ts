@@ -2,6 +2,7 @@
 // through a loader each: the pretrained model from its directory, or its architecture with fresh weights for the
 // `scratch:` baseline. Their task models are feature models (a new top over the encoder's states), frozen or trained.
 import type { Encoder } from './encoders.js';
+import { nnlmEncoderLoader } from './nnlm-encoder.js';
 
 /** How a model directory of one model_type becomes an encoder. */
 export interface EncoderLoader {
@@ -13,6 +14,7 @@ export interface EncoderLoader {
 
 // The built-in loaders, one line each (the loader lives beside its encoder).
 const loaders = new Map<string, EncoderLoader>([
+  ['nnlm', nnlmEncoderLoader],
 ]);
 
 /** Makes another model_type usable as a transfer encoder (or replaces a built-in one). */

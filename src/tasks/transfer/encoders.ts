@@ -155,6 +155,19 @@ export function gptTaskTemplate(): Template {
   };
 }
 
+/**
+ * Inputs of one token per word (word-level encoders: static vectors, the NNLM): a pair's second sequence follows the
+ * first with segment id 1, and nothing is ever windowed (no context limit).
+ */
+export function wordTokens(examples: readonly WordsInput[], idOf: (word: string) => number): { inputs: TokenizedInput[]; report: TokenizeReport } {
+  const inputs = examples.map((ex, example) => {
+    const words = [...ex.words, ...(ex.pair ?? [])];
+    const typeIds = [...ex.words.map(() => 0), ...(ex.pair ?? []).map(() => 1)];
+    return { ids: words.map(idOf), typeIds, wordStarts: words.map((_, i) => i), scoredWords: words.map(() => true), example, window: 0 };
+  });
+  return { inputs, report: { windowed: 0, truncatedPairs: 0, emptyWords: 0 } };
+}
+
 /** What to do with a word that has no vector. */
 export type OovPolicy = 'zero' | 'unk';
 
@@ -208,13 +221,7 @@ export class StaticEncoder implements Encoder {
   }
 
   tokenize(examples: readonly WordsInput[]) {
-    const report: TokenizeReport = { windowed: 0, truncatedPairs: 0, emptyWords: 0 };
-    const inputs = examples.map((ex, example) => {
-      const words = [...ex.words, ...(ex.pair ?? [])];
-      const typeIds = [...ex.words.map(() => 0), ...(ex.pair ?? []).map(() => 1)];
-      return { ids: words.map((w) => this.idOf(w)), typeIds, wordStarts: words.map((_, i) => i), scoredWords: words.map(() => true), example, window: 0 };
-    });
-    return { inputs, report };
+    return wordTokens(examples, (w) => this.idOf(w));
   }
 
   /** The share of words with no vector (out of vocabulary) in some examples. */
