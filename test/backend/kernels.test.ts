@@ -153,6 +153,10 @@ t('concat, gather and scatterAdd (float and int, strided indices)', async () => 
   const xs = [pair([3, 4, 5]), pair([3, 2, 5], { strides: [1, 3, 6] }), pair([3, 1, 5])];
   await same('concat axis 1', [3, 7, 5], (k, s) => k.concat(xs.map((x) => x[s]), 1));
   await same('concat axis 0', [9, 4, 5], (k, s) => k.concat([xs[0]![s], xs[0]![s], xs[0]![s]], 0));
+  const last = [pair([3, 4, 2], { offset: 5 }), pair([3, 4, 5], { strides: [1, 15, 3] }), pair([3, 4, 1])];
+  await same('concat last axis, offset and transposed inputs', [3, 4, 8], (k, s) => k.concat(last.map((x) => x[s]), 2));
+  const ints = [pair([2, 3], { int: 9 }), pair([2, 4], { int: 9, strides: [1, 2] })];
+  await same('concat int', [2, 7], (k, s) => k.concat(ints.map((x) => x[s]), 1), 0, 'int32');
   const x = pair([6, 50]);
   const idx = pair([6, 20], { int: 50 });
   await same('gather axis 1', [6, 20], (k, s) => k.gather(x[s], 1, idx[s]));

@@ -122,6 +122,22 @@ export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
         return kernels.lstmBackward!(dense(grad), dense(wHh), mask && dense(mask), saved as LstmSaved, hasBias);
       },
     } : {}),
+    concat(xs, axis) {
+      // Each input is a block of rows of its own width inside every outer row of the result: row copies, no index walk.
+      const shape = [...xs[0]!.shape];
+      shape[axis] = xs.reduce((n, x) => n + x.shape[axis]!, 0);
+      const out = allocArray(xs[0]!.dtype, sizeOf(shape));
+      const outer = sizeOf(shape.slice(0, axis)), inner = sizeOf(shape.slice(axis + 1)), rowWidth = shape[axis]! * inner;
+      let start = 0;
+      for (const x of xs) {
+        const width = x.shape[axis]! * inner;
+        const src = isContiguous(x.shape, x.strides) ? (x.buf as TypedArray).subarray(x.offset, x.offset + outer * width) : copy(x, allocArray(x.dtype, outer * width));
+        if (outer === 1 || width === rowWidth) out.set(src, start);
+        else for (let o = 0; o < outer; o++) out.set(src.subarray(o * width, (o + 1) * width), o * rowWidth + start);
+        start += width;
+      }
+      return out;
+    },
     where: (cond, a, b, shape) =>
       (native && a.dtype === 'float32' && (cond.dtype === 'float32' || cond.dtype === 'int32') ? native.where(cond, a, b, shape) : null) ?? whereFast(cond, a, b, shape),
     contiguous: (x, dtype) => copy(x, allocArray(dtype, sizeOf(x.shape))),
