@@ -12,8 +12,14 @@ export function tokenize(line: string): string[] {
   return line.toLowerCase().match(WORD) ?? [];
 }
 
-/** How a paragraph becomes words: 'words' lowercases and keeps letters and digits (word2vec's); 'whitespace' splits pre-tokenised text (wikitext). */
-export type WordSplit = 'words' | 'whitespace';
+/**
+ * How a paragraph becomes words: 'words' lowercases and keeps letters and digits (word2vec's); 'whitespace' splits
+ * pre-tokenised text (wikitext); 'tokens' keeps case and makes each punctuation mark a token (for character models
+ * such as ELMo, on raw text).
+ */
+export type WordSplit = 'words' | 'whitespace' | 'tokens';
+
+const TOKEN = /[\p{L}\p{N}]+(?:['’][\p{L}\p{N}]+)*|[^\s\p{L}\p{N}]/gu;
 
 export const UNK = '<unk>';
 export const BOS = '<s>';
@@ -21,14 +27,22 @@ export const EOS = '</s>';
 
 /** Splits a paragraph into words. */
 export function splitWords(text: string, split: WordSplit): string[] {
-  return split === 'words' ? tokenize(text) : text.split(/\s+/).filter(Boolean);
+  if (split === 'words') return tokenize(text);
+  return split === 'tokens' ? text.match(TOKEN) ?? [] : text.split(/\s+/).filter(Boolean);
 }
 
-/** The paragraphs of a corpus (files, folders, .gz) as word arrays, and the read's stats (invalid UTF-8 counted). */
-export async function readParagraphs(path: string | readonly string[], split: WordSplit): Promise<{ paragraphs: string[][]; stats: CorpusStats }> {
+/** How a corpus divides into sequences: paragraphs (blank-line separated, wrapped lines joined) or lines (one sentence a line, bilm-tf's). */
+export type SequenceLayout = 'paragraphs' | 'lines';
+
+/**
+ * The paragraphs (or lines) of a corpus (files, folders, .gz) as word arrays, and the read's stats (invalid UTF-8
+ * counted); `emptyLines` counts the blank lines skipped in the 'lines' layout, and lines with no word.
+ */
+export async function readParagraphs(path: string | readonly string[], split: WordSplit, layout: SequenceLayout = 'paragraphs'): Promise<{ paragraphs: string[][]; stats: CorpusStats; emptyLines: number }> {
   const corpus = await Corpus.open(path, { layout: 'raw' });
   const paragraphs: string[][] = [];
   let lines: string[] = [];
+  let emptyLines = 0;
   const flush = () => {
     const words = splitWords(joinWrapped(lines), split);
     if (words.length > 0) paragraphs.push(words);
@@ -36,52 +50,72 @@ export async function readParagraphs(path: string | readonly string[], split: Wo
   };
   let file = -1;
   for await (const { line, fileIndex } of corpus.linesWithFiles()) {
+    if (layout === 'lines') {
+      const words = splitWords(line, split);
+      if (words.length > 0) paragraphs.push(words);
+      else emptyLines++;
+      continue;
+    }
     if (fileIndex !== file) { flush(); file = fileIndex; }
     if (line.trim() === '') flush();
     else lines.push(line);
   }
   flush();
-  return { paragraphs, stats: corpus.stats };
+  return { paragraphs, stats: corpus.stats, emptyLines };
 }
 
-/** A closed word vocabulary: `<unk>`, `<s>`, `</s>` (ids 0, 1, 2), then words by descending count (ties: first seen). */
+/** The reserved words that head a vocabulary, in id order, and which of them stands for unknown words. */
+export interface VocabSpecials {
+  words: readonly string[];
+  unk: string;
+}
+
+/** The word LMs' specials: `<unk>`, `<s>`, `</s>` (ids 0, 1, 2). ELMo's are bilm-tf's `<S>`, `</S>`, `<UNK>`. */
+export const WORD_LM_SPECIALS: VocabSpecials = { words: [UNK, BOS, EOS], unk: UNK };
+
+/** A closed word vocabulary: the specials (by default `<unk>`, `<s>`, `</s>`), then words by descending count (ties: first seen). */
 export class WordVocab {
   readonly index: Map<string, number>;
-  constructor(readonly words: readonly string[]) {
-    if (words[0] !== UNK || words[1] !== BOS || words[2] !== EOS) throw new Error(`WordVocab: the first three words must be ${UNK}, ${BOS}, ${EOS}`);
+  /** The id words outside the vocabulary get. */
+  readonly unkId: number;
+  constructor(readonly words: readonly string[], readonly specials: VocabSpecials = WORD_LM_SPECIALS) {
+    if (specials.words.some((w, i) => words[i] !== w)) throw new Error(`WordVocab: the first ${specials.words.length} words must be ${specials.words.join(', ')}`);
     this.index = new Map(words.map((w, i) => [w, i]));
     if (this.index.size !== words.length) throw new Error('WordVocab: a word is listed twice');
+    this.unkId = specials.words.indexOf(specials.unk);
+    if (this.unkId < 0) throw new Error(`WordVocab: the unknown word ${specials.unk} is not among the specials`);
   }
 
   /**
    * The vocabulary of word arrays: the `maxSize` most frequent words (all specials included in the count) with at
-   * least `minCount` occurrences. A word already written `<unk>` in the text (wikitext) is the unknown word itself.
+   * least `minCount` occurrences. A word already written as a special in the text (wikitext's `<unk>`) is that special.
    */
-  static build(paragraphs: readonly string[][], opts: { maxSize?: number; minCount?: number } = {}): WordVocab {
+  static build(paragraphs: readonly string[][], opts: { maxSize?: number; minCount?: number; specials?: VocabSpecials } = {}): WordVocab {
+    const specials = opts.specials ?? WORD_LM_SPECIALS;
     const counts = new Map<string, number>();
     for (const p of paragraphs) for (const w of p) counts.set(w, (counts.get(w) ?? 0) + 1);
-    for (const s of [UNK, BOS, EOS]) counts.delete(s);
+    for (const s of specials.words) counts.delete(s);
     const minCount = opts.minCount ?? 1;
     const kept = [...counts].filter(([, c]) => c >= minCount).sort((a, b) => b[1] - a[1]).map(([w]) => w);
-    return new WordVocab([UNK, BOS, EOS, ...kept.slice(0, Math.max(0, (opts.maxSize ?? Infinity) - 3))]);
+    return new WordVocab([...specials.words, ...kept.slice(0, Math.max(0, (opts.maxSize ?? Infinity) - specials.words.length))], specials);
   }
 
   get size(): number { return this.words.length; }
 
-  /** A word's id, `<unk>`'s for words outside the vocabulary. */
-  id(word: string): number { return this.index.get(word) ?? 0; }
+  /** A word's id, the unknown word's for words outside the vocabulary. */
+  id(word: string): number { return this.index.get(word) ?? this.unkId; }
 
   /** One word a line, in id order (the file `vocab.txt` beside a model). */
   toText(): string { return `${this.words.join('\n')}\n`; }
 
   /** Reads `toText`'s format; `where` names the file in errors. */
-  static fromText(text: string, where = 'vocab.txt'): WordVocab {
+  static fromText(text: string, where = 'vocab.txt', specials: VocabSpecials = WORD_LM_SPECIALS): WordVocab {
     const words = text.split('\n');
     if (words[words.length - 1] === '') words.pop();
     const empty = words.findIndex((w) => w === '');
     if (empty >= 0) throw new Error(`${where}, line ${empty + 1}: an empty word`);
     try {
-      return new WordVocab(words);
+      return new WordVocab(words, specials);
     } catch (err) {
       throw new Error(`${where}: ${(err as Error).message}`);
     }
@@ -113,7 +147,7 @@ export function ngramWindows(paragraphs: readonly string[][], vocab: WordVocab, 
     for (let t = width; t < ids.length; t++, at++) {
       for (let j = 0; j < width; j++) contexts[at * width + j] = ids[t - width + j]!;
       targets[at] = ids[t]!;
-      if (ids[t] === 0) unknown++;
+      if (ids[t] === vocab.unkId) unknown++;
     }
   }
   return { order, contexts, targets, count, unknown };
