@@ -10,4 +10,5 @@ export * from './fill-mask.js';
 export * from './checkpoint.js';
 export * from './metrics.js';
 export * from './bleu.js';
+export * from './cove-train.js';
 export * as transfer from './transfer/index.js';
