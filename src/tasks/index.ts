@@ -12,3 +12,4 @@ export * from './metrics.js';
 export * from './bleu.js';
 export * from './cove-train.js';
 export * as transfer from './transfer/index.js';
+export * as probes from './probes/index.js';
