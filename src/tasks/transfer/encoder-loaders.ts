@@ -3,6 +3,7 @@
 // `scratch:` baseline. Their task models are feature models (a new top over the encoder's states), frozen or trained.
 import type { Encoder } from './encoders.js';
 import { nnlmEncoderLoader } from './nnlm-encoder.js';
+import { coveEncoderLoader } from './cove-encoder.js';
 
 /** How a model directory of one model_type becomes an encoder. */
 export interface EncoderLoader {
@@ -15,6 +16,7 @@ export interface EncoderLoader {
 // The built-in loaders, one line each (the loader lives beside its encoder).
 const loaders = new Map<string, EncoderLoader>([
   ['nnlm', nnlmEncoderLoader],
+  ['cove', coveEncoderLoader],
 ]);
 
 /** Makes another model_type usable as a transfer encoder (or replaces a built-in one). */

@@ -4,6 +4,7 @@ export * from './inputs.js';
 export * from './encoders.js';
 export * from './encoder-loaders.js';
 export * from './nnlm-encoder.js';
+export * from './cove-encoder.js';
 export * from './task-model.js';
 export * from './finetune.js';
 export * from './data.js';
