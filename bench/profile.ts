@@ -21,7 +21,7 @@ function label(name: string, args: unknown[]): string {
 }
 
 export default async function profile(args: string[]): Promise<void> {
-  const kind = (args.find((a) => !a.startsWith('--') && ['gpt', 'bert', 'lstm'].includes(a)) ?? 'gpt') as 'gpt' | 'bert' | 'lstm';
+  const kind = (args.find((a) => !a.startsWith('--') && ['gpt', 'bert', 'lstm', 'elmo'].includes(a)) ?? 'gpt') as 'gpt' | 'bert' | 'lstm' | 'elmo';
   const steps = Number(arg(args, 'steps', '2'));
   const { step, tokens } = makeStep(kind);
   await step(); // warm-up: first-call compilation and allocation

@@ -1,8 +1,9 @@
 // Training-step workloads shared by the cpu and models suites, at torch_cpu.py's default shapes, and a child-process
 // entry that times one of them and reports its peak RSS:  node --import tsx bench/steps.ts gpt|bert|lstm [steps] [warmup]
 import { pathToFileURL } from 'node:url';
-import { Embedding, LSTM, Linear, Module } from '../src/nn/index.js';
+import { Embedding, LSTM, Linear, LogUniformSampler, Module } from '../src/nn/index.js';
 import { BertForPreTraining, bertConfig } from '../src/models/bert.js';
+import { ElmoBiLM, charIds, elmoConfig, type ElmoBatch } from '../src/models/elmo.js';
 import { GPT, gptConfig } from '../src/models/gpt.js';
 import { AdamW } from '../src/optim/index.js';
 import * as T from '../src/tensor/index.js';
@@ -11,6 +12,8 @@ import * as T from '../src/tensor/index.js';
 export const SHAPES = {
   transformer: { layers: 4, dim: 256, heads: 4, ffn: 1024, vocab: 8000, seq: 128, batch: 16 },
   lstm: { layers: 2, dim: 512, vocab: 8000, seq: 64, batch: 32 },
+  /** ELMo's tiny biLM on sentences of `seq` tokens; tokens drawn Zipf-like, so a batch has realistic distinct words. */
+  elmo: { vocab: 8000, seq: 20, batch: 64 },
 } as const;
 
 /** What a timed workload reports. */
@@ -30,10 +33,39 @@ class LSTMLM extends Module {
   forward(x: T.Tensor): T.Tensor { return this.head.forward(this.lstm.forward(this.emb.forward(x)).output); }
 }
 
+/** An ELMo biLM training batch: Zipf-drawn words (as bench/peers/torch_elmo.py draws them), their characters and targets. */
+export function elmoBatch(rng: T.Generator, vocab: number, batch: number, seq: number): ElmoBatch & { distinct: number } {
+  const sampler = new LogUniformSampler(vocab);
+  const words = Int32Array.from({ length: batch * seq }, () => sampler.draw(rng));
+  const rows = new Map<number, number>();
+  const tokens = words.map((w) => { if (!rows.has(w)) rows.set(w, rows.size); return rows.get(w)!; });
+  const chars = new Int32Array(rows.size * 50);
+  for (const [w, r] of rows) charIds(`w${w}`, 50, chars.subarray(r * 50, (r + 1) * 50));
+  const forward = words.map((_, i) => (i % seq < seq - 1 ? words[i + 1]! : -1));
+  const backward = words.map((_, i) => (i % seq > 0 ? words[i - 1]! : -1));
+  return {
+    chars: T.fromArray(chars, [rows.size, 50], { dtype: 'int32' }), tokens: T.fromArray(tokens, [batch, seq], { dtype: 'int32' }),
+    mask: T.ones([batch, seq]), targets: { forward, backward }, distinct: rows.size,
+  };
+}
+
 /** A function that runs one AdamW training step on random tokens. */
-export function makeStep(kind: 'gpt' | 'bert' | 'lstm'): { step: () => Promise<void>; tokens: number } {
+export function makeStep(kind: 'gpt' | 'bert' | 'lstm' | 'elmo'): { step: () => Promise<void>; tokens: number } {
   const rng = new T.Generator(0);
   T.manualSeed(0);
+  if (kind === 'elmo') {
+    const { vocab, seq, batch } = SHAPES.elmo;
+    const model = new ElmoBiLM(elmoConfig({ vocab_size: vocab, dropout: 0 }));
+    const opt = new AdamW(model.parameters(), { lr: 1e-3 });
+    return {
+      tokens: batch * seq,
+      step: async () => {
+        const loss = model.forward(elmoBatch(rng, vocab, batch, seq)).loss!;
+        opt.zeroGrad(); loss.backward(); opt.step();
+        await loss.item();
+      },
+    };
+  }
   if (kind === 'lstm') {
     const { layers, dim, vocab, seq, batch } = SHAPES.lstm;
     const model = new LSTMLM(vocab, dim, layers);

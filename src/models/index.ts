@@ -3,6 +3,7 @@ export * from './gpt.js';
 export * from './bert.js';
 export * from './nnlm.js';
 export * from './cove.js';
+export * from './elmo.js';
 export * from './kneser-ney.js';
 export * from './heads.js';
 export * from './family.js';

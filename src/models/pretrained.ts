@@ -8,10 +8,11 @@ import type { Tensor } from '../tensor/tensor.js';
 import { bertFamily } from './bert.js';
 import type { Architecture, ModelFamily, PretrainedModule } from './family.js';
 import { gpt2Family } from './gpt.js';
+import { elmoFamily } from './elmo.js';
 import { nnlmFamily } from './nnlm.js';
 import { coveFamily } from './cove.js';
 
-const families = new Map<string, ModelFamily>([gpt2Family, bertFamily, nnlmFamily, coveFamily].map((f) => [f.modelType, f as unknown as ModelFamily]));
+const families = new Map<string, ModelFamily>([gpt2Family, bertFamily, nnlmFamily, elmoFamily, coveFamily].map((f) => [f.modelType, f as unknown as ModelFamily]));
 
 /** Registers a family under its model_type (replacing one of the same type), e.g. a model of one's own. */
 export function registerModelFamily<C extends object>(family: ModelFamily<C>): void {

@@ -4,6 +4,7 @@ export * from './init.js';
 export { Linear, Embedding, LayerNorm, Dropout, Conv1d, Conv2d, Highway } from './layers.js';
 export { LSTM, type LSTMConfig, type LSTMOutput, type SequenceMask } from './lstm.js';
 export { ScalarMix } from './scalar-mix.js';
+export { LogUniformSampler, sampledSoftmaxLoss, type SampledSoftmaxOptions } from './sampled-softmax.js';
 export { CRF, allowedTransitions, crfLogLikelihood, crfLogPartition, crfPathScore } from './crf.js';
 export { BiLSTMTagger, BiLSTMClassifier } from './sequence-heads.js';
 export {

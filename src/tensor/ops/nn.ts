@@ -1,6 +1,5 @@
 // Neural-network ops: softmax, dropout, layer norm, cross-entropy, attention, embedding, linear, the LSTM cell,
 // convolutions and pooling. Composites of primitives unless a backend offers a fused kernel.
-import { getBackend } from '../../backend/registry.js';
 import { noGrad, record } from '../autograd.js';
 import { ShapeError, fmt, normalizeAxis } from '../shape.js';
 import { fromKernel, type Tensor } from '../tensor.js';
@@ -309,20 +308,23 @@ export function pad(x: Tensor, pads: readonly (readonly [number, number])[], val
   return y;
 }
 
-const patchIndexCache = new Map<string, Tensor>();
+const patchIndexCache = new Map<string, Int32Array>();
 
-/** Int32 positions [kh*kw * Ho*Wo] into a flattened [Hp*Wp] plane, for each kernel tap and output pixel. */
-function patchIndex(Hp: number, Wp: number, kh: number, kw: number, sh: number, sw: number, Ho: number, Wo: number): Tensor {
-  const key = [getBackend().name, Hp, Wp, kh, kw, sh, sw].join(',');
-  let idx = patchIndexCache.get(key);
-  if (!idx) {
-    const data = new Int32Array(kh * kw * Ho * Wo);
+/** Positions into a flattened [Hp*Wp] plane of each kernel tap at each output pixel: [kh*kw, Ho*Wo], or [Ho*Wo, kh*kw] pixel-major. */
+function patchIndex(Hp: number, Wp: number, kh: number, kw: number, sh: number, sw: number, Ho: number, Wo: number, order: 'tap-major' | 'pixel-major'): Int32Array {
+  const key = [order, Hp, Wp, kh, kw, sh, sw].join(',');
+  let data = patchIndexCache.get(key);
+  if (!data) {
+    data = new Int32Array(kh * kw * Ho * Wo);
     let n = 0;
-    for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) for (let i = 0; i < Ho; i++) for (let j = 0; j < Wo; j++) data[n++] = (i * sh + a) * Wp + (j * sw + b);
-    idx = fromArray(data, [data.length]);
-    patchIndexCache.set(key, idx);
+    if (order === 'tap-major') {
+      for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) for (let i = 0; i < Ho; i++) for (let j = 0; j < Wo; j++) data[n++] = (i * sh + a) * Wp + (j * sw + b);
+    } else {
+      for (let i = 0; i < Ho; i++) for (let j = 0; j < Wo; j++) for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) data[n++] = (i * sh + a) * Wp + (j * sw + b);
+    }
+    patchIndexCache.set(key, data);
   }
-  return idx;
+  return data;
 }
 
 /** The kh×kw patches of x [N, C, H, W] as [N, C, kh*kw, Ho*Wo] (im2col through gather, so it has a gradient). */
@@ -331,7 +333,7 @@ function unfold(x: Tensor, kh: number, kw: number, sh: number, sw: number, paddi
   const [N, C, Hp, Wp] = xp.shape as [number, number, number, number];
   const Ho = Math.floor((Hp - kh) / sh) + 1, Wo = Math.floor((Wp - kw) / sw) + 1;
   if (Ho < 1 || Wo < 1) throw new ShapeError(`conv/pool: kernel ${kh}x${kw} is larger than the padded input ${fmt(xp.shape)}`);
-  const idx = expand(reshape(patchIndex(Hp, Wp, kh, kw, sh, sw, Ho, Wo), [1, 1, -1]), [N, C, kh * kw * Ho * Wo]);
+  const idx = expand(reshape(fromArray(patchIndex(Hp, Wp, kh, kw, sh, sw, Ho, Wo, 'tap-major'), [kh * kw * Ho * Wo], { dtype: 'int32' }), [1, 1, -1]), [N, C, kh * kw * Ho * Wo]);
   const cols = gather(reshape(contiguous(xp), [N, C, Hp * Wp]), 2, idx);
   return { cols: reshape(cols, [N, C, kh * kw, Ho * Wo]), Ho, Wo };
 }
@@ -339,18 +341,31 @@ function unfold(x: Tensor, kh: number, kw: number, sh: number, sw: number, paddi
 type Pair = number | [number, number];
 const pair = (p: Pair): [number, number] => (typeof p === 'number' ? [p, p] : p);
 
-/** 2-D convolution (cross-correlation) of x [N, C, H, W] with weight [O, C, kh, kw], as in PyTorch. */
+/**
+ * 2-D convolution (cross-correlation) of x [N, C, H, W] with weight [O, C, kh, kw], as in PyTorch. The input goes
+ * channels-last so that each output pixel's patch is one row [kh·kw·C], picked by one row gather, and the whole
+ * convolution is one GEMM over N·Ho·Wo rows (a product per image would broadcast the weight, and its gradient would
+ * be a reduction over the images).
+ */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: { stride?: Pair; padding?: Pair } = {}): Tensor {
   if (x.rank !== 4 || weight.rank !== 4 || x.shape[1] !== weight.shape[1]) {
     throw new ShapeError(`conv2d: input ${fmt(x.shape)} and weight ${fmt(weight.shape)} must be [N, C, H, W] and [O, C, kh, kw]`);
   }
   const [O, C, kh, kw] = weight.shape as [number, number, number, number];
   const [sh, sw] = pair(opts.stride ?? 1);
-  const { cols, Ho, Wo } = unfold(x, kh, kw, sh, sw, pair(opts.padding ?? 0), 0);
-  const N = x.shape[0]!;
-  const out = matmul(reshape(weight, [O, C * kh * kw]), reshape(cols, [N, C * kh * kw, Ho * Wo]));
-  const y = bias ? add(out, reshape(bias, [O, 1])) : out;
-  return reshape(y, [N, O, Ho, Wo]);
+  const [ph, pw] = pair(opts.padding ?? 0);
+  const xp = ph || pw ? pad(x, [[ph, ph], [pw, pw]], 0) : x;
+  const [N, , Hp, Wp] = xp.shape as [number, number, number, number];
+  const Ho = Math.floor((Hp - kh) / sh) + 1, Wo = Math.floor((Wp - kw) / sw) + 1;
+  if (Ho < 1 || Wo < 1) throw new ShapeError(`conv2d: kernel ${kh}x${kw} is larger than the padded input ${fmt(xp.shape)}`);
+  const taps = patchIndex(Hp, Wp, kh, kw, sh, sw, Ho, Wo, 'pixel-major');
+  const L = Ho * Wo * kh * kw;
+  const rows = new Int32Array(N * L);
+  for (let n = 0; n < N; n++) for (let k = 0; k < L; k++) rows[n * L + k] = n * Hp * Wp + taps[k]!;
+  const pixels = reshape(contiguous(permute(xp, [0, 2, 3, 1])), [N * Hp * Wp, C]);
+  const cols = reshape(indexSelect(pixels, 0, fromArray(rows, [N * L], { dtype: 'int32' })), [N, Ho * Wo, kh * kw * C]);
+  const y = linear(cols, reshape(permute(weight, [0, 2, 3, 1]), [O, kh * kw * C]), bias); // (N, Ho·Wo, O)
+  return permute(reshape(y, [N, Ho, Wo, O]), [0, 3, 1, 2]);
 }
 
 /** 1-D convolution of x [N, C, L] with weight [O, C, k]. */
