@@ -263,6 +263,35 @@ async function staticModel(spec: TransferSpec): Promise<BuiltModel> {
   };
 }
 
+/** Options of `loadEncoder`. */
+export interface LoadEncoderOptions {
+  /** A tokenizer for a model directory that has none beside it. */
+  tokenizer?: string;
+  /** How words join into the text the tokenizer reads (default ' '). */
+  separator?: string;
+  /** Word vectors: how out-of-vocabulary words are handled. */
+  oov?: OovPolicy;
+}
+
+/**
+ * The encoder alone, from what `TransferSpec.model` takes: a model directory (its base model: BERT, GPT-2, or any
+ * model_type with an encoder loader), a word-vector file, or `scratch:<model directory>`. For probes and features.
+ */
+export async function loadEncoder(model: string, opts: LoadEncoderOptions = {}): Promise<Encoder> {
+  if (VECTOR_FILE.test(model) && !(await isDirectory(model))) return new StaticEncoder(await WordVectors.load(model), { oov: opts.oov });
+  const scratch = model.startsWith('scratch:');
+  const dir = scratch ? model.slice('scratch:'.length) : model;
+  const config = await readJsonFile(nodePath.join(dir, 'config.json'));
+  const modelType = String(config.model_type);
+  if (modelType !== 'bert' && modelType !== 'gpt2') {
+    const loader = encoderLoader(modelType, nodePath.join(dir, 'config.json'));
+    return scratch ? loader.scratch(dir, config) : loader.load(dir, config);
+  }
+  const architecture = modelType === 'bert' ? 'BertModel' : 'GPT2Model';
+  const base = scratch ? modelFromConfig(config, { architecture }) : (await loadPretrained(dir, { architecture })).model;
+  return encoderOf(base, await tokenizerOf(dir, opts.tokenizer), opts.separator);
+}
+
 /** transfer.json: how a saved task model was built (task, labels, mode, the encoder it reads). */
 async function writeTransferJson(dir: string, spec: TransferSpec, extra: Record<string, unknown>): Promise<void> {
   const { model, kind, labels, mode, layer, oov, separator, lmWeight, head } = spec;
