@@ -10,6 +10,7 @@ import { registerGlove } from './glove.js';
 import { registerFinetune } from './finetune.js';
 import { registerNnlm } from './nnlm.js';
 import { registerProbe } from './probe.js';
+import { registerElmo } from './elmo.js';
 
 /** Every top-level command, in the order `pretrain --help` lists them. */
-export const commands: ((program: Command) => void)[] = [registerNnlm, registerGpt, registerBert, registerFinetune, registerProbe, registerTokenizer, registerData, registerWord2vec, registerGlove, registerVectors];
+export const commands: ((program: Command) => void)[] = [registerNnlm, registerElmo, registerGpt, registerBert, registerFinetune, registerProbe, registerTokenizer, registerData, registerWord2vec, registerGlove, registerVectors];
