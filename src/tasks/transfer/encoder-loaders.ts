@@ -4,6 +4,7 @@
 import type { Encoder } from './encoders.js';
 import { nnlmEncoderLoader } from './nnlm-encoder.js';
 import { coveEncoderLoader } from './cove-encoder.js';
+import { elmoEncoderLoader } from './elmo-encoder.js';
 
 /** How a model directory of one model_type becomes an encoder. */
 export interface EncoderLoader {
@@ -17,6 +18,7 @@ export interface EncoderLoader {
 const loaders = new Map<string, EncoderLoader>([
   ['nnlm', nnlmEncoderLoader],
   ['cove', coveEncoderLoader],
+  ['elmo', elmoEncoderLoader],
 ]);
 
 /** Makes another model_type usable as a transfer encoder (or replaces a built-in one). */

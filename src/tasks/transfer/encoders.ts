@@ -22,6 +22,8 @@ export interface TokenBatch {
   mask: Tensor;
   /** Each row's length before padding. */
   lengths: number[];
+  /** inputIds on the host, where the batch was made there (encoders that look ids up on the CPU read them without a device read). */
+  hostIds?: Int32Array;
 }
 
 /** What an encoder gives for a batch. */
@@ -69,7 +71,7 @@ export function padBatch(inputs: readonly TokenizedInput[], padId: number): Toke
   });
   return {
     inputIds: ops.fromArray(ids, [B, T], { dtype: 'int32' }), typeIds: ops.fromArray(types, [B, T], { dtype: 'int32' }),
-    mask: ops.fromArray(mask, [B, T]), lengths: inputs.map((x) => x.ids.length),
+    mask: ops.fromArray(mask, [B, T]), lengths: inputs.map((x) => x.ids.length), hostIds: ids,
   };
 }
 
