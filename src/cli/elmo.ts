@@ -58,6 +58,10 @@ function trainCommand() {
     .addOption(splitOption())
     .addOption(layoutOption())
     .addOption(new Option('--config <name>', 'tiny: 512 cells, projection 64 (minutes on a CPU); small, original: the published sizes').choices(Object.keys(ELMO_CONFIGS) as ElmoConfigName[]).default('tiny' as ElmoConfigName))
+    .option('--lstm-dim <n>', "override the configuration's LSTM cell size", positive)
+    .option('--projection-dim <n>', "override its projection P (the representations are 2P wide)", positive)
+    .option('--filter-scale <x>', "scale its char CNN's filter counts (each kept at 1 or more)", parse.positive)
+    .option('--highway <n>', 'override its number of highway layers', parse.count)
     .option('--out <dir>', 'output directory: checkpoint (config.json, model.safetensors, vocab.txt), log.jsonl, loss.svg', 'runs/elmo')
     .option('--max-vocab <n>', "the softmax's words at most, <S> </S> <UNK> included (the char CNN reads every word)", positive, 20000)
     .option('--min-count <n>', 'words seen fewer times are <UNK> targets', positive, 1)
@@ -80,7 +84,15 @@ function trainCommand() {
         [train, held] = [train.slice(0, cut), train.slice(cut)];
       }
       const vocab = WordVocab.build(train, { maxSize: o.maxVocab, minCount: o.minCount, specials: ELMO_SPECIALS });
-      const config = elmoConfig({ vocab_size: vocab.size, dropout: o.dropout, n_negative_samples: o.negativeSamples }, 'elmo train', o.config);
+      const named = elmoConfig({}, 'elmo train', o.config);
+      const config = elmoConfig({
+        vocab_size: vocab.size, dropout: o.dropout, n_negative_samples: o.negativeSamples,
+        char_cnn: {
+          ...named.char_cnn, n_highway: o.highway ?? named.char_cnn.n_highway,
+          filters: named.char_cnn.filters.map(([w, n]) => [w, Math.max(1, Math.round(n * (o.filterScale ?? 1)))]),
+        },
+        lstm: { ...named.lstm, dim: o.lstmDim ?? named.lstm.dim, projection_dim: o.projectionDim ?? named.lstm.projection_dim },
+      }, 'elmo train', o.config);
       const trainCorpus = ElmoCorpus.encode(train, vocab, { maxTokens: o.maxTokens }), heldCorpus = ElmoCorpus.encode(held, vocab, { maxTokens: o.maxTokens });
       const model = new ElmoBiLM(config);
       if (!quiet) {
