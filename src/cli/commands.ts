@@ -11,6 +11,7 @@ import { registerFinetune } from './finetune.js';
 import { registerNnlm } from './nnlm.js';
 import { registerProbe } from './probe.js';
 import { registerElmo } from './elmo.js';
+import { registerCove } from './cove.js';
 
 /** Every top-level command, in the order `pretrain --help` lists them. */
-export const commands: ((program: Command) => void)[] = [registerNnlm, registerElmo, registerGpt, registerBert, registerFinetune, registerProbe, registerTokenizer, registerData, registerWord2vec, registerGlove, registerVectors];
+export const commands: ((program: Command) => void)[] = [registerNnlm, registerElmo, registerCove, registerGpt, registerBert, registerFinetune, registerProbe, registerTokenizer, registerData, registerWord2vec, registerGlove, registerVectors];

@@ -10,11 +10,12 @@ import { CoveModel } from '../../models/cove.js';
 import { modelFromConfig } from '../../models/pretrained.js';
 import { Module, type Embedding, type LSTM } from '../../nn/index.js';
 import { nodePath } from '../../platform/node.js';
+import { noGrad } from '../../tensor/autograd.js';
 import * as ops from '../../tensor/ops.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { loadCove, sourceId, sourceTokens } from '../cove-train.js';
 import type { EncoderLoader } from './encoder-loaders.js';
-import { wordTokens, type Encoder, type TokenBatch, type WordsInput } from './encoders.js';
+import { padBatch, wordTokens, type Encoder, type TokenBatch, type WordsInput } from './encoders.js';
 import type { WordVocab } from '../../text/word-lm.js';
 
 /** One layer of the MT-LSTM's nn.LSTM, both directions, as a module of its own (for freezing below a layer). */
@@ -61,6 +62,40 @@ export class CoveEncoder implements Encoder {
     const zeros = ops.zeros([B, T, 2 * this.model.config.hidden_size], { dtype: out.glove.dtype });
     return [zeros, ...out.layers].map((h) => ops.concat([out.glove, h], -1));
   }
+}
+
+/** Which features `coveEmbed` gives per sentence, as AllenNLP's `elmo` command: every state, the top one, or their mean. */
+export type CoveLayers = 'all' | 'top' | 'average';
+
+/**
+ * The CoVe features of tokenised sentences, one entry per sentence: [3, n, d + 2·hidden] ('all'), or [n, d + 2·hidden]
+ * ('top': [GloVe; MT-LSTM₂], the paper's; 'average': the mean of the three states).
+ */
+export async function coveEmbed(encoder: CoveEncoder, sentences: readonly (readonly string[])[], opts: { layers?: CoveLayers; batchSize?: number } = {}): Promise<{ data: Float32Array; shape: number[] }[]> {
+  const layers = opts.layers ?? 'all', size = opts.batchSize ?? 32;
+  const D = encoder.hiddenSize, L = encoder.numStates;
+  const out: { data: Float32Array; shape: number[] }[] = [];
+  for (let from = 0; from < sentences.length; from += size) {
+    const group = sentences.slice(from, from + size);
+    const batch = padBatch(encoder.tokenize(group.map((words) => ({ words: [...words] }))).inputs, encoder.padId);
+    const T = batch.inputIds.shape[1]!;
+    const states = await Promise.all(noGrad(() => encoder.forward(batch)).map((s) => s.data() as Promise<Float32Array>));
+    group.forEach((s, b) => {
+      const n = s.length;
+      const rows = (l: number) => states[l]!.subarray(b * T * D, (b * T + n) * D);
+      if (layers === 'top') { out.push({ data: rows(L - 1).slice(), shape: [n, D] }); return; }
+      if (layers === 'all') {
+        const data = new Float32Array(L * n * D);
+        for (let l = 0; l < L; l++) data.set(rows(l), l * n * D);
+        out.push({ data, shape: [L, n, D] });
+        return;
+      }
+      const data = new Float32Array(n * D);
+      for (let l = 0; l < L; l++) rows(l).forEach((v, i) => { data[i]! += v / L; });
+      out.push({ data, shape: [n, D] });
+    });
+  }
+  return out;
 }
 
 /** Loads CoVe directories as encoders: the trained MT-LSTM, or (scratch) its architecture with fresh weights on the same GloVe. */
