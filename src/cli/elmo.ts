@@ -1,9 +1,12 @@
 // `pretrain elmo`: train ELMo's biLM on a corpus, measure its perplexity in each direction, and write its
 // representations of sentences (AllenNLP's `elmo` command, as safetensors).
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import { writeSafetensors, type SafetensorsTensor } from '../io/safetensors.js';
+import { savePretrained } from '../models/pretrained.js';
+import { importBilmTf } from '../tasks/elmo-import.js';
 import { ELMO_CONFIGS, ElmoBiLM, elmoConfig, publishedParameterCount, type ElmoConfigName } from '../models/elmo.js';
 import { ELMO_PRETRAIN, ELMO_SPECIALS, ElmoCorpus, ElmoPretrainTask, elmoEmbed, elmoPerplexity, type ElmoCorpusReport } from '../tasks/elmo-pretrain.js';
 import { manualSeed } from '../tensor/random.js';
@@ -43,8 +46,12 @@ async function loadVocab(dir: string, model: ElmoBiLM): Promise<WordVocab> {
   return vocab;
 }
 
-/** A trained biLM from a directory `pretrain elmo train` wrote. */
+/** A trained biLM from a directory `pretrain elmo train` or `import` wrote, or a released model's directory (options.json, weights.hdf5). */
 async function loadBiLM(dir: string): Promise<ElmoBiLM> {
+  if (!existsSync(join(dir, 'config.json')) && existsSync(join(dir, 'options.json')) && existsSync(join(dir, 'weights.hdf5'))) {
+    const vocab = join(dir, VOCAB_FILE);
+    return (await importBilmTf(join(dir, 'options.json'), join(dir, 'weights.hdf5'), existsSync(vocab) ? vocab : undefined)).model;
+  }
   const { model } = await loadModel(dir);
   if (!(model instanceof ElmoBiLM)) throw new Error(`${dir}: not an ELMo biLM (config.json model_type must be 'elmo')`);
   return model;
@@ -178,8 +185,29 @@ function embedCommand() {
     });
 }
 
+function importCommand() {
+  return new Command('import')
+    .description("Convert a released ELMo (bilm-tf's or AllenNLP's options.json + weights.hdf5) into a model directory the other commands, finetune and probe read.")
+    .requiredOption('--options <file>', 'options.json')
+    .requiredOption('--weights <file>', 'weights.hdf5')
+    .option('--vocab <file>', "bilm-tf's vocabulary file, for weights that include the softmax")
+    .requiredOption('--out <dir>', 'the model directory to write (config.json, model.safetensors, vocab.txt)')
+    .option('--json', 'print {"out", "parameters", "softmax"}')
+    .action(async (o) => {
+      const { model, vocab, hasSoftmax } = await importBilmTf(o.options, o.weights, o.vocab);
+      await savePretrained(model, o.out);
+      await writeFile(join(o.out, VOCAB_FILE), vocab.toText());
+      const summary = { out: resolve(o.out), parameters: publishedParameterCount(model), softmax: hasSoftmax };
+      if (o.json) console.log(JSON.stringify(summary));
+      else {
+        console.log(table([summary]));
+        if (!hasSoftmax) console.error(`${o.weights}: no softmax (bilm-tf's dumps leave it out): representations only, no perplexity`);
+      }
+    });
+}
+
 /** Registers `pretrain elmo`. */
 export const registerElmo = (program: Command): void => {
   program.addCommand(new Command('elmo').description("ELMo: a character-CNN biLM whose layers become contextual word features")
-    .addCommand(trainCommand()).addCommand(perplexityCommand()).addCommand(embedCommand()));
+    .addCommand(trainCommand()).addCommand(perplexityCommand()).addCommand(embedCommand()).addCommand(importCommand()));
 };

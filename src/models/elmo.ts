@@ -392,3 +392,121 @@ export const elmoFamily: ModelFamily<ElmoConfig> = {
   configToJson: (config) => ({ ...config }),
   renameKey: (key) => key,
 };
+
+/** A dataset of a bilm-tf weights file: its shape and values (row-major). */
+export interface BilmTfDataset { shape: readonly number[]; data: Float32Array }
+
+/**
+ * A configuration from a bilm-tf / AllenNLP options.json (its `char_cnn` and `lstm` blocks), each missing or mistyped
+ * key an error naming it. bilm-tf's 261 characters become 262 with AllenNLP's padding row.
+ */
+export function elmoConfigFromOptions(raw: unknown, where: string, vocabSize: number): ElmoConfig {
+  const at = (path: string): unknown => path.split('.').reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), raw);
+  const need = <T>(path: string, check: (v: unknown) => boolean, what: string, fallback?: T): T => {
+    const v = at(path);
+    if (v === undefined && fallback !== undefined) return fallback;
+    if (v === undefined) throw new Error(`${where}: missing key '${path}'`);
+    if (!check(v)) throw new Error(`${where}: key '${path}' is ${JSON.stringify(v)}, expected ${what}`);
+    return v as T;
+  };
+  const int = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
+  const clip = (path: string) => need<number | null>(path, (v) => v === null || (typeof v === 'number' && v > 0), 'a positive number or null', null);
+  const chars = need<number>('char_cnn.n_characters', int, 'a positive integer');
+  return elmoConfig({
+    vocab_size: vocabSize, dropout: 0, n_negative_samples: 0,
+    char_cnn: {
+      embedding: { dim: need('char_cnn.embedding.dim', int, 'a positive integer') },
+      filters: need('char_cnn.filters', (v) => Array.isArray(v), 'a list of [width, count] pairs'),
+      n_highway: need('char_cnn.n_highway', (v) => Number.isInteger(v) && (v as number) >= 0, 'a non-negative integer'),
+      activation: need('char_cnn.activation', (v) => v === 'relu' || v === 'tanh', "'relu' or 'tanh'"),
+      n_characters: chars === ELMO_CHARS.count - 1 ? ELMO_CHARS.count : chars,
+      max_characters_per_token: need('char_cnn.max_characters_per_token', int, 'a positive integer'),
+    },
+    lstm: {
+      dim: need('lstm.dim', int, 'a positive integer'), projection_dim: need('lstm.projection_dim', int, 'a positive integer'),
+      n_layers: need('lstm.n_layers', int, 'a positive integer'), cell_clip: clip('lstm.cell_clip'), proj_clip: clip('lstm.proj_clip'),
+      use_skip_connections: need('lstm.use_skip_connections', (v) => typeof v === 'boolean', 'true or false', false),
+    },
+  }, where);
+}
+
+/**
+ * Our state dict from a bilm-tf weights file (the layout of AllenNLP's published weights.hdf5), converted as AllenNLP
+ * loads it: TensorFlow's x·W transposed to our W·x; the convolutions [1, width, dim, n] to [n, dim, width]; the
+ * highway's carry gate negated (TensorFlow gates the transform, AllenNLP and we gate the input); the LSTM's packed
+ * [input; state] kernel split, its gates reordered from TensorFlow's (i, j, f, o) to (i, f, g, o) and the forget
+ * bias's built-in 1.0 added; the character table given its zero padding row. `read` names a dataset and must throw
+ * (naming it) when the file has none. The softmax, which bilm-tf's dumps leave out, is taken when present
+ * (`softmax/W` [vocab, P], `softmax/b`), else left as the model initialised it.
+ */
+export function elmoStateFromBilmTf(config: ElmoConfig, read: (dataset: string) => BilmTfDataset, has: (dataset: string) => boolean): Map<string, Tensor> {
+  const state = new Map<string, Tensor>();
+  const take = (name: string, shape: readonly number[]): Float32Array => {
+    const d = read(name);
+    if (d.shape.length !== shape.length || d.shape.some((n, i) => n !== shape[i])) {
+      throw new Error(`dataset '${name}' has shape [${d.shape.join(', ')}], the options need [${shape.join(', ')}]`);
+    }
+    return d.data;
+  };
+  const put = (key: string, data: Float32Array, shape: number[]) => state.set(key, ops.fromArray(data, shape));
+  const transpose = (x: Float32Array, rows: number, cols: number) => {
+    const out = new Float32Array(rows * cols);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = x[r * cols + c]!;
+    return out;
+  };
+  const { char_cnn: cnn, lstm } = config;
+  const D = cnn.embedding.dim, P = lstm.projection_dim, C = lstm.dim;
+  const table = new Float32Array(cnn.n_characters * D);
+  table.set(take('char_embed', [cnn.n_characters - 1, D]), D);
+  put('token_encoder.char_embedding.weight', table, [cnn.n_characters, D]);
+  cnn.filters.forEach(([width, n], i) => {
+    const w = take(`CNN/W_cnn_${i}`, [1, width, D, n]);
+    const out = new Float32Array(n * D * width);
+    for (let k = 0; k < width; k++) for (let d = 0; d < D; d++) for (let o = 0; o < n; o++) out[(o * D + d) * width + k] = w[(k * D + d) * n + o]!;
+    put(`token_encoder.convolutions.${i}.weight`, out, [n, D, width]);
+    put(`token_encoder.convolutions.${i}.bias`, take(`CNN/b_cnn_${i}`, [n]), [n]);
+  });
+  const F = cnn.filters.reduce((s, [, n]) => s + n, 0);
+  for (let k = 0; k < cnn.n_highway; k++) {
+    const weight = new Float32Array(2 * F * F), bias = new Float32Array(2 * F);
+    weight.set(transpose(take(`CNN_high_${k}/W_transform`, [F, F]), F, F));
+    weight.set(transpose(take(`CNN_high_${k}/W_carry`, [F, F]), F, F).map((v) => -v), F * F);
+    bias.set(take(`CNN_high_${k}/b_transform`, [F]));
+    bias.set(take(`CNN_high_${k}/b_carry`, [F]).map((v) => -v), F);
+    put(`token_encoder.highway.layers.${k}.weight`, weight, [2 * F, F]);
+    put(`token_encoder.highway.layers.${k}.bias`, bias, [2 * F]);
+  }
+  put('token_encoder.projection.weight', transpose(take('CNN_proj/W_proj', [F, P]), F, P), [P, F]);
+  put('token_encoder.projection.bias', take('CNN_proj/b_proj', [P]), [P]);
+  // TensorFlow's gate blocks (i, j, f, o) in our order (i, f, g, o): block b of ours is block TF_GATE[b] of theirs.
+  const TF_GATE = [0, 2, 1, 3];
+  for (let l = 0; l < lstm.n_layers; l++) {
+    for (const [direction, side] of [[0, 'forward_layers'], [1, 'backward_layers']] as const) {
+      const cell = `RNN_${direction}/RNN/MultiRNNCell/Cell${l}/LSTMCell`;
+      const input = P;
+      const kernel = take(`${cell}/W_0`, [input + P, 4 * C]); // [input + P, 4C], x·W
+      const wIh = new Float32Array(4 * C * input), wHh = new Float32Array(4 * C * P);
+      for (let b = 0; b < 4; b++) {
+        for (let g = 0; g < C; g++) {
+          const col = TF_GATE[b]! * C + g, row = b * C + g;
+          for (let i = 0; i < input; i++) wIh[row * input + i] = kernel[i * 4 * C + col]!;
+          for (let j = 0; j < P; j++) wHh[row * P + j] = kernel[(input + j) * 4 * C + col]!;
+        }
+      }
+      const tfBias = take(`${cell}/B`, [4 * C]);
+      const bias = new Float32Array(4 * C);
+      for (let b = 0; b < 4; b++) for (let g = 0; g < C; g++) bias[b * C + g] = tfBias[TF_GATE[b]! * C + g]! + (b === 1 ? 1 : 0);
+      const key = `${side}.${l}`;
+      put(`${key}.weight_ih_l0`, wIh, [4 * C, input]);
+      put(`${key}.weight_hh_l0`, wHh, [4 * C, P]);
+      put(`${key}.bias_ih_l0`, bias, [4 * C]);
+      put(`${key}.bias_hh_l0`, new Float32Array(4 * C), [4 * C]);
+      put(`${key}.weight_hr_l0`, transpose(take(`${cell}/W_P_0`, [C, P]), C, P), [P, C]);
+    }
+  }
+  if (has('softmax/W')) {
+    put('softmax.weight', take('softmax/W', [config.vocab_size, P]), [config.vocab_size, P]);
+    put('softmax.bias', take('softmax/b', [config.vocab_size]), [config.vocab_size]);
+  }
+  return state;
+}

@@ -76,3 +76,20 @@ test('pretrain elmo: bad input gets an error naming what is wrong', () => {
   assert.equal(help.status, 0);
   assert.match(help.stdout, /--layers <which>/);
 });
+
+test('pretrain elmo import converts a released model; embed reads the converted directory and the released one alike', async () => {
+  const fixture = fileURLToPath(new URL('../fixtures/elmo/bilm-tf/', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'elmo-import-'));
+  const imported = run('elmo', 'import', '--options', join(fixture, 'options.json'), '--weights', join(fixture, 'weights.hdf5'), '--vocab', join(fixture, 'vocab.txt'), '--out', join(dir, 'model'), '--json');
+  assert.equal(imported.status, 0, imported.stderr);
+  assert.equal((JSON.parse(imported.stdout) as { softmax: boolean }).softmax, true);
+  assert.equal(JSON.parse(readFileSync(join(dir, 'model', 'config.json'), 'utf8')).model_type, 'elmo');
+  writeFileSync(join(dir, 's.txt'), 'the bank\n');
+  const a = run('elmo', 'embed', '--model', join(dir, 'model'), '--input', join(dir, 's.txt'), '--out', join(dir, 'a.safetensors'), '--json');
+  const b = run('elmo', 'embed', '--model', fixture, '--input', join(dir, 's.txt'), '--out', join(dir, 'b.safetensors'), '--json');
+  assert.equal(a.status, 0, a.stderr);
+  assert.equal(b.status, 0, b.stderr);
+  const [ta, tb] = [(await readSafetensors(join(dir, 'a.safetensors'))).tensors.get('0')!, (await readSafetensors(join(dir, 'b.safetensors'))).tensors.get('0')!];
+  assert.deepEqual(ta.shape, [3, 2, 8]);
+  assert.deepEqual([...ta.data], [...tb.data]);
+});
