@@ -90,6 +90,11 @@ export class ElmoCorpus {
     this.sequences.push(seq);
   }
 
+  /** A sequence's tokens as vocabulary ids, boundaries included (what a word-level LM over the same vocabulary reads). */
+  vocabIdsOf(row: number): Int32Array {
+    return this.sequences[row]!.map((t) => this.vocabIds[t]!);
+  }
+
   /** Predictions per direction over all sequences (each sequence of n words predicts n + 1 tokens each way). */
   get predictions(): number {
     return this.sequences.reduce((s, q) => s + q.length - 1, 0);
