@@ -7,6 +7,7 @@ import * as ops from '../tensor/ops.js';
 import type { Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { VocabSpecials, WordVocab } from '../text/word-lm.js';
+import { selectLayers, type LayerSelection } from './layer-selection.js';
 import { LOOP_DEFAULTS, type TrainConfig, type TrainTask } from './trainer.js';
 
 /** bilm-tf's vocabulary specials: `<S>`, `</S>`, `<UNK>` head the list, the rest by falling frequency. */
@@ -209,17 +210,14 @@ export class ElmoPretrainTask implements TrainTask {
   }
 }
 
-/** Which representations `elmoEmbed` returns per sentence, as AllenNLP's `elmo` command: --all, --top, --average. */
-export type ElmoLayers = 'all' | 'top' | 'average';
-
 /**
  * The biLM's representations of sentences, sentence boundaries removed as AllenNLP's Elmo removes them: per
  * sentence [layers, n, 2P] ('all') or [n, 2P] ('top': the last layer; 'average': the mean of the layers).
  */
-export async function elmoEmbed(model: ElmoBiLM, sentences: readonly (readonly string[])[], opts: { layers?: ElmoLayers; batchSize?: number } = {}): Promise<{ data: Float32Array; shape: number[] }[]> {
+export async function elmoEmbed(model: ElmoBiLM, sentences: readonly (readonly string[])[], opts: { layers?: LayerSelection; batchSize?: number } = {}): Promise<{ data: Float32Array; shape: number[] }[]> {
   const layers = opts.layers ?? 'all', size = opts.batchSize ?? 32;
   const maxChars = model.config.char_cnn.max_characters_per_token;
-  const L = model.config.lstm.n_layers + 1, D = model.outputSize;
+  const D = model.outputSize;
   const out: { data: Float32Array; shape: number[] }[] = [];
   const cache = new Map<string, Int32Array>();
   const charsOf = (word: string) => { let c = cache.get(word); if (!c) { c = charIds(word, maxChars); cache.set(word, c); } return c; };
@@ -234,22 +232,8 @@ export async function elmoEmbed(model: ElmoBiLM, sentences: readonly (readonly s
     const T = batch.tokens.shape[1]!;
     const states = noGrad(() => model.forward(batch).layers);
     const values = await Promise.all(states.map((s) => s.data() as Promise<Float32Array>));
-    group.forEach((s, b) => {
-      const n = s.length;
-      const row = (l: number, t: number) => values[l]!.subarray((b * T + t + 1) * D, (b * T + t + 2) * D);
-      if (layers === 'all') {
-        const data = new Float32Array(L * n * D);
-        for (let l = 0; l < L; l++) for (let t = 0; t < n; t++) data.set(row(l, t), (l * n + t) * D);
-        out.push({ data, shape: [L, n, D] });
-      } else {
-        const data = new Float32Array(n * D);
-        for (let t = 0; t < n; t++) {
-          if (layers === 'top') { data.set(row(L - 1, t), t * D); continue; }
-          for (let l = 0; l < L; l++) { const r = row(l, t); for (let d = 0; d < D; d++) data[t * D + d]! += r[d]! / L; }
-        }
-        out.push({ data, shape: [n, D] });
-      }
-    });
+    // Each sentence's words sit between its <S> (position 0) and </S>.
+    group.forEach((s, b) => out.push(selectLayers(values.map((v) => v.subarray((b * T + 1) * D, (b * T + 1 + s.length) * D)), s.length, D, layers)));
   }
   return out;
 }

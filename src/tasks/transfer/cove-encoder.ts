@@ -17,6 +17,7 @@ import { loadCove, sourceId, sourceTokens } from '../cove-train.js';
 import type { EncoderLoader } from './encoder-loaders.js';
 import { padBatch, wordTokens, type Encoder, type TokenBatch, type WordsInput } from './encoders.js';
 import type { WordVocab } from '../../text/word-lm.js';
+import { selectLayers, type LayerSelection } from '../layer-selection.js';
 
 /** One layer of the MT-LSTM's nn.LSTM, both directions, as a module of its own (for freezing below a layer). */
 class LSTMLayer extends Module {
@@ -64,36 +65,20 @@ export class CoveEncoder implements Encoder {
   }
 }
 
-/** Which features `coveEmbed` gives per sentence, as AllenNLP's `elmo` command: every state, the top one, or their mean. */
-export type CoveLayers = 'all' | 'top' | 'average';
-
 /**
  * The CoVe features of tokenised sentences, one entry per sentence: [3, n, d + 2·hidden] ('all'), or [n, d + 2·hidden]
  * ('top': [GloVe; MT-LSTM₂], the paper's; 'average': the mean of the three states).
  */
-export async function coveEmbed(encoder: CoveEncoder, sentences: readonly (readonly string[])[], opts: { layers?: CoveLayers; batchSize?: number } = {}): Promise<{ data: Float32Array; shape: number[] }[]> {
+export async function coveEmbed(encoder: CoveEncoder, sentences: readonly (readonly string[])[], opts: { layers?: LayerSelection; batchSize?: number } = {}): Promise<{ data: Float32Array; shape: number[] }[]> {
   const layers = opts.layers ?? 'all', size = opts.batchSize ?? 32;
-  const D = encoder.hiddenSize, L = encoder.numStates;
+  const D = encoder.hiddenSize;
   const out: { data: Float32Array; shape: number[] }[] = [];
   for (let from = 0; from < sentences.length; from += size) {
     const group = sentences.slice(from, from + size);
     const batch = padBatch(encoder.tokenize(group.map((words) => ({ words: [...words] }))).inputs, encoder.padId);
     const T = batch.inputIds.shape[1]!;
     const states = await Promise.all(noGrad(() => encoder.forward(batch)).map((s) => s.data() as Promise<Float32Array>));
-    group.forEach((s, b) => {
-      const n = s.length;
-      const rows = (l: number) => states[l]!.subarray(b * T * D, (b * T + n) * D);
-      if (layers === 'top') { out.push({ data: rows(L - 1).slice(), shape: [n, D] }); return; }
-      if (layers === 'all') {
-        const data = new Float32Array(L * n * D);
-        for (let l = 0; l < L; l++) data.set(rows(l), l * n * D);
-        out.push({ data, shape: [L, n, D] });
-        return;
-      }
-      const data = new Float32Array(n * D);
-      for (let l = 0; l < L; l++) rows(l).forEach((v, i) => { data[i]! += v / L; });
-      out.push({ data, shape: [n, D] });
-    });
+    group.forEach((s, b) => out.push(selectLayers(states.map((v) => v.subarray(b * T * D, (b * T + s.length) * D)), s.length, D, layers)));
   }
   return out;
 }
