@@ -1,12 +1,14 @@
 // `pretrain cove`: train CoVe's attentional translation model English→German (Multi30k by default), translate with
 // it (and score BLEU with sacrebleu's semantics), and write its [GloVe; CoVe] features of sentences as safetensors.
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
+import { readJsonFile } from '../io/hf.js';
 import { writeSafetensors, type SafetensorsTensor } from '../io/safetensors.js';
 import { CoveModel, coveConfig } from '../models/cove.js';
+import { modelFromConfig } from '../models/pretrained.js';
 import { WordVectors } from '../models/vectors.js';
 import { BLEU, formatBleu, type BleuTokenizerName } from '../tasks/bleu.js';
 import {
@@ -87,9 +89,11 @@ function trainCommand() {
       const resumeFrom = o.resume ? await findCheckpoint(join(out, 'checkpoint')) : null;
       if (resumeFrom) {
         // the vocabularies are the checkpoint's, and so is the GloVe table (loaded with the weights)
-        const config = coveConfig(JSON.parse(await readFile(join(resumeFrom, 'config.json'), 'utf8')) as object, join(resumeFrom, 'config.json'));
-        model = new CoveModel(config);
-        vocabs = await readCoveVocabularies(resumeFrom, config);
+        const where = join(resumeFrom, 'config.json');
+        const built = modelFromConfig(await readJsonFile(where), {}, where);
+        if (!(built instanceof CoveModel)) throw new Error(`${where}: not a CoVe model (${built.constructor.name})`);
+        model = built;
+        vocabs = await readCoveVocabularies(resumeFrom, model.config);
       } else {
         let vectors: WordVectors;
         if (o.vectors) vectors = await WordVectors.load(o.vectors);
