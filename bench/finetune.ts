@@ -24,35 +24,22 @@
 //                             [--sizes 100,1000,all] [--seeds 1] [--bert-steps 2000] [--gpt-steps 2000]
 //                             [--w2v-epochs 5] [--dupe-factor 2] [--min-steps 150] [--max-steps 1500] [--ft-lr 3e-4]
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readTask } from '../src/data/tasks/read.js';
 import { sampleIndices } from '../src/data/tasks/sample.js';
 import { FINETUNE_SHAPES } from './finetune-speed.js';
+import { cachedDir, pretrain } from './cli-runs.js';
 import { SHARED_DATA, runPython } from './peer.js';
 import { figure, throughput, writeResults, type BenchRow } from './results.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
-const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const CACHE = process.env.PRETRAIN_BENCH_CACHE ?? join(HERE, 'cache', 'finetune');
 
 function flag(args: string[], name: string, fallback: string): string {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
-}
-
-/** Runs `pretrain ...args --json` and returns its last JSON line; throws with the end of stderr when it fails. */
-function pretrain(args: string[]): Record<string, unknown> {
-  const started = performance.now();
-  const res = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args, '--json'], { encoding: 'utf8', maxBuffer: 256 << 20 });
-  if (res.status !== 0) throw new Error(`pretrain ${args.join(' ')} failed:\n${(res.stderr || '').trim().split('\n').slice(-8).join('\n')}`);
-  const last = res.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
-  if (!last) throw new Error(`pretrain ${args.join(' ')} printed no JSON`);
-  const shown = args.map((a) => a.replace(SHARED_DATA, '…/')).join(' ');
-  console.error(`  ${((performance.now() - started) / 1000).toFixed(0)} s  pretrain ${shown.length > 240 ? `${shown.slice(0, 240)}…` : shown}`);
-  return JSON.parse(last) as Record<string, unknown>;
 }
 
 // ---- speed ----
@@ -94,20 +81,8 @@ async function speed(args: string[]): Promise<BenchRow[]> {
 
 type Lang = 'en' | 'zh';
 
-/** A directory of the cache made once by `build` (into a temporary sibling, renamed when complete). */
-async function cached(name: string, key: unknown, build: (dir: string) => void | Promise<void>): Promise<string> {
-  const dir = join(CACHE, `${name}-${createHash('sha1').update(JSON.stringify(key)).digest('hex').slice(0, 10)}`);
-  if (existsSync(join(dir, 'done'))) { console.error(`cached: ${dir}`); return dir; }
-  const tmp = `${dir}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  console.error(`making ${name} (${JSON.stringify(key)})`);
-  await build(tmp);
-  writeFileSync(join(tmp, 'done'), new Date().toISOString());
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(tmp, dir);
-  return dir;
-}
+/** A directory of the cache made once by `build` (see cli-runs.ts). */
+const cached = (name: string, key: unknown, build: (dir: string) => void | Promise<void>) => cachedDir(CACHE, name, key, build);
 
 /** The pretraining corpora: every file of a folder (gzipped text). */
 const CORPUS: Record<Lang, string> = { en: join(SHARED_DATA, 'gutenberg', 'books'), zh: join(SHARED_DATA, 'chinese-classics') };
