@@ -77,13 +77,45 @@ export function packageFile(...parts: string[]): string {
   return join(root, ...parts);
 }
 
+/** A compiled kernel module of build/wasm, and whether it is the relaxed-SIMD build. */
+export interface PackageWasm { module: WebAssembly.Module; relaxed: boolean }
+
+/** The kernel modules build/wasm holds (one per assembly/*.ts). */
+export const PACKAGE_WASM: readonly string[] = ['gemm', 'vecmath', 'word2vec'];
+
+/** Modules fetched by preloadPackageWasm, by name; compilePackageWasm hands them out before reading any file. */
+const preloaded = new Map<string, PackageWasm>();
+
+/**
+ * Fetches and compiles build/wasm/NAME.relaxed.wasm (or NAME.simd.wasm where the runtime lacks relaxed SIMD) for each
+ * name (default: all of them), for runtimes without a file system (a page, a web worker): `locate` gives the URL of a file name such as
+ * 'gemm.relaxed.wasm' (where the app's bundler put it). compilePackageWasm returns these modules from then on.
+ */
+export async function preloadPackageWasm(locate: (file: string) => string | URL, names: readonly string[] = PACKAGE_WASM): Promise<void> {
+  const bytes = async (file: string) => {
+    const url = locate(file);
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`loading the WebAssembly kernels: ${String(url)} answered ${response.status} ${response.statusText}`);
+    return new Uint8Array(await response.arrayBuffer());
+  };
+  await Promise.all(names.filter((name) => !preloaded.has(name)).map(async (name) => {
+    const relaxedBytes = await bytes(`${name}.relaxed.wasm`);
+    const relaxed = WebAssembly.validate(relaxedBytes);
+    preloaded.set(name, { module: await WebAssembly.compile(relaxed ? relaxedBytes : await bytes(`${name}.simd.wasm`)), relaxed });
+  }));
+}
+
 let relaxedFlagSet = false;
 /**
  * Compiles build/wasm/NAME.relaxed.wasm where the runtime takes relaxed SIMD (fused multiply-add), else
  * NAME.simd.wasm; `what` names the caller in errors. Node 20 ships relaxed SIMD behind a V8 flag (on by default from
  * Node 22 and in browsers), which is set here at run time. Returns the module and whether it is the relaxed build.
+ * Outside Node the module must have been preloaded (preloadPackageWasm).
  */
-export function compilePackageWasm(name: string, what: string): { module: WebAssembly.Module; relaxed: boolean } {
+export function compilePackageWasm(name: string, what: string): PackageWasm {
+  const ready = preloaded.get(name);
+  if (ready) return ready;
+  if (!isNode) throw new Error(`${what}: the WebAssembly kernels are not loaded; outside Node call \`await initWasm({ locate })\` first`);
   const { existsSync, readFileSync } = node('fs', `${what}: loading the WebAssembly kernels`);
   const read = (variant: string) => {
     const path = packageFile('build', 'wasm', `${name}.${variant}.wasm`);
@@ -97,6 +129,20 @@ export function compilePackageWasm(name: string, what: string): { module: WebAss
   }
   const relaxed = WebAssembly.validate(relaxedBytes);
   return { module: new WebAssembly.Module(relaxed ? relaxedBytes : read('simd')), relaxed };
+}
+
+/**
+ * Resolves after one turn of the event loop (a macrotask, not a microtask): setImmediate in Node, a MessageChannel
+ * message elsewhere (browsers have no setImmediate, and setTimeout(0) is clamped to 4 ms after a few nestings).
+ */
+export function nextTurn(): Promise<void> {
+  const immediate = (globalThis as { setImmediate?: (f: () => void) => void }).setImmediate;
+  if (immediate) return new Promise((resolve) => immediate(resolve));
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => { channel.port1.close(); resolve(); };
+    channel.port2.postMessage(null);
+  });
 }
 
 /** A built-in module that loads on first use: `fsp.readFile(...)` reads as `(await import('node:fs/promises')).readFile`. */

@@ -16,12 +16,16 @@ import { env, hardwareThreads } from '../../platform/node.js';
 export interface FastCpuOptions {
   /** Threads for large kernels: the native pool (its size is fixed by the first backend in the process) or the WebAssembly workers (default: the available cores, or PRETRAIN_THREADS). */
   threads?: number;
-  /** Which kernel set: 'native' (the default where built), or 'wasm' (always available; PRETRAIN_NATIVE=0 forces it). */
-  kernels?: 'native' | 'wasm';
+  /**
+   * Which kernel set: 'native' (the default where built), 'wasm' (always available; PRETRAIN_NATIVE=0 forces it), or
+   * a kernel set already made (initWasm makes one in a browser and waits for its workers first).
+   */
+  kernels?: 'native' | 'wasm' | CpuKernels;
 }
 
 /** The kernel set the options ask for: native where asked for (or by default) and built, else WebAssembly. */
 export function createCpuKernels(opts: FastCpuOptions = {}): CpuKernels {
+  if (typeof opts.kernels === 'object') return opts.kernels;
   const envThreads = Number(env('PRETRAIN_THREADS'));
   const threads = opts.threads ?? (envThreads > 0 ? envThreads : undefined);
   const addon = opts.kernels === 'wasm' ? null : loadNativeAddon();

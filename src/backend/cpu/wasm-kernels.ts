@@ -4,8 +4,8 @@
 // row kernels (build/wasm/vecmath.*.wasm: activations, softmax, cross-entropy, layer norm, AdamW). Operands are
 // copied into the shared memory (strided ones as the span they touch, with their original strides, so transposed
 // views are packed directly) and results copied out.
-import type { Worker } from 'node:worker_threads';
-import { compilePackageWasm, hardwareThreads, node } from '../../platform/node.js';
+import type { Worker as NodeWorker } from 'node:worker_threads';
+import { compilePackageWasm, hardwareThreads, isNode, node } from '../../platform/node.js';
 import type { AdamWStep } from '../backend.js';
 import { VEC_OPS, type AttentionShape, type CpuKernels, type LstmSaved, type Operand3, type Operand4 } from './kernels.js';
 
@@ -48,13 +48,14 @@ const TILE_ROWS = 6;
 /** Below this many multiply-adds a product runs on the calling thread only. */
 const PARALLEL_MIN_WORK = 1 << 18;
 
-const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
+/** A kernel worker's body: `workerData` ({ memory, module, ctrl, index }) is in scope, `ready()` is called once instantiated. */
+const WORKER_LOOP = `
 const { memory, module, ctrl } = workerData;
 const inst = new WebAssembly.Instance(module, { env: { memory, abort() { throw new Error('wasm abort'); } } });
 const c = new Int32Array(ctrl);
 const f = new Float64Array(ctrl);
 let gen = 0;
+ready();
 for (;;) {
   ${'/* a wake-up with the generation unchanged (the notify of a generation this worker already ran) waits again */'}
   let next;
@@ -80,6 +81,33 @@ function run(e, t) {
 }
 `;
 
+/** The worker in Node: its data comes with it. */
+const NODE_WORKER_SOURCE = `const { workerData } = require('node:worker_threads'); const ready = () => {};\n${WORKER_LOOP}`;
+/**
+ * The worker in a browser: its data comes in the first message, and it answers once instantiated, because a nested
+ * worker may not start while the thread that made it blocks in Atomics.wait (see WasmKernels.ready).
+ */
+const WEB_WORKER_SOURCE = `self.onmessage = ({ data: workerData }) => { self.onmessage = null; const ready = () => self.postMessage('ready');\n${WORKER_LOOP}\n};`;
+
+/** Starts the kernel worker of thread `index`; `started` resolves once it has instantiated the kernels. */
+function startWorker(data: { memory: WebAssembly.Memory; module: WebAssembly.Module; ctrl: SharedArrayBuffer; index: number }): { worker: NodeWorker | Worker; started: Promise<void> } {
+  if (isNode) {
+    // execArgv: [] keeps loader hooks (e.g. --import tsx) out of the workers: their code is plain JavaScript.
+    const w = new (node('worker_threads', 'the WebAssembly kernels on several threads').Worker)(NODE_WORKER_SOURCE, { eval: true, execArgv: [], workerData: data });
+    w.unref();
+    return { worker: w, started: Promise.resolve() };
+  }
+  if (typeof Worker === 'undefined') throw new Error('cpu-wasm backend: more than one thread needs Web Workers, which this runtime does not have (use threads: 1)');
+  const url = URL.createObjectURL(new Blob([WEB_WORKER_SOURCE], { type: 'text/javascript' }));
+  const w = new Worker(url);
+  const started = new Promise<void>((resolve, reject) => {
+    w.onmessage = () => resolve();
+    w.onerror = (e) => reject(new Error(`cpu-wasm backend: kernel worker ${data.index} failed to start: ${e.message || 'unknown error'}`));
+  }).finally(() => URL.revokeObjectURL(url));
+  w.postMessage(data);
+  return { worker: w, started };
+}
+
 /** The shared-memory WebAssembly kernels with the GEMM's worker pool. */
 export class WasmKernels implements CpuKernels {
   readonly relaxed: boolean;
@@ -91,7 +119,12 @@ export class WasmKernels implements CpuKernels {
   private readonly ctrl: SharedArrayBuffer;
   private readonly ctrlI32: Int32Array;
   private readonly ctrlF64: Float64Array;
-  private readonly workers: Worker[] = [];
+  private readonly workers: (NodeWorker | Worker)[] = [];
+  /**
+   * Resolves once every worker thread runs (at once in Node). In a browser, await it before the first kernel call:
+   * a worker cannot start while the thread that created it is blocked waiting for it.
+   */
+  readonly ready: Promise<void>;
   private readonly scratchBytes: number;
   private readonly operandsBase: number;
 
@@ -112,13 +145,13 @@ export class WasmKernels implements CpuKernels {
     this.ctrl = new SharedArrayBuffer(align(4 * (CTRL_BOUNDS + this.threads + 1), 8));
     this.ctrlI32 = new Int32Array(this.ctrl);
     this.ctrlF64 = new Float64Array(this.ctrl);
-    const { Worker: NodeWorker } = this.threads > 1 ? node('worker_threads', 'the WebAssembly kernels on several threads') : { Worker: null };
+    const started: Promise<void>[] = [];
     for (let t = 1; t < this.threads; t++) {
-      // execArgv: [] keeps loader hooks (e.g. --import tsx) out of the workers: their code is plain JavaScript.
-      const w = new NodeWorker!(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { memory: this.memory, module, ctrl: this.ctrl, index: t } });
-      w.unref();
-      this.workers.push(w);
+      const { worker, started: up } = startWorker({ memory: this.memory, module, ctrl: this.ctrl, index: t });
+      this.workers.push(worker);
+      started.push(up);
     }
+    this.ready = Promise.all(started).then(() => undefined);
   }
 
   private ensure(bytes: number): void {
