@@ -4,7 +4,7 @@
 import type { Module } from '../nn/module.js';
 import { AdamW, LambdaLR, clipGradNorm, constantScheduleWithWarmup, cosineScheduleWithWarmup, linearScheduleWithWarmup,
   weightDecayGroups, type DecayGroup, type Optimizer, type SchedulerState } from '../optim/index.js';
-import { fsp, nodePath } from '../platform/node.js';
+import { fsp, nextTurn, nodePath } from '../platform/node.js';
 import { noGradAsync } from '../tensor/autograd.js';
 import * as ops from '../tensor/ops.js';
 import { Generator, defaultGenerator } from '../tensor/random.js';
@@ -280,7 +280,7 @@ async function runLoop(task: TrainTask, config: TrainConfig, opts: TrainOptions,
     optimizer.zeroGrad();
     // One turn of the event loop per step lets finalizers free the step's device buffers (they never run inside
     // a run of resolved promises), so device memory stays flat between log steps.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await nextTurn();
     const lr = optimizer.paramGroups[0]!.lr;
     scheduler.step();
     step++;
