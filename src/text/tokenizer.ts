@@ -322,7 +322,12 @@ export class Tokenizer {
 
   /** Writes tokenizer.json (loadable by Hugging Face tokenizers and transformers). */
   save(path: string): void {
-    fs.writeFileSync(path, `${JSON.stringify(toTokenizerJson(this), null, 2)}\n`);
+    fs.writeFileSync(path, `${JSON.stringify(this.toJSON(), null, 2)}\n`);
+  }
+
+  /** tokenizer.json's contents, for writing it where there are no files (a page's download, a zip). */
+  toJSON(): TokenizerJson {
+    return toTokenizerJson(this);
   }
 
   /** Writes vocab.txt (WordPiece / word-level): one token a line in id order. */
