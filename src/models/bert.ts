@@ -1,12 +1,14 @@
 // BERT, the whole model in one file: a post-LN Transformer encoder with token, segment and position embeddings,
 // a pooler, the pretraining heads (masked LM with a tied decoder, next-sentence prediction) and the task heads of
-// the four families' first three (sequence and pair classification, regression, token classification, choices).
+// the four families' first three (sequence and pair classification, regression, token classification, choices);
+// and BERT as a decoder (transformers' is_decoder and add_cross_attention: causal self-attention, cross-attention
+// to an encoder's states, a key/value cache), the masked-LM head predicting the next token (BertLMHeadModel).
 //
 // References: Devlin et al. 2019 "BERT: Pre-training of Deep Bidirectional Transformers for Language
 // Understanding"; Hugging Face modeling_bert.py. Field names are Hugging Face BertForPreTraining checkpoint keys
 // (bert.encoder.layer.0.attention.self.query.weight, cls.predictions.transform.dense.weight, ...).
 import { ACTIVATIONS, Dropout, Embedding, LayerNorm, Linear, Module, MultiHeadAttention, Parameter, constantParam, feedForward, isActivationName,
-  normalParam, type ActivationName, type CrossProjections } from '../nn/index.js';
+  normalParam, type ActivationName, type CrossAttentionInputs, type CrossProjections, type KVCache } from '../nn/index.js';
 import * as ops from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
@@ -32,6 +34,10 @@ export interface BertConfig extends LabelConfig {
   pad_token_id: number;
   /** Dropout before a classification head; null: hidden_dropout_prob, as transformers. */
   classifier_dropout: number | null;
+  /** Causal self-attention (each token sees only those before it), as a decoder. */
+  is_decoder: boolean;
+  /** A cross-attention block in every layer, attending to an encoder's states (needs is_decoder). */
+  add_cross_attention: boolean;
 }
 
 /**
@@ -42,7 +48,8 @@ export function bertConfig(overrides: Partial<BertConfig> = {}, where = 'BertCon
   const cfg: BertConfig = {
     vocab_size: 30522, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072,
     hidden_act: 'gelu', hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1, max_position_embeddings: 512,
-    type_vocab_size: 2, initializer_range: 0.02, layer_norm_eps: 1e-12, pad_token_id: 0, classifier_dropout: null, ...DEFAULT_LABELS, ...overrides,
+    type_vocab_size: 2, initializer_range: 0.02, layer_norm_eps: 1e-12, pad_token_id: 0, classifier_dropout: null, is_decoder: false,
+    add_cross_attention: false, ...DEFAULT_LABELS, ...overrides,
   };
   checkSizes(where, cfg, ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'max_position_embeddings', 'type_vocab_size']);
   if (cfg.hidden_size % cfg.num_attention_heads !== 0) {
@@ -50,6 +57,8 @@ export function bertConfig(overrides: Partial<BertConfig> = {}, where = 'BertCon
   }
   checkLabels(cfg, where);
   if (!isActivationName(cfg.hidden_act)) throw new Error(`${where}: hidden_act '${String(cfg.hidden_act)}' is not implemented`);
+  // transformers' BertLayer raises the same: cross-attention belongs to a decoder
+  if (cfg.add_cross_attention && !cfg.is_decoder) throw new Error(`${where}: add_cross_attention needs is_decoder (cross-attention is a decoder's)`);
   return cfg;
 }
 
@@ -79,9 +88,10 @@ export class BertEmbeddings extends Module {
     this.LayerNorm = new LayerNorm(cfg.hidden_size, cfg.layer_norm_eps);
     this.dropout = new Dropout(cfg.hidden_dropout_prob);
   }
-  forward(inputIds: Tensor, tokenTypeIds: Tensor): Tensor {
+  /** `pastLength`: tokens already decoded before these (a decoder's cache), where their positions start. */
+  forward(inputIds: Tensor, tokenTypeIds: Tensor, pastLength = 0): Tensor {
     const T = inputIds.shape[1]!;
-    const x = ops.add(ops.add(this.word_embeddings.forward(inputIds), this.position_embeddings.forward(ops.arange(T))),
+    const x = ops.add(ops.add(this.word_embeddings.forward(inputIds), this.position_embeddings.forward(ops.arange(pastLength, pastLength + T))),
       this.token_type_embeddings.forward(tokenTypeIds));
     return this.dropout.forward(this.LayerNorm.forward(x));
   }
@@ -146,20 +156,44 @@ export class BertIntermediate extends Module {
   }
 }
 
-/** One encoder layer: attention, then feed-forward with Add & Norm. */
+/**
+ * One layer: attention, then feed-forward with Add & Norm. As a decoder (is_decoder), self-attention is causal and
+ * keeps a cache; with add_cross_attention, a second attention block (`crossattention`) attends to the encoder's
+ * states between the two, as transformers' BertLayer.
+ */
 export class BertLayer extends Module {
   attention: BertAttention;
+  crossattention: BertAttention | null;
   intermediate: BertIntermediate;
   output: BertAddNorm;
   constructor(private readonly cfg: BertConfig) {
     super();
     this.attention = new BertAttention(cfg);
+    this.crossattention = cfg.add_cross_attention ? new BertAttention(cfg) : null;
     this.intermediate = new BertIntermediate(cfg);
     this.output = new BertAddNorm(cfg, cfg.intermediate_size);
   }
   /** x [B, T, H], attentionMask [B, T] (1 = attend). */
   forward(x: Tensor, attentionMask?: Tensor): Tensor {
-    const a = this.attention.forward(x, attentionMask);
+    return this.addFeedForward(this.attention.forward(x, attentionMask));
+  }
+  /**
+   * As a decoder: x [B, T, H] after the positions in `past` (this layer's self-attention cache), attentionMask
+   * [B, T_past + T]; the self-attention cache, and with `cross` the cross-attention's, to pass back next step.
+   */
+  decode(x: Tensor, attentionMask?: Tensor, cross?: CrossAttentionInputs, past?: KVCache): { x: Tensor; cache: KVCache; crossCache?: KVCache } {
+    const own = this.attention.self.attend(x, { causal: true, attentionMask, past });
+    let a = this.attention.output.forward(own.context, x);
+    let crossCache: KVCache | undefined;
+    if (cross) {
+      if (!this.crossattention) throw new Error('BertLayer: encoder states were given, but the config has no add_cross_attention');
+      const c = this.crossattention.self.attend(a, { source: cross.states, attentionMask: cross.mask, past: cross.past });
+      a = this.crossattention.output.forward(c.context, a);
+      crossCache = c.cache;
+    }
+    return { x: this.addFeedForward(a), cache: own.cache, ...(crossCache ? { crossCache } : {}) };
+  }
+  private addFeedForward(a: Tensor): Tensor {
     // post-LN: LayerNorm(a + dropout(output.dense(act(intermediate.dense(a)))))
     const ffn = feedForward(a, this.intermediate.dense, this.output.dense, this.cfg.hidden_act, this.output.dropout);
     return this.output.LayerNorm.forward(ops.add(ffn, a));
@@ -191,8 +225,20 @@ export interface BertInputs {
   inputIds: Tensor;
   /** int32 [B, T] segment ids (0 for sentence A, 1 for B); zeros by default. */
   tokenTypeIds?: Tensor;
-  /** [B, T]: 1 for real tokens, 0 for padding. */
+  /** [B, T]: 1 for real tokens, 0 for padding ([B, T_past + T] with `past`). */
   attentionMask?: Tensor;
+}
+
+/** Inputs of BERT as a decoder (is_decoder): the encoder inputs, the encoder's states and the caches of earlier steps. */
+export interface BertDecoderInputs extends BertInputs {
+  /** [B, S, H]: the encoder's states, attended by cross-attention (add_cross_attention). */
+  encoderHiddenStates?: Tensor;
+  /** [B, S]: 1 for real source tokens, 0 for padding. */
+  encoderAttentionMask?: Tensor;
+  /** Per-layer self-attention caches from the previous call. */
+  past?: KVCache[];
+  /** Per-layer cross-attention caches from the previous call (the encoder's states projected once). */
+  crossPast?: KVCache[];
 }
 
 /** Outputs of the BERT encoder. */
@@ -203,6 +249,10 @@ export interface BertModelOutput {
   poolerOutput?: Tensor;
   /** The embeddings' output and every layer's output, [B, T, H] each. */
   hiddenStates: Tensor[];
+  /** As a decoder: per-layer caches to pass as `past` on the next call. */
+  cache?: KVCache[];
+  /** With encoder states: per-layer cross-attention caches, for `crossPast`. */
+  crossCache?: KVCache[];
 }
 
 /** The BERT encoder with its pooler (Hugging Face's BertModel); token-level heads build it without the pooler. */
@@ -216,17 +266,36 @@ export class BertModel extends Module {
     this.encoder = new BertEncoder(config);
     this.pooler = addPoolingLayer ? new BertPooler(config) : null;
   }
-  forward(inputs: BertInputs): BertModelOutput {
+  forward(inputs: BertDecoderInputs): BertModelOutput {
     const { inputIds } = inputs;
     const [B, T] = inputIds.shape as [number, number];
     const tokenTypeIds = inputs.tokenTypeIds ?? ops.zeros([B, T], { dtype: 'int32' });
-    let x = this.embeddings.forward(inputIds, tokenTypeIds);
-    const hiddenStates = [x];
-    for (const layer of this.encoder.layer) {
-      x = layer.forward(x, inputs.attentionMask);
-      hiddenStates.push(x);
+    if (!this.config.is_decoder) {
+      if (inputs.encoderHiddenStates || inputs.past) throw new Error('BertModel: encoder states and caches are for a decoder (is_decoder)');
+      let x = this.embeddings.forward(inputIds, tokenTypeIds);
+      const hiddenStates = [x];
+      for (const layer of this.encoder.layer) {
+        x = layer.forward(x, inputs.attentionMask);
+        hiddenStates.push(x);
+      }
+      return { lastHiddenState: x, ...(this.pooler ? { poolerOutput: this.pooler.forward(x) } : {}), hiddenStates };
     }
-    return { lastHiddenState: x, ...(this.pooler ? { poolerOutput: this.pooler.forward(x) } : {}), hiddenStates };
+    const pastLength = inputs.past?.[0]?.key.shape[2] ?? 0;
+    if (pastLength + T > this.config.max_position_embeddings) {
+      throw new Error(`BertModel: ${pastLength + T} decoder positions exceed max_position_embeddings ${this.config.max_position_embeddings}`);
+    }
+    let x = this.embeddings.forward(inputIds, tokenTypeIds, pastLength);
+    const hiddenStates = [x];
+    const cache: KVCache[] = [], crossCache: KVCache[] = [];
+    this.encoder.layer.forEach((layer, i) => {
+      const cross = inputs.encoderHiddenStates ? { states: inputs.encoderHiddenStates, mask: inputs.encoderAttentionMask, past: inputs.crossPast?.[i] } : undefined;
+      const out = layer.decode(x, inputs.attentionMask, cross, inputs.past?.[i]);
+      x = out.x;
+      cache.push(out.cache);
+      if (out.crossCache) crossCache.push(out.crossCache);
+      hiddenStates.push(x);
+    });
+    return { lastHiddenState: x, ...(this.pooler ? { poolerOutput: this.pooler.forward(x) } : {}), hiddenStates, cache, ...(crossCache.length ? { crossCache } : {}) };
   }
 }
 
@@ -361,6 +430,38 @@ export class BertForMaskedLM extends Module {
   }
 }
 
+/** Outputs of BERT as a decoder with its LM head. */
+export interface BertLMHeadOutput {
+  /** [B, T, vocab]: scores of the next token at each position. */
+  logits: Tensor;
+  /** The embeddings' output and every layer's output, [B, T, H] each. */
+  hiddenStates: Tensor[];
+  /** Per-layer caches to pass as `past` on the next call. */
+  cache: KVCache[];
+  /** With encoder states: per-layer cross-attention caches, for `crossPast`. */
+  crossCache?: KVCache[];
+}
+
+/**
+ * BERT as a left-to-right decoder (Hugging Face's BertLMHeadModel, config is_decoder): causal self-attention, with
+ * add_cross_attention the encoder-decoder's decoder, and the masked-LM head scoring the next token.
+ */
+export class BertLMHeadModel extends Module {
+  bert: BertModel;
+  cls: BertOnlyMLMHead;
+  constructor(readonly config: BertConfig) {
+    super();
+    if (!config.is_decoder) throw new Error('BertLMHeadModel: the config must have is_decoder: true (a causal decoder)');
+    this.bert = new BertModel(config, false);
+    this.cls = new BertOnlyMLMHead(config);
+  }
+  forward(inputs: BertDecoderInputs): BertLMHeadOutput {
+    const base = this.bert.forward(inputs);
+    const logits = this.cls.predictions.forward(base.lastHiddenState, this.bert.embeddings.word_embeddings.weight); // (B, T, vocab)
+    return { logits, hiddenStates: base.hiddenStates, cache: base.cache!, ...(base.crossCache ? { crossCache: base.crossCache } : {}) };
+  }
+}
+
 /** The dropout before the classifier of BERT's task heads: classifier_dropout, else hidden_dropout_prob. */
 function classifierDropout(cfg: BertConfig): Dropout {
   return new Dropout(cfg.classifier_dropout ?? cfg.hidden_dropout_prob);
@@ -426,7 +527,7 @@ export class BertForMultipleChoice extends Module {
 }
 
 const architecture = <M extends Module & { readonly config: BertConfig }>(name: string, model: new (config: BertConfig) => M,
-  opts: { prefixed?: boolean; optionalBase?: string[] } = {}): Architecture<BertConfig> =>
+  opts: { prefixed?: boolean; optionalBase?: (string | RegExp)[] } = {}): Architecture<BertConfig> =>
   ({ name, model, create: (config) => new model(config), prefixed: opts.prefixed ?? true, optionalBase: opts.optionalBase });
 
 // Token-level checkpoints (masked LM, token classification) are saved without the pooler, so a sequence head
@@ -444,19 +545,22 @@ export const bertFamily: ModelFamily<BertConfig> = {
     architecture('BertForSequenceClassification', BertForSequenceClassification, { optionalBase: POOLER }),
     architecture('BertForTokenClassification', BertForTokenClassification),
     architecture('BertForMultipleChoice', BertForMultipleChoice, { optionalBase: POOLER }),
+    // a BERT checkpoint warm-starts a decoder: its cross-attention is new (Rothe et al. 2020, transformers' bert2bert)
+    architecture('BertLMHeadModel', BertLMHeadModel, { optionalBase: [/\.crossattention\./] }),
   ],
   configFromJson(raw, where) {
     if (raw.position_embedding_type !== undefined && raw.position_embedding_type !== 'absolute') {
       throw new Error(`${where}: position_embedding_type '${String(raw.position_embedding_type)}' is not implemented (only 'absolute')`);
     }
-    if (raw.is_decoder === true || raw.add_cross_attention === true) {
-      throw new Error(`${where}: BERT as a decoder (is_decoder, add_cross_attention) is not implemented`);
-    }
     return bertConfig(readConfigFields(raw, bertConfig(), where, ['classifier_dropout', 'problem_type']), where);
   },
   configToJson(config) {
-    const { id2label, label2id, problem_type, ...rest } = config;
-    return { ...rest, position_embedding_type: 'absolute', ...(hasDefaultLabels(config) ? {} : { id2label, label2id, problem_type }) };
+    // is_decoder and add_cross_attention are written only when set, so encoders' configs stay as they were
+    const { id2label, label2id, problem_type, is_decoder, add_cross_attention, ...rest } = config;
+    return {
+      ...rest, position_embedding_type: 'absolute', ...(hasDefaultLabels(config) ? {} : { id2label, label2id, problem_type }),
+      ...(is_decoder ? { is_decoder } : {}), ...(add_cross_attention ? { add_cross_attention } : {}),
+    };
   },
   renameKey(key) {
     // buffers, and the MLM decoder's copies of the tied embeddings and of cls.predictions.bias

@@ -18,10 +18,11 @@ export interface Architecture<C extends object> {
   /** Whether the base model sits under the family's prefix ('bert.', 'transformer.'); false for the base model itself. */
   readonly prefixed: boolean;
   /**
-   * Parameters of the base model that this architecture may find absent and initialise (transformers' pooler:
-   * token-classification and masked-LM checkpoints have none). Anything else missing from the base is an error.
+   * Parameters of the base model that this architecture may find absent and initialise, by name prefix or pattern
+   * (transformers' pooler: token-classification and masked-LM checkpoints have none; a decoder's cross-attention,
+   * which an encoder's checkpoint lacks). Anything else missing from the base is an error.
    */
-  readonly optionalBase?: readonly string[];
+  readonly optionalBase?: readonly (string | RegExp)[];
 }
 
 /** A model family: everything the loader needs to know about one `model_type`. */

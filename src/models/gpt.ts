@@ -1,12 +1,13 @@
 // GPT (GPT-2 architecture), the whole model in one file: pre-LN Transformer blocks, learned positions,
-// tied input/output embeddings, tanh GELU.
+// tied input/output embeddings, tanh GELU; with add_cross_attention, the decoder of an encoder-decoder (each block
+// attends to the encoder's states after its self-attention, as transformers' GPT2Block).
 //
 // References: Radford et al. 2018 "Improving Language Understanding by Generative Pre-Training";
 // Radford et al. 2019 "Language Models are Unsupervised Multitask Learners"; Hugging Face modeling_gpt2.py.
 // Field names are Hugging Face GPT2LMHeadModel checkpoint keys (transformer.h.0.attn.c_attn.weight, ...), and
 // GPT-2's Conv1D layers keep their [in, out] weight layout, so a checkpoint loads by name with no transposes.
 import { Dropout, Embedding, LayerNorm, Linear, Module, MultiHeadAttention, Parameter, constantParam, feedForward, isActivationName, normalParam,
-  type ActivationName, type KVCache } from '../nn/index.js';
+  type ActivationName, type CrossAttentionInputs, type CrossProjections, type KVCache } from '../nn/index.js';
 import { noGrad } from '../tensor/autograd.js';
 import * as ops from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -39,6 +40,8 @@ export interface GPTConfig extends LabelConfig {
   pad_token_id: number | null;
   /** Dropout before a token-classification head; null: 0.1, as transformers. */
   classifier_dropout: number | null;
+  /** A cross-attention block in every block (`crossattention`, `ln_cross_attn`), attending to an encoder's states. */
+  add_cross_attention: boolean;
   /**
    * Biases in the linear layers and LayerNorms. Not a transformers field: GPT-2 always has them (true, the default).
    * nanoGPT's `bias=False` (its Shakespeare configs) drops them; such a model saves and reloads here, but
@@ -56,7 +59,7 @@ export function gptConfig(overrides: Partial<GPTConfig> = {}, where = 'GPTConfig
     vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12, n_inner: null,
     activation_function: 'gelu_new', resid_pdrop: 0.1, embd_pdrop: 0.1, attn_pdrop: 0.1,
     layer_norm_epsilon: 1e-5, initializer_range: 0.02, bos_token_id: 50256, eos_token_id: 50256,
-    tie_word_embeddings: true, pad_token_id: null, classifier_dropout: null, bias: true, ...DEFAULT_LABELS, ...overrides,
+    tie_word_embeddings: true, pad_token_id: null, classifier_dropout: null, add_cross_attention: false, bias: true, ...DEFAULT_LABELS, ...overrides,
   };
   checkSizes(where, cfg, ['vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head']);
   if (cfg.n_inner !== null) checkSizes(where, cfg, ['n_inner']);
@@ -108,6 +111,36 @@ export class GPT2Attention extends MultiHeadAttention {
   }
 }
 
+/**
+ * Multi-head attention from a block's states to an encoder's (transformers' GPT2Attention with is_cross_attention):
+ * queries from `q_attn`, keys and values from the fused `c_attn` over the source, no causal mask.
+ */
+export class GPT2CrossAttention extends MultiHeadAttention {
+  q_attn: Conv1D;
+  c_attn: Conv1D;
+  c_proj: Conv1D;
+  resid_dropout: Dropout;
+  constructor(cfg: GPTConfig) {
+    super(cfg.n_head, cfg.attn_pdrop);
+    const std = cfg.initializer_range;
+    this.c_attn = new Conv1D(cfg.n_embd, 2 * cfg.n_embd, std, cfg.bias);
+    this.q_attn = new Conv1D(cfg.n_embd, cfg.n_embd, std, cfg.bias);
+    this.c_proj = new Conv1D(cfg.n_embd, cfg.n_embd, std / Math.sqrt(2 * cfg.n_layer), cfg.bias);
+    this.resid_dropout = new Dropout(cfg.resid_pdrop);
+  }
+  protected projectSelf(): [Tensor, Tensor, Tensor] {
+    throw new Error('GPT2CrossAttention attends to encoder states only');
+  }
+  protected override cross(): CrossProjections {
+    return { query: (x) => this.q_attn.forward(x), keyValue: (source) => ops.split(this.c_attn.forward(source), source.shape[2]!, -1) as [Tensor, Tensor] };
+  }
+  /** x [B, T, C] attends to `cross.states` [B, S, C] (or their cached keys and values). */
+  forward(x: Tensor, cross: CrossAttentionInputs): { y: Tensor; cache: KVCache } {
+    const { context, cache } = this.attend(x, { source: cross.states, attentionMask: cross.mask, past: cross.past });
+    return { y: this.resid_dropout.forward(this.c_proj.forward(context)), cache };
+  }
+}
+
 /** The position-wise feed-forward block. */
 export class GPT2MLP extends Module {
   c_fc: Conv1D;
@@ -123,23 +156,37 @@ export class GPT2MLP extends Module {
   forward(x: Tensor): Tensor { return feedForward(x, this.c_fc, this.c_proj, this.cfg.activation_function, this.dropout); }
 }
 
-/** A pre-LN block: x + attn(ln_1(x)), then x + mlp(ln_2(x)). */
+/**
+ * A pre-LN block: x + attn(ln_1(x)), then x + mlp(ln_2(x)); with add_cross_attention,
+ * x + crossattention(ln_cross_attn(x), encoder states) between the two.
+ */
 export class GPT2Block extends Module {
   ln_1: LayerNorm;
   attn: GPT2Attention;
+  ln_cross_attn: LayerNorm | null;
+  crossattention: GPT2CrossAttention | null;
   ln_2: LayerNorm;
   mlp: GPT2MLP;
   constructor(cfg: GPTConfig) {
     super();
     this.ln_1 = new LayerNorm(cfg.n_embd, cfg.layer_norm_epsilon, cfg.bias);
     this.attn = new GPT2Attention(cfg);
+    this.ln_cross_attn = cfg.add_cross_attention ? new LayerNorm(cfg.n_embd, cfg.layer_norm_epsilon, cfg.bias) : null;
+    this.crossattention = cfg.add_cross_attention ? new GPT2CrossAttention(cfg) : null;
     this.ln_2 = new LayerNorm(cfg.n_embd, cfg.layer_norm_epsilon, cfg.bias);
     this.mlp = new GPT2MLP(cfg);
   }
-  forward(x: Tensor, attentionMask?: Tensor, past?: KVCache): { x: Tensor; cache: KVCache } {
+  forward(x: Tensor, attentionMask?: Tensor, past?: KVCache, cross?: CrossAttentionInputs): { x: Tensor; cache: KVCache; crossCache?: KVCache } {
     const { y, cache } = this.attn.forward(this.ln_1.forward(x), attentionMask, past);
     x = ops.add(x, y);
-    return { x: ops.add(x, this.mlp.forward(this.ln_2.forward(x))), cache };
+    let crossCache: KVCache | undefined;
+    if (cross) {
+      if (!this.crossattention || !this.ln_cross_attn) throw new Error('GPT2Block: encoder states were given, but the config has no add_cross_attention');
+      const c = this.crossattention.forward(this.ln_cross_attn.forward(x), cross);
+      x = ops.add(x, c.y);
+      crossCache = c.cache;
+    }
+    return { x: ops.add(x, this.mlp.forward(this.ln_2.forward(x))), cache, ...(crossCache ? { crossCache } : {}) };
   }
 }
 
@@ -151,6 +198,17 @@ export interface GPT2Inputs {
   attentionMask?: Tensor;
   /** Per-layer caches from a previous call, for incremental decoding. */
   past?: KVCache[];
+  /**
+   * int32 [B, T]: each token's position (transformers' position_ids); default T_past, T_past + 1, ... Left-padded
+   * batches give each row's own, so that its first real token is at position 0.
+   */
+  positionIds?: Tensor;
+  /** [B, S, C]: an encoder's states, attended by each block's cross-attention (add_cross_attention). */
+  encoderHiddenStates?: Tensor;
+  /** [B, S]: 1 for real source tokens, 0 for padding. */
+  encoderAttentionMask?: Tensor;
+  /** Per-layer cross-attention caches from a previous call (the encoder's states projected once). */
+  crossPast?: KVCache[];
 }
 
 /** Outputs of the GPT-2 trunk. */
@@ -161,6 +219,8 @@ export interface GPT2ModelOutput {
   hiddenStates: Tensor[];
   /** Per-layer caches to pass as `past` on the next call. */
   cache: KVCache[];
+  /** With encoder states: per-layer cross-attention caches, for `crossPast`. */
+  crossCache?: KVCache[];
 }
 
 /** The Transformer trunk: embeddings, blocks, final LayerNorm (Hugging Face's GPT2Model). */
@@ -188,19 +248,21 @@ export class GPT2Model extends Module {
     if (pastLen + T > this.config.n_positions) {
       throw new Error(`GPT: sequence of ${pastLen + T} tokens exceeds the context of ${this.config.n_positions}`);
     }
-    const positions = ops.arange(pastLen, pastLen + T);
+    const positions = inputs.positionIds ?? ops.arange(pastLen, pastLen + T);
     let x = this.drop.forward(ops.add(this.wte.forward(inputIds), this.wpe.forward(positions))); // (B, T, C)
     const hiddenStates: Tensor[] = [x];
-    const cache: KVCache[] = [];
+    const cache: KVCache[] = [], crossCache: KVCache[] = [];
     this.h.forEach((block, i) => {
-      const out = block.forward(x, attentionMask, past?.[i]);
+      const cross = inputs.encoderHiddenStates ? { states: inputs.encoderHiddenStates, mask: inputs.encoderAttentionMask, past: inputs.crossPast?.[i] } : undefined;
+      const out = block.forward(x, attentionMask, past?.[i], cross);
       x = out.x;
       cache.push(out.cache);
+      if (out.crossCache) crossCache.push(out.crossCache);
       hiddenStates.push(x);
     });
     x = this.ln_f.forward(x);
     hiddenStates[hiddenStates.length - 1] = x;
-    return { lastHiddenState: x, hiddenStates, cache };
+    return { lastHiddenState: x, hiddenStates, cache, ...(crossCache.length ? { crossCache } : {}) };
   }
 }
 
@@ -224,6 +286,8 @@ export interface GPTOutput {
   hiddenStates?: Tensor[];
   /** Per-layer caches to pass as `past` on the next call. */
   cache: KVCache[];
+  /** With encoder states: per-layer cross-attention caches, for `crossPast`. */
+  crossCache?: KVCache[];
 }
 
 /** GPT with a language-modelling head tied to the token embeddings (Hugging Face's GPT2LMHeadModel). */
@@ -237,7 +301,7 @@ export class GPT extends Module {
   forward(inputs: GPTInputs): GPTOutput {
     const base = this.transformer.forward(inputs);
     const logits = ops.matmul(base.lastHiddenState, ops.transpose(this.transformer.wte.weight)); // tied head: (B, T, vocab)
-    const out: GPTOutput = { logits, cache: base.cache };
+    const out: GPTOutput = { logits, cache: base.cache, ...(base.crossCache ? { crossCache: base.crossCache } : {}) };
     if (inputs.outputHiddenStates) out.hiddenStates = base.hiddenStates;
     if (inputs.targets) out.loss = ops.crossEntropy(ops.reshape(logits, [-1, this.config.vocab_size]), ops.reshape(inputs.targets, [-1]));
     return out;
@@ -311,7 +375,8 @@ export const gpt2Family: ModelFamily<GPTConfig> = {
   basePrefix: 'transformer',
   architectures: [
     architecture('GPT2Model', GPT2Model, false),
-    architecture('GPT2LMHeadModel', GPT),
+    // with add_cross_attention, a GPT-2 checkpoint warm-starts a decoder whose cross-attention is new (bert2gpt2)
+    { ...architecture('GPT2LMHeadModel', GPT), optionalBase: [/\.(crossattention|ln_cross_attn)\./] },
     architecture('GPT2ForSequenceClassification', GPT2ForSequenceClassification),
     architecture('GPT2ForTokenClassification', GPT2ForTokenClassification),
   ],
@@ -321,9 +386,9 @@ export const gpt2Family: ModelFamily<GPTConfig> = {
   },
   configToJson(config) {
     // `bias` is ours (nanoGPT's bias=False), written only when it departs from GPT-2, so GPT-2 configs stay as transformers writes them.
-    const { bias, id2label, label2id, problem_type, classifier_dropout, ...rest } = config;
+    const { bias, id2label, label2id, problem_type, classifier_dropout, add_cross_attention, ...rest } = config;
     return {
-      ...rest, ...(bias ? {} : { bias }),
+      ...rest, ...(bias ? {} : { bias }), ...(add_cross_attention ? { add_cross_attention } : {}),
       ...(hasDefaultLabels(config) ? {} : { id2label, label2id, problem_type }),
       ...(classifier_dropout === null ? {} : { classifier_dropout }),
     };

@@ -4,6 +4,7 @@ export * from './bert.js';
 export * from './nnlm.js';
 export * from './cove.js';
 export * from './elmo.js';
+export * from './encoder-decoder.js';
 export * from './kneser-ney.js';
 export * from './heads.js';
 export * from './family.js';

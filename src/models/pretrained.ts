@@ -11,8 +11,9 @@ import { gpt2Family } from './gpt.js';
 import { elmoFamily } from './elmo.js';
 import { nnlmFamily } from './nnlm.js';
 import { coveFamily } from './cove.js';
+import { encoderDecoderFamily } from './encoder-decoder.js';
 
-const families = new Map<string, ModelFamily>([gpt2Family, bertFamily, nnlmFamily, elmoFamily, coveFamily].map((f) => [f.modelType, f as unknown as ModelFamily]));
+const families = new Map<string, ModelFamily>([gpt2Family, bertFamily, nnlmFamily, elmoFamily, coveFamily, encoderDecoderFamily].map((f) => [f.modelType, f as unknown as ModelFamily]));
 
 /** Registers a family under its model_type (replacing one of the same type), e.g. a model of one's own. */
 export function registerModelFamily<C extends object>(family: ModelFamily<C>): void {
@@ -110,7 +111,7 @@ export function loadTensors(model: PretrainedModule, tensors: Map<string, Safete
     state.set(name, fromArray(t.data, t.shape, { dtype: 'float32' }));
   }
   const inBase = (name: string) => !architecture.prefixed || name.startsWith(prefix);
-  const optional = (name: string) => architecture.optionalBase?.some((p) => name.startsWith(p)) ?? false;
+  const optional = (name: string) => architecture.optionalBase?.some((p) => (typeof p === 'string' ? name.startsWith(p) : p.test(name))) ?? false;
   const missing = [...own.keys()].filter((k) => !state.has(k));
   const missingBase = missing.filter((k) => inBase(k) && !optional(k));
   if (missingBase.length > 0) {

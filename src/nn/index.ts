@@ -9,5 +9,5 @@ export { CRF, allowedTransitions, crfLogLikelihood, crfLogPartition, crfPathScor
 export { BiLSTMTagger, BiLSTMClassifier } from './sequence-heads.js';
 export {
   ACTIVATIONS, activation, isActivationName, MultiHeadAttention, splitHeads, mergeHeads, feedForward,
-  type ActivationName, type AttendOptions, type CrossProjections, type KVCache, type Projection,
+  type ActivationName, type AttendOptions, type CrossAttentionInputs, type CrossProjections, type KVCache, type Projection,
 } from './transformer.js';

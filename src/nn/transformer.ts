@@ -47,6 +47,16 @@ export interface KVCache {
   value: Tensor;
 }
 
+/** What a decoder layer attends to besides itself: an encoder's states, or their keys and values cached. */
+export interface CrossAttentionInputs {
+  /** [B, S, C]: the encoder's last states. */
+  states: Tensor;
+  /** [B, S]: 1 for real source tokens, 0 for padding. */
+  mask?: Tensor;
+  /** This layer's cross-attention keys and values from an earlier step (the states are then not projected again). */
+  past?: KVCache;
+}
+
 /** How one attention call attends. */
 export interface AttendOptions {
   /**
