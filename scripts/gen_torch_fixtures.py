@@ -365,6 +365,54 @@ def train_char_lstm():
     print('%-28s %7d bytes' % ('train_char_lstm', os.path.getsize(path)))
 
 
+def conv2d_dilated_groups():
+    conv = load_random(nn.Conv2d(4, 6, 3, stride=(2, 1), padding=(2, 1), dilation=(2, 1), groups=2), lambda n, s: randn(*s, scale=0.3))
+    run_case('conv2d_dilated_groups', {'in_channels': 4, 'out_channels': 6, 'kernel_size': 3, 'stride': [2, 1], 'padding': [2, 1],
+                                       'dilation': [2, 1], 'groups': 2},
+             {'x': randn(2, 4, 9, 7)}, None, lambda i, p: {'y': conv(i['x'])}, param_owner=conv)
+    conv = load_random(nn.Conv2d(3, 6, 3, padding=1, groups=3, bias=False), lambda n, s: randn(*s, scale=0.3))
+    run_case('conv2d_depthwise', {'in_channels': 3, 'out_channels': 6, 'kernel_size': 3, 'padding': 1, 'groups': 3, 'bias': False},
+             {'x': randn(2, 3, 6, 5)}, None, lambda i, p: {'y': conv(i['x'])}, param_owner=conv)
+    conv = load_random(nn.Conv1d(4, 4, 3, padding=2, dilation=2, groups=2), lambda n, s: randn(*s, scale=0.3))
+    run_case('conv1d_dilated_groups', {'in_channels': 4, 'out_channels': 4, 'kernel_size': 3, 'padding': 2, 'dilation': 2, 'groups': 2},
+             {'x': randn(2, 4, 8)}, None, lambda i, p: {'y': conv(i['x'])}, param_owner=conv)
+
+
+def pools_dilated_adaptive():
+    # Distinct values, so each max window has one winner (PyTorch gives a tie's gradient to the first).
+    x = f32(torch.randperm(2 * 3 * 9 * 8, dtype=torch.float64).reshape(2, 3, 9, 8) * 0.01 - 2)
+    run_case('max_pool_dilated', {'kernel_size': 3, 'stride': 2, 'padding': 1, 'dilation': 2}, {'x': x}, {},
+             lambda i, p: {'y': F.max_pool2d(i['x'], 3, stride=2, padding=1, dilation=2),
+                           'overlapping': F.max_pool2d(i['x'], (3, 2), stride=1)})
+    run_case('adaptive_avg_pool', {'sizes': [[3, 2], [1, 1], [3, 4]]}, {'x': randn(2, 3, 7, 5)}, {},
+             lambda i, p: {'uneven': F.adaptive_avg_pool2d(i['x'], (3, 2)), 'global': F.adaptive_avg_pool2d(i['x'], 1),
+                           'wider': F.adaptive_avg_pool2d(i['x'], (3, 4))})
+
+
+def batch_norm():
+    """BatchNorm2d in training mode (batch statistics; the running ones updated: `running_*` outputs) and in eval
+    mode (normalised by the running statistics), from random running statistics given in the config."""
+    C = 3
+    running_mean, running_var = randn(C, scale=0.5), f32(torch.rand(C, dtype=torch.float64) + 0.5)
+    for name, training, momentum in [('batch_norm_train', True, 0.3), ('batch_norm_eval', False, 0.1)]:
+        bn = load_random(nn.BatchNorm2d(C, eps=1e-3, momentum=momentum), lambda n, s: randn(*s, scale=0.3, shift=1.0 if n == 'weight' else 0.0))
+        with torch.no_grad():
+            bn.running_mean.copy_(running_mean)
+            bn.running_var.copy_(running_var)
+        bn.train(training)
+
+        def forward(i, p, bn=bn, training=training):
+            out = {'y': bn(i['x'])}
+            if training:
+                out['running_mean'] = bn.running_mean.clone()
+                out['running_var'] = bn.running_var.clone()
+            return out
+
+        run_case(name, {'num_features': C, 'eps': 1e-3, 'momentum': momentum, 'training': training,
+                        'running_mean': running_mean.tolist(), 'running_var': running_var.tolist()},
+                 {'x': randn(4, C, 5, 3, scale=2.0, shift=0.7)}, None, forward, param_owner=bn)
+
+
 def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     torch.manual_seed(1234)
@@ -374,7 +422,8 @@ def main():
                  lambda: transformer('transformer_pre_ln_causal', True, True, 'gelu_tanh'),
                  highway, lstm_initial_state,
                  cross_entropy, conv2d_pool, conv1d_max_over_time, embedding,
-                 layer_norm_2d, softmax_middle_axis, train_char_lstm, lstm_proj]:
+                 layer_norm_2d, softmax_middle_axis, train_char_lstm, lstm_proj,
+                 conv2d_dilated_groups, pools_dilated_adaptive, batch_norm]:
         make()
 
 

@@ -41,6 +41,21 @@ export interface AdamWStep {
 }
 
 /**
+ * A 2-D sliding window over x [N, C, H, W] (a convolution's or a pooling's), with PyTorch's semantics: zero padding
+ * of `padding` on each side, taps `dilation` apart. The ops layer computes `out`, the output's [Ho, Wo].
+ */
+export interface Window2d {
+  readonly kernel: readonly [number, number];
+  readonly stride: readonly [number, number];
+  readonly padding: readonly [number, number];
+  readonly dilation: readonly [number, number];
+  readonly out: readonly [number, number];
+}
+
+/** Which gradients a convolution's backward pass computes (the others come back null). */
+export interface Conv2dNeeds { input: boolean; weight: boolean; bias: boolean }
+
+/**
  * What a backend implements. Every kernel returns a new contiguous buffer of the output's size; the caller knows
  * the output shape. Required kernels are the primitives; the optional ones are fused fast paths that the ops layer
  * uses when present, each checked in tests against the composite it replaces.
@@ -124,6 +139,28 @@ export interface Backend {
   attention?(q: View, k: View, v: View, mask: View | null, causal: boolean, scale: number): { out: Buffer; saved: object };
   /** The attention's gradients from dOut [B, H, Tq, Dv]: dq, dk, dv, each laid out [B, T, H, D]. The mask and causal flag are the forward's. */
   attentionBackward?(dOut: View, q: View, k: View, v: View, mask: View | null, causal: boolean, saved: object, scale: number): { dq: Buffer; dk: Buffer; dv: Buffer };
+  /**
+   * Fused 2-D convolution (cross-correlation) of x [N, C, H, W] with weight [O, C / groups, kh, kw] and an optional
+   * bias [O], over the window `w`: the output [N, O, Ho, Wo].
+   */
+  conv2d?(x: View, weight: View, bias: View | null, w: Window2d, groups: number): Buffer;
+  /** Its gradients from the output gradient g [N, O, Ho, Wo]: dx like x, dweight like weight, dbias [O]; null where not needed. */
+  conv2dBackward?(g: View, x: View, weight: View, w: Window2d, groups: number, needs: Conv2dNeeds): { dx: Buffer | null; dweight: Buffer | null; dbias: Buffer | null };
+  /**
+   * Fused max or average pooling of x [N, C, H, W] over the window `w` (average: padding counted, PyTorch's default;
+   * max: padding never wins). Max pooling also returns, per output, the flat index in its input plane [H·W] of the
+   * first largest element (int32), which its backward pass routes the gradient to.
+   */
+  pool2d?(kind: 'max' | 'avg', x: View, w: Window2d): { y: Buffer; argmax: Buffer | null };
+  /** The pooling's input gradient [N, C, H, W] (`inputShape`) from the output gradient g [N, C, Ho, Wo]. */
+  pool2dBackward?(kind: 'max' | 'avg', g: View, inputShape: readonly number[], w: Window2d, argmax: Buffer | null): Buffer;
+  /**
+   * Fused batch normalisation in training mode of x [N, C, L]: per channel, the batch mean and biased variance over
+   * N and L, and y = (x - mean) / sqrt(var + eps) · weight + bias.
+   */
+  batchNorm?(x: View, weight: View | null, bias: View | null, eps: number): { y: Buffer; mean: Buffer; var: Buffer };
+  /** Its gradients from the output gradient g [N, C, L] and the saved per-channel mean and variance. */
+  batchNormBackward?(g: View, x: View, weight: View | null, mean: Buffer, variance: Buffer, eps: number): { dx: Buffer; dweight: Buffer; dbias: Buffer };
   /**
    * The LSTM recurrence of one layer and direction, as ops.lstmSequence computes it: float32 xw [B, T, 4H] (input
    * projections), wHh [4H, H], bHh [4H] or null, h0 and c0 [B, H], a float32 step mask [B, T] or null. Returns

@@ -1,7 +1,7 @@
 // Layers and the Module base.
-export { Module, Parameter } from './module.js';
+export { Buffer, Module, Parameter } from './module.js';
 export * from './init.js';
-export { Linear, Embedding, LayerNorm, Dropout, Conv1d, Conv2d, Highway } from './layers.js';
+export { Linear, Embedding, LayerNorm, Dropout, Conv1d, Conv2d, Highway, BatchNorm2d, Dropout2d } from './layers.js';
 export { LSTM, type LSTMConfig, type LSTMOutput, type SequenceMask } from './lstm.js';
 export { ScalarMix } from './scalar-mix.js';
 export { LogUniformSampler, sampledSoftmaxLoss, type SampledSoftmaxOptions } from './sampled-softmax.js';

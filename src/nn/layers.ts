@@ -2,7 +2,9 @@
 import * as ops from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { constantParam, fanInUniform, normalParam } from './init.js';
-import { Module, Parameter } from './module.js';
+import { noGrad } from '../tensor/autograd.js';
+import { ShapeError } from '../tensor/shape.js';
+import { Buffer, Module, Parameter } from './module.js';
 
 /** y = x Wᵀ + b, weight [out, in]. */
 export class Linear extends Module {
@@ -45,32 +47,69 @@ export class Dropout extends Module {
   forward(x: Tensor): Tensor { return ops.dropout(x, this.p, this.training); }
 }
 
-/** 1-D convolution over x [N, C, L]; weight [out, in, k]. */
+/** Dropout of whole channels of x [N, C, H, W] (F.dropout2d), active only in training mode. */
+export class Dropout2d extends Module {
+  constructor(readonly p: number) { super(); }
+  forward(x: Tensor): Tensor { return ops.dropout2d(x, this.p, this.training); }
+}
+
+/** 1-D convolution over x [N, C, L]; weight [out, in / groups, k]. */
 export class Conv1d extends Module {
   weight: Parameter;
   bias: Parameter | null;
-  constructor(inChannels: number, outChannels: number, readonly kernelSize: number, readonly opts: { stride?: number; padding?: number; bias?: boolean } = {}) {
+  constructor(inChannels: number, outChannels: number, readonly kernelSize: number, readonly opts: ops.Conv1dOptions & { bias?: boolean } = {}) {
     super();
-    const fanIn = inChannels * kernelSize;
-    this.weight = fanInUniform([outChannels, inChannels, kernelSize], fanIn);
+    const fanIn = (inChannels / (opts.groups ?? 1)) * kernelSize;
+    this.weight = fanInUniform([outChannels, inChannels / (opts.groups ?? 1), kernelSize], fanIn);
     this.bias = opts.bias === false ? null : fanInUniform([outChannels], fanIn);
   }
   forward(x: Tensor): Tensor { return ops.conv1d(x, this.weight, this.bias, this.opts); }
 }
 
-/** 2-D convolution over x [N, C, H, W]; weight [out, in, kh, kw]. */
+/** 2-D convolution over x [N, C, H, W]; weight [out, in / groups, kh, kw]. */
 export class Conv2d extends Module {
   weight: Parameter;
   bias: Parameter | null;
-  constructor(inChannels: number, outChannels: number, kernelSize: number | [number, number],
-    readonly opts: { stride?: number | [number, number]; padding?: number | [number, number]; bias?: boolean } = {}) {
+  constructor(inChannels: number, outChannels: number, kernelSize: ops.Pair, readonly opts: ops.Conv2dOptions & { bias?: boolean } = {}) {
     super();
     const [kh, kw] = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;
-    const fanIn = inChannels * kh * kw;
-    this.weight = fanInUniform([outChannels, inChannels, kh, kw], fanIn);
+    const cin = inChannels / (opts.groups ?? 1);
+    const fanIn = cin * kh * kw;
+    this.weight = fanInUniform([outChannels, cin, kh, kw], fanIn);
     this.bias = opts.bias === false ? null : fanInUniform([outChannels], fanIn);
   }
   forward(x: Tensor): Tensor { return ops.conv2d(x, this.weight, this.bias, this.opts); }
+}
+
+/**
+ * Batch normalisation over the channels of x [N, C, H, W], as PyTorch's BatchNorm2d: a learned scale (ones) and
+ * shift (zeros), and the running mean (zeros) and variance (ones) that training moves by `momentum` and evaluation
+ * normalises by; num_batches_tracked counts the training batches, as in PyTorch's state_dict.
+ */
+export class BatchNorm2d extends Module {
+  weight: Parameter;
+  bias: Parameter;
+  running_mean: Buffer;
+  running_var: Buffer;
+  num_batches_tracked: Buffer;
+  constructor(readonly numFeatures: number, readonly eps = 1e-5, readonly momentum = 0.1) {
+    super();
+    this.weight = constantParam([numFeatures], 1);
+    this.bias = constantParam([numFeatures], 0);
+    this.running_mean = new Buffer(ops.zeros([numFeatures]));
+    this.running_var = new Buffer(ops.ones([numFeatures]));
+    this.num_batches_tracked = new Buffer(ops.zeros([], { dtype: 'int32' }));
+  }
+  forward(x: Tensor): Tensor {
+    if (x.rank !== 4) throw new ShapeError(`BatchNorm2d: input must be [N, C, H, W], got [${x.shape.join(', ')}]`);
+    if (this.training) {
+      const count = this.num_batches_tracked;
+      noGrad(() => count.backend.assign(count.view, ops.add(count, 1).view));
+    }
+    return ops.batchNorm(x, this.weight, this.bias, {
+      runningMean: this.running_mean, runningVar: this.running_var, training: this.training, momentum: this.momentum, eps: this.eps,
+    });
+  }
 }
 
 /**

@@ -12,6 +12,16 @@ export class Parameter extends Tensor {
 }
 
 /**
+ * A tensor a module keeps besides its parameters, such as a batch norm's running statistics (PyTorch's buffers): in
+ * the state dict under its field's name, saved and loaded with the parameters, updated in place, never trained.
+ */
+export class Buffer extends Tensor {
+  constructor(value: Tensor) {
+    super(value.storage, value.shape, value.strides, value.offset, value.dtype);
+  }
+}
+
+/**
  * The base of every layer and model. Parameters and submodules are found by walking the module's own fields
  * (arrays of modules give `name.0`, `name.1`, ...), as PyTorch registers them on assignment, so field names are the
  * checkpoint keys: a BERT field `attention.self.query.weight` is the Hugging Face key of the same name.
@@ -37,6 +47,16 @@ export abstract class Module {
       if (value instanceof Parameter) out.push([prefix + key, value]);
     }
     for (const [name, child] of this.namedChildren()) out.push(...child.namedParameters(`${prefix}${name}.`));
+    return out;
+  }
+
+  /** Every buffer in the tree (running statistics), with its dotted name, in definition order. */
+  namedBuffers(prefix = ''): [string, Buffer][] {
+    const out: [string, Buffer][] = [];
+    for (const [key, value] of Object.entries(this)) {
+      if (value instanceof Buffer) out.push([prefix + key, value]);
+    }
+    for (const [name, child] of this.namedChildren()) out.push(...child.namedBuffers(`${prefix}${name}.`));
     return out;
   }
 
@@ -72,25 +92,25 @@ export abstract class Module {
     return this.train(false);
   }
 
-  /** The parameters by name. */
+  /** The parameters, then the buffers, by name (PyTorch's state_dict). */
   stateDict(): Map<string, Tensor> {
-    return new Map(this.namedParameters());
+    return new Map<string, Tensor>([...this.namedParameters(), ...this.namedBuffers()]);
   }
 
   /**
-   * Copies `state`'s tensors into the parameters of the same names, in place (as PyTorch's `load_state_dict`), so
+   * Copies `state`'s tensors into the parameters and buffers of the same names, in place (as PyTorch's `load_state_dict`), so
    * optimizers and anything else holding the parameters see the loaded values. Shapes must match; every shape is
    * checked before anything is written. With `strict`, a missing or unexpected key is an error; otherwise they are
    * returned for the caller to report.
    */
   loadStateDict(state: Map<string, Tensor>, strict = true): { missing: string[]; unexpected: string[] } {
-    const own = new Map(this.namedParameters());
+    const own = this.stateDict();
     const missing = [...own.keys()].filter((k) => !state.has(k));
     const unexpected = [...state.keys()].filter((k) => !own.has(k));
     if (strict && (missing.length || unexpected.length)) {
       throw new Error(`loadStateDict: missing keys [${missing.join(', ')}], unexpected keys [${unexpected.join(', ')}]`);
     }
-    const writes: [Parameter, Tensor][] = [];
+    const writes: [Tensor, Tensor][] = [];
     for (const [name, value] of state) {
       const current = own.get(name);
       if (!current) continue;

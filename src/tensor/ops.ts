@@ -5,3 +5,4 @@ export * from './ops/reduce.js';
 export * from './ops/shape.js';
 export * from './ops/linalg.js';
 export * from './ops/nn.js';
+export * from './ops/conv.js';

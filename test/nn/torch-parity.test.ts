@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import * as T from '../../src/tensor/index.js';
 import { forEachBackend } from '../helpers/backends.js';
-import { Conv1d, Conv2d, Embedding, Highway, LayerNorm, LSTM, Module, Parameter } from '../../src/nn/index.js';
+import { BatchNorm2d, Buffer, Conv1d, Conv2d, Embedding, Highway, LayerNorm, LSTM, Module, Parameter } from '../../src/nn/index.js';
 import { TorchEncoderLayer, TorchMultiheadAttention } from './torch-modules.js';
 
 const DIR = new URL('../fixtures/torch/', import.meta.url);
@@ -101,6 +101,26 @@ function lstmCase(via: 'lengths' | 'mask'): Case {
   );
 }
 
+/** BatchNorm2d with the fixture's parameters and running statistics (in `dtype`), in training or eval mode. */
+function batchNormCase(): Case {
+  return (x, fx, dtype) => {
+    const C = num(fx, 'num_features');
+    const m = new BatchNorm2d(C, num(fx, 'eps'), num(fx, 'momentum'));
+    const stat = (key: string) => T.fromArray(fx.config[key] as number[], [C]);
+    m.loadStateDict(new Map([...Object.entries(fx.params).map(([k, v]) => [k, decode(v, 'float32')] as const),
+      ['running_mean', stat('running_mean')], ['running_var', stat('running_var')], ['num_batches_tracked', T.zeros([], { dtype: 'int32' })]]));
+    if (dtype === 'float64') {
+      for (const [name, p] of m.namedParameters()) m.setParameter(name, new Parameter(p.cast('float64').detach()));
+      m.running_mean = new Buffer(m.running_mean.cast('float64'));
+      m.running_var = new Buffer(m.running_var.cast('float64'));
+    }
+    m.train(fx.config.training as boolean);
+    const y = m.forward(x.x!);
+    const outputs = fx.config.training ? { y, running_mean: m.running_mean, running_var: m.running_var } : { y };
+    return { outputs, params: new Map(m.namedParameters()) };
+  };
+}
+
 /** Every fixture case and how our engine computes it. A fixture without an entry here fails the test. */
 const CASES: Record<string, Case[]> = {
   layer_norm: [
@@ -150,6 +170,17 @@ const CASES: Record<string, Case[]> = {
     withModule(() => new Conv1d(5, 6, 3, { padding: 1 }), (m, x) => ({ y: T.maxOverTime(m.forward(x.x!)) })),
   ],
   embedding: [withModule(() => new Embedding(7, 4), (m, x) => ({ y: m.forward(x.ids!) }))],
+  conv2d_dilated_groups: [
+    withModule(() => new Conv2d(4, 6, 3, { stride: [2, 1], padding: [2, 1], dilation: [2, 1], groups: 2 }), (m, x) => ({ y: m.forward(x.x!) })),
+  ],
+  conv2d_depthwise: [withModule(() => new Conv2d(3, 6, 3, { padding: 1, groups: 3, bias: false }), (m, x) => ({ y: m.forward(x.x!) }))],
+  conv1d_dilated_groups: [withModule(() => new Conv1d(4, 4, 3, { padding: 2, dilation: 2, groups: 2 }), (m, x) => ({ y: m.forward(x.x!) }))],
+  max_pool_dilated: [functional((x) => ({ y: T.maxPool2d(x.x!, 3, 2, 1, 2), overlapping: T.maxPool2d(x.x!, [3, 2], 1) }))],
+  adaptive_avg_pool: [
+    functional((x) => ({ uneven: T.adaptiveAvgPool2d(x.x!, [3, 2]), global: T.adaptiveAvgPool2d(x.x!, 1), wider: T.adaptiveAvgPool2d(x.x!, [3, 4]) })),
+  ],
+  batch_norm_train: [batchNormCase()],
+  batch_norm_eval: [batchNormCase()],
 };
 
 /** Fails unless |got - want| <= tol · max|want| everywhere (and the shapes agree). */

@@ -226,6 +226,25 @@ describe('neural-network ops', () => {
   check('maxPool2d with stride and padding', (x) => T.maxPool2d(x, 3, 2, 1), () => [distinctF64([1, 2, 5, 5])]);
   check('avgPool2d', (x) => T.avgPool2d(x, 2), () => [randF64([1, 2, 4, 4])]);
   check('avgPool2d with stride and padding', (x) => T.avgPool2d(x, 3, 1, 1), () => [randF64([1, 1, 4, 4])]);
+  // The image ops through the fused kernels and, unfused, through the composites.
+  const image = (name: string, f: F, inputs: () => T.Tensor[]) => check(name, f, inputs, undefined, true);
+  image('conv2d with dilation, stride, padding and groups', (x, w, b) => T.conv2d(x, w, b, { stride: [2, 1], padding: [1, 2], dilation: [2, 1], groups: 2 }),
+    () => [randF64([2, 4, 6, 5]), randF64([6, 2, 2, 3], { seed: 2 }), randF64([6], { seed: 3 })]);
+  image('conv2d depthwise (groups = channels) without bias', (x, w) => T.conv2d(x, w, null, { padding: 1, groups: 3 }), () => [randF64([1, 3, 4, 4]), randF64([3, 1, 3, 3], { seed: 2 })]);
+  image('conv2d 1x1 with stride 2 (a ResNet shortcut)', (x, w) => T.conv2d(x, w, null, { stride: 2 }), () => [randF64([2, 3, 5, 5]), randF64([4, 3, 1, 1], { seed: 2 })]);
+  image('conv1d with dilation and groups', (x, w, b) => T.conv1d(x, w, b, { dilation: 2, padding: 2, groups: 2 }),
+    () => [randF64([2, 4, 7]), randF64([4, 2, 3], { seed: 2 }), randF64([4], { seed: 3 })]);
+  image('maxPool2d with dilation', (x) => T.maxPool2d(x, 2, 1, 1, 2), () => [distinctF64([2, 2, 5, 6])]);
+  image('maxPool2d with overlapping windows', (x) => T.maxPool2d(x, [3, 2], [1, 2]), () => [distinctF64([1, 2, 5, 6])]);
+  image('avgPool2d with per-axis kernel, stride and padding', (x) => T.avgPool2d(x, [3, 2], [2, 1], [1, 0]), () => [randF64([2, 2, 5, 4])]);
+  image('adaptiveAvgPool2d to a size that does not divide the input', (x) => T.adaptiveAvgPool2d(x, [3, 2]), () => [randF64([2, 2, 7, 5])]);
+  image('adaptiveAvgPool2d to one pixel', (x) => T.adaptiveAvgPool2d(x, 1), () => [randF64([2, 3, 4, 3])]);
+  image('batchNorm in training mode (the batch statistics\' own gradients)', (x, w, b) => T.batchNorm(x, w, b, { training: true, eps: 1e-3 }),
+    () => [randF64([3, 2, 3, 2]), randF64([2], { seed: 2 }), randF64([2], { seed: 3 })]);
+  image('batchNorm in training mode without weight and bias', (x) => T.batchNorm(x, null, null, { training: true }), () => [randF64([4, 3, 2, 2], { low: -3, high: 1 })]);
+  image('batchNorm in evaluation mode (running statistics are constants)', (x, w, b) =>
+    T.batchNorm(x, w, b, { runningMean: randF64([2], { seed: 4 }), runningVar: randF64([2], { seed: 5, low: 0.5, high: 2 }) }),
+  () => [randF64([2, 2, 3, 3]), randF64([2], { seed: 2 }), randF64([2], { seed: 3 })]);
 });
 
 forEachBackend('dropout: the gradient is the mask scaled by 1/(1-p)', async () => {

@@ -1,6 +1,6 @@
 // The reference backend: every kernel in plain TypeScript over host typed arrays, written to be obviously right.
 // Fast backends are tested against it. Buffers are the typed arrays themselves.
-import type { Backend, BinaryOp, ReduceOp, UnaryOp, View, AdamWStep } from '../backend.js';
+import type { Backend, BinaryOp, ReduceOp, UnaryOp, View, AdamWStep, Window2d } from '../backend.js';
 import { allocArray, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { normalAt, uniformAt } from '../../tensor/random.js';
 import { contiguousStrides, isContiguous, sizeOf } from '../../tensor/shape.js';
@@ -126,6 +126,21 @@ function forEachIndexed(
     const j = idx[idxOff[i]!]!;
     checkIndex(op, j, xShape[axis]!, axis);
     fn(i, off + j * xStrides[axis]!);
+  }
+}
+
+/**
+ * Calls fn(a, b, ih, iw) for each tap (a, b) of the window `w` at output pixel (i, j) that falls inside an H×W plane
+ * (the others read the zero padding).
+ */
+function forEachTap(w: Window2d, H: number, W: number, i: number, j: number, fn: (a: number, b: number, ih: number, iw: number) => void): void {
+  for (let a = 0; a < w.kernel[0]; a++) {
+    const ih = i * w.stride[0] - w.padding[0] + a * w.dilation[0];
+    if (ih < 0 || ih >= H) continue;
+    for (let b = 0; b < w.kernel[1]; b++) {
+      const iw = j * w.stride[1] - w.padding[1] + b * w.dilation[1];
+      if (iw >= 0 && iw < W) fn(a, b, ih, iw);
+    }
   }
 }
 
@@ -344,6 +359,121 @@ export function createReferenceBackend(): Backend {
       }
       return dx;
     },
+    conv2d(x, weight, bias, w, groups) {
+      const X = readView(x, x.dtype), K = readView(weight, weight.dtype), Bs = bias && readView(bias, bias.dtype);
+      const [N, C, H, W] = x.shape as [number, number, number, number];
+      const [O, Cg, kh, kw] = weight.shape as [number, number, number, number];
+      const [Ho, Wo] = w.out, Og = O / groups;
+      const out = allocArray(x.dtype, N * O * Ho * Wo);
+      for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) {
+        const c0 = Math.floor(o / Og) * Cg;
+        for (let i = 0; i < Ho; i++) for (let j = 0; j < Wo; j++) {
+          let acc = Bs ? Bs[o]! : 0;
+          for (let c = 0; c < Cg; c++) {
+            forEachTap(w, H, W, i, j, (a, b, ih, iw) => { acc += X[((n * C + c0 + c) * H + ih) * W + iw]! * K[((o * Cg + c) * kh + a) * kw + b]!; });
+          }
+          out[((n * O + o) * Ho + i) * Wo + j] = acc;
+        }
+      }
+      return out;
+    },
+    conv2dBackward(g, x, weight, w, groups, needs) {
+      const G = readView(g, g.dtype), X = readView(x, x.dtype), K = readView(weight, weight.dtype);
+      const [N, C, H, W] = x.shape as [number, number, number, number];
+      const [O, Cg, kh, kw] = weight.shape as [number, number, number, number];
+      const [Ho, Wo] = w.out, Og = O / groups;
+      const dx = new Float64Array(X.length), dw = new Float64Array(K.length), db = new Float64Array(O);
+      for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) {
+        const c0 = Math.floor(o / Og) * Cg;
+        for (let i = 0; i < Ho; i++) for (let j = 0; j < Wo; j++) {
+          const gv = G[((n * O + o) * Ho + i) * Wo + j]!;
+          db[o] += gv;
+          for (let c = 0; c < Cg; c++) {
+            forEachTap(w, H, W, i, j, (a, b, ih, iw) => {
+              const xi = ((n * C + c0 + c) * H + ih) * W + iw, wi = ((o * Cg + c) * kh + a) * kw + b;
+              dx[xi] += gv * K[wi]!;
+              dw[wi] += gv * X[xi]!;
+            });
+          }
+        }
+      }
+      const cast = (v: Float64Array, need: boolean) => (need ? toDType(v, x.dtype) : null);
+      return { dx: cast(dx, needs.input), dweight: cast(dw, needs.weight), dbias: cast(db, needs.bias) };
+    },
+    pool2d(kind, x, w) {
+      const X = readView(x, x.dtype);
+      const [N, C, H, W] = x.shape as [number, number, number, number];
+      const [Ho, Wo] = w.out, area = w.kernel[0] * w.kernel[1];
+      const y = allocArray(x.dtype, N * C * Ho * Wo), argmax = kind === 'max' ? new Int32Array(y.length) : null;
+      for (let p = 0; p < N * C; p++) for (let i = 0; i < Ho; i++) for (let j = 0; j < Wo; j++) {
+        // As PyTorch: the first in-bounds tap starts the running max, a larger value or a NaN replaces it.
+        let best = -Infinity, arg = -1, sum = 0;
+        forEachTap(w, H, W, i, j, (_a, _b, ih, iw) => {
+          const at = ih * W + iw, v = X[p * H * W + at]!;
+          sum += v;
+          if (arg < 0) arg = at;
+          if (v > best || Number.isNaN(v)) { best = v; arg = at; }
+        });
+        const o = (p * Ho + i) * Wo + j;
+        if (argmax) { y[o] = best; argmax[o] = arg; } else y[o] = sum / area;
+      }
+      return { y, argmax };
+    },
+    pool2dBackward(kind, g, inputShape, w, argmaxBuf) {
+      const G = readView(g, g.dtype);
+      const [N, C, H, W] = inputShape as [number, number, number, number];
+      const [Ho, Wo] = w.out, area = w.kernel[0] * w.kernel[1];
+      const dx = new Float64Array(N * C * H * W), argmax = argmaxBuf as Int32Array | null;
+      for (let p = 0; p < N * C; p++) for (let i = 0; i < Ho; i++) for (let j = 0; j < Wo; j++) {
+        const o = (p * Ho + i) * Wo + j;
+        if (kind === 'max') dx[p * H * W + argmax![o]!] += G[o]!;
+        else forEachTap(w, H, W, i, j, (_a, _b, ih, iw) => { dx[p * H * W + ih * W + iw] += G[o]! / area; });
+      }
+      return toDType(dx, g.dtype);
+    },
+    batchNorm(x, weight, bias, eps) {
+      const X = readView(x, x.dtype), Wt = weight && readView(weight, weight.dtype), Bs = bias && readView(bias, bias.dtype);
+      const [N, C, L] = x.shape as [number, number, number];
+      const y = allocArray(x.dtype, X.length), mean = allocArray(x.dtype, C), variance = allocArray(x.dtype, C);
+      for (let c = 0; c < C; c++) {
+        let s = 0;
+        for (let n = 0; n < N; n++) for (let l = 0; l < L; l++) s += X[(n * C + c) * L + l]!;
+        const mu = s / (N * L);
+        let v = 0;
+        for (let n = 0; n < N; n++) for (let l = 0; l < L; l++) { const d = X[(n * C + c) * L + l]! - mu; v += d * d; }
+        v /= N * L;
+        mean[c] = mu; variance[c] = v;
+        const rs = 1 / Math.sqrt(v + eps);
+        for (let n = 0; n < N; n++) for (let l = 0; l < L; l++) {
+          const i = (n * C + c) * L + l;
+          y[i] = (X[i]! - mu) * rs * (Wt ? Wt[c]! : 1) + (Bs ? Bs[c]! : 0);
+        }
+      }
+      return { y, mean, var: variance };
+    },
+    batchNormBackward(g, x, weight, meanBuf, varBuf, eps) {
+      const G = readView(g, g.dtype), X = readView(x, x.dtype), Wt = weight && readView(weight, weight.dtype);
+      const mean = meanBuf as TypedArray, variance = varBuf as TypedArray;
+      const [N, C, L] = x.shape as [number, number, number];
+      const M = N * L;
+      const dx = allocArray(x.dtype, X.length), dweight = allocArray(x.dtype, C), dbias = allocArray(x.dtype, C);
+      for (let c = 0; c < C; c++) {
+        const mu = mean[c]!, rs = 1 / Math.sqrt(variance[c]! + eps);
+        // dx = weight · rstd · (g - mean(g) - xhat · mean(g · xhat)), the batch statistics' own gradients included
+        let sumG = 0, sumGX = 0;
+        for (let n = 0; n < N; n++) for (let l = 0; l < L; l++) {
+          const i = (n * C + c) * L + l;
+          sumG += G[i]!; sumGX += G[i]! * (X[i]! - mu) * rs;
+        }
+        dbias[c] = sumG; dweight[c] = sumGX;
+        const k = (Wt ? Wt[c]! : 1) * rs;
+        for (let n = 0; n < N; n++) for (let l = 0; l < L; l++) {
+          const i = (n * C + c) * L + l;
+          dx[i] = k * (G[i]! - sumG / M - (X[i]! - mu) * rs * sumGX / M);
+        }
+      }
+      return { dx, dweight, dbias };
+    },
     adamw(param, grad, m, v, size, o: AdamWStep) {
       const p = param as TypedArray, g = readView(grad, grad.dtype), M = m as TypedArray, V = v as TypedArray;
       const bc1 = 1 - Math.pow(o.beta1, o.step), bc2 = 1 - Math.pow(o.beta2, o.step);
@@ -355,6 +485,13 @@ export function createReferenceBackend(): Backend {
       }
     },
   };
+}
+
+/** A float64 accumulator as a new array of `dtype`. */
+function toDType(v: Float64Array, dtype: DType): TypedArray {
+  const out = allocArray(dtype, v.length);
+  out.set(v);
+  return out;
 }
 
 function readView(x: View, dtype: DType): TypedArray {

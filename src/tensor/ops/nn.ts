@@ -1,5 +1,5 @@
-// Neural-network ops: softmax, dropout, layer norm, cross-entropy, attention, embedding, linear, the LSTM cell,
-// convolutions and pooling. Composites of primitives unless a backend offers a fused kernel.
+// Neural-network ops: softmax, dropout, layer norm, cross-entropy, attention, embedding, linear, the LSTM cell and
+// padding (convolutions and pooling are in conv.ts). Composites of primitives unless a backend offers a fused kernel.
 import { noGrad, record } from '../autograd.js';
 import { ShapeError, fmt, normalizeAxis } from '../shape.js';
 import { fromKernel, type Tensor } from '../tensor.js';
@@ -307,89 +307,6 @@ export function pad(x: Tensor, pads: readonly (readonly [number, number])[], val
   });
   return y;
 }
-
-const patchIndexCache = new Map<string, Int32Array>();
-
-/** Positions into a flattened [Hp*Wp] plane of each kernel tap at each output pixel: [kh*kw, Ho*Wo], or [Ho*Wo, kh*kw] pixel-major. */
-function patchIndex(Hp: number, Wp: number, kh: number, kw: number, sh: number, sw: number, Ho: number, Wo: number, order: 'tap-major' | 'pixel-major'): Int32Array {
-  const key = [order, Hp, Wp, kh, kw, sh, sw].join(',');
-  let data = patchIndexCache.get(key);
-  if (!data) {
-    data = new Int32Array(kh * kw * Ho * Wo);
-    let n = 0;
-    if (order === 'tap-major') {
-      for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) for (let i = 0; i < Ho; i++) for (let j = 0; j < Wo; j++) data[n++] = (i * sh + a) * Wp + (j * sw + b);
-    } else {
-      for (let i = 0; i < Ho; i++) for (let j = 0; j < Wo; j++) for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) data[n++] = (i * sh + a) * Wp + (j * sw + b);
-    }
-    patchIndexCache.set(key, data);
-  }
-  return data;
-}
-
-/** The kh×kw patches of x [N, C, H, W] as [N, C, kh*kw, Ho*Wo] (im2col through gather, so it has a gradient). */
-function unfold(x: Tensor, kh: number, kw: number, sh: number, sw: number, padding: [number, number], padValue: number): { cols: Tensor; Ho: number; Wo: number } {
-  const xp = padding[0] || padding[1] ? pad(x, [[padding[0], padding[0]], [padding[1], padding[1]]], padValue) : x;
-  const [N, C, Hp, Wp] = xp.shape as [number, number, number, number];
-  const Ho = Math.floor((Hp - kh) / sh) + 1, Wo = Math.floor((Wp - kw) / sw) + 1;
-  if (Ho < 1 || Wo < 1) throw new ShapeError(`conv/pool: kernel ${kh}x${kw} is larger than the padded input ${fmt(xp.shape)}`);
-  const idx = expand(reshape(fromArray(patchIndex(Hp, Wp, kh, kw, sh, sw, Ho, Wo, 'tap-major'), [kh * kw * Ho * Wo], { dtype: 'int32' }), [1, 1, -1]), [N, C, kh * kw * Ho * Wo]);
-  const cols = gather(reshape(contiguous(xp), [N, C, Hp * Wp]), 2, idx);
-  return { cols: reshape(cols, [N, C, kh * kw, Ho * Wo]), Ho, Wo };
-}
-
-type Pair = number | [number, number];
-const pair = (p: Pair): [number, number] => (typeof p === 'number' ? [p, p] : p);
-
-/**
- * 2-D convolution (cross-correlation) of x [N, C, H, W] with weight [O, C, kh, kw], as in PyTorch. The input goes
- * channels-last so that each output pixel's patch is one row [kh·kw·C], picked by one row gather, and the whole
- * convolution is one GEMM over N·Ho·Wo rows (a product per image would broadcast the weight, and its gradient would
- * be a reduction over the images).
- */
-export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: { stride?: Pair; padding?: Pair } = {}): Tensor {
-  if (x.rank !== 4 || weight.rank !== 4 || x.shape[1] !== weight.shape[1]) {
-    throw new ShapeError(`conv2d: input ${fmt(x.shape)} and weight ${fmt(weight.shape)} must be [N, C, H, W] and [O, C, kh, kw]`);
-  }
-  const [O, C, kh, kw] = weight.shape as [number, number, number, number];
-  const [sh, sw] = pair(opts.stride ?? 1);
-  const [ph, pw] = pair(opts.padding ?? 0);
-  const xp = ph || pw ? pad(x, [[ph, ph], [pw, pw]], 0) : x;
-  const [N, , Hp, Wp] = xp.shape as [number, number, number, number];
-  const Ho = Math.floor((Hp - kh) / sh) + 1, Wo = Math.floor((Wp - kw) / sw) + 1;
-  if (Ho < 1 || Wo < 1) throw new ShapeError(`conv2d: kernel ${kh}x${kw} is larger than the padded input ${fmt(xp.shape)}`);
-  const taps = patchIndex(Hp, Wp, kh, kw, sh, sw, Ho, Wo, 'pixel-major');
-  const L = Ho * Wo * kh * kw;
-  const rows = new Int32Array(N * L);
-  for (let n = 0; n < N; n++) for (let k = 0; k < L; k++) rows[n * L + k] = n * Hp * Wp + taps[k]!;
-  const pixels = reshape(contiguous(permute(xp, [0, 2, 3, 1])), [N * Hp * Wp, C]);
-  const cols = reshape(indexSelect(pixels, 0, fromArray(rows, [N * L], { dtype: 'int32' })), [N, Ho * Wo, kh * kw * C]);
-  const y = linear(cols, reshape(permute(weight, [0, 2, 3, 1]), [O, kh * kw * C]), bias); // (N, Ho·Wo, O)
-  return permute(reshape(y, [N, Ho, Wo, O]), [0, 3, 1, 2]);
-}
-
-/** 1-D convolution of x [N, C, L] with weight [O, C, k]. */
-export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: { stride?: number; padding?: number } = {}): Tensor {
-  if (x.rank !== 3 || weight.rank !== 3) throw new ShapeError(`conv1d: input ${fmt(x.shape)} and weight ${fmt(weight.shape)} must be [N, C, L] and [O, C, k]`);
-  const y = conv2d(reshape(x, [x.shape[0]!, x.shape[1]!, 1, x.shape[2]!]), reshape(weight, [weight.shape[0]!, weight.shape[1]!, 1, weight.shape[2]!]), bias,
-    { stride: [1, opts.stride ?? 1], padding: [0, opts.padding ?? 0] });
-  return reshape(y, [y.shape[0]!, y.shape[1]!, y.shape[3]!]);
-}
-
-function pool(kind: 'max' | 'avg', x: Tensor, kernel: Pair, stride?: Pair, padding: Pair = 0): Tensor {
-  if (x.rank !== 4) throw new ShapeError(`${kind}Pool2d: input must be [N, C, H, W], got ${fmt(x.shape)}`);
-  const [kh, kw] = pair(kernel);
-  const [sh, sw] = pair(stride ?? kernel);
-  // Max pooling pads with the most negative float32 rather than -Infinity, so anomaly mode does not flag the padding.
-  const { cols, Ho, Wo } = unfold(x, kh, kw, sh, sw, pair(padding), kind === 'max' ? MASK_VALUE : 0);
-  const y = kind === 'max' ? max(cols, 2) : mean(cols, 2);
-  return reshape(y, [x.shape[0]!, x.shape[1]!, Ho, Wo]);
-}
-
-/** Max pooling over kernel windows of x [N, C, H, W] (stride defaults to the kernel). */
-export function maxPool2d(x: Tensor, kernel: Pair, stride?: Pair, padding: Pair = 0): Tensor { return pool('max', x, kernel, stride, padding); }
-/** Average pooling (padding counted, PyTorch's default). */
-export function avgPool2d(x: Tensor, kernel: Pair, stride?: Pair, padding: Pair = 0): Tensor { return pool('avg', x, kernel, stride, padding); }
 
 /** Max over the time axis of x [N, C, L] (the character CNN's pooling): [N, C]. */
 export function maxOverTime(x: Tensor): Tensor { return max(x, -1); }
