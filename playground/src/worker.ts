@@ -270,7 +270,7 @@ function wordIndex(words: readonly string[], word: string, sentence: string): nu
 }
 
 async function polysemy({ model, a, b, word }: Requests['polysemy']['args']): Promise<PolysemyAnswer> {
-  const encoder = polysemyEncoder(model);
+  const encoder = polysemyEncoder(model, word);
   const split = (s: string) => (encoder.splitText ? encoder.splitText(s) : s.split(/\s+/).filter((w) => w !== ''));
   const wa = split(a), wb = split(b);
   const ia = wordIndex(wa, word, a), ib = wordIndex(wb, word, b);
@@ -282,8 +282,12 @@ async function polysemy({ model, a, b, word }: Requests['polysemy']['args']): Pr
   return { model, layers, tokensA: names(inputs[0]!.ids), tokensB: names(inputs[1]!.ids) };
 }
 
-function polysemyEncoder(model: ModelChoice): tasks.transfer.Encoder {
-  if (model === 'word2vec') return new tasks.transfer.StaticEncoder(vectors());
+function polysemyEncoder(model: ModelChoice, word: string): tasks.transfer.Encoder {
+  if (model === 'word2vec') {
+    // an unknown word would get a zero vector, and a cosine of 0 that says nothing about static vectors
+    if (!vectors().has(word.toLowerCase())) throw new Error(`"${word}" is not in word2vec's vocabulary (words seen fewer times than min count are dropped)`);
+    return new tasks.transfer.StaticEncoder(vectors());
+  }
   if (model === 'bert') {
     const bert = need(state.bert, 'no BERT yet: load or train one on the BERT page');
     return new tasks.transfer.BertEncoder(bert.model.bert, bert.tokenizer);
