@@ -1,0 +1,140 @@
+// Decoding with transformers' semantics, checked where the answer is known: beam search with enough beams and
+// early_stopping 'never' is exhaustive search, so it must find what brute-force enumeration of every target finds
+// (scored as transformers scores hypotheses, with the length penalty and no_repeat_ngram_size); a batch decodes as
+// its rows would alone (left-padded GPT prompts included); one beam is greedy; top-k 1 sampling is greedy.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as T from '../../src/tensor/index.js';
+import { bertConfig } from '../../src/models/bert.js';
+import { GPT, gptConfig } from '../../src/models/gpt.js';
+import { EncoderDecoderModel, encoderDecoderConfig } from '../../src/models/encoder-decoder.js';
+import {
+  bannedNgramTokens, encoderDecoderGenerator, generateSequences, gptConditionalGenerator, type ConditionalGenerator,
+} from '../../src/tasks/seq2seq-generate.js';
+
+const V = 5, START = 1, EOS = 2, SEP = 3;
+
+function tinyEncoderDecoder(seed = 0): EncoderDecoderModel {
+  T.manualSeed(seed);
+  // a large initialisation makes the distributions peaked, so that the best target is clear of float noise
+  const side = { model_type: 'bert' as const, ...bertConfig({ vocab_size: V, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16,
+    max_position_embeddings: 12, initializer_range: 0.6 }) };
+  return new EncoderDecoderModel(encoderDecoderConfig({ encoder: side, decoder: side, decoder_start_token_id: START, pad_token_id: 0, eos_token_id: EOS })).eval();
+}
+
+function tinyGpt(seed = 0): GPT {
+  T.manualSeed(seed);
+  return new GPT(gptConfig({ vocab_size: V, n_positions: 16, n_embd: 8, n_layer: 1, n_head: 2, initializer_range: 0.6, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 })).eval();
+}
+
+/** log p(target | source) token by token, by teacher forcing through the generator's own session. */
+async function logProbs(gen: ConditionalGenerator, source: number[], target: number[]): Promise<number[]> {
+  const { prompts, session } = gen.begin([source]);
+  let logits = await session.step(prompts);
+  const out: number[] = [];
+  for (const token of target) {
+    const row = logits[0]!;
+    const max = Math.max(...row);
+    const lse = max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0));
+    out.push(row[token]! - lse);
+    logits = await session.step([[token]]);
+  }
+  return out;
+}
+
+/**
+ * The best target by enumeration: every sequence of non-end tokens up to maxNew, ended by EOS or cut at maxNew,
+ * scored sum log p / length ** lengthPenalty (the end token counted), skipping any with a repeated n-gram.
+ */
+async function bruteForce(gen: ConditionalGenerator, source: number[], prompt: number[], maxNew: number, lengthPenalty: number, ngram = 0) {
+  let best = { tokens: [] as number[], score: -Infinity };
+  const words = Array.from({ length: V }, (_, i) => i).filter((t) => t !== EOS);
+  const visit = async (prefix: number[]) => {
+    for (const ending of prefix.length < maxNew ? [[EOS], []] : [[]]) {
+      const target = [...prefix, ...ending];
+      if (target.length === 0 || (ending.length === 0 && prefix.length < maxNew)) continue;
+      if (ngram && target.some((tok, i) => bannedNgramTokens([...prompt, ...target.slice(0, i)], ngram).includes(tok))) continue;
+      const lp = await logProbs(gen, source, target);
+      const score = lp.reduce((a, b) => a + b, 0) / target.length ** lengthPenalty;
+      if (score > best.score) best = { tokens: prefix, score };
+    }
+    if (prefix.length < maxNew) for (const w of words) await visit([...prefix, w]);
+  };
+  await visit([]);
+  return best;
+}
+
+for (const [kind, make] of [['encoder-decoder', () => encoderDecoderGenerator(tinyEncoderDecoder())],
+  ['GPT (source <sep> target)', () => gptConditionalGenerator(tinyGpt(), { sep: SEP, eos: EOS })]] as const) {
+  for (const [lengthPenalty, ngram] of [[1, 0], [0, 0], [2, 0], [1, 2]] as const) {
+    test(`${kind}: beam search with enough beams finds the brute-force best target (length_penalty ${lengthPenalty}${ngram ? `, no_repeat_ngram_size ${ngram}` : ''})`, async () => {
+      const gen = make();
+      const source = [4, 3, 0, 4];
+      const prompt = gen.begin([source]).prompts[0]!;
+      const maxNew = 4;
+      const want = await bruteForce(gen, source, prompt, maxNew, lengthPenalty, ngram);
+      const [got] = await generateSequences(gen, [source], { numBeams: 4 ** 3, maxNewTokens: maxNew, lengthPenalty, earlyStopping: 'never', noRepeatNgramSize: ngram });
+      assert.deepEqual(got!.tokens, want.tokens);
+      assert.ok(Math.abs(got!.score - want.score) < 1e-5, `score ${got!.score} vs ${want.score}`);
+    });
+  }
+}
+
+test('no_repeat_ngram_size bans what would complete an n-gram already in the sequence, as transformers does', () => {
+  assert.deepEqual(bannedNgramTokens([1, 4, 3, 4], 2), [3]);
+  assert.deepEqual(bannedNgramTokens([1, 4, 3, 4, 3], 3), [4]);
+  assert.deepEqual(bannedNgramTokens([1, 4], 3), []);
+  assert.deepEqual(bannedNgramTokens([1, 1], 1), [1, 1]);
+});
+
+for (const [kind, make] of [['encoder-decoder', () => encoderDecoderGenerator(tinyEncoderDecoder(1))],
+  ['GPT, left-padded prompts', () => gptConditionalGenerator(tinyGpt(1), { sep: SEP, eos: EOS })]] as const) {
+  test(`${kind}: a batch decodes as each source alone, greedy and with beams; one beam is greedy`, async () => {
+    const gen = make();
+    const sources = [[4], [3, 0, 4, 4, 0], [0, 4, 3]];
+    for (const opts of [{}, { numBeams: 3 }, { numBeams: 2, lengthPenalty: 0.5, earlyStopping: true }, { numBeams: 3, noRepeatNgramSize: 2 }] as const) {
+      const batched = await generateSequences(gen, sources, { maxNewTokens: 6, ...opts });
+      for (const [i, s] of sources.entries()) {
+        const [alone] = await generateSequences(gen, [s], { maxNewTokens: 6, ...opts });
+        assert.deepEqual(batched[i]!.tokens, alone!.tokens, `${JSON.stringify(opts)} source ${i}`);
+        assert.ok(Math.abs(batched[i]!.score - alone!.score) < 1e-5);
+      }
+    }
+    const greedy = await generateSequences(gen, sources, { maxNewTokens: 6 });
+    const oneBeam = await generateSequences(gen, sources, { maxNewTokens: 6, numBeams: 1 });
+    assert.deepEqual(oneBeam.map((r) => r.tokens), greedy.map((r) => r.tokens));
+    for (const r of greedy) assert.ok(r.finished ? r.tokens.length < 6 : r.tokens.length === 6, 'unfinished rows run to max_new_tokens');
+  });
+}
+
+test('sampling: top-k 1 is greedy; top-k 2 only ever draws one of the two most likely tokens; seeded draws repeat', async () => {
+  const gen = encoderDecoderGenerator(tinyEncoderDecoder(2));
+  const sources = [[4, 3], [0, 4, 4]];
+  const greedy = await generateSequences(gen, sources, { maxNewTokens: 5 });
+  const k1 = await generateSequences(gen, sources, { maxNewTokens: 5, topK: 1, temperature: 0.7 });
+  assert.deepEqual(k1.map((r) => r.tokens), greedy.map((r) => r.tokens));
+  const draw = (seed: number) => generateSequences(gen, sources, { maxNewTokens: 5, doSample: true, generator: new T.Generator(seed) });
+  assert.deepEqual((await draw(5)).map((r) => r.tokens), (await draw(5)).map((r) => r.tokens));
+  for (let seed = 0; seed < 10; seed++) {
+    const [r] = await generateSequences(gen, [sources[0]!], { maxNewTokens: 3, topK: 2, generator: new T.Generator(seed) });
+    const target = [...r!.tokens, ...(r!.finished ? [EOS] : [])];
+    const { prompts, session } = gen.begin([sources[0]!]);
+    let logits = await session.step(prompts);
+    for (const tok of target) {
+      const ranked = Array.from(logits[0]!.keys()).sort((a, b) => logits[0]![b]! - logits[0]![a]!);
+      assert.ok(ranked.slice(0, 2).includes(tok), `seed ${seed}: ${tok} is not in the top 2 ${ranked}`);
+      logits = await session.step([[tok]]);
+    }
+  }
+});
+
+test('bad options and sources are errors that say what is wrong', async () => {
+  const gen = encoderDecoderGenerator(tinyEncoderDecoder());
+  await assert.rejects(() => generateSequences(gen, [[4]], { numBeams: 0 }), /numBeams must be an integer >= 1, got 0/);
+  await assert.rejects(() => generateSequences(gen, [[4]], { numBeams: 2, temperature: 0.5 }), /sampling with beams/);
+  await assert.rejects(() => generateSequences(gen, [[4]], { topP: 1.5 }), /topP must be in \(0, 1\]/);
+  await assert.rejects(() => generateSequences(gen, [[4], []]), /source 2 is empty/);
+  await assert.rejects(() => generateSequences(gen, [new Array(13).fill(4)]), /source 1 has 13 tokens, more than the encoder's 12 positions/);
+  const gpt = gptConditionalGenerator(tinyGpt(), { sep: SEP, eos: EOS });
+  await assert.rejects(() => generateSequences(gpt, [new Array(15).fill(4)]), /a source of 15 tokens leaves no room for a target in the model's positions/);
+});
