@@ -64,7 +64,7 @@ const PY_SPACE = /[\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u
 const PY_SPACE_EDGE = new RegExp(`^${PY_SPACE.source}|${PY_SPACE.source}$`, 'g');
 
 /** Python's `line.split()`: runs of whitespace separate, none at the ends. */
-function pySplit(line: string): string[] {
+export function pySplit(line: string): string[] {
   return line.split(PY_SPACE).filter((t) => t !== '');
 }
 

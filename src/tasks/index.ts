@@ -10,6 +10,7 @@ export * from './fill-mask.js';
 export * from './checkpoint.js';
 export * from './metrics.js';
 export * from './bleu.js';
+export * from './chrf.js';
 export * from './cove-train.js';
 export * as transfer from './transfer/index.js';
 export * as probes from './probes/index.js';
