@@ -1029,6 +1029,280 @@ static void lstmBackward(long B, long T, long H, const float* grad, const float*
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Image kernels: im2col/col2im for the convolution's GEMMs (columns [C·kh·kw, N·Ho·Wo], src/backend/cpu/image.ts),
+// pooling with the first-largest argmax, batch normalisation over [N, C, L], and the block transpose between the
+// GEMM's [O, N, P] and NCHW. Threads split independent rows, planes or channels, so no two write the same element.
+
+/** A convolution's or pooling's window (Window2d), unpacked from its Float64Array meta. */
+struct Window {
+  long kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo;
+  explicit Window(const double* m)
+      : kh(long(m[0])), kw(long(m[1])), sh(long(m[2])), sw(long(m[3])), ph(long(m[4])), pw(long(m[5])), dh(long(m[6])), dw(long(m[7])),
+        Ho(long(m[8])), Wo(long(m[9])) {}
+  /** The output columns [lo, hi) whose tap at input offset `tap` lands inside [0, W). */
+  void columns(long W, long tap, long& lo, long& hi) const {
+    lo = tap >= 0 ? 0 : (-tap + sw - 1) / sw;
+    hi = W - 1 - tap < 0 ? 0 : std::min(Wo, (W - 1 - tap) / sw + 1);
+    if (hi < lo) hi = lo;
+  }
+};
+
+static void im2col(const float* x, long N, long C, long H, long W, const Window& w, float* cols) {
+  const long P = w.Ho * w.Wo, NP = N * P, rows = C * w.kh * w.kw;
+  parallelFor(rows * N, 1, rows * NP, [&](long r0, long r1) {
+    for (long rn = r0; rn < r1; rn++) {
+      const long row = rn / N, n = rn % N;
+      const long c = row / (w.kh * w.kw), a = (row / w.kw) % w.kh, b = row % w.kw;
+      const long tap = b * w.dw - w.pw;
+      long lo, hi;
+      w.columns(W, tap, lo, hi);
+      const float* plane = x + (n * C + c) * H * W;
+      float* dst = cols + row * NP + n * P;
+      for (long i = 0; i < w.Ho; i++, dst += w.Wo) {
+        const long ih = i * w.sh - w.ph + a * w.dh;
+        if (ih < 0 || ih >= H) {
+          std::memset(dst, 0, sizeof(float) * w.Wo);
+          continue;
+        }
+        const float* src = plane + ih * W + tap;
+        for (long j = 0; j < lo; j++) dst[j] = 0.0f;
+        if (w.sw == 1) std::memcpy(dst + lo, src + lo, sizeof(float) * (hi - lo));
+        else for (long j = lo; j < hi; j++) dst[j] = src[j * w.sw];
+        for (long j = hi; j < w.Wo; j++) dst[j] = 0.0f;
+      }
+    }
+  });
+}
+
+static void col2im(const float* cols, long N, long C, long H, long W, const Window& w, float* dx) {
+  const long P = w.Ho * w.Wo, NP = N * P;
+  // One (image, channel) plane per task: it gathers from its kh·kw rows, so planes never collide.
+  parallelFor(N * C, 1, N * C * w.kh * w.kw * P, [&](long p0, long p1) {
+    for (long nc = p0; nc < p1; nc++) {
+      const long n = nc / C, c = nc % C;
+      float* plane = dx + nc * H * W;
+      std::memset(plane, 0, sizeof(float) * H * W);
+      for (long a = 0; a < w.kh; a++)
+        for (long b = 0; b < w.kw; b++) {
+          const long tap = b * w.dw - w.pw;
+          long lo, hi;
+          w.columns(W, tap, lo, hi);
+          const float* src = cols + ((c * w.kh + a) * w.kw + b) * NP + n * P;
+          for (long i = 0; i < w.Ho; i++, src += w.Wo) {
+            const long ih = i * w.sh - w.ph + a * w.dh;
+            if (ih < 0 || ih >= H) continue;
+            float* dst = plane + ih * W + tap;
+            if (w.sw == 1) for (long j = lo; j < hi; j++) dst[j] += src[j];
+            else for (long j = lo; j < hi; j++) dst[j * w.sw] += src[j];
+          }
+        }
+    }
+  });
+}
+
+/**
+ * Max (kind 0; argmax: the first largest, a NaN wins, as in PyTorch) or average (kind 1, padding counted) pooling.
+ * Output columns whose windows lie inside the plane go tap by tap across the whole row (independent outputs, so the
+ * compare-and-select chains of neighbouring outputs overlap); the edges take the bounds-checked loop.
+ */
+static void pool2d(int kind, const float* x, long planes, long H, long W, const Window& w, float* y, int32_t* argmax) {
+  const long P = w.Ho * w.Wo;
+  const float inv = 1.0f / static_cast<float>(w.kh * w.kw);
+  const long spanW = (w.kw - 1) * w.dw, spanH = (w.kh - 1) * w.dh;
+  const long jIn0 = std::min(w.Wo, (w.pw + w.sw - 1) / w.sw);
+  const long jIn1 = std::max(jIn0, std::min(w.Wo, W - 1 - spanW + w.pw < 0 ? 0 : (W - 1 - spanW + w.pw) / w.sw + 1));
+  parallelFor(planes, 1, planes * P * w.kh * w.kw, [&](long p0, long p1) {
+    std::vector<int32_t> argRow(static_cast<size_t>(w.Wo));
+    for (long p = p0; p < p1; p++) {
+      const float* plane = x + p * H * W;
+      for (long i = 0; i < w.Ho; i++) {
+        const long ih0 = i * w.sh - w.ph;
+        float* yr = y + p * P + i * w.Wo;
+        int32_t* ar = argRow.data();
+        long inner0 = jIn0, inner1 = jIn1;
+        if (!(ih0 >= 0 && ih0 + spanH < H)) inner0 = inner1 = w.Wo;
+        for (long j = inner0; j < inner1; j++) {
+          const long at = ih0 * W + j * w.sw - w.pw;
+          yr[j] = kind == 0 ? plane[at] : 0.0f;
+          ar[j] = static_cast<int32_t>(at);
+        }
+        for (long a = 0; a < w.kh; a++)
+          for (long b = 0; b < w.kw; b++) {
+            const long off = (ih0 + a * w.dh) * W + b * w.dw - w.pw;
+            const float* src = plane + off;
+            if (kind == 0) {
+              for (long j = inner0; j < inner1; j++) {
+                const float v = src[j * w.sw];
+                const bool take = v > yr[j] || v != v;
+                yr[j] = take ? v : yr[j];
+                ar[j] = take ? static_cast<int32_t>(off + j * w.sw) : ar[j];
+              }
+            } else {
+              for (long j = inner0; j < inner1; j++) yr[j] += src[j * w.sw];
+            }
+          }
+        for (long j = inner0; j < inner1; j++) {
+          if (kind == 0) argmax[p * P + i * w.Wo + j] = ar[j];
+          else yr[j] *= inv;
+        }
+        for (long j = 0; j < w.Wo; j++) {
+          if (j == inner0) j = inner1;
+          if (j >= w.Wo) break;
+          const long iw0 = j * w.sw - w.pw;
+          float best = -INFINITY, sum = 0.0f;
+          long arg = -1;
+          for (long a = 0; a < w.kh; a++) {
+            const long ih = ih0 + a * w.dh;
+            if (ih < 0 || ih >= H) continue;
+            for (long b = 0; b < w.kw; b++) {
+              const long iw = iw0 + b * w.dw;
+              if (iw < 0 || iw >= W) continue;
+              const long at = ih * W + iw;
+              const float v = plane[at];
+              sum += v;
+              if (arg < 0) arg = at;
+              if (v > best || v != v) {
+                best = v;
+                arg = at;
+              }
+            }
+          }
+          if (kind == 0) {
+            yr[j] = best;
+            argmax[p * P + i * w.Wo + j] = static_cast<int32_t>(arg);
+          } else {
+            yr[j] = sum * inv;
+          }
+        }
+      }
+    }
+  });
+}
+
+static void pool2dBackward(int kind, const float* g, long planes, long H, long W, const Window& w, const int32_t* argmax, float* dx) {
+  const long P = w.Ho * w.Wo;
+  const float inv = 1.0f / static_cast<float>(w.kh * w.kw);
+  parallelFor(planes, 1, planes * P * (kind == 0 ? 1 : w.kh * w.kw), [&](long p0, long p1) {
+    for (long p = p0; p < p1; p++) {
+      float* plane = dx + p * H * W;
+      std::memset(plane, 0, sizeof(float) * H * W);
+      const float* gp = g + p * P;
+      if (kind == 0) {
+        const int32_t* ap = argmax + p * P;
+        for (long o = 0; o < P; o++) plane[ap[o]] += gp[o];
+        continue;
+      }
+      for (long i = 0; i < w.Ho; i++)
+        for (long j = 0; j < w.Wo; j++) {
+          const float gv = gp[i * w.Wo + j] * inv;
+          for (long a = 0; a < w.kh; a++) {
+            const long ih = i * w.sh - w.ph + a * w.dh;
+            if (ih < 0 || ih >= H) continue;
+            for (long b = 0; b < w.kw; b++) {
+              const long iw = j * w.sw - w.pw + b * w.dw;
+              if (iw >= 0 && iw < W) plane[ih * W + iw] += gv;
+            }
+          }
+        }
+    }
+  });
+}
+
+/** Training-mode batch norm of x [N, C, L]: per channel the mean and biased variance (two passes, in double). */
+static void batchNorm(const float* x, long N, long C, long L, const float* w, const float* b, float eps, float* y, float* mean, float* var) {
+  parallelFor(C, 1, C * N * L * 3, [&](long c0, long c1) {
+    for (long c = c0; c < c1; c++) {
+      double s = 0;
+      for (long n = 0; n < N; n++) {
+        const float* row = x + (n * C + c) * L;
+        float part = 0.0f;
+        for (long l = 0; l < L; l++) part += row[l];
+        s += part;
+      }
+      const double mu = s / static_cast<double>(N * L);
+      double v = 0;
+      for (long n = 0; n < N; n++) {
+        const float* row = x + (n * C + c) * L;
+        const float m = static_cast<float>(mu);
+        float part = 0.0f;
+        for (long l = 0; l < L; l++) part += (row[l] - m) * (row[l] - m);
+        v += part;
+      }
+      v /= static_cast<double>(N * L);
+      mean[c] = static_cast<float>(mu);
+      var[c] = static_cast<float>(v);
+      const float k = static_cast<float>((w ? w[c] : 1.0f) / std::sqrt(v + eps));
+      const float shift = static_cast<float>((b ? b[c] : 0.0f) - mu * k);
+      for (long n = 0; n < N; n++) {
+        const float* row = x + (n * C + c) * L;
+        float* out = y + (n * C + c) * L;
+        for (long l = 0; l < L; l++) out[l] = row[l] * k + shift;
+      }
+    }
+  });
+}
+
+static void batchNormBackward(const float* g, const float* x, long N, long C, long L, const float* w, const float* mean, const float* var, float eps,
+                              float* dx, float* dw, float* db) {
+  const double M = static_cast<double>(N * L);
+  parallelFor(C, 1, C * N * L * 3, [&](long c0, long c1) {
+    for (long c = c0; c < c1; c++) {
+      const float mu = mean[c];
+      const double rs = 1.0 / std::sqrt(static_cast<double>(var[c]) + eps);
+      double sg = 0, sgx = 0;
+      for (long n = 0; n < N; n++) {
+        const float* gr = g + (n * C + c) * L;
+        const float* xr = x + (n * C + c) * L;
+        float a = 0.0f, bsum = 0.0f;
+        for (long l = 0; l < L; l++) {
+          a += gr[l];
+          bsum += gr[l] * (xr[l] - mu);
+        }
+        sg += a;
+        sgx += bsum;
+      }
+      sgx *= rs;
+      db[c] = static_cast<float>(sg);
+      dw[c] = static_cast<float>(sgx);
+      // dx = k·(g - mean(g) - x̂·mean(g·x̂)) with k = weight·rstd, as k·g + b·x + d
+      const double k = (w ? w[c] : 1.0f) * rs, bx = -k * rs * sgx / M, d = -k * sg / M - bx * mu;
+      const float kf = static_cast<float>(k), bf = static_cast<float>(bx), df = static_cast<float>(d);
+      for (long n = 0; n < N; n++) {
+        const float* gr = g + (n * C + c) * L;
+        const float* xr = x + (n * C + c) * L;
+        float* out = dx + (n * C + c) * L;
+        for (long l = 0; l < L; l++) out[l] = kf * gr[l] + bf * xr[l] + df;
+      }
+    }
+  });
+}
+
+/**
+ * dst[b][a][:P] = src[a][b][:P] (+ bias[a]) for src [A, B, P]; with `sums`, sums[b] = Σ_a Σ_p src[a][b][p]. The
+ * convolution's product [O, N, P] to NCHW [N, O, P] with its bias, and the output gradient the other way with the
+ * bias gradient.
+ */
+static void swapBlocks(const float* src, long A, long B, long P, const float* bias, float* dst, float* sums) {
+  parallelFor(B, 1, A * B * P, [&](long b0, long b1) {
+    for (long b = b0; b < b1; b++) {
+      float total = 0.0f;
+      for (long a = 0; a < A; a++) {
+        const float* s = src + (a * B + b) * P;
+        float* d = dst + (b * A + a) * P;
+        const float add = bias ? bias[a] : 0.0f;
+        float part = 0.0f;
+        for (long p = 0; p < P; p++) {
+          d[p] = s[p] + add;
+          part += s[p];
+        }
+        total += part;
+      }
+      if (sums) sums[b] = total;
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // N-API bindings. Arrays are passed as typed arrays and used in place; numbers as JavaScript numbers.
 
 struct Args {
@@ -1341,6 +1615,98 @@ static napi_value jsScatterRows(napi_env env, napi_callback_info info) {
   return number(env, static_cast<double>(scatterRows(out, rows, D, idx + off, stride, N, src)));
 }
 
+// im2col(x, N, C, H, W, window, cols) with window = Float64Array [kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo]
+static napi_value jsIm2col(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const float* x = A.array<float>(0);
+  const long N = A.integer(1), C = A.integer(2), H = A.integer(3), W = A.integer(4);
+  const double* m = A.array<double>(5);
+  float* cols = A.array<float>(6);
+  if (A.ok) im2col(x, N, C, H, W, Window(m), cols);
+  return nullptr;
+}
+
+// col2im(cols, N, C, H, W, window, dx)
+static napi_value jsCol2im(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const float* cols = A.array<float>(0);
+  const long N = A.integer(1), C = A.integer(2), H = A.integer(3), W = A.integer(4);
+  const double* m = A.array<double>(5);
+  float* dx = A.array<float>(6);
+  if (A.ok) col2im(cols, N, C, H, W, Window(m), dx);
+  return nullptr;
+}
+
+// pool2d(kind 0 max | 1 avg, x, planes, H, W, window, y, argmax|null)
+static napi_value jsPool2d(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const int kind = static_cast<int>(A.integer(0));
+  const float* x = A.array<float>(1);
+  const long planes = A.integer(2), H = A.integer(3), W = A.integer(4);
+  const double* m = A.array<double>(5);
+  float* y = A.array<float>(6);
+  int32_t* argmax = A.array<int32_t>(7, true);
+  if (A.ok && (kind != 0 || argmax)) pool2d(kind, x, planes, H, W, Window(m), y, argmax);
+  return nullptr;
+}
+
+// pool2dBackward(kind, g, planes, H, W, window, argmax|null, dx)
+static napi_value jsPool2dBackward(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const int kind = static_cast<int>(A.integer(0));
+  const float* g = A.array<float>(1);
+  const long planes = A.integer(2), H = A.integer(3), W = A.integer(4);
+  const double* m = A.array<double>(5);
+  const int32_t* argmax = A.array<int32_t>(6, true);
+  float* dx = A.array<float>(7);
+  if (A.ok && (kind != 0 || argmax)) pool2dBackward(kind, g, planes, H, W, Window(m), argmax, dx);
+  return nullptr;
+}
+
+// batchNorm(x, N, C, L, w|null, b|null, eps, y, mean, var)
+static napi_value jsBatchNorm(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const float* x = A.array<float>(0);
+  const long N = A.integer(1), C = A.integer(2), L = A.integer(3);
+  const float* w = A.array<float>(4, true);
+  const float* b = A.array<float>(5, true);
+  const float eps = static_cast<float>(A.num(6));
+  float* y = A.array<float>(7);
+  float* mean = A.array<float>(8);
+  float* var = A.array<float>(9);
+  if (A.ok) batchNorm(x, N, C, L, w, b, eps, y, mean, var);
+  return nullptr;
+}
+
+// batchNormBackward(g, x, N, C, L, w|null, mean, var, eps, dx, dw, db)
+static napi_value jsBatchNormBackward(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const float* g = A.array<float>(0);
+  const float* x = A.array<float>(1);
+  const long N = A.integer(2), C = A.integer(3), L = A.integer(4);
+  const float* w = A.array<float>(5, true);
+  const float* mean = A.array<float>(6);
+  const float* var = A.array<float>(7);
+  const float eps = static_cast<float>(A.num(8));
+  float* dx = A.array<float>(9);
+  float* dw = A.array<float>(10);
+  float* db = A.array<float>(11);
+  if (A.ok) batchNormBackward(g, x, N, C, L, w, mean, var, eps, dx, dw, db);
+  return nullptr;
+}
+
+// swapBlocks(src, A, B, P, bias|null, dst, sums|null)
+static napi_value jsSwapBlocks(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const float* src = A.array<float>(0);
+  const long a = A.integer(1), b = A.integer(2), P = A.integer(3);
+  const float* bias = A.array<float>(4, true);
+  float* dst = A.array<float>(5);
+  float* sums = A.array<float>(6, true);
+  if (A.ok) swapBlocks(src, a, b, P, bias, dst, sums);
+  return nullptr;
+}
+
 // setThreads(n): the pool's size (the first call decides; later calls return the size in use)
 static napi_value jsSetThreads(napi_env env, napi_callback_info info) {
   Args A(env, info);
@@ -1392,6 +1758,13 @@ NAPI_MODULE_INIT() {
       {"lstm", nullptr, jsLstm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lstmBackward", nullptr, jsLstmBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"scatterRows", nullptr, jsScatterRows, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"im2col", nullptr, jsIm2col, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"col2im", nullptr, jsCol2im, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"pool2d", nullptr, jsPool2d, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"pool2dBackward", nullptr, jsPool2dBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNorm", nullptr, jsBatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormBackward", nullptr, jsBatchNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"swapBlocks", nullptr, jsSwapBlocks, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, jsSetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, jsInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

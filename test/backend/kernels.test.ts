@@ -1,7 +1,7 @@
 // Every backend's kernels against the reference kernels on random inputs: every kernel, strided and broadcast views,
 // odd sizes; on WebGPU also the fused row kernels without subgroup reductions.
 import assert from 'node:assert/strict';
-import type { Backend, BinaryOp, UnaryOp, View } from '../../src/backend/backend.js';
+import type { Backend, BinaryOp, UnaryOp, View, Window2d } from '../../src/backend/backend.js';
 import { createReferenceBackend } from '../../src/backend/cpu/reference.js';
 import type { TypedArray } from '../../src/tensor/dtype.js';
 import { contiguousStrides } from '../../src/tensor/shape.js';
@@ -229,5 +229,92 @@ t('fused softmax, layer norm (forward and backward), cross-entropy and AdamW', a
       k.adamw!(bufs.param, grad[s], bufs.m, bufs.v, size, step);
       return bufs[part];
     }, 1e-6);
+  }
+});
+
+/** A window over an H×W input, with its output size (as the ops layer computes it). */
+function window2d(H: number, W: number, kernel: [number, number], stride: [number, number], padding: [number, number], dilation: [number, number] = [1, 1]): Window2d {
+  const out = (n: number, i: number) => Math.floor((n + 2 * padding[i]! - dilation[i]! * (kernel[i]! - 1) - 1) / stride[i]!) + 1;
+  return { kernel, stride, padding, dilation, out: [out(H, 0), out(W, 1)] };
+}
+
+t('conv2d forward and backward: stride, padding, dilation, groups, 1x1, one image, a channels-last input', async () => {
+  // [N, C, H, W, O, groups, kernel, stride, padding, dilation, bias]
+  const cases: [number, number, number, number, number, number, [number, number], [number, number], [number, number], [number, number], boolean][] = [
+    [2, 3, 7, 6, 4, 1, [3, 3], [1, 1], [1, 1], [1, 1], true],
+    [1, 4, 9, 8, 6, 2, [3, 2], [2, 1], [2, 1], [2, 1], false],
+    [3, 6, 5, 5, 6, 6, [3, 3], [1, 1], [1, 1], [1, 1], true],
+    [2, 5, 8, 8, 7, 1, [1, 1], [2, 2], [0, 0], [1, 1], false],
+    [2, 1, 28, 28, 6, 1, [5, 5], [1, 1], [2, 2], [1, 1], true],
+  ];
+  for (const [N, C, H, W, O, groups, k, s, p, d, hasBias] of cases) {
+    const w = window2d(H, W, k, s, p, d);
+    const what = `conv2d x [${N}, ${C}, ${H}, ${W}], ${O} outputs in ${groups} group(s), window ${JSON.stringify(w)}`;
+    for (const layout of ['NCHW', 'channels-last'] as const) {
+      const x = layout === 'NCHW' ? pair([N, C, H, W]) : pair([N, C, H, W], { strides: [H * W * C, 1, W * C, C] });
+      const wt = pair([O, C / groups, ...k], { lo: -0.5, hi: 0.5 }), bias = hasBias ? pair([O]) : null;
+      const outShape = [N, O, ...w.out];
+      await same(`${what} ${layout}`, outShape, (b, side) => b.conv2d!(x[side], wt[side], bias?.[side] ?? null, w, groups), 1e-5);
+      const g = pair(outShape);
+      const all = { input: true, weight: true, bias: true };
+      await same(`${what} ${layout}: dx`, [N, C, H, W], (b, side) => b.conv2dBackward!(g[side], x[side], wt[side], w, groups, all).dx!, 1e-5);
+      // A sum over every output pixel of every image (1,568 terms for LeNet's first layer here), rounded in float32.
+      await same(`${what} ${layout}: dweight`, [O, C / groups, ...k], (b, side) => b.conv2dBackward!(g[side], x[side], wt[side], w, groups, all).dweight!, 1e-4);
+      await same(`${what} ${layout}: dbias`, [O], (b, side) => b.conv2dBackward!(g[side], x[side], wt[side], w, groups, all).dbias!, 1e-5);
+      const some = dev.conv2dBackward!(g[1], x[1], wt[1], w, groups, { input: false, weight: true, bias: false });
+      assert.ok(some.dx === null && some.dbias === null && some.dweight !== null, `${what}: only the gradients asked for`);
+    }
+  }
+});
+
+t('max and average pooling, forward and backward: edge windows over the padding, dilation, ties and NaN', async () => {
+  // [N, C, H, W, kernel, stride, padding, dilation]
+  const cases: [number, number, number, number, [number, number], [number, number], [number, number], [number, number]][] = [
+    [2, 3, 7, 8, [3, 3], [2, 2], [1, 1], [1, 1]],
+    [2, 6, 28, 28, [2, 2], [2, 2], [0, 0], [1, 1]],
+    [1, 2, 9, 9, [3, 2], [1, 2], [1, 1], [2, 1]],
+    [2, 2, 6, 5, [2, 3], [1, 1], [1, 1], [1, 1]],
+  ];
+  for (const [N, C, H, W, k, s, p, d] of cases) {
+    const w = window2d(H, W, k, s, p, d);
+    const outShape = [N, C, ...w.out];
+    // Small integers: many windows hold ties, and the gradient must go to the first of them.
+    const ties = pair([N, C, H, W], { int: 4 });
+    const tied: [View, View] = [{ ...ties[0], dtype: 'float32', buf: Float32Array.from(ties[0].buf as Int32Array) }, { ...ties[1], dtype: 'float32' }];
+    tied[1] = { ...tied[0], buf: dev.upload(tied[0].buf as Float32Array, 'float32') };
+    for (const [label, x] of [['random', pair([N, C, H, W])], ['ties', tied]] as const) {
+      for (const kind of d[0] > 1 || d[1] > 1 ? ['max'] as const : ['max', 'avg'] as const) {
+        const what = `${kind}Pool2d ${label} x [${N}, ${C}, ${H}, ${W}] window ${JSON.stringify(w)}`;
+        await same(what, outShape, (b, side) => b.pool2d!(kind, x[side], w).y, 1e-6);
+        if (kind === 'max') await same(`${what}: argmax`, outShape, (b, side) => b.pool2d!(kind, x[side], w).argmax!, 0, 'int32');
+        const g = pair(outShape);
+        await same(`${what}: dx`, [N, C, H, W], (b, side) => b.pool2dBackward!(kind, g[side], [N, C, H, W], w, b.pool2d!(kind, x[side], w).argmax), 1e-6);
+      }
+    }
+  }
+  const nan = Float32Array.from({ length: 16 }, (_, i) => (i === 5 ? NaN : i));
+  const w = window2d(4, 4, [2, 2], [2, 2], [0, 0]);
+  const y = await dev.read(out(dev.pool2d!('max', { buf: dev.upload(nan, 'float32'), dtype: 'float32', shape: [1, 1, 4, 4], strides: [16, 16, 4, 1], offset: 0 }, w).y, [1, 1, 2, 2]));
+  assert.ok(Number.isNaN(y[0]!) && y[1] === 7, `a NaN in a window is its max, as in PyTorch: ${Array.from(y)}`);
+});
+
+t('batch norm forward and backward over [N, C, L], with and without weight and bias, large means', async () => {
+  for (const [N, C, L] of [[4, 3, 10], [2, 16, 49], [8, 2, 1]] as const) {
+    const x = pair([N, C, L], { lo: 5, hi: 9 }), g = pair([N, C, L]);
+    for (const affine of [true, false]) {
+      const weight = affine ? pair([C], { lo: 0.5, hi: 1.5 }) : null, bias = affine ? pair([C]) : null;
+      const what = `batchNorm [${N}, ${C}, ${L}]${affine ? '' : ' without weight and bias'}`;
+      const fwd = (b: Backend, side: 0 | 1) => b.batchNorm!(x[side], weight?.[side] ?? null, bias?.[side] ?? null, 1e-5);
+      await same(`${what}: y`, [N, C, L], (b, side) => fwd(b, side).y, 1e-5);
+      await same(`${what}: mean`, [C], (b, side) => fwd(b, side).mean, 1e-6);
+      await same(`${what}: var`, [C], (b, side) => fwd(b, side).var, 1e-5);
+      const bwd = (b: Backend, side: 0 | 1) => {
+        const f = fwd(b, side);
+        return b.batchNormBackward!(g[side], x[side], weight?.[side] ?? null, f.mean, f.var, 1e-5);
+      };
+      await same(`${what}: dx`, [N, C, L], (b, side) => bwd(b, side).dx, 1e-4);
+      await same(`${what}: dweight`, [C], (b, side) => bwd(b, side).dweight, 1e-5);
+      await same(`${what}: dbias`, [C], (b, side) => bwd(b, side).dbias, 1e-5);
+    }
   }
 });

@@ -7,6 +7,7 @@ import { VEC_OPS, type AttentionShape, type CpuKernels, type LstmSaved, type Ope
 import { WasmKernels } from './wasm-kernels.js';
 import { loadNativeAddon, NativeKernels } from './native.js';
 import { binaryFast, copyFast, gatherFast, reduceBlockFast, reduceLastFast, reductionBlock, scatterAddFast, unaryFast, whereFast } from './loops.js';
+import { createImageKernels } from './image.js';
 import { createReferenceBackend } from './reference.js';
 import { allocArray } from '../../tensor/dtype.js';
 import { isContiguous, sizeOf } from '../../tensor/shape.js';
@@ -126,6 +127,7 @@ export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
         return kernels.lstmBackward!(dense(grad), dense(wHh), mask && dense(mask), saved as LstmSaved, hasBias);
       },
     } : {}),
+    ...createImageKernels({ matmul: (a, b) => kernels.matmul(a, b), dense, reference, native: native?.imageLoops() }),
     concat(xs, axis) {
       // Each input is a block of rows of its own width inside every outer row of the result: row copies, no index walk.
       const shape = [...xs[0]!.shape];

@@ -5,6 +5,8 @@ import { env, isNode, node, packageFile } from '../../platform/node.js';
 import type { AdamWStep, BinaryOp, View } from '../backend.js';
 import { sizeOf } from '../../tensor/shape.js';
 import { VEC_OPS, type AttentionShape, type CpuKernels, type Operand3, type Operand4 } from './kernels.js';
+import type { ImageLoops } from './image.js';
+import type { Window2d } from '../backend.js';
 
 interface Addon {
   sgemm(batch: number, M: number, N: number, K: number, a: Float32Array, aOffset: number, as0: number, as1: number, as2: number,
@@ -30,6 +32,15 @@ interface Addon {
   scatterRows(out: Float32Array, rows: number, D: number, idx: Int32Array, idxOffset: number, idxStride: number, N: number, src: Float32Array): number;
   setThreads(n: number): number;
   info(): { vectorBits: number; tile: number };
+  // The image kernels, absent from an addon built before them (the TypeScript loops stand in).
+  im2col?(x: Float32Array, N: number, C: number, H: number, W: number, window: Float64Array, cols: Float32Array): void;
+  col2im?(cols: Float32Array, N: number, C: number, H: number, W: number, window: Float64Array, dx: Float32Array): void;
+  pool2d?(kind: number, x: Float32Array, planes: number, H: number, W: number, window: Float64Array, y: Float32Array, argmax: Int32Array | null): void;
+  pool2dBackward?(kind: number, g: Float32Array, planes: number, H: number, W: number, window: Float64Array, argmax: Int32Array | null, dx: Float32Array): void;
+  batchNorm?(x: Float32Array, N: number, C: number, L: number, w: Float32Array | null, b: Float32Array | null, eps: number, y: Float32Array, mean: Float32Array, variance: Float32Array): void;
+  batchNormBackward?(g: Float32Array, x: Float32Array, N: number, C: number, L: number, w: Float32Array | null, mean: Float32Array, variance: Float32Array, eps: number,
+    dx: Float32Array, dw: Float32Array, db: Float32Array): void;
+  swapBlocks?(src: Float32Array, A: number, B: number, P: number, bias: Float32Array | null, dst: Float32Array, sums: Float32Array | null): void;
 }
 
 let addon: Addon | null | undefined;
@@ -179,6 +190,51 @@ export class NativeKernels implements CpuKernels {
     const out = new Float32Array(rows * D);
     const k = this.k.scatterRows(out, rows, D, idx, idxOffset, idxStride, N, src);
     return { out, bad: k >= 0 ? idx[idxOffset + k * idxStride]! : null };
+  }
+
+  /** The native image loops (see image.ts), or null where the addon predates them. */
+  imageLoops(): ImageLoops | null {
+    const k = this.k;
+    if (!k.im2col || !k.col2im || !k.pool2d || !k.pool2dBackward || !k.batchNorm || !k.batchNormBackward || !k.swapBlocks) return null;
+    const meta = (w: Window2d) => Float64Array.of(...w.kernel, ...w.stride, ...w.padding, ...w.dilation, ...w.out);
+    const P = (w: Window2d) => w.out[0] * w.out[1];
+    return {
+      im2col(x, N, C, H, W, w) {
+        const cols = uninit(C * w.kernel[0] * w.kernel[1] * N * P(w));
+        k.im2col!(x, N, C, H, W, meta(w), cols);
+        return cols;
+      },
+      col2im(cols, N, C, H, W, w) {
+        const dx = uninit(N * C * H * W);
+        k.col2im!(cols, N, C, H, W, meta(w), dx);
+        return dx;
+      },
+      pool(kind, x, planes, H, W, w) {
+        const y = uninit(planes * P(w)), argmax = kind === 'max' ? new Int32Array(y.length) : null;
+        k.pool2d!(kind === 'max' ? 0 : 1, x, planes, H, W, meta(w), y, argmax);
+        return { y, argmax };
+      },
+      poolBackward(kind, g, planes, H, W, w, argmax) {
+        const dx = uninit(planes * H * W);
+        k.pool2dBackward!(kind === 'max' ? 0 : 1, g, planes, H, W, meta(w), argmax, dx);
+        return dx;
+      },
+      batchNorm(x, N, C, L, w, b, eps) {
+        const y = uninit(x.length), mean = new Float32Array(C), variance = new Float32Array(C);
+        k.batchNorm!(x, N, C, L, w, b, eps, y, mean, variance);
+        return { y, mean, var: variance };
+      },
+      batchNormBackward(g, x, N, C, L, w, mean, variance, eps) {
+        const dx = uninit(x.length), dweight = new Float32Array(C), dbias = new Float32Array(C);
+        k.batchNormBackward!(g, x, N, C, L, w, mean, variance, eps, dx, dweight, dbias);
+        return { dx, dweight, dbias };
+      },
+      swapBlocks(src, A, B, P, bias, sums) {
+        const dst = uninit(A * B * P), total = sums ? new Float32Array(B) : null;
+        k.swapBlocks!(src, A, B, P, bias, dst, total);
+        return { dst, sums: total };
+      },
+    };
   }
 
   attention(a: AttentionShape, q: Operand4, k: Operand4, v: Operand4, mask: Operand4 | null): { out: Float32Array; weights: Float32Array } {

@@ -1,0 +1,248 @@
+// The fast CPU backend's image kernels: convolution as im2col + the kernel set's GEMM (native or WebAssembly), and
+// the loops around it (im2col, pooling, batch normalisation): native where the addon is built, else TypeScript.
+// float32 only; other dtypes go to the reference.
+//
+// Layout: the columns of a convolution are [C·kh·kw, N·Ho·Wo] (Caffe's im2col, all images side by side), so the
+// forward pass is one product per group, W [O, C·kh·kw] · cols, whose rows are the output channels; the weight
+// gradient is one product over all N·Ho·Wo pixels, and the input gradient one product followed by col2im.
+import type { Backend, View, Window2d } from '../backend.js';
+import type { CpuKernels } from './kernels.js';
+
+/** What the image kernels need from the backend they join. */
+export interface ImageKernelHost {
+  /** The kernel set's batched GEMM. */
+  matmul: CpuKernels['matmul'];
+  /** A float32 view's elements in row-major order (no copy when dense). */
+  dense(x: View): Float32Array;
+  /** For dtypes other than float32. */
+  reference: Backend;
+  /** The native loops, where the addon has them; else the TypeScript ones below. */
+  native?: ImageLoops | null;
+}
+
+/** The loops around the GEMMs, over contiguous float32 arrays; native code implements the same set. */
+export interface ImageLoops {
+  /** x [N, C, H, W] into cols [C·kh·kw, N·Ho·Wo] (zeros where taps read the padding). */
+  im2col(x: Float32Array, N: number, C: number, H: number, W: number, w: Window2d): Float32Array;
+  /** The adjoint: cols [C·kh·kw, N·Ho·Wo] summed back into a new dx [N, C, H, W]. */
+  col2im(cols: Float32Array, N: number, C: number, H: number, W: number, w: Window2d): Float32Array;
+  /** Pooling over each of the `planes` H×W planes of x (see Backend.pool2d); argmax only for max. */
+  pool(kind: 'max' | 'avg', x: Float32Array, planes: number, H: number, W: number, w: Window2d): { y: Float32Array; argmax: Int32Array | null };
+  /** The pooling's input gradient. */
+  poolBackward(kind: 'max' | 'avg', g: Float32Array, planes: number, H: number, W: number, w: Window2d, argmax: Int32Array | null): Float32Array;
+  /** Training-mode batch norm of x [N, C, L] (see Backend.batchNorm). */
+  batchNorm(x: Float32Array, N: number, C: number, L: number, w: Float32Array | null, b: Float32Array | null, eps: number): { y: Float32Array; mean: Float32Array; var: Float32Array };
+  /** Its gradients (see Backend.batchNormBackward). */
+  batchNormBackward(g: Float32Array, x: Float32Array, N: number, C: number, L: number, w: Float32Array | null, mean: Float32Array, variance: Float32Array, eps: number):
+    { dx: Float32Array; dweight: Float32Array; dbias: Float32Array };
+  /**
+   * dst[b][a] = src[a][b] (+ bias[a]) for blocks of P of src [A, B, P], and with `sums`, each b's total over a and P:
+   * the product [O, N, P] to NCHW with the bias, and the output gradient back with the bias gradient.
+   */
+  swapBlocks(src: Float32Array, A: number, B: number, P: number, bias: Float32Array | null, sums: boolean): { dst: Float32Array; sums: Float32Array | null };
+}
+
+/** The range of output columns j whose tap at offset `tap` (b·dilation - padding) lands inside [0, W). */
+function validRange(Wo: number, W: number, stride: number, tap: number): [number, number] {
+  const lo = Math.max(0, Math.ceil(-tap / stride));
+  const hi = Math.min(Wo, Math.floor((W - 1 - tap) / stride) + 1);
+  return [lo, Math.max(lo, hi)];
+}
+
+/** The TypeScript loops, for the WebAssembly kernel set (and wherever the native addon lacks one). */
+export const imageLoops: ImageLoops = {
+  im2col(x, N, C, H, W, w) {
+    const [kh, kw] = w.kernel, [sh, sw] = w.stride, [ph, pw] = w.padding, [dh, dw] = w.dilation, [Ho, Wo] = w.out;
+    const P = Ho * Wo, NP = N * P;
+    const cols = new Float32Array(C * kh * kw * NP);
+    for (let c = 0; c < C; c++) for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) {
+      const row = ((c * kh + a) * kw + b) * NP;
+      const tapW = b * dw - pw;
+      const [jlo, jhi] = validRange(Wo, W, sw, tapW);
+      for (let n = 0; n < N; n++) {
+        const plane = (n * C + c) * H * W;
+        for (let i = 0; i < Ho; i++) {
+          const ih = i * sh - ph + a * dh;
+          if (ih < 0 || ih >= H) continue;
+          const src = plane + ih * W + tapW, dst = row + n * P + i * Wo;
+          for (let j = jlo; j < jhi; j++) cols[dst + j] = x[src + j * sw]!;
+        }
+      }
+    }
+    return cols;
+  },
+  col2im(cols, N, C, H, W, w) {
+    const [kh, kw] = w.kernel, [sh, sw] = w.stride, [ph, pw] = w.padding, [dh, dw] = w.dilation, [Ho, Wo] = w.out;
+    const P = Ho * Wo, NP = N * P;
+    const dx = new Float32Array(N * C * H * W);
+    for (let c = 0; c < C; c++) for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) {
+      const row = ((c * kh + a) * kw + b) * NP;
+      const tapW = b * dw - pw;
+      const [jlo, jhi] = validRange(Wo, W, sw, tapW);
+      for (let n = 0; n < N; n++) {
+        const plane = (n * C + c) * H * W;
+        for (let i = 0; i < Ho; i++) {
+          const ih = i * sh - ph + a * dh;
+          if (ih < 0 || ih >= H) continue;
+          const dst = plane + ih * W + tapW, src = row + n * P + i * Wo;
+          for (let j = jlo; j < jhi; j++) dx[dst + j * sw] += cols[src + j]!;
+        }
+      }
+    }
+    return dx;
+  },
+  pool(kind, x, planes, H, W, w) {
+    const [kh, kw] = w.kernel, [sh, sw] = w.stride, [ph, pw] = w.padding, [dh, dw] = w.dilation, [Ho, Wo] = w.out;
+    const y = new Float32Array(planes * Ho * Wo), argmax = kind === 'max' ? new Int32Array(y.length) : null;
+    const inv = 1 / (kh * kw);
+    for (let p = 0; p < planes; p++) {
+      const base = p * H * W;
+      for (let i = 0; i < Ho; i++) for (let j = 0; j < Wo; j++) {
+        const o = (p * Ho + i) * Wo + j;
+        let best = -Infinity, arg = -1, sum = 0;
+        for (let a = 0; a < kh; a++) {
+          const ih = i * sh - ph + a * dh;
+          if (ih < 0 || ih >= H) continue;
+          for (let b = 0; b < kw; b++) {
+            const iw = j * sw - pw + b * dw;
+            if (iw < 0 || iw >= W) continue;
+            const at = ih * W + iw, v = x[base + at]!;
+            sum += v;
+            if (arg < 0) arg = at;
+            if (v > best || v !== v) { best = v; arg = at; }
+          }
+        }
+        if (argmax) { y[o] = best; argmax[o] = arg; } else y[o] = sum * inv;
+      }
+    }
+    return { y, argmax };
+  },
+  poolBackward(kind, g, planes, H, W, w, argmax) {
+    const [kh, kw] = w.kernel, [sh, sw] = w.stride, [ph, pw] = w.padding, [dh, dw] = w.dilation, [Ho, Wo] = w.out;
+    const dx = new Float32Array(planes * H * W);
+    const inv = 1 / (kh * kw);
+    for (let p = 0; p < planes; p++) {
+      const base = p * H * W;
+      for (let i = 0; i < Ho; i++) for (let j = 0; j < Wo; j++) {
+        const o = (p * Ho + i) * Wo + j;
+        if (argmax) { dx[base + argmax[o]!] += g[o]!; continue; }
+        const gv = g[o]! * inv;
+        for (let a = 0; a < kh; a++) {
+          const ih = i * sh - ph + a * dh;
+          if (ih < 0 || ih >= H) continue;
+          for (let b = 0; b < kw; b++) {
+            const iw = j * sw - pw + b * dw;
+            if (iw >= 0 && iw < W) dx[base + ih * W + iw] += gv;
+          }
+        }
+      }
+    }
+    return dx;
+  },
+  batchNorm(X, N, C, L, Wt, Bs, eps) {
+    const y = new Float32Array(X.length), mean = new Float32Array(C), variance = new Float32Array(C);
+    for (let c = 0; c < C; c++) {
+      // Two passes in double precision: the variance of large-mean activations stays accurate.
+      let s = 0;
+      for (let n = 0; n < N; n++) { const o = (n * C + c) * L; for (let l = 0; l < L; l++) s += X[o + l]!; }
+      const mu = s / (N * L);
+      let v = 0;
+      for (let n = 0; n < N; n++) { const o = (n * C + c) * L; for (let l = 0; l < L; l++) { const d = X[o + l]! - mu; v += d * d; } }
+      v /= N * L;
+      mean[c] = mu; variance[c] = v;
+      const k = (Wt ? Wt[c]! : 1) / Math.sqrt(v + eps), shift = (Bs ? Bs[c]! : 0) - mu * k;
+      for (let n = 0; n < N; n++) { const o = (n * C + c) * L; for (let l = 0; l < L; l++) y[o + l] = X[o + l]! * k + shift; }
+    }
+    return { y, mean, var: variance };
+  },
+  batchNormBackward(G, X, N, C, L, Wt, mean, variance, eps) {
+    const M = N * L;
+    const dx = new Float32Array(X.length), dweight = new Float32Array(C), dbias = new Float32Array(C);
+    for (let c = 0; c < C; c++) {
+      const mu = mean[c]!, rs = 1 / Math.sqrt(variance[c]! + eps);
+      let sg = 0, sgx = 0;
+      for (let n = 0; n < N; n++) {
+        const o = (n * C + c) * L;
+        for (let l = 0; l < L; l++) { const gv = G[o + l]!; sg += gv; sgx += gv * (X[o + l]! - mu); }
+      }
+      sgx *= rs;
+      dbias[c] = sg; dweight[c] = sgx;
+      // dx = k·(g - mean(g) - x̂·mean(g·x̂)) with k = weight·rstd, written as k·g + b·x + d.
+      const k = (Wt ? Wt[c]! : 1) * rs, b = -k * rs * sgx / M, d = -k * sg / M - b * mu;
+      for (let n = 0; n < N; n++) { const o = (n * C + c) * L; for (let l = 0; l < L; l++) dx[o + l] = k * G[o + l]! + b * X[o + l]! + d; }
+    }
+    return { dx, dweight, dbias };
+  },
+  swapBlocks(src, A, B, P, bias, withSums) {
+    const dst = new Float32Array(A * B * P), sums = withSums ? new Float32Array(B) : null;
+    for (let a = 0; a < A; a++) for (let b = 0; b < B; b++) {
+      const s = (a * B + b) * P, d = (b * A + a) * P, add = bias ? bias[a]! : 0;
+      let total = 0;
+      for (let p = 0; p < P; p++) { const v = src[s + p]!; dst[d + p] = v + add; total += v; }
+      if (sums) sums[b] += total;
+    }
+    return { dst, sums };
+  },
+};
+
+/** The image kernels of the fast CPU backend (see the file's header). */
+export function createImageKernels(host: ImageKernelHost): Required<Pick<Backend, 'conv2d' | 'conv2dBackward' | 'pool2d' | 'pool2dBackward' | 'batchNorm' | 'batchNormBackward'>> {
+  const { matmul, dense, reference } = host;
+  const loops = host.native ?? imageLoops;
+  return {
+    conv2d(x, weight, bias, w, groups) {
+      if (x.dtype !== 'float32') return reference.conv2d!(x, weight, bias, w, groups);
+      const [N, C, H, W] = x.shape as [number, number, number, number];
+      const [O, Cg, kh, kw] = weight.shape as [number, number, number, number];
+      const P = w.out[0] * w.out[1], NP = N * P, K = Cg * kh * kw, Og = O / groups;
+      const cols = loops.im2col(dense(x), N, C, H, W, w);
+      // [G, Og, K] · [G, K, N·P] = [O, N·P]: every image's output channels side by side.
+      const yT = matmul({ data: dense(weight), shape: [groups, Og, K], strides: [Og * K, K, 1], offset: 0 },
+        { data: cols, shape: [groups, K, NP], strides: [K * NP, NP, 1], offset: 0 });
+      const Bs = bias && dense(bias);
+      if (N === 1 && !Bs) return yT;
+      return loops.swapBlocks(yT, O, N, P, Bs, false).dst;
+    },
+    conv2dBackward(g, x, weight, w, groups, needs) {
+      if (x.dtype !== 'float32') return reference.conv2dBackward!(g, x, weight, w, groups, needs);
+      const [N, C, H, W] = x.shape as [number, number, number, number];
+      const [O, Cg, kh, kw] = weight.shape as [number, number, number, number];
+      const P = w.out[0] * w.out[1], NP = N * P, K = Cg * kh * kw, Og = O / groups;
+      // g [N, O, P] to gT [O, N·P] (the layout of the forward's product), summing the bias gradient on the way.
+      const { dst: gT, sums: dbias } = loops.swapBlocks(dense(g), N, O, P, null, needs.bias);
+      const gOp = { data: gT, shape: [groups, Og, NP] as const, strides: [Og * NP, NP, 1] as const, offset: 0 };
+      let dweight: Float32Array | null = null, dx: Float32Array | null = null;
+      if (needs.weight) {
+        const cols = loops.im2col(dense(x), N, C, H, W, w);
+        // [G, Og, N·P] · [G, N·P, K] (the columns transposed, through strides) = [O, K].
+        dweight = matmul(gOp, { data: cols, shape: [groups, NP, K], strides: [K * NP, 1, NP], offset: 0 });
+      }
+      if (needs.input) {
+        // [G, K, Og] (the weight transposed) · [G, Og, N·P] = the columns' gradient [C·kh·kw, N·P].
+        const dcols = matmul({ data: dense(weight), shape: [groups, K, Og], strides: [Og * K, 1, K], offset: 0 }, gOp);
+        dx = loops.col2im(dcols, N, C, H, W, w);
+      }
+      return { dx, dweight, dbias };
+    },
+    pool2d(kind, x, w) {
+      if (x.dtype !== 'float32') return reference.pool2d!(kind, x, w);
+      const [N, C, H, W] = x.shape as [number, number, number, number];
+      return loops.pool(kind, dense(x), N * C, H, W, w);
+    },
+    pool2dBackward(kind, g, inputShape, w, argmax) {
+      if (g.dtype !== 'float32') return reference.pool2dBackward!(kind, g, inputShape, w, argmax);
+      const [N, C, H, W] = inputShape as [number, number, number, number];
+      return loops.poolBackward(kind, dense(g), N * C, H, W, w, argmax as Int32Array | null);
+    },
+    batchNorm(x, weight, bias, eps) {
+      if (x.dtype !== 'float32') return reference.batchNorm!(x, weight, bias, eps);
+      const [N, C, L] = x.shape as [number, number, number];
+      return loops.batchNorm(dense(x), N, C, L, weight && dense(weight), bias && dense(bias), eps);
+    },
+    batchNormBackward(g, x, weight, mean, variance, eps) {
+      if (x.dtype !== 'float32') return reference.batchNormBackward!(g, x, weight, mean, variance, eps);
+      const [N, C, L] = x.shape as [number, number, number];
+      return loops.batchNormBackward(dense(g), dense(x), N, C, L, weight && dense(weight), mean as Float32Array, variance as Float32Array, eps);
+    },
+  };
+}
