@@ -155,12 +155,12 @@ function bertPage(): HTMLElement {
   }, (r) => `${r.where}: ${r.architecture}, ${count(r.parameters)} parameters, ${count(r.vocabulary)} tokens`);
   const fromDisk = (e: Event) => act('bert-status', 'reading the model directory', async () => {
     const files = [...((e.target as HTMLInputElement).files ?? [])];
+    const where = files[0]?.webkitRelativePath.split('/')[0] || 'the chosen files';
     const find = (name: string) => {
       const f = files.find((x) => x.name === name);
-      if (!f) throw new Error(`the chosen files hold no ${name} (a Hugging Face model directory has config.json, model.safetensors and tokenizer.json)`);
+      if (!f) throw new Error(`${where}: no ${name} (a Hugging Face model directory has config.json, model.safetensors and tokenizer.json)`);
       return f;
     };
-    const where = files[0]?.webkitRelativePath.split('/')[0] || 'the chosen files';
     const [config, weights, tokenizer] = await Promise.all([find('config.json').text(), find('model.safetensors').arrayBuffer(), find('tokenizer.json').text()]);
     return worker.call('bertLoad', { config, weights, tokenizer, where });
   }, (r) => `${r.where}: ${r.architecture}, ${count(r.parameters)} parameters, ${count(r.vocabulary)} tokens`);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { models, tasks, text } from 'pretrain';
-import { buildPlayground, clickAndWait, fill, findChromium, launchChromium, openPlayground, serveStatic } from '../../playground/harness.js';
+import { buildPlayground, clickAndWait, fill, findChromium, launchChromium, openPlayground, serveStatic, waitDone } from '../../playground/harness.js';
 import type { Requests } from '../../playground/src/protocol.js';
 
 const chromium = findChromium();
@@ -126,6 +126,25 @@ test('the playground in headless Chromium: word2vec, GPT, fill-mask, polysemy, c
       assert.ok(Object.keys(files).some((f) => f.endsWith(which === 'gpt' ? 'char_vocab.json' : 'tokenizer.json')));
     }
     await shoot('checkpoints');
+  });
+
+  await t.test('bad input: a file with invalid UTF-8 is read with the bytes counted, a model folder without its tokenizer is named', async () => {
+    await page.click('#tab-bert');
+    // a folder picked from disk, as a person would, with no tokenizer.json beside the weights
+    const folder = join(work, 'no-tokenizer');
+    mkdirSync(folder);
+    for (const f of ['config.json', 'model.safetensors']) writeFileSync(join(folder, f), readFileSync(join(BERT_DIR, f)));
+    await page.setInputFiles('#bert-dir', folder);
+    await assert.rejects(waitDone(page, 'bert-status'), /no-tokenizer: no tokenizer\.json/);
+    await page.click('#tab-corpus');
+    // "caf\xe9" in Latin-1: one invalid byte, then a sequence cut off by the end of the file
+    await page.setInputFiles('#corpus-file', { name: 'latin1.txt', mimeType: 'text/plain', buffer: Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0x6f, 0x6b, 0x0a, 0xe2, 0x82]) });
+    const info = await waitDone<Requests['corpus']['result']>(page, 'corpus-status');
+    assert.deepEqual([info.invalidSequences, info.invalidBytes], [2, 3]);
+    assert.match((await page.textContent('#corpus-status'))!, /latin1\.txt: .*2 invalid UTF-8 sequences \(3 bytes\) replaced/);
+    await page.click('#tab-gpt');
+    await page.click('#gpt-sample-go');
+    await assert.rejects(waitDone(page, 'gpt-sample-status'), /no GPT yet/, 'a new corpus drops the models trained on the old one');
   });
 
   await t.test('no errors in the page', () => {
