@@ -2,12 +2,13 @@
 // Dispatches are recorded into one command encoder and submitted in batches; nothing waits for the GPU except
 // `read`, which is asynchronous like WebGPU itself.
 /// <reference types="@webgpu/types" />
-import type { AdamWStep, Backend, BinaryOp, Buffer, ReduceOp, UnaryOp, View } from '../backend.js';
+import type { AdamWStep, Backend, BinaryOp, Buffer, ReduceOp, UnaryOp, View, Window2d } from '../backend.js';
 import type { DType } from '../../tensor/dtype.js';
 import { contiguousStrides, fmt, isContiguous, sizeOf } from '../../tensor/shape.js';
 import type { DeviceInfo } from './device.js';
 import { BufferPool, DeviceMemoryError } from './pool.js';
 import * as k from './wgsl.js';
+import * as img from './wgsl-image.js';
 
 /** The handle to a device buffer; `freed` makes a second free (explicit, then by the finalizer) harmless. */
 class GpuBuffer {
@@ -56,6 +57,11 @@ function scalar(dtype: DType): k.Scalar {
 }
 
 const viewWords = (v: View) => [v.offset, ...v.strides];
+
+/** The image kernels' geometry words (wgsl-image.ts GEO): sizes of x [N, C, H, W] and the window. */
+function geometry(N: number, C: number, H: number, W: number, w: Window2d): number[] {
+  return [N, C, H, W, ...w.kernel, ...w.stride, ...w.padding, ...w.dilation, ...w.out];
+}
 
 /** What the fused attention's backward needs: the forward output and the per-row statistics (see wgsl.ts). */
 interface AttentionSaved {
@@ -559,6 +565,89 @@ export function createWebGPUBackendOn(device: GPUDevice, info: DeviceInfo, opts:
       dispatch(`attentionDkDv:${name}`, () => k.attentionDkDvKernel(shape), meta, [...inputs, dk.gpu, dv.gpu], grid(B * H * Math.ceil(Tk / k.ATT_ROWS)));
       dispatch(`attentionDq:${name}`, () => k.attentionDqKernel(shape), meta, [...inputs, dq.gpu], grid(B * H * Math.ceil(Tq / k.ATT_ROWS)));
       return { dq, dk, dv };
+    },
+
+    conv2d(x, weight, bias, w, groups) {
+      const [N, C, H, W] = x.shape as [number, number, number, number];
+      const [O, Cg] = weight.shape as [number, number];
+      const total = N * O * w.out[0] * w.out[1];
+      const out = alloc(total, x.dtype, `conv2d output [${N}, ${O}, ${w.out.join(', ')}]`);
+      if (total === 0) return out;
+      const xs = dense(x), ws = dense(weight), bs = bias && dense(bias);
+      dispatch(`conv2d:${+!!bs}`, () => img.conv2dKernel(!!bs), [total, 0, ...geometry(N, C, H, W, w), O, Cg, O / groups, xs.offset, ws.offset, bs?.offset ?? 0],
+        [xs.buf.gpu, ws.buf.gpu, ...(bs ? [bs.buf.gpu] : []), out.gpu], grid(Math.ceil(total / k.WG)));
+      return out;
+    },
+    conv2dBackward(g, x, weight, w, groups, needs) {
+      const [N, C, H, W] = x.shape as [number, number, number, number];
+      const [O, Cg, kh, kw] = weight.shape as [number, number, number, number];
+      const geo = geometry(N, C, H, W, w), P = N * w.out[0] * w.out[1];
+      const gs = dense(g), xs = dense(x), ws = dense(weight);
+      let dx: GpuBuffer | null = null, dweight: GpuBuffer | null = null, dbias: GpuBuffer | null = null;
+      if (needs.input) {
+        dx = alloc(N * C * H * W, x.dtype, `conv2d dx ${fmt(x.shape)}`);
+        if (N * C * H * W > 0) {
+          dispatch('conv2dDx', () => img.conv2dDxKernel(), [N * C * H * W, 0, ...geo, O, Cg, O / groups, gs.offset, ws.offset],
+            [gs.buf.gpu, ws.buf.gpu, dx.gpu], grid(Math.ceil((N * C * H * W) / k.WG)));
+        }
+      }
+      if (needs.weight) {
+        dweight = alloc(O * Cg * kh * kw, x.dtype, `conv2d dweight ${fmt(weight.shape)}`);
+        dispatch(`conv2dDw:${+sub}`, () => img.conv2dDwKernel(sub), [O * Cg * kh * kw, P, ...geo, O, Cg, O / groups, gs.offset, xs.offset],
+          [gs.buf.gpu, xs.buf.gpu, dweight.gpu], grid(O * Cg * kh * kw));
+      }
+      if (needs.bias) {
+        dbias = alloc(O, x.dtype, `conv2d dbias [${O}]`);
+        dispatch(`conv2dDb:${+sub}`, () => img.conv2dDbKernel(sub), [O, P, ...geo, O, gs.offset], [gs.buf.gpu, dbias.gpu], grid(O));
+      }
+      return { dx, dweight, dbias };
+    },
+    pool2d(kind, x, w) {
+      const [N, C, H, W] = x.shape as [number, number, number, number];
+      const total = N * C * w.out[0] * w.out[1];
+      const y = alloc(total, x.dtype, `${kind}Pool2d output`), argmax = kind === 'max' ? alloc(total, 'int32', 'maxPool2d argmax') : null;
+      if (total === 0) return { y, argmax };
+      const xs = dense(x);
+      dispatch(`pool2d:${kind}`, () => img.pool2dKernel(kind), [total, 0, ...geometry(N * C, 1, H, W, w), xs.offset],
+        [xs.buf.gpu, y.gpu, ...(argmax ? [argmax.gpu] : [])], grid(Math.ceil(total / k.WG)));
+      return { y, argmax };
+    },
+    pool2dBackward(kind, g, inputShape, w, argmax) {
+      const [N, C, H, W] = inputShape as [number, number, number, number];
+      const total = N * C * H * W;
+      const dx = alloc(total, g.dtype, `${kind}Pool2d dx ${fmt(inputShape)}`);
+      if (total === 0) return dx;
+      const gs = dense(g);
+      dispatch(`pool2dDx:${kind}`, () => img.pool2dDxKernel(kind), [total, 0, ...geometry(N * C, 1, H, W, w), gs.offset],
+        [gs.buf.gpu, ...(argmax ? [gb(argmax).gpu] : []), dx.gpu], grid(Math.ceil(total / k.WG)));
+      return dx;
+    },
+    batchNorm(x, weight, bias, eps) {
+      const [N, C, L] = x.shape as [number, number, number];
+      const xs = dense(x), ws = weight && dense(weight), bs = bias && dense(bias);
+      const y = alloc(N * C * L, x.dtype, `batchNorm output ${fmt(x.shape)}`);
+      const mean = alloc(C, x.dtype, 'batchNorm mean'), variance = alloc(C, x.dtype, 'batchNorm var');
+      if (N * C * L === 0) return { y, mean, var: variance };
+      dispatch(`batchNormStats:${+sub}`, () => img.batchNormStatsKernel(sub), [C, N * L, N, C, L, xs.offset], [xs.buf.gpu, mean.gpu, variance.gpu], grid(C));
+      dispatch(`batchNormApply:${+!!ws}${+!!bs}`, () => img.batchNormApplyKernel(!!ws, !!bs), [N * C * L, 0, N, C, L, xs.offset, f32Bits(eps), ws?.offset ?? 0, bs?.offset ?? 0],
+        [xs.buf.gpu, mean.gpu, variance.gpu, ...(ws ? [ws.buf.gpu] : []), ...(bs ? [bs.buf.gpu] : []), y.gpu], grid(Math.ceil((N * C * L) / k.WG)));
+      return { y, mean, var: variance };
+    },
+    batchNormBackward(g, x, weight, mean, variance, eps) {
+      const [N, C, L] = x.shape as [number, number, number];
+      const gs = dense(g), xs = dense(x), ws = weight && dense(weight);
+      const dx = alloc(N * C * L, x.dtype, `batchNorm dx ${fmt(x.shape)}`);
+      const dweight = alloc(C, x.dtype, 'batchNorm dweight'), dbias = alloc(C, x.dtype, 'batchNorm dbias');
+      if (N * C * L === 0) {
+        for (const b of [dweight, dbias]) enc().clearBuffer(b.gpu);
+        return { dx, dweight, dbias };
+      }
+      const stats = [gb(mean).gpu, gb(variance).gpu];
+      dispatch(`batchNormSums:${+sub}`, () => img.batchNormSumsKernel(sub), [C, N * L, N, C, L, gs.offset, xs.offset, f32Bits(eps)],
+        [gs.buf.gpu, xs.buf.gpu, ...stats, dweight.gpu, dbias.gpu], grid(C));
+      dispatch(`batchNormDx:${+!!ws}`, () => img.batchNormDxKernel(!!ws), [N * C * L, 0, N, C, L, gs.offset, xs.offset, f32Bits(eps), ws?.offset ?? 0],
+        [gs.buf.gpu, xs.buf.gpu, ...stats, dweight.gpu, dbias.gpu, ...(ws ? [ws.buf.gpu] : []), dx.gpu], grid(Math.ceil((N * C * L) / k.WG)));
+      return { dx, dweight, dbias };
     },
 
     async sync() {

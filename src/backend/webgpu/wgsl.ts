@@ -12,7 +12,8 @@ export type Scalar = 'f32' | 'i32';
 /** Threads per workgroup for one-dimensional kernels. */
 export const WG = 256;
 
-const PRELUDE = /* wgsl */ `
+/** The declarations every kernel starts with (wgsl-image.ts's too). */
+export const PRELUDE = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> prm: array<u32>;
 fn mi(i: u32) -> i32 { return bitcast<i32>(prm[i]); }
 fn mf(i: u32) -> f32 { return bitcast<f32>(prm[i]); }
@@ -428,7 +429,7 @@ var<private> sgs: u32;${fn('rowSum', 'subgroupAdd', (a, b) => `${a} + ${b}`)}${f
 }
 
 /** The opening of a row kernel (a workgroup per row), with the reduction helpers; `subgroups` needs the feature. */
-function rowKernel(subgroups: boolean, bindings: string): string {
+export function rowKernel(subgroups: boolean, bindings: string): string {
   return `${subgroups ? 'enable subgroups;\n' : ''}${PRELUDE}${rowReduce(subgroups)}
 ${bindings}
 @compute @workgroup_size(${WG})
