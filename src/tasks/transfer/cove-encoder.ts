@@ -14,8 +14,7 @@ import { noGrad } from '../../tensor/autograd.js';
 import * as ops from '../../tensor/ops.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { loadCove, sourceId, sourceTokens } from '../cove-train.js';
-import type { EncoderLoader } from './encoder-loaders.js';
-import { padBatch, wordTokens, type Encoder, type TokenBatch, type WordsInput } from './encoders.js';
+import { padBatch, wordTokens, type Encoder, type EncoderLoader, type TokenBatch, type WordsInput } from './encoders.js';
 import type { WordVocab } from '../../text/word-lm.js';
 import { selectLayers, type LayerSelection } from '../layer-selection.js';
 

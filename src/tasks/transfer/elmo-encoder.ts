@@ -9,8 +9,7 @@ import { nodePath } from '../../platform/node.js';
 import * as ops from '../../tensor/ops.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { splitWords } from '../../text/word-lm.js';
-import type { EncoderLoader } from './encoder-loaders.js';
-import type { Encoder, TokenBatch, TokenizedInput, TokenizeReport, WordsInput } from './encoders.js';
+import type { Encoder, EncoderLoader, TokenBatch, TokenizedInput, TokenizeReport, WordsInput } from './encoders.js';
 
 /** One biLM layer, both directions, as one module (the unit of freezing below a layer). */
 class BiLMLayer extends Module {

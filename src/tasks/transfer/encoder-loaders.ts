@@ -1,18 +1,10 @@
 // Model types other than the transformers (BERT, GPT-2, which have task-head classes of their own) become encoders
 // through a loader each: the pretrained model from its directory, or its architecture with fresh weights for the
 // `scratch:` baseline. Their task models are feature models (a new top over the encoder's states), frozen or trained.
-import type { Encoder } from './encoders.js';
+import type { EncoderLoader } from './encoders.js';
 import { nnlmEncoderLoader } from './nnlm-encoder.js';
 import { coveEncoderLoader } from './cove-encoder.js';
 import { elmoEncoderLoader } from './elmo-encoder.js';
-
-/** How a model directory of one model_type becomes an encoder. */
-export interface EncoderLoader {
-  /** The pretrained encoder saved in `dir` (its config.json already read as `config`). */
-  load(dir: string, config: Record<string, unknown>): Promise<Encoder>;
-  /** The same architecture with random weights (and the same vocabulary), the from-scratch baseline. */
-  scratch(dir: string, config: Record<string, unknown>): Promise<Encoder>;
-}
 
 // The built-in loaders, one line each (the loader lives beside its encoder).
 const loaders = new Map<string, EncoderLoader>([

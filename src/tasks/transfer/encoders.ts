@@ -59,6 +59,14 @@ export interface Encoder {
   splitText?(text: string): string[];
 }
 
+/** How a model directory of one model_type becomes an encoder. */
+export interface EncoderLoader {
+  /** The pretrained encoder saved in `dir` (its config.json already read as `config`). */
+  load(dir: string, config: Record<string, unknown>): Promise<Encoder>;
+  /** The same architecture with random weights (and the same vocabulary), the from-scratch baseline. */
+  scratch(dir: string, config: Record<string, unknown>): Promise<Encoder>;
+}
+
 /** Pads tokenised inputs into a batch (dynamic padding: to the longest row). */
 export function padBatch(inputs: readonly TokenizedInput[], padId: number): TokenBatch {
   const B = inputs.length;

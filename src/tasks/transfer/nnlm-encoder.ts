@@ -12,8 +12,7 @@ import { fsp, nodePath } from '../../platform/node.js';
 import * as ops from '../../tensor/ops.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { BOS, EOS, WordVocab, splitWords, tokenize, type WordSplit } from '../../text/word-lm.js';
-import type { EncoderLoader } from './encoder-loaders.js';
-import { wordTokens, type Encoder, type TokenBatch, type WordsInput } from './encoders.js';
+import { wordTokens, type Encoder, type EncoderLoader, type TokenBatch, type WordsInput } from './encoders.js';
 
 /** The file `pretrain nnlm train` writes the vocabulary to, beside config.json. */
 export const NNLM_VOCAB_FILE = 'vocab.txt';
