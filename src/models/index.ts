@@ -5,6 +5,7 @@ export * from './nnlm.js';
 export * from './cove.js';
 export * from './elmo.js';
 export * from './encoder-decoder.js';
+export * from './warm-start.js';
 export * from './kneser-ney.js';
 export * from './heads.js';
 export * from './family.js';

@@ -12,5 +12,8 @@ export * from './metrics.js';
 export * from './bleu.js';
 export * from './chrf.js';
 export * from './cove-train.js';
+export * from './seq2seq-generate.js';
+export * from './seq2seq.js';
+export * from './seq2seq-train.js';
 export * as transfer from './transfer/index.js';
 export * as probes from './probes/index.js';
