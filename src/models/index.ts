@@ -3,6 +3,7 @@ export * from './gpt.js';
 export * from './bert.js';
 export * from './nnlm.js';
 export * from './cove.js';
+export * from './cnn.js';
 export * from './elmo.js';
 export * from './encoder-decoder.js';
 export * from './warm-start.js';

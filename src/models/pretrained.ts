@@ -11,9 +11,10 @@ import { gpt2Family } from './gpt.js';
 import { elmoFamily } from './elmo.js';
 import { nnlmFamily } from './nnlm.js';
 import { coveFamily } from './cove.js';
+import { cnnFamily } from './cnn.js';
 import { encoderDecoderFamily } from './encoder-decoder.js';
 
-const families = new Map<string, ModelFamily>([gpt2Family, bertFamily, nnlmFamily, elmoFamily, coveFamily, encoderDecoderFamily].map((f) => [f.modelType, f as unknown as ModelFamily]));
+const families = new Map<string, ModelFamily>([gpt2Family, bertFamily, nnlmFamily, elmoFamily, coveFamily, encoderDecoderFamily, cnnFamily].map((f) => [f.modelType, f as unknown as ModelFamily]));
 
 /** Registers a family under its model_type (replacing one of the same type), e.g. a model of one's own. */
 export function registerModelFamily<C extends object>(family: ModelFamily<C>): void {
@@ -92,7 +93,7 @@ export function loadTensors(model: PretrainedModule, tensors: Map<string, Safete
     if (name !== null) renamed.set(key, name);
   }
   const checkpointPrefixed = [...renamed.values()].some((k) => k.startsWith(prefix));
-  const own = new Map(model.namedParameters());
+  const own = model.stateDict();
   const state = new Map<string, Tensor>();
   const unexpected: string[] = [];
   for (const [key, renamedKey] of renamed) {
@@ -108,7 +109,7 @@ export function loadTensors(model: PretrainedModule, tensors: Map<string, Safete
     if (t.shape.length !== param.shape.length || t.shape.some((d, i) => d !== param.shape[i])) {
       throw new Error(`${where}: tensor '${key}' has shape [${t.shape.join(', ')}] but ${architecture.name}'s '${name}' is [${param.shape.join(', ')}]`);
     }
-    state.set(name, fromArray(t.data, t.shape, { dtype: 'float32' }));
+    state.set(name, fromArray(t.data, t.shape, { dtype: t.data instanceof Int32Array ? 'int32' : 'float32' }));
   }
   const inBase = (name: string) => !architecture.prefixed || name.startsWith(prefix);
   const optional = (name: string) => architecture.optionalBase?.some((p) => (typeof p === 'string' ? name.startsWith(p) : p.test(name))) ?? false;
@@ -143,8 +144,19 @@ export function configJson(model: PretrainedModule): Record<string, unknown> {
  * config.json and model.safetensors, each written once and atomically. Tied weights are one Parameter, stored once.
  */
 export async function savePretrained(model: PretrainedModule, dir: string): Promise<void> {
+  await writeHfCheckpoint(dir, configJson(model), await stateTensors(model));
+}
+
+/**
+ * A module's state dict (parameters, then buffers such as running statistics) as safetensors entries: floats as
+ * F32, integer buffers (a batch norm's num_batches_tracked) as I64, PyTorch's dtype for them.
+ */
+export async function stateTensors(model: Module): Promise<Map<string, SafetensorsTensor>> {
   const tensors = new Map<string, SafetensorsTensor>();
-  for (const [name, p] of model.namedParameters()) tensors.set(name, { dtype: 'F32', shape: [...p.shape], data: (await p.data()) as Float32Array });
-  await writeHfCheckpoint(dir, configJson(model), tensors);
+  for (const [name, t] of model.stateDict()) {
+    const data = await t.data();
+    tensors.set(name, t.dtype === 'int32' ? { dtype: 'I64', shape: [...t.shape], data } : { dtype: 'F32', shape: [...t.shape], data: data as Float32Array });
+  }
+  return tensors;
 }
 

@@ -5,7 +5,7 @@
 import { writeHfCheckpoint } from '../io/hf.js';
 import { readSafetensors, writeSafetensors, type SafetensorsTensor } from '../io/safetensors.js';
 import type { PretrainedModule } from '../models/family.js';
-import { architectureOf, configJson } from '../models/pretrained.js';
+import { architectureOf, configJson, stateTensors } from '../models/pretrained.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer, OptimizerState } from '../optim/index.js';
 import { fsp, nodePath, processId } from '../platform/node.js';
@@ -39,12 +39,6 @@ function isRegistered(model: Module): model is PretrainedModule {
   }
 }
 
-async function weightsOf(model: Module): Promise<Map<string, SafetensorsTensor>> {
-  const out = new Map<string, SafetensorsTensor>();
-  for (const [name, p] of model.namedParameters()) out.set(name, { dtype: 'F32', shape: [...p.shape], data: (await p.data()) as Float32Array });
-  return out;
-}
-
 /** What a checkpoint holds. `extras` writes the task's own files (a tokenizer, never the weights) into the directory. */
 export interface CheckpointParts {
   model: Module;
@@ -68,7 +62,7 @@ async function swapIn(dir: string, fill: (tmp: string) => Promise<void>): Promis
 
 /** The model's files: config.json and model.safetensors for registered models (a Hugging Face directory), else the weights. */
 async function writeModel(dir: string, model: Module): Promise<void> {
-  const weights = await weightsOf(model);
+  const weights = await stateTensors(model);
   if (isRegistered(model)) await writeHfCheckpoint(dir, configJson(model), weights);
   else await writeSafetensors(nodePath.join(dir, 'model.safetensors'), weights, { format: 'pt' });
 }
@@ -111,7 +105,7 @@ export async function loadCheckpoint(dir: string, model: Module, optimizer: Opti
   }
   const { tensors } = await readSafetensors(nodePath.join(dir, 'model.safetensors'));
   const weights = new Map<string, Tensor>();
-  for (const [name, t] of tensors) weights.set(name, ops.fromArray(t.data, t.shape, { dtype: 'float32' }));
+  for (const [name, t] of tensors) weights.set(name, ops.fromArray(t.data, t.shape, { dtype: t.data instanceof Int32Array ? 'int32' : 'float32' }));
   model.loadStateDict(weights, true);
   const opt = await readSafetensors(nodePath.join(dir, 'optimizer.safetensors'));
   const saved: OptimizerState = { meta: JSON.parse(opt.metadata.meta ?? '{}'), tensors: {} };
