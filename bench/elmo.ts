@@ -96,7 +96,7 @@ async function stepsFor(task: TrainTask, seconds: number): Promise<number> {
   const rng = new T.Generator(99);
   const t = performance.now();
   for (let i = 0; i < 3; i++) { const { loss } = await task.trainLoss(rng); loss.backward(); await loss.item(); }
-  task.model.zeroGrad();
+  for (const p of task.model.parameters()) p.grad = null;
   return Math.max(20, Math.round(seconds / ((performance.now() - t) / 3000)));
 }
 
