@@ -12,7 +12,8 @@ import { registerNnlm } from './nnlm.js';
 import { registerProbe } from './probe.js';
 import { registerElmo } from './elmo.js';
 import { registerCove } from './cove.js';
+import { registerLineage } from './lineage.js';
 import { registerSeq2seq } from './seq2seq.js';
 
 /** Every top-level command, in the order `pretrain --help` lists them. */
-export const commands: ((program: Command) => void)[] = [registerNnlm, registerElmo, registerCove, registerSeq2seq, registerGpt, registerBert, registerFinetune, registerProbe, registerTokenizer, registerData, registerWord2vec, registerGlove, registerVectors];
+export const commands: ((program: Command) => void)[] = [registerNnlm, registerElmo, registerCove, registerSeq2seq, registerGpt, registerBert, registerFinetune, registerProbe, registerTokenizer, registerData, registerWord2vec, registerGlove, registerVectors, registerLineage];
