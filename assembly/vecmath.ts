@@ -17,6 +17,7 @@ export const OP_GELU_TANH: i32 = 3;
 export const OP_GELU_TANH_GRAD: i32 = 4;
 export const OP_GELU: i32 = 5;
 export const OP_GELU_GRAD: i32 = 6;
+export const OP_RELU: i32 = 7;
 
 const INV_SQRT2: f32 = 0.7071067811865476;
 const INV_SQRT_2PI: f32 = 0.3989422804014327;
@@ -49,6 +50,8 @@ const INV_SQRT_2PI: f32 = 0.3989422804014327;
 
 @inline function apply(op: i32, x: v128): v128 {
   if (op === OP_EXP) return vexp(x);
+  // max(x, 0) with NaN to 0, as the reference (f32x4.max would keep the NaN).
+  if (op === OP_RELU) return v128.bitselect(x, splat(0), f32x4.gt(x, splat(0)));
   // Exact GELU x·Φ(x) and its derivative Φ(x) + x·φ(x).
   if (op === OP_GELU) return f32x4.mul(x, vphi(x));
   if (op === OP_GELU_GRAD) {

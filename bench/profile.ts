@@ -1,10 +1,10 @@
-// `npm run bench -- profile gpt|bert|lstm [--steps 2]`: where a training step's time goes, kernel by kernel. Wraps
+// `npm run bench -- profile gpt|bert|lstm|elmo|lenet5|resnet8 [--steps 2]`: where a training step's time goes, kernel by kernel. Wraps
 // every kernel of the current backend with a timer, runs the cpu suite's step workloads (bench/steps.ts) and prints
 // the kernels by total time per step, with their shapes, so a slow op is found before it is guessed. Wall times of
 // synchronous CPU kernels; on WebGPU they would be encode times, not device times.
 import type { Backend, View } from '../src/backend/backend.js';
 import { getBackend } from '../src/backend/registry.js';
-import { makeStep } from './steps.js';
+import { makeStep, type StepKind } from './steps.js';
 
 const arg = (args: string[], name: string, fallback: string) => {
   const i = args.indexOf(`--${name}`);
@@ -21,7 +21,7 @@ function label(name: string, args: unknown[]): string {
 }
 
 export default async function profile(args: string[]): Promise<void> {
-  const kind = (args.find((a) => !a.startsWith('--') && ['gpt', 'bert', 'lstm', 'elmo'].includes(a)) ?? 'gpt') as 'gpt' | 'bert' | 'lstm' | 'elmo';
+  const kind = (args.find((a) => !a.startsWith('--') && ['gpt', 'bert', 'lstm', 'elmo', 'lenet5', 'resnet8'].includes(a)) ?? 'gpt') as StepKind;
   const steps = Number(arg(args, 'steps', '2'));
   const { step, tokens } = makeStep(kind);
   await step(); // warm-up: first-call compilation and allocation

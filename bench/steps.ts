@@ -3,6 +3,7 @@
 import { pathToFileURL } from 'node:url';
 import { Embedding, LSTM, Linear, LogUniformSampler, Module } from '../src/nn/index.js';
 import { BertForPreTraining, bertConfig } from '../src/models/bert.js';
+import { LeNet5, ResNet, cnnConfig } from '../src/models/cnn.js';
 import { ElmoBiLM, charIds, elmoConfig, type ElmoBatch } from '../src/models/elmo.js';
 import { GPT, gptConfig } from '../src/models/gpt.js';
 import { AdamW } from '../src/optim/index.js';
@@ -14,7 +15,12 @@ export const SHAPES = {
   lstm: { layers: 2, dim: 512, vocab: 8000, seq: 64, batch: 32 },
   /** ELMo's tiny biLM on sentences of `seq` tokens; tokens drawn Zipf-like, so a batch has realistic distinct words. */
   elmo: { vocab: 8000, seq: 20, batch: 64 },
+  /** LeNet-5 and ResNet-8 on 28×28 grayscale images in 10 classes, as bench/peers/torch_cnn.py runs them. */
+  cnn: { batch: 64, size: 28, classes: 10 },
 } as const;
+
+/** The step workloads by name. */
+export type StepKind = 'gpt' | 'bert' | 'lstm' | 'elmo' | 'lenet5' | 'resnet8';
 
 /** What a timed workload reports. */
 export interface StepReport { tokensPerSec: number; msPerStep: number; maxRssMb: number }
@@ -50,9 +56,25 @@ export function elmoBatch(rng: T.Generator, vocab: number, batch: number, seq: n
 }
 
 /** A function that runs one AdamW training step on random tokens. */
-export function makeStep(kind: 'gpt' | 'bert' | 'lstm' | 'elmo'): { step: () => Promise<void>; tokens: number } {
+export function makeStep(kind: StepKind): { step: () => Promise<void>; tokens: number } {
   const rng = new T.Generator(0);
   T.manualSeed(0);
+  if (kind === 'lenet5' || kind === 'resnet8') {
+    // "tokens" are images here; random pixels and labels, fresh each step as a data loader would hand them over.
+    const { batch, size, classes } = SHAPES.cnn;
+    const config = cnnConfig({ image_size: size });
+    const model = kind === 'lenet5' ? new LeNet5(config) : new ResNet(config);
+    const opt = new AdamW(model.parameters(), { lr: 1e-3 });
+    return {
+      tokens: batch,
+      step: async () => {
+        const pixels = T.fromArray(Float32Array.from({ length: batch * size * size }, () => rng.random()), [batch, 1, size, size]);
+        const loss = model.forward(pixels, T.fromArray(ids(rng, batch, classes), [batch], { dtype: 'int32' })).loss!;
+        opt.zeroGrad(); loss.backward(); opt.step();
+        await loss.item();
+      },
+    };
+  }
   if (kind === 'elmo') {
     const { vocab, seq, batch } = SHAPES.elmo;
     const model = new ElmoBiLM(elmoConfig({ vocab_size: vocab, dropout: 0 }));
@@ -129,7 +151,7 @@ export async function medianStepMs(step: () => Promise<void>, steps: number, war
 }
 
 /** Tokens/s and peak RSS of one of the workloads. */
-export async function timeSteps(kind: 'gpt' | 'bert' | 'lstm', steps: number, warmup: number): Promise<StepReport> {
+export async function timeSteps(kind: StepKind, steps: number, warmup: number): Promise<StepReport> {
   const { step, tokens } = makeStep(kind);
   const ms = await medianStepMs(step, steps, warmup);
   return { tokensPerSec: tokens / (ms / 1000), msPerStep: ms, maxRssMb: process.resourceUsage().maxRSS / 1024 };

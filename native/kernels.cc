@@ -427,7 +427,7 @@ static inline vf vphi(vf x) {
   return x < 0 ? half : 1.0f - half;
 }
 
-enum UnaryOp { OP_EXP = 0, OP_TANH, OP_SIGMOID, OP_GELU_TANH, OP_GELU_TANH_GRAD, OP_GELU, OP_GELU_GRAD };
+enum UnaryOp { OP_EXP = 0, OP_TANH, OP_SIGMOID, OP_GELU_TANH, OP_GELU_TANH_GRAD, OP_GELU, OP_GELU_GRAD, OP_RELU };
 
 static inline vf applyUnary(int op, vf x) {
   switch (op) {
@@ -436,6 +436,7 @@ static inline vf applyUnary(int op, vf x) {
     case OP_SIGMOID: return 1.0f / (1.0f + vexp(-x));
     case OP_GELU: return x * vphi(x);
     case OP_GELU_GRAD: return vphi(x) + x * (0.3989422804014327f * vexp(-0.5f * x * x));
+    case OP_RELU: return x > 0.0f ? x : vf{};  // NaN to 0, as the reference
     default: break;
   }
   // GELU (tanh form) as x·σ(2u): keeps relative precision in the negative tail.
@@ -1074,6 +1075,35 @@ static void im2col(const float* x, long N, long C, long H, long W, const Window&
   });
 }
 
+/**
+ * x [N, C, H, W] into rows [N·Ho·Wo, C·kh·kw], a row per output pixel (the weight gradient's operand, read row-major).
+ * A task fills the rows of one output row (Wo pixels, a block small enough to stay in L1) tap by tap, so each inner
+ * loop runs along the output row with its bounds worked out once.
+ */
+static void im2row(const float* x, long N, long C, long H, long W, const Window& w, float* rows) {
+  const long P = w.Ho * w.Wo, K = C * w.kh * w.kw;
+  parallelFor(N * w.Ho, 1, N * P * K, [&](long r0, long r1) {
+    for (long ni = r0; ni < r1; ni++) {
+      const long n = ni / w.Ho, i = ni % w.Ho;
+      float* block = rows + (n * P + i * w.Wo) * K;
+      for (long c = 0; c < C; c++)
+        for (long a = 0; a < w.kh; a++) {
+          const long ih = i * w.sh - w.ph + a * w.dh;
+          for (long b = 0; b < w.kw; b++) {
+            float* dst = block + (c * w.kh + a) * w.kw + b;
+            const long tap = b * w.dw - w.pw;
+            long lo = 0, hi = 0;
+            if (ih >= 0 && ih < H) w.columns(W, tap, lo, hi);
+            const float* src = x + ((n * C + c) * H + ih) * W + tap;
+            for (long j = 0; j < lo; j++) dst[j * K] = 0.0f;
+            for (long j = lo; j < hi; j++) dst[j * K] = src[j * w.sw];
+            for (long j = hi; j < w.Wo; j++) dst[j * K] = 0.0f;
+          }
+        }
+    }
+  });
+}
+
 static void col2im(const float* cols, long N, long C, long H, long W, const Window& w, float* dx) {
   const long P = w.Ho * w.Wo, NP = N * P;
   // One (image, channel) plane per task: it gathers from its kh·kw rows, so planes never collide.
@@ -1626,6 +1656,17 @@ static napi_value jsIm2col(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// im2row(x, N, C, H, W, window, rows)
+static napi_value jsIm2row(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const float* x = A.array<float>(0);
+  const long N = A.integer(1), C = A.integer(2), H = A.integer(3), W = A.integer(4);
+  const double* m = A.array<double>(5);
+  float* rows = A.array<float>(6);
+  if (A.ok) im2row(x, N, C, H, W, Window(m), rows);
+  return nullptr;
+}
+
 // col2im(cols, N, C, H, W, window, dx)
 static napi_value jsCol2im(napi_env env, napi_callback_info info) {
   Args A(env, info);
@@ -1759,6 +1800,7 @@ NAPI_MODULE_INIT() {
       {"lstmBackward", nullptr, jsLstmBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"scatterRows", nullptr, jsScatterRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"im2col", nullptr, jsIm2col, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"im2row", nullptr, jsIm2row, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"col2im", nullptr, jsCol2im, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"pool2d", nullptr, jsPool2d, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"pool2dBackward", nullptr, jsPool2dBackward, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -116,7 +116,7 @@ function batchNormCase(): Case {
     }
     m.train(fx.config.training as boolean);
     const y = m.forward(x.x!);
-    const outputs = fx.config.training ? { y, running_mean: m.running_mean, running_var: m.running_var } : { y };
+    const outputs: Record<string, T.Tensor> = fx.config.training ? { y, running_mean: m.running_mean, running_var: m.running_var } : { y };
     return { outputs, params: new Map(m.namedParameters()) };
   };
 }

@@ -127,7 +127,7 @@ export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
         return kernels.lstmBackward!(dense(grad), dense(wHh), mask && dense(mask), saved as LstmSaved, hasBias);
       },
     } : {}),
-    ...createImageKernels({ matmul: (a, b) => kernels.matmul(a, b), dense, reference, native: native?.imageLoops() }),
+    ...createImageKernels({ matmul: (a, b, into) => (native ? native.matmul(a, b, null, into) : kernels.matmul(a, b)), dense, reference, native: native?.imageLoops() }),
     concat(xs, axis) {
       // Each input is a block of rows of its own width inside every outer row of the result: row copies, no index walk.
       const shape = [...xs[0]!.shape];

@@ -4,14 +4,15 @@
 //
 // Layout: the columns of a convolution are [C·kh·kw, N·Ho·Wo] (Caffe's im2col, all images side by side), so the
 // forward pass is one product per group, W [O, C·kh·kw] · cols, whose rows are the output channels; the weight
-// gradient is one product over all N·Ho·Wo pixels, and the input gradient one product followed by col2im.
+// gradient is one product over all N·Ho·Wo pixels (over the patches as rows, im2row), and the input gradient one
+// product followed by col2im.
 import type { Backend, View, Window2d } from '../backend.js';
-import type { CpuKernels } from './kernels.js';
+import type { Operand3 } from './kernels.js';
 
 /** What the image kernels need from the backend they join. */
 export interface ImageKernelHost {
-  /** The kernel set's batched GEMM. */
-  matmul: CpuKernels['matmul'];
+  /** The kernel set's batched GEMM (see CpuKernels.matmul), into `into` where it can write there, else a new array. */
+  matmul(a: Operand3, b: Operand3, into?: Float32Array): Float32Array;
   /** A float32 view's elements in row-major order (no copy when dense). */
   dense(x: View): Float32Array;
   /** For dtypes other than float32. */
@@ -22,9 +23,11 @@ export interface ImageKernelHost {
 
 /** The loops around the GEMMs, over contiguous float32 arrays; native code implements the same set. */
 export interface ImageLoops {
-  /** x [N, C, H, W] into cols [C·kh·kw, N·Ho·Wo] (zeros where taps read the padding). */
-  im2col(x: Float32Array, N: number, C: number, H: number, W: number, w: Window2d): Float32Array;
-  /** The adjoint: cols [C·kh·kw, N·Ho·Wo] summed back into a new dx [N, C, H, W]. */
+  /** x [N, C, H, W] into cols [C·kh·kw, N·Ho·Wo] (zeros where taps read the padding), written whole into `out`. */
+  im2col(x: Float32Array, N: number, C: number, H: number, W: number, w: Window2d, out: Float32Array): void;
+  /** x [N, C, H, W] into rows [N·Ho·Wo, C·kh·kw] in `out`: the transpose of im2col, built directly (the weight gradient reads it row by row). */
+  im2row(x: Float32Array, N: number, C: number, H: number, W: number, w: Window2d, out: Float32Array): void;
+  /** The adjoint of im2col: cols [C·kh·kw, N·Ho·Wo] summed back into a new dx [N, C, H, W]. */
   col2im(cols: Float32Array, N: number, C: number, H: number, W: number, w: Window2d): Float32Array;
   /** Pooling over each of the `planes` H×W planes of x (see Backend.pool2d); argmax only for max. */
   pool(kind: 'max' | 'avg', x: Float32Array, planes: number, H: number, W: number, w: Window2d): { y: Float32Array; argmax: Int32Array | null };
@@ -37,9 +40,10 @@ export interface ImageLoops {
     { dx: Float32Array; dweight: Float32Array; dbias: Float32Array };
   /**
    * dst[b][a] = src[a][b] (+ bias[a]) for blocks of P of src [A, B, P], and with `sums`, each b's total over a and P:
-   * the product [O, N, P] to NCHW with the bias, and the output gradient back with the bias gradient.
+   * the product [O, N, P] to NCHW with the bias, and the output gradient back with the bias gradient. Into `out`
+   * when given, else a new array.
    */
-  swapBlocks(src: Float32Array, A: number, B: number, P: number, bias: Float32Array | null, sums: boolean): { dst: Float32Array; sums: Float32Array | null };
+  swapBlocks(src: Float32Array, A: number, B: number, P: number, bias: Float32Array | null, sums: boolean, out?: Float32Array): { dst: Float32Array; sums: Float32Array | null };
 }
 
 /** The range of output columns j whose tap at offset `tap` (b·dilation - padding) lands inside [0, W). */
@@ -51,10 +55,10 @@ function validRange(Wo: number, W: number, stride: number, tap: number): [number
 
 /** The TypeScript loops, for the WebAssembly kernel set (and wherever the native addon lacks one). */
 export const imageLoops: ImageLoops = {
-  im2col(x, N, C, H, W, w) {
+  im2col(x, N, C, H, W, w, cols) {
     const [kh, kw] = w.kernel, [sh, sw] = w.stride, [ph, pw] = w.padding, [dh, dw] = w.dilation, [Ho, Wo] = w.out;
     const P = Ho * Wo, NP = N * P;
-    const cols = new Float32Array(C * kh * kw * NP);
+    cols.fill(0);
     for (let c = 0; c < C; c++) for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) {
       const row = ((c * kh + a) * kw + b) * NP;
       const tapW = b * dw - pw;
@@ -69,7 +73,23 @@ export const imageLoops: ImageLoops = {
         }
       }
     }
-    return cols;
+  },
+  im2row(x, N, C, H, W, w, rows) {
+    const [kh, kw] = w.kernel, [sh, sw] = w.stride, [ph, pw] = w.padding, [dh, dw] = w.dilation, [Ho, Wo] = w.out;
+    const K = C * kh * kw;
+    rows.fill(0);
+    for (let n = 0; n < N; n++) for (let i = 0; i < Ho; i++) for (let j = 0; j < Wo; j++) {
+      const row = ((n * Ho + i) * Wo + j) * K;
+      for (let c = 0; c < C; c++) for (let a = 0; a < kh; a++) {
+        const ih = i * sh - ph + a * dh;
+        if (ih < 0 || ih >= H) continue;
+        const src = ((n * C + c) * H + ih) * W, dst = row + (c * kh + a) * kw;
+        for (let b = 0; b < kw; b++) {
+          const iw = j * sw - pw + b * dw;
+          if (iw >= 0 && iw < W) rows[dst + b] = x[src + iw]!;
+        }
+      }
+    }
   },
   col2im(cols, N, C, H, W, w) {
     const [kh, kw] = w.kernel, [sh, sw] = w.stride, [ph, pw] = w.padding, [dh, dw] = w.dilation, [Ho, Wo] = w.out;
@@ -173,8 +193,8 @@ export const imageLoops: ImageLoops = {
     }
     return { dx, dweight, dbias };
   },
-  swapBlocks(src, A, B, P, bias, withSums) {
-    const dst = new Float32Array(A * B * P), sums = withSums ? new Float32Array(B) : null;
+  swapBlocks(src, A, B, P, bias, withSums, out) {
+    const dst = out ?? new Float32Array(A * B * P), sums = withSums ? new Float32Array(B) : null;
     for (let a = 0; a < A; a++) for (let b = 0; b < B; b++) {
       const s = (a * B + b) * P, d = (b * A + a) * P, add = bias ? bias[a]! : 0;
       let total = 0;
@@ -184,6 +204,19 @@ export const imageLoops: ImageLoops = {
     return { dst, sums };
   },
 };
+
+/**
+ * Reused arrays for the temporaries that never outlive a kernel call (columns, rows, the transposed output
+ * gradient): fresh ones, tens of megabytes a training step, cost page faults and garbage collections. They stay at
+ * the largest size asked for.
+ */
+const scratch: Float32Array[] = [];
+/** Slot 0 holds columns or rows, 1 the transposed output gradient, 2 a product consumed in the same call. */
+function scratchArray(slot: 0 | 1 | 2, n: number): Float32Array {
+  let buf = scratch[slot];
+  if (!buf || buf.length < n) scratch[slot] = buf = new Float32Array(n);
+  return buf.subarray(0, n);
+}
 
 /** The image kernels of the fast CPU backend (see the file's header). */
 export function createImageKernels(host: ImageKernelHost): Required<Pick<Backend, 'conv2d' | 'conv2dBackward' | 'pool2d' | 'pool2dBackward' | 'batchNorm' | 'batchNormBackward'>> {
@@ -195,13 +228,15 @@ export function createImageKernels(host: ImageKernelHost): Required<Pick<Backend
       const [N, C, H, W] = x.shape as [number, number, number, number];
       const [O, Cg, kh, kw] = weight.shape as [number, number, number, number];
       const P = w.out[0] * w.out[1], NP = N * P, K = Cg * kh * kw, Og = O / groups;
-      const cols = loops.im2col(dense(x), N, C, H, W, w);
+      const cols = scratchArray(0, C * kh * kw * NP);
+      loops.im2col(dense(x), N, C, H, W, w, cols);
       // [G, Og, K] · [G, K, N·P] = [O, N·P]: every image's output channels side by side.
-      const yT = matmul({ data: dense(weight), shape: [groups, Og, K], strides: [Og * K, K, 1], offset: 0 },
-        { data: cols, shape: [groups, K, NP], strides: [K * NP, NP, 1], offset: 0 });
       const Bs = bias && dense(bias);
-      if (N === 1 && !Bs) return yT;
-      return loops.swapBlocks(yT, O, N, P, Bs, false).dst;
+      // With one image and no bias the product is the output itself; else a temporary for swapBlocks.
+      const direct = N === 1 && !Bs;
+      const yT = matmul({ data: dense(weight), shape: [groups, Og, K], strides: [Og * K, K, 1], offset: 0 },
+        { data: cols, shape: [groups, K, NP], strides: [K * NP, NP, 1], offset: 0 }, direct ? undefined : scratchArray(2, O * NP));
+      return direct ? yT : loops.swapBlocks(yT, O, N, P, Bs, false).dst;
     },
     conv2dBackward(g, x, weight, w, groups, needs) {
       if (x.dtype !== 'float32') return reference.conv2dBackward!(g, x, weight, w, groups, needs);
@@ -209,17 +244,19 @@ export function createImageKernels(host: ImageKernelHost): Required<Pick<Backend
       const [O, Cg, kh, kw] = weight.shape as [number, number, number, number];
       const P = w.out[0] * w.out[1], NP = N * P, K = Cg * kh * kw, Og = O / groups;
       // g [N, O, P] to gT [O, N·P] (the layout of the forward's product), summing the bias gradient on the way.
-      const { dst: gT, sums: dbias } = loops.swapBlocks(dense(g), N, O, P, null, needs.bias);
+      const { dst: gT, sums: dbias } = loops.swapBlocks(dense(g), N, O, P, null, needs.bias, N === 1 ? undefined : scratchArray(1, O * NP));
       const gOp = { data: gT, shape: [groups, Og, NP] as const, strides: [Og * NP, NP, 1] as const, offset: 0 };
       let dweight: Float32Array | null = null, dx: Float32Array | null = null;
       if (needs.weight) {
-        const cols = loops.im2col(dense(x), N, C, H, W, w);
-        // [G, Og, N·P] · [G, N·P, K] (the columns transposed, through strides) = [O, K].
-        dweight = matmul(gOp, { data: cols, shape: [groups, NP, K], strides: [K * NP, 1, NP], offset: 0 });
+        // [G, Og, N·P] · [G, N·P, K] = [O, K], over the patches as rows: the product reads its second operand row by
+        // row (the columns read through transposed strides made it 3-4x slower).
+        const rows = scratchArray(0, NP * C * kh * kw);
+        loops.im2row(dense(x), N, C, H, W, w, rows);
+        dweight = matmul(gOp, { data: rows, shape: [groups, NP, K], strides: [K, C * kh * kw, 1], offset: 0 });
       }
       if (needs.input) {
         // [G, K, Og] (the weight transposed) · [G, Og, N·P] = the columns' gradient [C·kh·kw, N·P].
-        const dcols = matmul({ data: dense(weight), shape: [groups, K, Og], strides: [Og * K, 1, K], offset: 0 }, gOp);
+        const dcols = matmul({ data: dense(weight), shape: [groups, K, Og], strides: [Og * K, 1, K], offset: 0 }, gOp, scratchArray(2, C * kh * kw * NP));
         dx = loops.col2im(dcols, N, C, H, W, w);
       }
       return { dx, dweight, dbias };

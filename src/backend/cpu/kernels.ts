@@ -3,7 +3,7 @@
 import type { AdamWStep } from '../backend.js';
 
 /** The elementwise functions of vecmath.wasm, by op code. */
-export const VEC_OPS = { exp: 0, tanh: 1, sigmoid: 2, gelu_tanh: 3, gelu_tanh_grad: 4, gelu: 5, gelu_grad: 6 } as const;
+export const VEC_OPS = { exp: 0, tanh: 1, sigmoid: 2, gelu_tanh: 3, gelu_tanh_grad: 4, gelu: 5, gelu_grad: 6, relu: 7 } as const;
 
 /** A strided 3-D operand: element [b, i, j] at data[offset + b*s0 + i*s1 + j*s2]. */
 export interface Operand3 {

@@ -34,6 +34,7 @@ interface Addon {
   info(): { vectorBits: number; tile: number };
   // The image kernels, absent from an addon built before them (the TypeScript loops stand in).
   im2col?(x: Float32Array, N: number, C: number, H: number, W: number, window: Float64Array, cols: Float32Array): void;
+  im2row?(x: Float32Array, N: number, C: number, H: number, W: number, window: Float64Array, rows: Float32Array): void;
   col2im?(cols: Float32Array, N: number, C: number, H: number, W: number, window: Float64Array, dx: Float32Array): void;
   pool2d?(kind: number, x: Float32Array, planes: number, H: number, W: number, window: Float64Array, y: Float32Array, argmax: Int32Array | null): void;
   pool2dBackward?(kind: number, g: Float32Array, planes: number, H: number, W: number, window: Float64Array, argmax: Int32Array | null, dx: Float32Array): void;
@@ -73,11 +74,11 @@ export class NativeKernels implements CpuKernels {
     this.description = `native ${this.vectorBits}-bit SIMD, ${this.threads} threads`;
   }
 
-  /** out[b] = A[b] · B[b] (+ bias, a contiguous [N], on every row) as a new [Bt, M, N] array. */
-  matmul(a: Operand3, b: Operand3, bias: Float32Array | null = null): Float32Array {
+  /** out[b] = A[b] · B[b] (+ bias, a contiguous [N], on every row) as a new [Bt, M, N] array, or into `into`. */
+  matmul(a: Operand3, b: Operand3, bias: Float32Array | null = null, into?: Float32Array): Float32Array {
     const [Bt, M, K] = a.shape;
     const N = b.shape[2];
-    const out = uninit(Bt * M * N);
+    const out = into ?? uninit(Bt * M * N);
     this.k.sgemm(Bt, M, N, K, a.data, a.offset, a.strides[0], a.strides[1], a.strides[2], b.data, b.offset, b.strides[0], b.strides[1], b.strides[2], out, bias);
     return out;
   }
@@ -195,15 +196,12 @@ export class NativeKernels implements CpuKernels {
   /** The native image loops (see image.ts), or null where the addon predates them. */
   imageLoops(): ImageLoops | null {
     const k = this.k;
-    if (!k.im2col || !k.col2im || !k.pool2d || !k.pool2dBackward || !k.batchNorm || !k.batchNormBackward || !k.swapBlocks) return null;
+    if (!k.im2col || !k.im2row || !k.col2im || !k.pool2d || !k.pool2dBackward || !k.batchNorm || !k.batchNormBackward || !k.swapBlocks) return null;
     const meta = (w: Window2d) => Float64Array.of(...w.kernel, ...w.stride, ...w.padding, ...w.dilation, ...w.out);
     const P = (w: Window2d) => w.out[0] * w.out[1];
     return {
-      im2col(x, N, C, H, W, w) {
-        const cols = uninit(C * w.kernel[0] * w.kernel[1] * N * P(w));
-        k.im2col!(x, N, C, H, W, meta(w), cols);
-        return cols;
-      },
+      im2col: (x, N, C, H, W, w, out) => k.im2col!(x, N, C, H, W, meta(w), out),
+      im2row: (x, N, C, H, W, w, out) => k.im2row!(x, N, C, H, W, meta(w), out),
       col2im(cols, N, C, H, W, w) {
         const dx = uninit(N * C * H * W);
         k.col2im!(cols, N, C, H, W, meta(w), dx);
@@ -229,8 +227,8 @@ export class NativeKernels implements CpuKernels {
         k.batchNormBackward!(g, x, N, C, L, w, mean, variance, eps, dx, dweight, dbias);
         return { dx, dweight, dbias };
       },
-      swapBlocks(src, A, B, P, bias, sums) {
-        const dst = uninit(A * B * P), total = sums ? new Float32Array(B) : null;
+      swapBlocks(src, A, B, P, bias, sums, out) {
+        const dst = out ?? uninit(A * B * P), total = sums ? new Float32Array(B) : null;
         k.swapBlocks!(src, A, B, P, bias, dst, total);
         return { dst, sums: total };
       },
