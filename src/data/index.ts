@@ -7,3 +7,5 @@ export * from './prepare.js';
 export * from './random.js';
 export * from './shards.js';
 export * from './tasks/index.js';
+export * from './images.js';
+export * from './image-folder.js';
