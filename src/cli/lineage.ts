@@ -144,7 +144,7 @@ function lineageCommand() {
       const results = await runLineage(config, { outDir: out, cacheDir: o.cache ? resolve(o.cache) : join(out, 'cache'), overwrite: o.overwrite, onEvent: (e) => progress.event(e) });
       progress.stop();
       const claimRows = results.claims.map((c) => ({
-        '#': c.id, claim: c.claim, 'd ± se': c.verdict === 'not run' ? '-' : `${c.difference.toFixed(3)} ± ${c.se.toFixed(3)}`,
+        '#': c.id, claim: c.claim, 'd ± se': c.verdict === 'not run' ? '-' : `${c.difference.toFixed(3)} ± ${Number.isFinite(c.se) ? c.se.toFixed(3) : '? (one seed)'}`,
         '> 0': c.verdict === 'not run' ? '-' : `${c.favouring}/${c.comparisons.length}`, verdict: c.verdict,
       }));
       if (o.json) {

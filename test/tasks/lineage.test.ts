@@ -135,6 +135,36 @@ test('lineage: the demo grid on a tiny set runs, every cell came from its run, t
   assert.ok(changed.cells.filter((c) => c.model === 'bert').every((c, i) => c.finished > resumed.cells.filter((r) => r.model === 'bert')[i]!.finished));
 });
 
+test('lineage in Chinese: character vectors and a BERT on a character corpus, tagging characters and classifying unsegmented text', async () => {
+  setBackend('cpu');
+  const dir = mkdtempSync(join(tmpdir(), 'lineage-zh-'));
+  const people = ['宝玉', '黛玉', '悟空', '八戒'], acts = ['来到', '看见', '说道', '走进'], places = ['园中', '山上', '府里', '河边'];
+  const line = (i: number) => `${people[i % 4]}${acts[(i >> 2) % 4]}${places[(i >> 4) % 4]}。`;
+  writeFileSync(join(dir, 'corpus.txt'), Array.from({ length: 40 }, (_, p) => Array.from({ length: 4 }, (_, k) => line(p * 4 + k)).join('')).join('\n\n') + '\n');
+  // MSRA's layout: a character and its tag a line, a blank line between sentences
+  const tagged = (i: number) => [...people[i % 4]!].map((c, k) => `${c}\t${k === 0 ? 'B-PER' : 'I-PER'}`).concat([...`${acts[i % 4]}${places[(i >> 1) % 4]}`].map((c) => `${c}\tO`)).join('\n');
+  writeFileSync(join(dir, 'ner-train.txt'), Array.from({ length: 16 }, (_, i) => tagged(i)).join('\n\n') + '\n');
+  writeFileSync(join(dir, 'ner-dev.txt'), Array.from({ length: 6 }, (_, i) => tagged(i + 3)).join('\n\n') + '\n');
+  const review = (i: number) => JSON.stringify({ text: `${places[i % 4]}${i % 2 ? '很好' : '不好'}`, label: String(i % 2) });
+  writeFileSync(join(dir, 'cls-train.jsonl'), Array.from({ length: 16 }, (_, i) => review(i)).join('\n') + '\n');
+  writeFileSync(join(dir, 'cls-dev.jsonl'), Array.from({ length: 6 }, (_, i) => review(i + 1)).join('\n') + '\n');
+  const { config } = tinyData();
+  const zh: LineageConfig = {
+    ...config, lang: 'zh', corpus: [join(dir, 'corpus.txt')], labels: ['all'], seeds: [1], polysemy: undefined,
+    tasks: [
+      { name: 'ner', description: 'people', train: join(dir, 'ner-train.txt'), dev: join(dir, 'ner-dev.txt'), metric: 'f1' },
+      { name: 'cls', description: 'good or bad', train: join(dir, 'cls-train.jsonl'), dev: join(dir, 'cls-dev.jsonl'), metric: 'accuracy' },
+    ],
+  };
+  const r = await runLineage(zh, { outDir: join(dir, 'out'), cacheDir: join(dir, 'cache') });
+  assert.equal(r.cells.length, 2 * 3 * 2);
+  assert.ok(r.cells.every((c) => Number.isFinite(c.score) && c.trainExamples === 16 && c.devExamples === 6));
+  // the vectors are of characters (the corpus has no spaces): 7 in the names (玉 twice), 8 in the verbs, 8 in the places, and 。
+  const vectors = r.pretrained.find((p) => p.model === 'word2vec-sg')!;
+  assert.equal(vectors.summary.vocab, 24);
+  assert.equal(r.claims[2]!.verdict, 'not run');
+});
+
 test('lineage feature store: rows are computed once, served from memory and from a saved file, equal at the positions a feature model reads', async () => {
   setBackend('cpu');
   const { dir, config } = tinyData();
