@@ -14,6 +14,7 @@ import { registerElmo } from './elmo.js';
 import { registerCove } from './cove.js';
 import { registerLineage } from './lineage.js';
 import { registerSeq2seq } from './seq2seq.js';
+import { registerImage } from './image.js';
 
 /** Every top-level command, in the order `pretrain --help` lists them. */
-export const commands: ((program: Command) => void)[] = [registerNnlm, registerElmo, registerCove, registerSeq2seq, registerGpt, registerBert, registerFinetune, registerProbe, registerTokenizer, registerData, registerWord2vec, registerGlove, registerVectors, registerLineage];
+export const commands: ((program: Command) => void)[] = [registerNnlm, registerElmo, registerCove, registerSeq2seq, registerGpt, registerBert, registerFinetune, registerProbe, registerTokenizer, registerData, registerWord2vec, registerGlove, registerVectors, registerLineage, registerImage];

@@ -81,6 +81,24 @@ export class ImageDataset {
     return new ImageDataset(sub.pixels, sub.labels.map((l) => ids.indexOf(l)), this.channels, this.height, this.width, names, sub.sources);
   }
 
+  /** A stratified held-out split: `fraction` of each class's images (at least one) drawn as the test set, the rest to train. */
+  holdOut(fraction: number, rng: Generator): { train: ImageDataset; test: ImageDataset } {
+    if (!(fraction > 0 && fraction < 1)) throw new Error(`holdOut: fraction must be in (0, 1), got ${fraction}`);
+    const test = new Set<number>();
+    for (const ids of this.byClass()) {
+      if (ids.length < 2) throw new Error(`holdOut: class '${this.classes[this.labels[ids[0]!]!]}' has ${ids.length} image(s); holding one out needs at least two`);
+      const pool = [...ids];
+      const want = Math.max(1, Math.round(ids.length * fraction));
+      for (let i = 0; i < want; i++) {
+        const j = i + Math.floor(rng.random() * (pool.length - i));
+        [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+        test.add(pool[i]!);
+      }
+    }
+    const all = Array.from({ length: this.size }, (_, i) => i);
+    return { train: this.subset(all.filter((i) => !test.has(i))), test: this.subset(all.filter((i) => test.has(i))) };
+  }
+
   /**
    * `count` images drawn without replacement, stratified: each class gets count / classes of its images (the
    * remainder one each to the first classes), so a hundred labels still cover every class. All of them when count

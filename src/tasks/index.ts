@@ -12,6 +12,7 @@ export * from './metrics.js';
 export * from './bleu.js';
 export * from './chrf.js';
 export * from './cove-train.js';
+export * from './image-transfer.js';
 export * from './seq2seq-generate.js';
 export * from './seq2seq.js';
 export * from './seq2seq-train.js';
