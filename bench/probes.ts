@@ -8,9 +8,11 @@
 //   polysemy      nearest-neighbour sense accuracy on ../shared/data/polysemy-wordnet/dev.json.gz, beside chance;
 //   pos-ud        a linear POS probe on UD-EWT's UPOS (en_ewt-ud-dev.conllu, a seeded fifth held out);
 //   pos-conll     a linear POS probe on CoNLL-2003's POS column (valid.txt, a seeded fifth held out);
-// the POS probes on a seeded sample of --pos-sentences sentences, beside the majority tag.
+// the POS probes on a seeded sample of --pos-sentences sentences, beside the majority tag. Each contextual model is
+// probed again with random weights (`scratch:`, rows named <model>-scratch-…): a random encoder already finds
+// sentences that share words or positions, so a layer's gain is read against that floor, not against chance alone.
 //
-// The models are data (MODELS): one entry each, with the model_type whose transfer encoder the probes read. An entry
+// A run with --models rewrites those models' rows and keeps the others'. The models are data (MODELS): one entry each, with the model_type whose transfer encoder the probes read. An entry
 // whose model type has no encoder loader yet is skipped with a note, so a new recurrent model is one entry here.
 //
 //   npm run bench -- probes [--models word2vec,glove,nnlm,elmo,gpt,bert] [--mb 4] [--w2v-epochs 5] [--glove-epochs 15]
@@ -87,13 +89,14 @@ const MODELS: ProbeModel[] = [
     },
   },
   {
-    name: 'bert', modelType: 'bert', source: join('run', 'checkpoint'), key: (b) => ({ ...TINY, steps: b.bertSteps, seq: 64, batch: 32 }),
+    // at GPT's peak rate: bert train's 1e-4 (Devlin et al.'s, for a million steps) leaves a 600-step run near its unigram loss
+    name: 'bert', modelType: 'bert', source: join('run', 'checkpoint'), key: (b) => ({ ...TINY, steps: b.bertSteps, seq: 64, batch: 32, lr: 1e-3, warmup: 60 }),
     train: (dir, books, b) => {
       pretrain(['tokenizer', 'train', '--type', 'wordpiece', '--input', books, '--vocab-size', String(TINY.vocab), '--out', join(dir, 'tokenizer.json')]);
       pretrain(['data', 'bert', '--tokenizer', join(dir, 'tokenizer.json'), '--input', books, '--layout', 'prose', '--dupe-factor', '1', '--max-seq-length', '64',
         '--out', join(dir, 'shards')]);
       pretrain(['bert', 'train', '--data', join(dir, 'shards'), '--tokenizer', join(dir, 'tokenizer.json'), '--steps', String(b.bertSteps), '--layers', String(TINY.layers),
-        '--hidden', String(TINY.hidden), '--heads', String(TINY.heads), '--intermediate', String(TINY.intermediate), '--batch', '32', '--eval-every', '0', '--out', join(dir, 'run')]);
+        '--hidden', String(TINY.hidden), '--heads', String(TINY.heads), '--intermediate', String(TINY.intermediate), '--batch', '32', '--lr', '1e-3', '--warmup', '60', '--eval-every', '0', '--out', join(dir, 'run')]);
     },
   },
 ];
@@ -156,14 +159,24 @@ export default async function probes(args: string[]): Promise<void> {
     }
     const dir = await cached(model.name, { mb: b.mb, ...(model.key(b) as object) }, (out) => model.train(out, books, b));
     const source = join(dir, model.source);
-    const poly = pretrain(['probe', 'polysemy', '--model', source, '--data', DATA.polysemy]);
-    for (const l of poly.layers as Layer[]) rows.push(figure(`${model.name}-polysemy-layer${l.layer}`, l.accuracy!, 'accuracy', 'chance (a random neighbour)', poly.chance as number));
-    for (const [task, file] of [['pos-ud', DATA.ud], ['pos-conll', DATA.conll]] as const) {
-      const pos = pretrain(['probe', 'layers', '--model', source, '--task', 'pos', '--data', file, '--max-sentences', posSentences]);
-      for (const l of pos.layers as Layer[]) rows.push(figure(`${model.name}-${task}-layer${l.layer}`, l.dev_accuracy!, 'accuracy', 'majority tag', pos.majority as number));
+    // a contextual model beside its architecture with random weights: what the probe finds without pretraining
+    // (word identity, position, the neighbouring words) is the floor its layers are read against
+    const variants = model.modelType === 'static' ? [[model.name, source]] : [[model.name, source], [`${model.name}-scratch`, `scratch:${source}`]];
+    for (const [name, from] of variants) {
+      const poly = pretrain(['probe', 'polysemy', '--model', from!, '--data', DATA.polysemy]);
+      for (const l of poly.layers as Layer[]) rows.push(figure(`${name}-polysemy-layer${l.layer}`, l.accuracy!, 'accuracy', 'chance (a random neighbour)', poly.chance as number));
+      for (const [task, file] of [['pos-ud', DATA.ud], ['pos-conll', DATA.conll]] as const) {
+        const pos = pretrain(['probe', 'layers', '--model', from!, '--task', 'pos', '--data', file, '--max-sentences', posSentences]);
+        for (const l of pos.layers as Layer[]) rows.push(figure(`${name}-${task}-layer${l.layer}`, l.dev_accuracy!, 'accuracy', 'majority tag', pos.majority as number));
+      }
     }
   }
   console.table(rows.map((r) => ({ name: r.name, accuracy: r.value, [r.peer!]: r.peer_value })));
   console.error(`probes: ${((performance.now() - started) / 1000).toFixed(0)} s`);
-  console.log(`wrote ${writeResults('probes', rows)}`);
+  // the rows of models this run did not probe stay as they were (a --models run updates its own)
+  const path = join(HERE, 'results', 'probes.json');
+  const rerun = (name: string) => wanted.some((w) => name.startsWith(`${w}-`));
+  const kept = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { results: BenchRow[] }).results.filter((r) => !rerun(r.name)) : [];
+  const order = (r: BenchRow) => MODELS.findIndex((m) => r.name.startsWith(`${m.name}-`));
+  console.log(`wrote ${writeResults('probes', [...kept, ...rows].sort((x, y) => order(x) - order(y)))}`);
 }
