@@ -155,6 +155,11 @@ export interface Seq2SeqGenerateOptions {
   topP?: number;
   /** > 1 discourages tokens already in the row (CTRL's penalty). */
   repetitionPenalty?: number;
+  /**
+   * Constrained decoding (transformers' prefix_allowed_tokens_fn): the tokens allowed after a row's sequence so far
+   * (its prompt included) for source `source`; null allows every token.
+   */
+  prefixAllowedTokens?: (source: number, sequence: readonly number[]) => readonly number[] | null;
   /** Sources decoded together (sorted by length so a batch pads little). Default 32. */
   batchSize?: number;
   generator?: Generator;
@@ -212,9 +217,14 @@ export function bannedNgramTokens(seq: readonly number[], n: number): number[] {
   return banned;
 }
 
-function processRow(row: Float32Array | Float64Array, seq: readonly number[], opts: Seq2SeqGenerateOptions): void {
+function processRow(row: Float32Array | Float64Array, seq: readonly number[], source: number, opts: Seq2SeqGenerateOptions): void {
   applyRepetitionPenalty(row, seq, opts.repetitionPenalty ?? 1);
   for (const t of bannedNgramTokens(seq, opts.noRepeatNgramSize ?? 0)) row[t] = -Infinity;
+  const allowed = opts.prefixAllowedTokens?.(source, seq);
+  if (allowed) {
+    const keep = new Set(allowed);
+    for (let t = 0; t < row.length; t++) if (!keep.has(t)) row[t] = -Infinity;
+  }
 }
 
 function logSoftmax(x: Float32Array): Float64Array {
@@ -245,7 +255,10 @@ export async function generateSequences(model: ConditionalGenerator, sources: re
     const batch = rows.map((i) => sources[i]!);
     const limit = Math.min(opts.maxNewTokens ?? 50, ...batch.map((s) => model.maxNewTokens(s.length)));
     if (limit < 1) throw new Error(`generate: a source of ${Math.max(...batch.map((s) => s.length))} tokens leaves no room for a target in the model's positions (GPT reads source, <sep> and target in one context)`);
-    const results = (opts.numBeams ?? 1) > 1 ? await beamSearch(model, batch, limit, opts) : await greedyOrSample(model, batch, limit, opts);
+    // the constraint is asked about sources by their index in `sources`, not in this batch
+    const allowed = opts.prefixAllowedTokens;
+    const batchOpts = allowed ? { ...opts, prefixAllowedTokens: (i: number, seq: readonly number[]) => allowed(rows[i]!, seq) } : opts;
+    const results = (opts.numBeams ?? 1) > 1 ? await beamSearch(model, batch, limit, batchOpts) : await greedyOrSample(model, batch, limit, batchOpts);
     rows.forEach((i, k) => { out[i] = results[k]!; });
     opts.onProgress?.(start + rows.length);
   }
@@ -265,7 +278,7 @@ async function greedyOrSample(model: ConditionalGenerator, sources: readonly (re
     live.forEach((i, r) => {
       const row = logits[r]!;
       const logp = logSoftmax(row);
-      processRow(row, seqs[i]!, opts);
+      processRow(row, seqs[i]!, i, opts);
       const token = sampleToken(row, pick);
       results[i]!.score += logp[token]!;
       seqs[i]!.push(token);
@@ -333,7 +346,7 @@ async function beamSearch(model: ConditionalGenerator, sources: readonly (readon
       const candidates: { beam: number; token: number; score: number }[] = [];
       for (let j = 0; j < k; j++) {
         const row = logSoftmax(logits[li * k + j]!);
-        processRow(row, [...prompts[b]!, ...beams[b]![j]!.tokens], opts);
+        processRow(row, [...prompts[b]!, ...beams[b]![j]!.tokens], b, opts);
         const base = beams[b]![j]!.score;
         // only a beam's 2k best tokens can be among the source's 2k best candidates
         const top = topIndices(row, 2 * k);

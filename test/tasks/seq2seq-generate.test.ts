@@ -128,6 +128,17 @@ test('sampling: top-k 1 is greedy; top-k 2 only ever draws one of the two most l
   }
 });
 
+test('prefixAllowedTokens constrains every decoding to the allowed tokens, asked by source index and sequence', async () => {
+  const gen = encoderDecoderGenerator(tinyEncoderDecoder(3));
+  const sources = [[4, 3, 4], [0], [3, 3]];
+  // source i may only alternate between tokens 0 and 4 for i + 1 tokens, then must end
+  const allow = (i: number, seq: readonly number[]) => (seq.length - 1 > i ? [EOS] : seq.at(-1) === 4 ? [0] : [4]);
+  for (const opts of [{}, { numBeams: 3 }, { doSample: true, generator: new T.Generator(1) }]) {
+    const out = await generateSequences(gen, sources, { maxNewTokens: 6, prefixAllowedTokens: allow, batchSize: 2, ...opts });
+    assert.deepEqual(out.map((r) => [r.tokens, r.finished]), [[[4], true], [[4, 0], true], [[4, 0, 4], true]], JSON.stringify(opts));
+  }
+});
+
 test('bad options and sources are errors that say what is wrong', async () => {
   const gen = encoderDecoderGenerator(tinyEncoderDecoder());
   await assert.rejects(() => generateSequences(gen, [[4]], { numBeams: 0 }), /numBeams must be an integer >= 1, got 0/);
