@@ -1,7 +1,8 @@
 // Frozen features kept between runs: an encoder wrapped so that each input row's states are computed once, kept in
 // memory for every run that reads the same rows (other seeds, label counts, the frozen mode of each task), and saved
 // to the content-hash cache so that a rerun reads them from disk. Only the positions a feature model reads are kept:
-// each word's first token and the sequence token (first and last), per layer.
+// each word's first token and the sequence token (first and last), per layer. On a host backend only (the CPU's): a
+// device that cannot be read synchronously runs its encoder every time.
 import { readFile } from 'node:fs/promises';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.js';
 import type { Module } from '../../nn/module.js';
@@ -61,6 +62,8 @@ export class CachedFeatureEncoder implements Encoder {
   }
 
   forward(batch: TokenBatch): Tensor[] {
+    // a device that cannot be read synchronously (WebGPU) runs the encoder every time: no store
+    if (!batch.typeIds.backend.readSync) return this.inner.forward(batch);
     const [B, T] = batch.inputIds.shape as [number, number];
     const ids = batch.hostIds ?? (batch.inputIds.dataSync() as Int32Array);
     const types = batch.typeIds.dataSync() as Int32Array;

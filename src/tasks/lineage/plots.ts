@@ -1,6 +1,6 @@
 // The lineage's pictures, drawn with Vega-Lite and rendered headless to SVG, and to PNG by resvg (a Rust renderer
 // shipped as prebuilt npm packages; loaded on first use, and where it cannot load the PNGs are skipped and named):
-//   learning-curves   dev score against training labels, per task, one line per model × mode (mean over seeds);
+//   learning-curves   dev score against training labels, per task, a colour per model and a line style per mode;
 //   convergence       dev score against steps with all labels, fine-tuned against scratch, per task;
 //   polysemy          nearest-neighbour sense accuracy per model and layer, beside chance.
 import { writeFile } from 'node:fs/promises';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { mean, sd, type PolysemyScore } from './claims.js';
+import { LINEAGE_MODELS } from './grid.js';
 import type { CellResult } from './transfer.js';
 
 /** A Vega-Lite spec as an SVG document. */
@@ -32,16 +33,25 @@ export async function svgToPng(svg: string): Promise<Uint8Array | null> {
   return image.asPng();
 }
 
-/** "bert finetune", "scratch (bert)". */
-const seriesName = (c: Pick<CellResult, 'model' | 'mode'>) => (c.mode === 'scratch' ? `${c.model} scratch` : `${c.model} ${c.mode}`);
+/** A legend of line styles drawn as lines. */
+const STROKE_LEGEND = { symbolType: 'stroke', symbolStrokeWidth: 2, symbolSize: 400, encode: { symbols: { update: { stroke: { value: '#444' } } } } };
 
-/** Score against labels, per task: one line per model × mode, the seeds' mean with their spread as error bars. */
+/** The line style of each mode: solid fine-tuned, dashed frozen, dotted scratch. */
+const MODE_DASH = { field: 'mode', type: 'nominal' as const, title: 'mode', scale: { domain: ['finetune', 'frozen', 'scratch'], range: [[1, 0], [6, 3], [2, 2]] }, legend: STROKE_LEGEND };
+
+/** One colour per model in every picture (the lineage's order), whichever models a run has. */
+const MODEL_COLOR = { field: 'model', type: 'nominal' as const, title: 'model', scale: { domain: [...LINEAGE_MODELS] } };
+
+/** Score against labels, per task: one colour per model, one line style per mode, the seeds' mean and sd as error bars. */
 export function learningCurvesSpec(cells: readonly CellResult[]): TopLevelSpec {
   const byKey = new Map<string, CellResult[]>();
-  for (const c of cells) byKey.set(`${c.task}|${c.model}|${c.mode}|${c.labels}`, [...(byKey.get(`${c.task}|${c.model}|${c.mode}|${c.labels}`) ?? []), c]);
+  for (const c of cells) {
+    const k = `${c.task}|${c.model}|${c.mode}|${c.labels}`;
+    byKey.set(k, [...(byKey.get(k) ?? []), c]);
+  }
   const values = [...byKey.values()].map((g) => {
     const s = g.map((c) => c.score), m = mean(s), d = sd(s);
-    return { task: `${g[0]!.task} (${g[0]!.metric})`, series: seriesName(g[0]!), mode: g[0]!.mode, labels: mean(g.map((c) => c.trainExamples)), score: m, lo: Number.isFinite(d) ? m - d : m, hi: Number.isFinite(d) ? m + d : m };
+    return { task: `${g[0]!.task} (${g[0]!.metric})`, model: g[0]!.model, mode: g[0]!.mode, labels: mean(g.map((c) => c.trainExamples)), score: m, lo: Number.isFinite(d) ? m - d : m, hi: Number.isFinite(d) ? m + d : m };
   });
   const x = { field: 'labels', type: 'quantitative' as const, scale: { type: 'log' as const }, title: 'training labels' };
   return {
@@ -52,8 +62,8 @@ export function learningCurvesSpec(cells: readonly CellResult[]): TopLevelSpec {
     spec: {
       width: 360, height: 280,
       layer: [
-        { mark: { type: 'line', point: true }, encoding: { x, y: { field: 'score', type: 'quantitative', title: 'dev score', scale: { zero: false } }, color: { field: 'series', type: 'nominal', title: 'model, mode' }, strokeDash: { field: 'mode', type: 'nominal', title: 'mode' } } },
-        { mark: { type: 'errorbar' }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color: { field: 'series', type: 'nominal' } } },
+        { mark: { type: 'line', point: { filled: true, size: 30 } }, encoding: { x, y: { field: 'score', type: 'quantitative', title: 'dev score', scale: { zero: false } }, color: MODEL_COLOR, strokeDash: MODE_DASH } },
+        { mark: { type: 'errorbar', ticks: true }, encoding: { x, y: { field: 'lo', type: 'quantitative', title: 'dev score' }, y2: { field: 'hi' }, color: MODEL_COLOR } },
       ],
     },
     resolve: { scale: { y: 'independent' } },
@@ -63,29 +73,29 @@ export function learningCurvesSpec(cells: readonly CellResult[]): TopLevelSpec {
 /** Dev score against steps at the most labels: fine-tuned pretrained models and their scratch baselines, mean over seeds. */
 export function convergenceSpec(cells: readonly CellResult[], labels: number | 'all'): TopLevelSpec {
   const runs = cells.filter((c) => c.labels === labels && c.mode !== 'frozen');
-  const points = new Map<string, { task: string; series: string; mode: string; step: number; values: number[] }>();
+  const points = new Map<string, { task: string; model: string; mode: string; step: number; values: number[] }>();
   for (const c of runs) {
     for (const p of c.curve) {
-      const k = `${c.task}|${seriesName(c)}|${p.step}`;
-      const e = points.get(k) ?? { task: `${c.task} (${c.metric})`, series: seriesName(c), mode: c.mode === 'scratch' ? 'scratch' : 'pretrained', step: p.step, values: [] };
+      const k = `${c.task}|${c.model}|${c.mode}|${p.step}`;
+      const e = points.get(k) ?? { task: `${c.task} (${c.metric})`, model: c.model, mode: c.mode === 'scratch' ? 'scratch' : 'pretrained', step: p.step, values: [] };
       e.values.push(p.value);
       points.set(k, e);
     }
   }
-  const values = [...points.values()].map((p) => ({ task: p.task, series: p.series, pretraining: p.mode, step: p.step, score: mean(p.values) }));
+  const values = [...points.values()].map((p) => ({ task: p.task, model: p.model, pretraining: p.mode, step: p.step, score: mean(p.values) }));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: `Dev score against steps, ${labels === 'all' ? 'all' : labels} labels: with pretraining (solid) and without (dashed)`,
+    title: `Dev score against steps, ${labels === 'all' ? 'all' : labels} labels: fine-tuned from pretraining (solid) and from scratch (dotted), mean over seeds`,
     data: { values },
     facet: { column: { field: 'task', type: 'nominal', title: null } },
     spec: {
       width: 360, height: 280,
-      mark: { type: 'line', point: true },
+      mark: { type: 'line', point: { filled: true, size: 30 } },
       encoding: {
         x: { field: 'step', type: 'quantitative', title: 'step' },
         y: { field: 'score', type: 'quantitative', title: 'dev score', scale: { zero: false } },
-        color: { field: 'series', type: 'nominal', title: 'model' },
-        strokeDash: { field: 'pretraining', type: 'nominal', title: 'start', sort: ['pretrained', 'scratch'] },
+        color: MODEL_COLOR,
+        strokeDash: { field: 'pretraining', type: 'nominal', title: 'start', scale: { domain: ['pretrained', 'scratch'], range: [[1, 0], [2, 2]] }, legend: STROKE_LEGEND },
       },
     },
     resolve: { scale: { y: 'independent' } },
@@ -101,8 +111,8 @@ export function polysemySpec(scores: readonly PolysemyScore[]): TopLevelSpec {
     title: `Polysemy: nearest-neighbour sense accuracy per layer (chance ${chance.toFixed(3)})`,
     width: 560, height: 300,
     layer: [
-      { data: { values }, mark: 'bar', encoding: { x: { field: 'model', type: 'nominal', sort: scores.map((s) => s.model), title: null }, xOffset: { field: 'layer' }, y: { field: 'accuracy', type: 'quantitative', scale: { zero: false } }, color: { field: 'layer', type: 'nominal' } } },
-      { data: { values: [{ chance }] }, mark: { type: 'rule', strokeDash: [4, 4] }, encoding: { y: { field: 'chance', type: 'quantitative' } } },
+      { data: { values }, mark: 'bar', encoding: { x: { field: 'model', type: 'nominal', sort: scores.map((s) => s.model), title: null }, xOffset: { field: 'layer' }, y: { field: 'accuracy', type: 'quantitative', title: 'accuracy (dashed: chance)', scale: { zero: false } }, color: { field: 'layer', type: 'nominal', title: 'layer (0: embeddings)' } } },
+      { data: { values: [{ chance }] }, mark: { type: 'rule', strokeDash: [4, 4] }, encoding: { y: { field: 'chance', type: 'quantitative', title: 'accuracy (dashed: chance)' } } },
     ],
   };
 }
