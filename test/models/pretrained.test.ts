@@ -106,7 +106,7 @@ test('a task checkpoint into the base model drops the prefix and lists the head 
 
 test('unknown model types, architectures and bad config values are errors that say what there is', async () => {
   const base = { model_type: 'bert', ...tinyBert };
-  assert.throws(() => modelFromConfig({ model_type: 't5' }), /config\.json: model_type 't5' is not implemented \(implemented: gpt2, bert, nnlm\)/);
+  assert.throws(() => modelFromConfig({ model_type: 't5' }), /config\.json: model_type 't5' is not implemented \(implemented: gpt2, bert, nnlm, elmo, cove, encoder-decoder, cnn\)/);
   assert.throws(() => modelFromConfig({}), /model_type is missing/);
   assert.throws(() => modelFromConfig({ ...base, architectures: ['BertForQuestionAnswering'] }),
     /architecture 'BertForQuestionAnswering' is not implemented for model_type 'bert' \(implemented: BertModel, BertForPreTraining, BertForMaskedLM, BertForSequenceClassification, BertForTokenClassification, BertForMultipleChoice\)/);
