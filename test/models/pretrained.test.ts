@@ -109,7 +109,7 @@ test('unknown model types, architectures and bad config values are errors that s
   assert.throws(() => modelFromConfig({ model_type: 't5' }), /config\.json: model_type 't5' is not implemented \(implemented: gpt2, bert, nnlm, elmo, cove, encoder-decoder, cnn\)/);
   assert.throws(() => modelFromConfig({}), /model_type is missing/);
   assert.throws(() => modelFromConfig({ ...base, architectures: ['BertForQuestionAnswering'] }),
-    /architecture 'BertForQuestionAnswering' is not implemented for model_type 'bert' \(implemented: BertModel, BertForPreTraining, BertForMaskedLM, BertForSequenceClassification, BertForTokenClassification, BertForMultipleChoice\)/);
+    /architecture 'BertForQuestionAnswering' is not implemented for model_type 'bert' \(implemented: BertModel, BertForPreTraining, BertForMaskedLM, BertForSequenceClassification, BertForTokenClassification, BertForMultipleChoice, BertLMHeadModel\)/);
   assert.throws(() => modelFromConfig({ ...base, num_attention_heads: 3 }), /hidden_size 8 is not divisible by num_attention_heads 3/);
   assert.throws(() => modelFromConfig({ ...base, hidden_size: '8' }), /field 'hidden_size' is "8", expected number/);
   assert.throws(() => modelFromConfig({ ...base, hidden_act: 'gelu_tanh' }), /hidden_act 'gelu_tanh' is not implemented/);
