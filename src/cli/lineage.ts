@@ -1,6 +1,7 @@
 // `pretrain lineage`: every model of the lineage pretrained on one corpus and transferred to the same tasks, the
 // essay's claims decided by the numbers. `--preset demo` (what `npx pretrain` with no arguments runs) uses the bundled
 // data in assets/lineage; `--preset full` reads ../shared/data.
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import { DEMO_BUDGETS, FULL_BUDGETS, LINEAGE_MODELS, LINEAGE_MODES, lineagePreset, type Budgets, type LineageConfig, type LineageModel, type LineageMode } from '../tasks/lineage/grid.js';
@@ -47,6 +48,7 @@ function reporter(quiet: boolean) {
   let current = '';
   let cellLabel = '';
   let cellIndex = 0;
+  let resumed = false;
   const open = (label: string, total: number, unit: string) => {
     if (current === label) return bar!;
     bar?.stop();
@@ -68,6 +70,8 @@ function reporter(quiet: boolean) {
           say(`${e.info.model}: ${e.info.cached ? 'cached' : `pretrained in ${formatDuration(e.info.wallSeconds)}`} (${e.info.source})`);
           break;
         case 'cell-start':
+          if (e.reused > 0 && !resumed) say(`resuming: ${formatNumber(e.reused)} finished cells kept from lineage.json`);
+          resumed = true;
           cellLabel = `${e.cell.model} ${e.cell.mode} ${e.cell.task} @${e.cell.labels} seed ${e.cell.seed}`;
           cellIndex = e.index;
           open('transfer', e.total, 'cells').update(e.index, cellLabel);
@@ -134,6 +138,10 @@ function lineageCommand() {
       }
       if (o.transferEpochs) config.transfer.epochs = o.transferEpochs;
       if (o.transferMaxSteps) config.transfer.maxSteps = o.transferMaxSteps;
+      if (o.preset === 'full') {
+        const missing = [...config.corpus, ...config.tasks.map((t) => t.train), ...(config.polysemy ? [config.polysemy] : [])].filter((p) => !existsSync(p));
+        if (missing.length) throw new Error(`the full preset reads the shared data folder (${o.data ?? 'default ../shared/data beside the package'}; give another with --data); missing: ${missing.join(', ')}`);
+      }
       const out = resolve(o.out);
       if (!quiet) {
         console.error(`lineage, ${o.preset} preset (${o.lang}): ${config.models.filter((m) => !(m in config.notRun)).join(', ')} on ${config.corpus.join(', ')}; `

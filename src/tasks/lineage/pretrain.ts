@@ -69,8 +69,6 @@ type Report = (p: Omit<PretrainProgress, 'model'>) => void;
 /** What a model's pretraining needs besides its own settings. */
 interface Context {
   config: LineageConfig;
-  corpusHash: string;
-  cache: ContentCache;
   report: Report;
   /** Models already pretrained this run (CoVe reads GloVe's vectors). */
   done: Map<LineageModel, PretrainedInfo>;
@@ -275,7 +273,7 @@ export async function pretrainAll(config: LineageConfig, cache: ContentCache, on
   if (wanted.includes('cove') && !wanted.includes('glove')) wanted.unshift('glove');
   for (const model of wanted) {
     const key = pretrainKey(model, config, corpusHash, done);
-    const ctx: Context = { config, corpusHash, cache, done, report: (p) => onProgress({ model, ...p }) };
+    const ctx: Context = { config, done, report: (p) => onProgress({ model, ...p }) };
     const entry = await cache.get<BuildMeta>(`pretrained-${model}`, key, (dir) => PRETRAINERS[model].build(ctx, dir));
     done.set(model, { model, source: join(entry.dir, entry.meta.source), hash: entry.hash, cached: entry.hit, wallSeconds: entry.meta.wallSeconds, summary: entry.meta.summary, key });
   }

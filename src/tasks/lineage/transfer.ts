@@ -86,19 +86,20 @@ function strata(data: TaskDataset): string[] | undefined {
   return data.examples.map((e) => String(e.label));
 }
 
-/** Reads a task's files; without a dev file, a seeded, stratified tenth of the training file is held out. */
+/** Reads a task's files; without a dev file, a seeded, stratified tenth of the training file is held out; dev is cut to `maxDev`. */
 export async function readTaskFiles(task: LineageTask): Promise<TaskFiles> {
   const opts = { ...(task.read ?? {}) } as Parameters<typeof readTask>[1];
   const full = await readTask(task.train, opts);
-  const hash = hashOf({ files: await hashFiles(task.dev ? [task.train, task.dev] : [task.train]), read: task.read ?? {} });
+  const hash = hashOf({ files: await hashFiles(task.dev ? [task.train, task.dev] : [task.train]), read: task.read ?? {}, maxDev: task.maxDev ?? null });
+  const capped = (dev: TaskDataset) => (task.maxDev !== undefined && dev.examples.length > task.maxDev ? subset(dev, sampleIndices(dev.examples.length, task.maxDev, 0, strata(dev))) : dev);
   if (task.dev) {
     const dev = await readTask(task.dev, { ...opts, ...(full.labels.length ? { labels: full.labels } : {}) });
-    return { task, train: full, dev, heldOut: false, hash };
+    return { task, train: full, dev: capped(dev), heldOut: false, hash };
   }
   const n = full.examples.length;
   const held = new Set(sampleIndices(n, Math.round(n / 10), 0, strata(full)));
   const all = Array.from({ length: n }, (_, i) => i);
-  return { task, train: subset(full, all.filter((i) => !held.has(i))), dev: subset(full, all.filter((i) => held.has(i))), heldOut: true, hash };
+  return { task, train: subset(full, all.filter((i) => !held.has(i))), dev: capped(subset(full, all.filter((i) => held.has(i)))), heldOut: true, hash };
 }
 
 /** Characters as words (Chinese text has no spaces). */
