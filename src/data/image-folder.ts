@@ -1,5 +1,5 @@
 // Images from a folder with one subfolder per class, as torchvision's ImageFolder reads them: PNG and JPEG, decoded
-// by pngjs and jpeg-js (pure JavaScript, optional dependencies loaded on first use). A file that does not decode (a
+// by pngjs and jpeg-js (pure JavaScript, optional dependencies loaded on first use; pngjs also writes the pictures). A file that does not decode (a
 // bad or truncated image) is skipped and reported by name; an image of another size is an error naming it, or is
 // resized, as the caller chooses; grayscale and colour images are brought to one channel count, and the report
 // says how many were converted.
@@ -38,7 +38,9 @@ export interface ImageFolderReport {
 /** A decoded image: 8-bit RGB, and whether all its pixels are gray (R = G = B). */
 interface Decoded { width: number; height: number; rgb: Uint8Array; gray: boolean }
 
-interface PngModule { PNG: { sync: { read(data: Uint8Array): { width: number; height: number; data: Uint8Array } } } }
+interface PngModule {
+  PNG: { sync: { read(data: Uint8Array): { width: number; height: number; data: Uint8Array }; write(png: { width: number; height: number; data: Uint8Array }): Uint8Array } };
+}
 interface JpegModule { decode(data: Uint8Array, opts: Record<string, unknown>): { width: number; height: number; data: Uint8Array } }
 
 let decoders: { png: PngModule; jpeg: JpegModule } | null = null;
@@ -57,6 +59,12 @@ function loadDecoders(): { png: PngModule; jpeg: JpegModule } {
 }
 
 const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
+
+/** PNG bytes of an 8-bit RGBA image [height, width, 4] (pngjs, like the decoder). */
+export function encodePng(width: number, height: number, rgba: Uint8Array): Uint8Array {
+  if (rgba.length !== width * height * 4) throw new Error(`encodePng: ${rgba.length} bytes are not a ${width}×${height} RGBA image`);
+  return loadDecoders().png.PNG.sync.write({ width, height, data: rgba });
+}
 
 /** Decodes PNG or JPEG bytes (by their signature); throws with the reason when they do not decode. */
 export function decodeImage(bytes: Uint8Array): Decoded {

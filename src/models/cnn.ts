@@ -63,6 +63,8 @@ export abstract class ImageClassifier extends Module {
   /** Layers 1…k are frozen (see `freeze`). */
   frozenLayers = 0;
   abstract readonly config: CNNConfig;
+  /** The first convolution (whose filters the pictures show). */
+  abstract conv1: Conv2d;
   /** The layers in order, each a module that `layerForward` runs; the last is the classifier. */
   abstract layers(): Module[];
   /** Layer `i` (0-based) of the stack on its input. */
