@@ -202,9 +202,13 @@ function trainCommand() {
       // the final model, decoded with --beams, on the same validation pairs the evaluations translated
       const n = Math.min(o.evalPairs, valSet.pairs.length);
       const final: Seq2SeqGenerateOptions = { numBeams: o.beams, maxNewTokens: o.maxNewTokens, batchSize: o.batch };
-      const bar = progressBar('translate val', n, { unit: 'sentences', quiet });
-      const hyps = await seq2seq.translateIds(valSet.pairs.slice(0, n).map((p) => p.source), { ...final, onProgress: (k) => bar.update(k) });
-      bar.stop();
+      // the run's last evaluation translated these pairs with the final model; with the same beams, its translations are the ones
+      let hyps = o.evalBeams === o.beams && task.last?.hypotheses.length === n ? task.last.hypotheses : null;
+      if (!hyps) {
+        const bar = progressBar('translate val', n, { unit: 'sentences', quiet });
+        hyps = await seq2seq.translateIds(valSet.pairs.slice(0, n).map((p) => p.source), { ...final, onProgress: (k) => bar.update(k) });
+        bar.stop();
+      }
       const references = val.pairs.slice(0, n).map((p) => p.target);
       const scores = scoreTranslations(hyps, [references]);
       const samples = val.pairs.slice(0, o.samples).map((p, i) => ({ source: p.source, translation: hyps[i]!, reference: p.target }));
@@ -274,7 +278,7 @@ function evaluateAction(cmd: ReturnType<typeof evaluateCommand>) {
       ({ translations, empty, decoding } = t);
     }
     // empty source lines are left out of the scores (their translations are empty), and counted
-    const keep = lines.map((l, i) => i).filter((i) => lines[i]!.trim() !== '');
+    const keep = lines.map((_, i) => i).filter((i) => lines[i]!.trim() !== '');
     if (keep.length === 0) throw new Error(`${o.source}: every line is empty`);
     if (!quiet && empty) console.error(`${o.source}: ${formatNumber(empty)} empty line(s) skipped`);
     const scores = scoreTranslations(keep.map((i) => translations[i]!), refs.map((r) => keep.map((i) => r[i]!)));

@@ -46,11 +46,6 @@ export function hiddenSize(side: SideConfig): number {
   return side.model_type === 'bert' ? side.hidden_size : side.n_embd;
 }
 
-/** A side's vocabulary size. */
-export function vocabSize(side: SideConfig): number {
-  return side.vocab_size;
-}
-
 /** The most tokens a side reads (its position embeddings). */
 export function maxPositions(side: SideConfig): number {
   return side.model_type === 'bert' ? side.max_position_embeddings : side.n_positions;
@@ -74,7 +69,7 @@ export function encoderDecoderConfig(fields: Pick<EncoderDecoderConfig, 'encoder
     eos_token_id: null, tie_encoder_decoder: false, ...fields,
     encoder: sideConfig(fields.encoder, 'encoder', `${where}: encoder`), decoder: sideConfig(fields.decoder, 'decoder', `${where}: decoder`),
   };
-  const V = vocabSize(cfg.decoder);
+  const V = cfg.decoder.vocab_size;
   for (const name of ['decoder_start_token_id', 'pad_token_id', 'eos_token_id'] as const) {
     const id = cfg[name];
     if (id === null && name === 'eos_token_id') continue;
@@ -224,7 +219,7 @@ export class EncoderDecoderModel extends Module {
     const out = this.decode(decoderInputIds, encoded, undefined, decoderAttentionMask);
     const result: Seq2SeqLMOutput = { logits: out.logits, decoderHiddenStates: out.hiddenStates, encoderHiddenStates: encoded.hiddenStates, cache: out.cache };
     // as transformers: the loss on the logits as they are, the labels already aligned with the decoder inputs
-    if (inputs.labels) result.loss = ops.crossEntropy(ops.reshape(out.logits, [-1, vocabSize(this.config.decoder)]), ops.reshape(inputs.labels, [-1]));
+    if (inputs.labels) result.loss = ops.crossEntropy(ops.reshape(out.logits, [-1, this.config.decoder.vocab_size]), ops.reshape(inputs.labels, [-1]));
     return result;
   }
 }

@@ -34,8 +34,6 @@ export interface DecodingSession {
 
 /** A model that generates a target given a source, as `generateSequences` drives it. */
 export interface ConditionalGenerator {
-  /** The target vocabulary's size. */
-  readonly vocabSize: number;
   /** The token that ends a target; null: none, every row runs to max_new_tokens. */
   readonly eosTokenId: number | null;
   /** The most new tokens a source of this many tokens leaves room for. */
@@ -68,7 +66,6 @@ export function encoderDecoderGenerator(model: EncoderDecoderModel): Conditional
   const cfg = model.config;
   const encoderLimit = maxPositions(cfg.encoder), decoderLimit = maxPositions(cfg.decoder);
   return {
-    vocabSize: cfg.decoder.vocab_size,
     eosTokenId: cfg.eos_token_id,
     maxNewTokens: () => decoderLimit - 1,
     begin(sources) {
@@ -102,7 +99,6 @@ export function encoderDecoderGenerator(model: EncoderDecoderModel): Conditional
 export function gptConditionalGenerator(model: GPT, tokens: { sep: number; eos: number | null }): ConditionalGenerator {
   const context = model.config.n_positions;
   return {
-    vocabSize: model.config.vocab_size,
     eosTokenId: tokens.eos,
     maxNewTokens: (sourceLength) => context - sourceLength - 1,
     begin(sources) {
@@ -328,7 +324,7 @@ class BeamHypotheses {
 
 /** Beam search, every source's beams in one batch (see the file's header). */
 async function beamSearch(model: ConditionalGenerator, sources: readonly (readonly number[])[], limit: number, opts: Seq2SeqGenerateOptions): Promise<GeneratedSequence[]> {
-  const k = opts.numBeams!, V = model.vocabSize, eos = model.eosTokenId;
+  const k = opts.numBeams!, eos = model.eosTokenId;
   const hyps = sources.map(() => new BeamHypotheses(k, opts.lengthPenalty ?? 1, opts.earlyStopping ?? false, limit));
   const { prompts, session } = model.begin(sources);
   // The prompt runs once per source; its cache is then copied to the beams, which all start from it.
