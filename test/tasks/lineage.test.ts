@@ -3,7 +3,8 @@
 // are written, a rerun resumes from lineage.json, and the content-hash cache is reused and invalidated as it should be.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -163,6 +164,29 @@ test('lineage in Chinese: character vectors and a BERT on a character corpus, ta
   const vectors = r.pretrained.find((p) => p.model === 'word2vec-sg')!;
   assert.equal(vectors.summary.vocab, 24);
   assert.equal(r.claims[2]!.verdict, 'not run');
+});
+
+test('lineage generation: Multi30k-style cells through the seq2seq API, GPT and BERT from scratch and fine-tuned, BLEU over 100 from their runs', async () => {
+  setBackend('cpu');
+  const { dir, config } = tinyData();
+  const en = ['a dog runs', 'a cat sleeps', 'the bird sings', 'the fish swims'], de = ['ein hund läuft', 'eine katze schläft', 'der vogel singt', 'der fisch schwimmt'];
+  const lines = (xs: string[], n: number) => gzipSync(Array.from({ length: n }, (_, i) => xs[i % 4]).join('\n') + '\n');
+  mkdirSync(join(dir, 'mt'));
+  writeFileSync(join(dir, 'mt', 'train.en.gz'), lines(en, 24));
+  writeFileSync(join(dir, 'mt', 'train.de.gz'), lines(de, 24));
+  writeFileSync(join(dir, 'mt', 'val.en.gz'), lines(en, 4));
+  writeFileSync(join(dir, 'mt', 'val.de.gz'), lines(de, 4));
+  const r = await runLineage({
+    ...config, models: ['gpt', 'bert'], tasks: [{ name: 'mt', description: 'en-de', train: join(dir, 'mt'), metric: 'bleu', generation: true }],
+    labels: ['all'], seeds: [1], polysemy: undefined, parallel: { dir: join(dir, 'mt'), source: 'en', target: 'de' },
+  }, { outDir: join(dir, 'out'), cacheDir: join(dir, 'cache') });
+  // no frozen cells: a fixed model cannot learn to translate
+  assert.deepEqual(r.cells.map((c) => c.id), ['gpt/scratch/mt/all/seed1', 'gpt/finetune/mt/all/seed1', 'bert/scratch/mt/all/seed1', 'bert/finetune/mt/all/seed1']);
+  for (const c of r.cells) {
+    assert.equal(c.metric, 'bleu/100');
+    assert.ok(c.score >= 0 && c.score <= 1 && c.score === Math.max(...c.curve.map((p) => p.value)), c.id);
+    assert.deepEqual([c.trainExamples, c.devExamples, c.steps], [24, 4, 3]);
+  }
 });
 
 test('lineage feature store: rows are computed once, served from memory and from a saved file, equal at the positions a feature model reads', async () => {
