@@ -1,11 +1,12 @@
 // `pretrain image`: train an image classifier (LeNet-5 or ResNet-8) on Fashion-MNIST, MNIST or a folder of images,
 // transfer it to another image set (layers 1…k frozen or fine-tuned, or from scratch), and classify image files.
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import { loadFashionMnist, loadMnist, type ImageDataset, type ImageSplits } from '../data/images.js';
 import { readImageFile, readImageFolder } from '../data/image-folder.js';
 import { ImageClassifier, classNames } from '../models/cnn.js';
+import { activationsPng, filterGridPng } from '../tasks/image-pictures.js';
 import { IMAGE_ARCHITECTURES, IMAGE_TRAIN, ImageClassificationTask, checkImages, evaluateClassifier, imageClassifier, transferModel } from '../tasks/image-transfer.js';
 import { noGrad } from '../tensor/autograd.js';
 import * as ops from '../tensor/ops.js';
@@ -82,16 +83,18 @@ async function trainAndReport(label: string, model: ImageClassifier, data: Image
   const result = await runTraining(label, task, cfg, o,
     (p) => `loss ${p.record.loss?.toFixed(4)} | ${formatNumber(p.record.tokensPerSec ?? 0)} img/s${p.eval ? ` | held-out accuracy ${(100 * p.eval.accuracy!).toFixed(2)}%` : ''}`);
   const final = await evaluateClassifier(model, data.test);
+  const filters = join(cfg.outDir!, 'filters.png');
+  await writeFile(filters, await filterGridPng(model.conv1.weight, { scale: 16 }));
   printSummary({
     ...extra, steps: result.steps, train_loss: result.finalLoss, test_images: data.test.size, test_accuracy: final.accuracy, test_loss: final.loss,
-    wall_seconds: result.wallSeconds, checkpoint: join(cfg.outDir!, 'checkpoint'), loss_curve: result.lossCurve,
+    wall_seconds: result.wallSeconds, checkpoint: join(cfg.outDir!, 'checkpoint'), loss_curve: result.lossCurve, filters,
   }, Boolean(o.json));
 }
 
 function pretrainCommand() {
   return withDataOptions('pretrain', 'Train an image classifier from scratch (the base net that `image transfer` starts from); held-out accuracy at each evaluation.', 'fashion-mnist')
     .addOption(new Option('--arch <name>', 'LeNet-5 (conv1, conv2, fc1-3) or ResNet-8 (stem, three stages, fc)').choices(IMAGE_ARCHITECTURES).default('lenet5' as const))
-    .option('--out <dir>', 'output directory: checkpoint (config.json with the classes, model.safetensors), log.jsonl, loss.svg', 'runs/image')
+    .option('--out <dir>', 'output directory: checkpoint (config.json with the classes, model.safetensors), log.jsonl, loss.svg, filters.png (conv1)', 'runs/image')
     .action(async (o) => {
       await useBackend(o.backend, Boolean(o.json));
       manualSeed(o.seed);
@@ -110,7 +113,7 @@ function transferCommand() {
     .addOption(new Option('--arch <name>', 'with --mode scratch and no --from: the architecture').choices(IMAGE_ARCHITECTURES).default('lenet5' as const))
     .option('--labels <n|all>', 'training labels to use: a stratified sample of this many (drawn with --seed), or all', 'all')
     .option('--classes <list>', "only these of the target's classes, comma-separated (e.g. 5,6,7,8,9), relabelled in that order")
-    .option('--out <dir>', 'output directory: checkpoint, log.jsonl, loss.svg', 'runs/image-transfer')
+    .option('--out <dir>', 'output directory: checkpoint, log.jsonl, loss.svg, filters.png (conv1)', 'runs/image-transfer')
     .action(async (o) => {
       if (o.mode !== 'scratch' && !o.from) throw new Error(`--mode ${o.mode} needs --from, the pretrained net`);
       const labels = o.labels === 'all' ? Infinity : Number(o.labels);
@@ -156,6 +159,7 @@ function predictCommand() {
     .requiredOption('--model <dir>', 'a checkpoint of `image pretrain` or `image transfer`')
     .argument('<images...>', 'PNG or JPEG files, or folders of them')
     .option('--top <k>', 'classes to show per image', parse.positiveInt, 3)
+    .option('--activations <png>', "write a picture of every layer's outputs on the first image (a row per layer, the input first)")
     .option('--json', 'print one JSON line per image: {"file", "predictions": [{"label", "probability"}]}')
     .action(async (inputs, o) => {
       const { model } = await loadModel(o.model);
@@ -164,9 +168,11 @@ function predictCommand() {
       const names = classNames(model.config);
       const files = await imageFiles(inputs);
       const rows: Record<string, unknown>[] = [];
-      for (const file of files) {
+      for (const [i, file] of files.entries()) {
         const bytes = await readImageFile(file, C === 1 ? 1 : 3, S);
-        const probs = await noGrad(() => ops.softmax(model.forward(ops.fromArray(Float32Array.from(bytes, (v) => v / 255), [1, C, S, S])).logits, -1)).data();
+        const pixels = ops.fromArray(Float32Array.from(bytes, (v) => v / 255), [1, C, S, S]);
+        if (i === 0 && o.activations) await writeFile(o.activations, await activationsPng(model, pixels));
+        const probs = await noGrad(() => ops.softmax(model.forward(pixels).logits, -1)).data();
         const top = Array.from(probs, (p, i) => ({ label: names[i]!, probability: p })).sort((a, b) => b.probability - a.probability).slice(0, o.top);
         if (o.json) console.log(JSON.stringify({ file, predictions: top }));
         else rows.push({ file, ...Object.fromEntries(top.map((t, i) => [`#${i + 1}`, `${t.label} ${(100 * t.probability).toFixed(1)}%`])) });

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,6 +47,7 @@ test('pretrain image pretrain, transfer (frozen, then resumed) and predict on fo
     const preSummary = last(pre.stdout);
     assert.equal(preSummary.test_images, 4, 'a tenth of each class held out: two of twenty');
     assert.ok((preSummary.test_accuracy as number) >= 0.75, `bars are easy: ${preSummary.test_accuracy}`);
+    assert.ok(existsSync(preSummary.filters as string), 'the first layer\'s filters as a picture');
 
     const from = join(dir, 'pre', 'checkpoint');
     const args = ['image', 'transfer', '--from', from, '--data', target, '--mode', 'frozen', '--layers', '2', '--checkpoint-every', '10', '--out', join(dir, 'tr'), ...common];
@@ -64,12 +65,14 @@ test('pretrain image pretrain, transfer (frozen, then resumed) and predict on fo
     for (const key of ['conv1.weight', 'conv1.bias', 'conv2.weight']) assert.deepEqual(after.get(key)!.data, before.get(key)!.data, `${key} frozen`);
     assert.notDeepEqual(after.get('fc1.weight')!.data, before.get('fc1.weight')!.data, 'layer 3 trains (re-initialised)');
 
-    const predicted = run('image', 'predict', '--model', from, join(source, 'vertical', '3-0.png'), join(source, 'horizontal'), '--top', '2', '--json');
+    const predicted = run('image', 'predict', '--model', from, join(source, 'vertical', '3-0.png'), join(source, 'horizontal'), '--top', '2', '--json',
+      '--activations', join(dir, 'acts.png'));
     assert.equal(predicted.status, 0, predicted.stderr);
     const lines = predicted.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; predictions: { label: string; probability: number }[] });
     assert.equal(lines.length, 21, 'one file, then the twenty in the folder');
     assert.equal(lines[0]!.predictions[0]!.label, 'vertical');
     assert.ok(Math.abs(lines[0]!.predictions[0]!.probability + lines[0]!.predictions[1]!.probability - 1) < 1e-5);
+    assert.ok(existsSync(join(dir, 'acts.png')), '--activations writes the picture');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
