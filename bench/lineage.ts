@@ -36,7 +36,7 @@ function reduce(config: LineageConfig): LineageConfig {
   const books = config.corpus[0]!;
   const corpus = readdirSync(books).filter((f) => f.endsWith('.txt.gz')).sort().filter((_, i) => i % 8 === 0).map((f) => join(books, f));
   return {
-    ...config, corpus, tasks: config.tasks.filter((t) => ['sst2', 'conll2003'].includes(t.name)).map((t) => ({ ...t, maxDev: 500 })), labels: [100, 1000], seeds: [1, 2],
+    ...config, variant: 'reduced (bench lineage --reduced: an eighth of the books, SST-2 and CoNLL-2003, the demo\'s sizes)', corpus, tasks: config.tasks.filter((t) => ['sst2', 'conll2003'].includes(t.name)).map((t) => ({ ...t, maxDev: 500 })), labels: [100, 1000], seeds: [1, 2],
     shapes: structuredClone(DEMO_SHAPES), budgets: { ...DEMO_BUDGETS, coveSteps: 200 }, transfer: { ...DEMO_TRANSFER },
     parallel: config.parallel ? { ...config.parallel, maxPairs: 5000 } : undefined,
     modesOf: { elmo: ['frozen'], cove: ['frozen'] },

@@ -88,6 +88,8 @@ export interface ParallelData {
 /** Everything a lineage run depends on. */
 export interface LineageConfig {
   preset: 'demo' | 'full';
+  /** A variant of the preset, named in the results (bench lineage --reduced). */
+  variant?: string;
   lang: 'en' | 'zh';
   /** Corpus files and folders (.gz read through). */
   corpus: string[];

@@ -93,7 +93,7 @@ export function lineageMarkdown(r: LineageResults): string {
   const poly = r.polysemy.length ? ['| model | accuracy per layer | value | chance | queries |', '|---|---|---|---|---|',
     ...r.polysemy.map((p) => `| ${p.model} | ${p.accuracy.map((a) => a.toFixed(3)).join(' / ')} | ${p.value.toFixed(3)} | ${p.chance.toFixed(3)} | ${p.queries} |`)] : ['(not run)'];
   return [
-    `# Lineage: ${r.config.preset} preset (${r.config.lang})`, '',
+    `# Lineage: ${r.config.preset} preset (${r.config.lang})${r.config.variant ? `, ${r.config.variant}` : ''}`, '',
     `${r.cells.length} cells, ${r.config.seeds.length} seeds; ${r.wallSeconds.toFixed(0)} s on ${r.machine.cpus} cores (load average ${r.machine.loadAverage.map((x) => x.toFixed(1)).join(', ')} at the start).`, '',
     '## Claims', '', claimsMarkdown(r.claims), '',
     '## Dev scores (best of each run, mean ± sd over seeds)', '', resultsMarkdown(r.config, r.cells), '',
