@@ -145,7 +145,7 @@ export const imageLoops: ImageLoops = {
       const base = p * H * W;
       for (let i = 0; i < Ho; i++) for (let j = 0; j < Wo; j++) {
         const o = (p * Ho + i) * Wo + j;
-        if (argmax) { dx[base + argmax[o]!] += g[o]!; continue; }
+        if (kind === 'max') { dx[base + argmax![o]!] += g[o]!; continue; }
         const gv = g[o]! * inv;
         for (let a = 0; a < kh; a++) {
           const ih = i * sh - ph + a * dh;
