@@ -15,7 +15,7 @@ test('pretrain lineage --help lists the presets, the budgets with both defaults,
   const help = run('lineage', '--help');
   assert.equal(help.status, 0, help.stderr);
   for (const flag of ['--preset', '--lang', '--out', '--cache', '--models', '--labels', '--seeds', '--bert-steps', '--json', '--overwrite']) assert.match(help.stdout, new RegExp(flag));
-  assert.match(help.stdout, /--gpt-steps <n>\s+GPT steps \(default: demo 300, full 3000\)/);
+  assert.match(help.stdout, /--gpt-steps <n>\s+GPT steps \(default: demo 200, full 3000\)/);
   const top = run('--help');
   assert.equal(top.status, 0);
   assert.match(top.stdout, /lineage/);
