@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 
 /** The suites (bench/<name>.ts), for the usage line; bench/run.ts runs any file of that name all the same. */
-const SUITES = ['browser', 'cnn', 'cpu', 'elmo', 'engine', 'glove', 'image-transfer', 'lineage', 'models', 'nnlm', 'probes', 'profile', 'shakespeare', 'tokenizer', 'webgpu', 'webgpu-dispatch', 'word2vec'];
+const SUITES = ['browser', 'cnn', 'cpu', 'elmo', 'engine', 'glove', 'image-transfer', 'lineage', 'models', 'nnlm', 'probes', 'profile', 'seq2seq', 'shakespeare', 'tokenizer', 'webgpu', 'webgpu-dispatch', 'word2vec'];
 
 const suite = process.argv[2];
 if (!suite || !/^[\w-]+$/.test(suite) || !existsSync(new URL(`./${suite}.ts`, import.meta.url))) {

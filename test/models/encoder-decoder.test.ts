@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as T from '../../src/tensor/index.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
-import { BertForPreTraining, bertConfig } from '../../src/models/bert.js';
+import { BertForPreTraining, BertLMHeadModel, BertModel, bertConfig } from '../../src/models/bert.js';
 import { GPT, gptConfig } from '../../src/models/gpt.js';
 import {
   EncoderDecoderModel, encoderDecoderConfig, encoderDecoderFamily, shiftTokensRight, type DecoderCache, type SideConfig,
@@ -71,7 +71,7 @@ test("transformers' bert2bert: the logits, loss and encoder and decoder hidden s
 });
 
 test('saving writes what transformers wrote: the same keys, the nested configs with their roles, and the token ids', async () => {
-  const { model } = await loadPretrained(FIXTURE);
+  const model = (await loadPretrained(FIXTURE)).model as EncoderDecoderModel;
   const dir = tmp();
   await savePretrained(model, dir);
   const theirs = (await readSafetensors(join(FIXTURE, 'model.safetensors'))).tensors;
@@ -151,7 +151,8 @@ test('the HF names of each side: BERT and GPT-2 cross-attention, the projection 
 
 test('tie_encoder_decoder: one parameter for both sides, saved once under the encoder name; the pooler and cross-attention stay apart', async () => {
   const model = tiny(bertSide(), bertSide(), true);
-  assert.equal(model.encoder.encoder.layer[0]!.attention.self.query.weight, (model.decoder as { bert: { encoder: typeof model.encoder.encoder } }).bert.encoder.layer[0]!.attention.self.query.weight);
+  const encoder = model.encoder as BertModel, decoder = model.decoder as BertLMHeadModel;
+  assert.equal(encoder.encoder.layer[0]!.attention.self.query.weight, decoder.bert.encoder.layer[0]!.attention.self.query.weight);
   const names = model.namedParameters().map(([n]) => n);
   assert.ok(names.includes('encoder.embeddings.word_embeddings.weight') && !names.includes('decoder.bert.embeddings.word_embeddings.weight'));
   assert.ok(names.includes('encoder.pooler.dense.weight') && names.includes('decoder.bert.encoder.layer.0.crossattention.self.query.weight'));
@@ -178,8 +179,8 @@ test('warm start: a BERT checkpoint on both sides (its MLM head as the decoder\'
     'cls.predictions.transform.dense.bias', 'cls.predictions.transform.dense.weight', 'cls.seq_relationship.bias', 'cls.seq_relationship.weight']);
   assert.ok(report.newlyInitialized.length > 0 && report.newlyInitialized.every((n) => n.includes('.crossattention.')), report.newlyInitialized.join(', '));
   assert.equal(report.newlyInitialized.length, 2 * 10, 'query, key, value, output dense and LayerNorm (weight and bias each) per layer');
-  await assertClose(model.encoder.embeddings.word_embeddings.weight, bert.bert.embeddings.word_embeddings.weight, 0, 'encoder embeddings');
-  await assertClose((model.decoder as { cls: { predictions: { bias: T.Tensor } } }).cls.predictions.bias, bert.cls.predictions.bias, 0, 'decoder MLM head');
+  await assertClose((model.encoder as BertModel).embeddings.word_embeddings.weight, bert.bert.embeddings.word_embeddings.weight, 0, 'encoder embeddings');
+  await assertClose((model.decoder as BertLMHeadModel).cls.predictions.bias, bert.cls.predictions.bias, 0, 'decoder MLM head');
   const b2g = await warmStartEncoderDecoder({ dir: bertDir }, { dir: gptDir }, { decoder_start_token_id: 0, pad_token_id: 0 });
   assert.deepEqual(b2g.report.newlyInitialized.filter((n) => !/crossattention|ln_cross_attn/.test(n)), ['enc_to_dec_proj.weight', 'enc_to_dec_proj.bias']);
   const scratch = await warmStartEncoderDecoder({ config: bertSide() }, { dir: gptDir }, { decoder_start_token_id: 0, pad_token_id: 0 });
