@@ -193,9 +193,9 @@ export function sgemmPacked(m0: i32, m1: i32, N: i32, K: i32, a: usize, rsa: i32
 
 // ---------------------------------------------------------------------------------------------------------------
 // Fused kernels built on the GEMM (a module cannot call another's functions, so they live next to sgemm): scaled
-// dot-product attention per (batch, head) pair, forward and backward, and the LSTM recurrence's per-step gate
-// passes. Their semantics are native/kernels.cc's (attentionForward/Backward, lstmForward/Backward); exp, tanh and the
-// sigmoid come from lib/vmath.ts.
+// dot-product attention per (batch, head) pair, forward and backward, and the per-step passes of the LSTM recurrence
+// and of the LSTM with a projection (LSTMP). Their semantics are native/kernels.cc's (attentionForward/Backward,
+// lstmForward/Backward, lstmpForward/Backward); exp, tanh and the sigmoid come from lib/vmath.ts.
 
 /** Four floats at p, or the first n of them (the rest 0) when n < 4. */
 @inline function ld(p: usize, n: i32): v128 {
@@ -349,6 +349,53 @@ export function attentionBackward(n0: i32, n1: i32, p: usize, scratch: usize, dS
   }
 }
 
+// The LSTM recurrence's per-step passes, without and with a projection (LSTMP); the caller runs the GEMMs between
+// them. The gate math is shared: gateChunk and gateGradChunk.
+
+/**
+ * Chunk jo (w lanes) of one row's gates: the activations i, f, g, o of the recurrent product g4 [4H] + xw's row x
+ * (+ b_hh unless bias is 0), saved into the row's acts a [4H] (`gate` bytes apart); returns the new cell f·cp + i·g.
+ */
+@inline function gateChunk(g4: usize, x: usize, bias: usize, a: usize, gate: usize, jo: usize, w: i32, cp: v128): v128 {
+  let pi = f32x4.add(ld(g4 + jo, w), ld(x + jo, w));
+  let pf = f32x4.add(ld(g4 + gate + jo, w), ld(x + gate + jo, w));
+  let pg = f32x4.add(ld(g4 + 2 * gate + jo, w), ld(x + 2 * gate + jo, w));
+  let po = f32x4.add(ld(g4 + 3 * gate + jo, w), ld(x + 3 * gate + jo, w));
+  if (bias) {
+    pi = f32x4.add(pi, ld(bias + jo, w));
+    pf = f32x4.add(pf, ld(bias + gate + jo, w));
+    pg = f32x4.add(pg, ld(bias + 2 * gate + jo, w));
+    po = f32x4.add(po, ld(bias + 3 * gate + jo, w));
+  }
+  const i = vsigmoid(pi), f = vsigmoid(pf), g = vtanh(pg);
+  st(a + jo, i, w);
+  st(a + gate + jo, f, w);
+  st(a + 2 * gate + jo, g, w);
+  st(a + 3 * gate + jo, vsigmoid(po), w);
+  return f32x4.add(f32x4.mul(f, cp), f32x4.mul(i, g));
+}
+
+/**
+ * Chunk jo of one row's gate pre-activation gradients dg [4H] from the saved acts a, dc (the cell's gradient, after
+ * any clip has passed it), dh (of h = o·tanh(c)), tc = tanh(c) and the incoming cell cp.
+ */
+@inline function gateGradChunk(a: usize, dg: usize, gate: usize, jo: usize, w: i32, dc: v128, dh: v128, tc: v128, cp: v128): void {
+  const one = splat(1);
+  const i = ld(a + jo, w), f = ld(a + gate + jo, w), g = ld(a + 2 * gate + jo, w), o = ld(a + 3 * gate + jo, w);
+  st(dg + jo, f32x4.mul(f32x4.mul(f32x4.mul(dc, g), i), f32x4.sub(one, i)), w);
+  st(dg + gate + jo, f32x4.mul(f32x4.mul(f32x4.mul(dc, cp), f), f32x4.sub(one, f)), w);
+  st(dg + 2 * gate + jo, f32x4.mul(f32x4.mul(dc, i), f32x4.sub(one, f32x4.mul(g, g))), w);
+  st(dg + 3 * gate + jo, f32x4.mul(f32x4.mul(f32x4.mul(dh, tc), o), f32x4.sub(one, o)), w);
+}
+
+/** x clipped to ±bound as the composite clips it (minimum(maximum(x, -bound), bound)). */
+@inline function clipTo(x: v128, bound: f32): v128 { return f32x4.min(f32x4.max(x, splat(-bound)), splat(bound)); }
+
+/** d where x lies within ±bound (bounds included), else 0: the gradient through clipTo, as clamp passes it. */
+@inline function insideOr0(x: v128, bound: f32, d: v128): v128 {
+  return v128.and(d, v128.and(f32x4.ge(x, splat(-bound)), f32x4.le(x, splat(bound))));
+}
+
 /**
  * The gate pass of LSTM forward step t (PyTorch's gate order i, f, g, o) over B rows, after the caller's GEMM put
  * h·W_hhᵀ into gates [B, 4H]: adds xw [B, T, 4H] (and b_hh [4H] unless bias is 0), applies the activations, saves
@@ -370,24 +417,9 @@ export function lstmStepForward(B: i32, T: i32, H: i32, t: i32, xw: usize, gates
     const vm = splat(m), keep = splat(1 - m);
     for (let j: i32 = 0; j < H; j += 4) {
       const w = min(4, H - j), jo = <usize>j << 2;
-      let pi = f32x4.add(ld(g4 + jo, w), ld(x + jo, w));
-      let pf = f32x4.add(ld(g4 + gate + jo, w), ld(x + gate + jo, w));
-      let pg = f32x4.add(ld(g4 + 2 * gate + jo, w), ld(x + 2 * gate + jo, w));
-      let po = f32x4.add(ld(g4 + 3 * gate + jo, w), ld(x + 3 * gate + jo, w));
-      if (bias) {
-        pi = f32x4.add(pi, ld(bias + jo, w));
-        pf = f32x4.add(pf, ld(bias + gate + jo, w));
-        pg = f32x4.add(pg, ld(bias + 2 * gate + jo, w));
-        po = f32x4.add(po, ld(bias + 3 * gate + jo, w));
-      }
-      const i = vsigmoid(pi), f = vsigmoid(pf), g = vtanh(pg), og = vsigmoid(po);
-      st(a + jo, i, w);
-      st(a + gate + jo, f, w);
-      st(a + 2 * gate + jo, g, w);
-      st(a + 3 * gate + jo, og, w);
       const cp = ld(cb + jo, w);
-      const cv = f32x4.add(f32x4.mul(f, cp), f32x4.mul(i, g));
-      const hv = f32x4.mul(og, vtanh(cv));
+      const cv = gateChunk(g4, x, bias, a, gate, jo, w, cp);
+      const hv = f32x4.mul(ld(a + 3 * gate + jo, w), vtanh(cv));
       st(cn + jo, cv, w);
       if (mask) {
         st(hb + jo, f32x4.add(f32x4.mul(vm, hv), f32x4.mul(keep, ld(hb + jo, w))), w);
@@ -420,29 +452,134 @@ export function lstmStepBackward(B: i32, T: i32, H: i32, t: i32, grad: usize, ma
     const vm = splat(m), keep = splat(1 - m);
     for (let j: i32 = 0; j < H; j += 4) {
       const w = min(4, H - j), jo = <usize>j << 2;
-      const i = ld(a + jo, w), f = ld(a + gate + jo, w), g = ld(a + 2 * gate + jo, w), o = ld(a + 3 * gate + jo, w);
       const tc = vtanh(ld(cn + jo, w));
       const dcIn = ld(dcb + jo, w);
       const dhNew = f32x4.mul(f32x4.add(ld(dhb + jo, w), ld(gOut + jo, w)), vm);
-      const dcNew = f32x4.add(f32x4.mul(dcIn, vm), f32x4.mul(f32x4.mul(dhNew, o), f32x4.sub(one, f32x4.mul(tc, tc))));
-      st(dg + jo, f32x4.mul(f32x4.mul(f32x4.mul(dcNew, g), i), f32x4.sub(one, i)), w);
-      st(dg + gate + jo, f32x4.mul(f32x4.mul(f32x4.mul(dcNew, ld(cp + jo, w)), f), f32x4.sub(one, f)), w);
-      st(dg + 2 * gate + jo, f32x4.mul(f32x4.mul(dcNew, i), f32x4.sub(one, f32x4.mul(g, g))), w);
-      st(dg + 3 * gate + jo, f32x4.mul(f32x4.mul(f32x4.mul(dhNew, tc), o), f32x4.sub(one, o)), w);
+      const dcNew = f32x4.add(f32x4.mul(dcIn, vm), f32x4.mul(f32x4.mul(dhNew, ld(a + 3 * gate + jo, w)), f32x4.sub(one, f32x4.mul(tc, tc))));
+      gateGradChunk(a, dg, gate, jo, w, dcNew, dhNew, tc, ld(cp + jo, w));
       // dc for step t - 1: through the cell, plus the part a padded step passes straight back.
-      st(dcb + jo, f32x4.add(f32x4.mul(dcNew, f), f32x4.mul(dcIn, keep)), w);
+      st(dcb + jo, f32x4.add(f32x4.mul(dcNew, ld(a + gate + jo, w)), f32x4.mul(dcIn, keep)), w);
     }
   }
 }
 
-/** dh [B, H] for step t - 1 = dhPrev (dG_t · W_hh, the caller's GEMM) + what a padded step t passes straight back. */
-export function lstmCarry(B: i32, T: i32, H: i32, t: i32, mask: usize, dh: usize, dhPrev: usize): void {
+/**
+ * The state's gradient d [B, W] for step t - 1 = dPrev (dG_t · W_hh, the caller's GEMM) + what a padded step t passes
+ * straight back (d is dh [B, H] for the LSTM, dr [B, P] for the LSTMP).
+ */
+export function lstmCarry(B: i32, T: i32, W: i32, t: i32, mask: usize, d: usize, dPrev: usize): void {
   for (let b: i32 = 0; b < B; b++) {
     const keep = splat(mask ? 1 - load<f32>(mask + (<usize>(b * T + t) << 2)) : 0);
-    const d = dh + (<usize>(b * H) << 2), s = dhPrev + (<usize>(b * H) << 2);
+    const db = d + (<usize>(b * W) << 2), s = dPrev + (<usize>(b * W) << 2);
+    for (let j: i32 = 0; j < W; j += 4) {
+      const w = min(4, W - j), jo = <usize>j << 2;
+      st(db + jo, f32x4.add(ld(s + jo, w), f32x4.mul(ld(db + jo, w), keep)), w);
+    }
+  }
+}
+
+/**
+ * The gate pass of LSTMP forward step t (native/kernels.cc lstmpForward) over B rows, after the caller's GEMM put
+ * r·W_hhᵀ into gates [B, 4H]: adds xw [B, T, 4H] (and b_hh unless bias is 0), saves the activations into acts
+ * [B, T, 4H], the unclipped cell into cRaw and the incoming c into cPrev [B, T, H], writes h = o·tanh(c clipped to
+ * ±cellClip; infinite: no clip) into hNew [B, T, H] and updates c [B, H] in place (a padded step keeps it).
+ */
+export function lstmpGatesForward(B: i32, T: i32, H: i32, t: i32, xw: usize, gates: usize, bias: usize, mask: usize, c: usize,
+  acts: usize, cRaw: usize, cPrev: usize, hNew: usize, cellClip: f32): void {
+  const H4 = 4 * H, gate = <usize>H << 2, clips = isFinite<f32>(cellClip);
+  for (let b: i32 = 0; b < B; b++) {
+    const row = b * T + t;
+    const x = xw + (<usize>(row * H4) << 2), g4 = gates + (<usize>(b * H4) << 2), a = acts + (<usize>(row * H4) << 2);
+    const cb = c + (<usize>(b * H) << 2), cr = cRaw + (<usize>(row * H) << 2), hn = hNew + (<usize>(row * H) << 2);
+    memory.copy(cPrev + (<usize>(row * H) << 2), cb, gate);
+    const m = mask ? load<f32>(mask + (<usize>row << 2)) : 1;
+    const vm = splat(m), keep = splat(1 - m);
     for (let j: i32 = 0; j < H; j += 4) {
       const w = min(4, H - j), jo = <usize>j << 2;
-      st(d + jo, f32x4.add(ld(s + jo, w), f32x4.mul(ld(d + jo, w), keep)), w);
+      const cp = ld(cb + jo, w);
+      const raw = gateChunk(g4, x, bias, a, gate, jo, w, cp);
+      const cv = clips ? clipTo(raw, cellClip) : raw;
+      st(cr + jo, raw, w);
+      st(hn + jo, f32x4.mul(ld(a + 3 * gate + jo, w), vtanh(cv)), w);
+      st(cb + jo, mask ? f32x4.add(f32x4.mul(vm, cv), f32x4.mul(keep, cp)) : cv, w);
+    }
+  }
+}
+
+/**
+ * The projection pass of LSTMP forward step t over B rows, after the caller's GEMM put h_t·W_hrᵀ into proj [B, P]:
+ * saves the incoming r [B, P] into rPrev [B, T, P] and (unless rRaw is 0) the unclipped projection into rRaw
+ * [B, T, P], clips it to ±projClip (infinite: no clip), writes it (0 on a padded step) as step t's output into out
+ * [B, T·P + P + H] and updates r in place (a padded step keeps it).
+ */
+export function lstmpProjectForward(B: i32, T: i32, H: i32, P: i32, t: i32, proj: usize, mask: usize, r: usize, rPrev: usize, rRaw: usize,
+  out: usize, projClip: f32): void {
+  const clips = isFinite<f32>(projClip);
+  for (let b: i32 = 0; b < B; b++) {
+    const row = b * T + t;
+    const rb = r + (<usize>(b * P) << 2), pb = proj + (<usize>(b * P) << 2), o = out + (<usize>(b * (T * P + P + H) + t * P) << 2);
+    memory.copy(rPrev + (<usize>(row * P) << 2), rb, <usize>P << 2);
+    const m = mask ? load<f32>(mask + (<usize>row << 2)) : 1;
+    const vm = splat(m), keep = splat(1 - m);
+    for (let j: i32 = 0; j < P; j += 4) {
+      const w = min(4, P - j), jo = <usize>j << 2;
+      const raw = ld(pb + jo, w);
+      if (rRaw) st(rRaw + (<usize>(row * P) << 2) + jo, raw, w);
+      const rv = clips ? clipTo(raw, projClip) : raw;
+      if (mask) {
+        st(rb + jo, f32x4.add(f32x4.mul(vm, rv), f32x4.mul(keep, ld(rb + jo, w))), w);
+        st(o + jo, f32x4.mul(rv, vm), w);
+      } else {
+        st(rb + jo, rv, w);
+        st(o + jo, rv, w);
+      }
+    }
+  }
+}
+
+/**
+ * The projection's part of LSTMP backward step t: dProj [B, T, P] at step t = (dr [B, P] + step t's output gradient
+ * in grad [B, T·P + P + H])·mask, through the clip of rRaw's values (unless rRaw is 0). dr is left for lstmCarry.
+ */
+export function lstmpProjectBackward(B: i32, T: i32, H: i32, P: i32, t: i32, grad: usize, mask: usize, rRaw: usize, projClip: f32,
+  dr: usize, dProj: usize): void {
+  for (let b: i32 = 0; b < B; b++) {
+    const row = b * T + t;
+    const drb = dr + (<usize>(b * P) << 2), g = grad + (<usize>(b * (T * P + P + H) + t * P) << 2);
+    const dp = dProj + (<usize>(row * P) << 2), raw = rRaw + (<usize>(row * P) << 2);
+    const vm = splat(mask ? load<f32>(mask + (<usize>row << 2)) : 1);
+    for (let j: i32 = 0; j < P; j += 4) {
+      const w = min(4, P - j), jo = <usize>j << 2;
+      const d = f32x4.mul(f32x4.add(ld(drb + jo, w), ld(g + jo, w)), vm);
+      st(dp + jo, rRaw ? insideOr0(ld(raw + jo, w), projClip, d) : d, w);
+    }
+  }
+}
+
+/**
+ * The gate pass of LSTMP backward step t from dh [B, H] (dProj_t · W_hr, the caller's GEMM), the saved acts, cRaw,
+ * cPrev and the running dc [B, H]: writes the gate pre-activation gradients into dxw [B, T, 4H] and turns dc into
+ * step t - 1's (dr's is the caller's GEMM with W_hh, then lstmCarry).
+ */
+export function lstmpGatesBackward(B: i32, T: i32, H: i32, t: i32, mask: usize, acts: usize, cRaw: usize, cPrev: usize, dh: usize, dc: usize,
+  dxw: usize, cellClip: f32): void {
+  const H4 = 4 * H, gate = <usize>H << 2, one = splat(1), clips = isFinite<f32>(cellClip);
+  for (let b: i32 = 0; b < B; b++) {
+    const row = b * T + t;
+    const a = acts + (<usize>(row * H4) << 2), dg = dxw + (<usize>(row * H4) << 2);
+    const dhb = dh + (<usize>(b * H) << 2), dcb = dc + (<usize>(b * H) << 2);
+    const cr = cRaw + (<usize>(row * H) << 2), cp = cPrev + (<usize>(row * H) << 2);
+    const m = mask ? load<f32>(mask + (<usize>row << 2)) : 1;
+    const vm = splat(m), keep = splat(1 - m);
+    for (let j: i32 = 0; j < H; j += 4) {
+      const w = min(4, H - j), jo = <usize>j << 2;
+      const raw = ld(cr + jo, w);
+      const tc = vtanh(clips ? clipTo(raw, cellClip) : raw);
+      const dcIn = ld(dcb + jo, w), dhNew = ld(dhb + jo, w);
+      const dcNew = f32x4.add(f32x4.mul(dcIn, vm), f32x4.mul(f32x4.mul(dhNew, ld(a + 3 * gate + jo, w)), f32x4.sub(one, f32x4.mul(tc, tc))));
+      const dcRaw = clips ? insideOr0(raw, cellClip, dcNew) : dcNew;
+      gateGradChunk(a, dg, gate, jo, w, dcRaw, dhNew, tc, ld(cp + jo, w));
+      st(dcb + jo, f32x4.add(f32x4.mul(dcRaw, ld(a + gate + jo, w)), f32x4.mul(dcIn, keep)), w);
     }
   }
 }

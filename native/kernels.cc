@@ -887,8 +887,9 @@ static long scatterRows(float* out, long rows, long D, const int32_t* idx, long 
 
 // ---------------------------------------------------------------------------------------------------------------
 // The LSTM recurrence of one layer and direction (PyTorch's gate order i, f, g, o), forward and backward through
-// time. The recurrent weight is packed once per sequence, each step is one GEMM (columns split across threads) and
-// one vectorised pass over the gates; the weight gradient is one large GEMM over all steps at the end.
+// time, without and with a projection (LSTMP). The recurrent weights are packed once per sequence, each step is one
+// GEMM per weight (columns split across threads) and one vectorised pass over the gates (and one over the projection);
+// the weight gradients are one large GEMM each over all steps at the end. Both recurrences share the gate math.
 
 /** C[M, N] = A[M, K] · packed B, columns split across threads when the product is large enough. */
 static void gemmPacked(long M, long N, long K, const float* a, long ars, long acs, const Packed& packed, float* c, long ldc) {
@@ -917,6 +918,61 @@ static inline void st(float* p, vf v, int n) {
   else storePartial(p, v, n);
 }
 
+/** x clipped to ±bound as the composite clips (minimum(maximum(x, -bound), bound)). */
+static inline vf clipTo(vf x, float bound) {
+  const vf lo = splat(-bound), hi = splat(bound);
+  x = x < lo ? lo : x;
+  return x > hi ? hi : x;
+}
+/** d where x lies within ±bound (bounds included), else 0: the gradient through clipTo, as clamp passes it. */
+static inline vf insideOr0(vf x, float bound, vf d) { return x >= splat(-bound) ? (x <= splat(bound) ? d : vf{}) : vf{}; }
+
+/** One chunk of a row's four gate activations. */
+struct Gates {
+  vf i, f, g, o;
+};
+
+/**
+ * Chunk [j, j + n) of one row's gates: the activations of the recurrent product g4 [4H] + xw's row x (+ b_hh), saved
+ * into the row's acts a [4H].
+ */
+static inline Gates gateActivations(long H, const float* g4, const float* x, const float* bias, float* a, long j, int n) {
+  auto pre = [&](long gate) {
+    vf v = ld(g4 + gate * H + j, n) + ld(x + gate * H + j, n);
+    return bias ? v + ld(bias + gate * H + j, n) : v;
+  };
+  const Gates s{vsigmoid(pre(0)), vsigmoid(pre(1)), vtanh(pre(2)), vsigmoid(pre(3))};
+  st(a + j, s.i, n);
+  st(a + H + j, s.f, n);
+  st(a + 2 * H + j, s.g, n);
+  st(a + 3 * H + j, s.o, n);
+  return s;
+}
+
+/** The saved activations of chunk [j, j + n) of a row's acts a [4H]. */
+static inline Gates savedGates(long H, const float* a, long j, int n) { return {ld(a + j, n), ld(a + H + j, n), ld(a + 2 * H + j, n), ld(a + 3 * H + j, n)}; }
+
+/**
+ * Chunk [j, j + n) of one row's gate pre-activation gradients dg [4H], from dc (the gradient of the cell after any
+ * clip has passed it), dh (of h = o·tanh(c)), tanh(c) and the incoming cell cPrev.
+ */
+static inline void gateGradients(long H, const Gates& s, vf dc, vf dh, vf tc, vf cPrev, float* dg, long j, int n) {
+  st(dg + j, dc * s.g * s.i * (1.0f - s.i), n);
+  st(dg + H + j, dc * cPrev * s.f * (1.0f - s.f), n);
+  st(dg + 2 * H + j, dc * s.i * (1.0f - s.g * s.g), n);
+  st(dg + 3 * H + j, dh * tc * s.o * (1.0f - s.o), n);
+}
+
+/** dState [B, W] for step t - 1 = dPrev (the gradient through the recurrent weight) + what a padded step t passes straight back. */
+static void carry(long B, long T, long W, long t, const float* mask, float* dState, const float* dPrev) {
+  for (long b = 0; b < B; b++) {
+    const float keep = mask ? 1.0f - mask[b * T + t] : 0.0f;
+    float* d = dState + b * W;
+    const float* p = dPrev + b * W;
+    for (long j = 0; j < W; j++) d[j] = p[j] + d[j] * keep;
+  }
+}
+
 /**
  * Forward over xw [B, T, 4H] (x·W_ih + b_ih, precomputed for all steps), W_hh [4H, H], optional b_hh [4H], h0, c0
  * [B, H] and an optional step mask [B, T] (1 = real step; a padded step keeps the state and outputs 0). Writes out
@@ -933,27 +989,16 @@ static void lstmForward(long B, long T, long H, const float* xw, const float* w,
     parallelFor(B, 1, B * H4 * 8, [&](long b0, long b1) {
       for (long b = b0; b < b1; b++) {
         const long row = b * T + t;
-        const float* x = xw + row * H4;
-        const float* g4 = gates.data() + b * H4;
-        float* a = acts + row * H4;
         float* hb = h.data() + b * H;
         float* cb = c.data() + b * H;
         std::memcpy(hPrev + row * H, hb, H * sizeof(float));
         std::memcpy(cPrev + row * H, cb, H * sizeof(float));
         const float m = mask ? mask[row] : 1.0f;
         lanes(H, [&](long j, int n) {
-          auto pre = [&](long gate) {
-            vf v = ld(g4 + gate * H + j, n) + ld(x + gate * H + j, n);
-            return bias ? v + ld(bias + gate * H + j, n) : v;
-          };
-          const vf i = vsigmoid(pre(0)), f = vsigmoid(pre(1)), g = vtanh(pre(2)), o = vsigmoid(pre(3));
-          st(a + j, i, n);
-          st(a + H + j, f, n);
-          st(a + 2 * H + j, g, n);
-          st(a + 3 * H + j, o, n);
+          const Gates s = gateActivations(H, gates.data() + b * H4, xw + row * H4, bias, acts + row * H4, j, n);
           const vf cPrevV = ld(cb + j, n);
-          const vf cn = f * cPrevV + i * g;
-          const vf hn = o * vtanh(cn);
+          const vf cn = s.f * cPrevV + s.i * s.g;
+          const vf hn = s.o * vtanh(cn);
           st(cNew + row * H + j, cn, n);
           if (mask) {
             st(hb + j, m * hn + (1.0f - m) * ld(hb + j, n), n);
@@ -991,42 +1036,159 @@ static void lstmBackward(long B, long T, long H, const float* grad, const float*
     parallelFor(B, 1, B * H4 * 8, [&](long b0, long b1) {
       for (long b = b0; b < b1; b++) {
         const long row = b * T + t;
-        const float* a = acts + row * H4;
-        float* dg = dxw + row * H4;
         float* dhb = dh.data() + b * H;
         float* dcb = dc.data() + b * H;
         const float* gOut = grad + (b * (T + 2) + t) * H;
         const float m = mask ? mask[row] : 1.0f;
         lanes(H, [&](long j, int n) {
-          const vf i = ld(a + j, n), f = ld(a + H + j, n), g = ld(a + 2 * H + j, n), o = ld(a + 3 * H + j, n);
+          const Gates s = savedGates(H, acts + row * H4, j, n);
           const vf tc = vtanh(ld(cNew + row * H + j, n));
           const vf dcIn = ld(dcb + j, n);
           const vf dhNew = (ld(dhb + j, n) + ld(gOut + j, n)) * m;
-          const vf dcNew = dcIn * m + dhNew * o * (1.0f - tc * tc);
-          st(dg + j, dcNew * g * i * (1.0f - i), n);
-          st(dg + H + j, dcNew * ld(cPrev + row * H + j, n) * f * (1.0f - f), n);
-          st(dg + 2 * H + j, dcNew * i * (1.0f - g * g), n);
-          st(dg + 3 * H + j, dhNew * tc * o * (1.0f - o), n);
+          const vf dcNew = dcIn * m + dhNew * s.o * (1.0f - tc * tc);
+          gateGradients(H, s, dcNew, dhNew, tc, ld(cPrev + row * H + j, n), dxw + row * H4, j, n);
           // dc for step t - 1: through the cell, plus the part a padded step passes straight back.
-          st(dcb + j, dcNew * f + dcIn * (1.0f - m), n);
+          st(dcb + j, dcNew * s.f + dcIn * (1.0f - m), n);
         });
       }
     });
     // dh for step t - 1: through the recurrent weight, plus the part a padded step passes straight back.
     gemmPacked(B, H, H4, dxw + t * H4, T * H4, 1, wP, dhPrev.data(), H);
-    for (long b = 0; b < B; b++) {
-      const float keep = mask ? 1.0f - mask[b * T + t] : 0.0f;
-      float* dhb = dh.data() + b * H;
-      const float* dp = dhPrev.data() + b * H;
-      for (long j = 0; j < H; j++) dhb[j] = dp[j] + dhb[j] * keep;
-    }
+    carry(B, T, H, t, mask, dh.data(), dhPrev.data());
   }
   std::memcpy(dh0, dh.data(), B * H * sizeof(float));
   std::memcpy(dc0, dc.data(), B * H * sizeof(float));
   // dW = Σ_t dGᵀ_t · hPrev_t as one product over all B·T rows; db = the column sums of dG.
   const long sa[3] = {0, 1, H4}, sb[3] = {0, H, 1};
   sgemm(1, H4, H, B * T, dxw, sa, hPrev, sb, dw);
-  if (db) reduceBlock(0, dxw, db, 1, B * T, H4);
+  if (db && B * T > 0) reduceBlock(0, dxw, db, 1, B * T, H4);  // (db comes zeroed)
+}
+
+/** The LSTMP's clip bounds; an infinite bound is no clip. */
+struct Clip {
+  float cell, proj;
+  bool clipsCell() const { return std::isfinite(cell); }
+  bool clipsProj() const { return std::isfinite(proj); }
+};
+
+/**
+ * LSTMP forward (Sak et al. 2014; PyTorch's proj_size, bilm-tf's num_proj): the recurrent state is r = clip(h·W_hrᵀ)
+ * [B, P] of h = o·tanh(clip(c)), and the gates read r through W_hh [4H, P]. xw [B, T, 4H], optional b_hh [4H], W_hr
+ * [P, H], r0 [B, P], c0 [B, H] and the mask as lstmForward's. Per step: the gate GEMM, a gate pass (new c, clipped, and
+ * h), the projection GEMM and a projection pass (clip, mask, the new r). Writes out [B, T·P + P + H] (every step's r,
+ * then the final r and c) and saves acts [B, T, 4H], the unclipped cells cRaw [B, T, H], h [B, T, H], the incoming
+ * states rPrev [B, T, P] and cPrev [B, T, H], and, with a projection clip, the unclipped projections rRaw [B, T, P].
+ */
+static void lstmpForward(long B, long T, long H, long P, const float* xw, const float* w, const float* bias, const float* wr, const float* r0, const float* c0,
+                         const float* mask, Clip clip, float* out, float* acts, float* cRaw, float* hNew, float* rPrev, float* cPrev, float* rRaw) {
+  const long H4 = 4 * H, width = T * P + P + H;
+  const Packed wT = prepackB(P, H4, w, 1, P);    // W_hhᵀ [P, 4H]
+  const Packed wrT = prepackB(H, P, wr, 1, H);   // W_hrᵀ [H, P]
+  std::vector<float> r(r0, r0 + B * P), c(c0, c0 + B * H), gates(static_cast<size_t>(B * H4)), proj(static_cast<size_t>(B * P));
+  for (long t = 0; t < T; t++) {
+    gemmPacked(B, H4, P, r.data(), P, 1, wT, gates.data(), H4);
+    parallelFor(B, 1, B * H4 * 8, [&](long b0, long b1) {
+      for (long b = b0; b < b1; b++) {
+        const long row = b * T + t;
+        float* cb = c.data() + b * H;
+        std::memcpy(cPrev + row * H, cb, H * sizeof(float));
+        const float m = mask ? mask[row] : 1.0f;
+        lanes(H, [&](long j, int n) {
+          const Gates s = gateActivations(H, gates.data() + b * H4, xw + row * H4, bias, acts + row * H4, j, n);
+          const vf cp = ld(cb + j, n);
+          const vf raw = s.f * cp + s.i * s.g;
+          const vf cn = clip.clipsCell() ? clipTo(raw, clip.cell) : raw;
+          st(cRaw + row * H + j, raw, n);
+          st(hNew + row * H + j, s.o * vtanh(cn), n);
+          st(cb + j, mask ? m * cn + (1.0f - m) * cp : cn, n);
+        });
+      }
+    });
+    // r_t = clip(h_t · W_hrᵀ), h_t's rows T·H apart in hNew
+    gemmPacked(B, P, H, hNew + t * H, T * H, 1, wrT, proj.data(), P);
+    for (long b = 0; b < B; b++) {
+      const long row = b * T + t;
+      float* rb = r.data() + b * P;
+      float* o = out + b * width + t * P;
+      std::memcpy(rPrev + row * P, rb, P * sizeof(float));
+      const float m = mask ? mask[row] : 1.0f;
+      lanes(P, [&](long j, int n) {
+        const vf raw = ld(proj.data() + b * P + j, n);
+        if (rRaw) st(rRaw + row * P + j, raw, n);
+        const vf rn = clip.clipsProj() ? clipTo(raw, clip.proj) : raw;
+        if (mask) {
+          st(rb + j, m * rn + (1.0f - m) * ld(rb + j, n), n);
+          st(o + j, rn * m, n);
+        } else {
+          st(rb + j, rn, n);
+          st(o + j, rn, n);
+        }
+      });
+    }
+  }
+  for (long b = 0; b < B; b++) {
+    std::memcpy(out + b * width + T * P, r.data() + b * P, P * sizeof(float));
+    std::memcpy(out + b * width + T * P + P, c.data() + b * H, H * sizeof(float));
+  }
+}
+
+/**
+ * LSTMP backward from grad [B, T·P + P + H] (the gradient of lstmpForward's out) and the saved tensors, per step from
+ * the last: the projection's gradient dR_t (through the mask and the clip), dh_t = dR_t · W_hr as one GEMM, the gate
+ * pass, and dr_{t-1} = dG_t · W_hh as one GEMM. Writes dxw [B, T, 4H], dW [4H, P], db [4H] (when bias), dW_hr [P, H]
+ * (Σ dRᵀ h, one GEMM over all B·T rows, as dW = Σ dGᵀ rPrev), dr0 [B, P] and dc0 [B, H].
+ */
+static void lstmpBackward(long B, long T, long H, long P, const float* grad, const float* w, const float* wr, const float* mask, Clip clip, const float* acts,
+                          const float* cRaw, const float* hNew, const float* rPrev, const float* cPrev, const float* rRaw, float* dxw, float* dw, float* db,
+                          float* dwr, float* dr0, float* dc0) {
+  const long H4 = 4 * H, width = T * P + P + H;
+  const Packed wP = prepackB(H4, P, w, P, 1);   // W_hh [4H, P] as the B operand of dG · W_hh
+  const Packed wrP = prepackB(P, H, wr, H, 1);  // W_hr [P, H] as the B operand of dR · W_hr
+  std::vector<float> dr(static_cast<size_t>(B * P)), dc(static_cast<size_t>(B * H)), dh(static_cast<size_t>(B * H)),
+      drPrev(static_cast<size_t>(B * P)), dProj(static_cast<size_t>(B * T * P));
+  for (long b = 0; b < B; b++) {
+    std::memcpy(dr.data() + b * P, grad + b * width + T * P, P * sizeof(float));
+    std::memcpy(dc.data() + b * H, grad + b * width + T * P + P, H * sizeof(float));
+  }
+  for (long t = T - 1; t >= 0; t--) {
+    // r_t = m·r_new + (1 - m)·r_{t-1} and out_t = m·r_new, r_new = clip(raw)
+    for (long b = 0; b < B; b++) {
+      const long row = b * T + t;
+      const float m = mask ? mask[row] : 1.0f;
+      lanes(P, [&](long j, int n) {
+        const vf d = (ld(dr.data() + b * P + j, n) + ld(grad + b * width + t * P + j, n)) * m;
+        st(dProj.data() + row * P + j, clip.clipsProj() ? insideOr0(ld(rRaw + row * P + j, n), clip.proj, d) : d, n);
+      });
+    }
+    gemmPacked(B, H, P, dProj.data() + t * P, T * P, 1, wrP, dh.data(), H);
+    parallelFor(B, 1, B * H4 * 8, [&](long b0, long b1) {
+      for (long b = b0; b < b1; b++) {
+        const long row = b * T + t;
+        float* dcb = dc.data() + b * H;
+        const float m = mask ? mask[row] : 1.0f;
+        lanes(H, [&](long j, int n) {
+          const Gates s = savedGates(H, acts + row * H4, j, n);
+          const vf raw = ld(cRaw + row * H + j, n);
+          const vf tc = vtanh(clip.clipsCell() ? clipTo(raw, clip.cell) : raw);
+          const vf dcIn = ld(dcb + j, n);
+          const vf dhNew = ld(dh.data() + b * H + j, n);
+          const vf dcNew = dcIn * m + dhNew * s.o * (1.0f - tc * tc);
+          const vf dcRaw = clip.clipsCell() ? insideOr0(raw, clip.cell, dcNew) : dcNew;
+          gateGradients(H, s, dcRaw, dhNew, tc, ld(cPrev + row * H + j, n), dxw + row * H4, j, n);
+          st(dcb + j, dcRaw * s.f + dcIn * (1.0f - m), n);
+        });
+      }
+    });
+    gemmPacked(B, P, H4, dxw + t * H4, T * H4, 1, wP, drPrev.data(), P);
+    carry(B, T, P, t, mask, dr.data(), drPrev.data());
+  }
+  std::memcpy(dr0, dr.data(), B * P * sizeof(float));
+  std::memcpy(dc0, dc.data(), B * H * sizeof(float));
+  // dW = Σ_t dG_tᵀ · rPrev_t and dW_hr = Σ_t dR_tᵀ · h_t, each one product over all B·T rows; db = the column sums of dG.
+  const long gT[3] = {0, 1, H4}, rows[3] = {0, P, 1}, pT[3] = {0, 1, P}, hRows[3] = {0, H, 1};
+  sgemm(1, H4, P, B * T, dxw, gT, rPrev, rows, dw);
+  if (db && B * T > 0) reduceBlock(0, dxw, db, 1, B * T, H4);  // (db comes zeroed)
+  sgemm(1, P, H, B * T, dProj.data(), pT, hNew, hRows, dwr);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1337,8 +1499,8 @@ static void swapBlocks(const float* src, long A, long B, long P, const float* bi
 
 struct Args {
   napi_env env;
-  napi_value argv[16];
-  size_t argc = 16;
+  napi_value argv[20];
+  size_t argc = 20;
   bool ok = true;
   Args(napi_env e, napi_callback_info info) : env(e) { napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr); }
   void fail(const char* msg) {
@@ -1633,6 +1795,68 @@ static napi_value jsLstmBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// lstmp(meta [B, T, H, P, cellClip, projClip], xw, w, bias|null, wr, r0, c0, mask|null, out, acts, cRaw, hNew, rPrev, cPrev, rRaw|null)
+// (an infinite clip bound is no clip; rRaw is needed with a projection clip)
+static napi_value jsLstmp(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const double* m = A.array<double>(0);
+  const float* xw = A.array<float>(1);
+  const float* w = A.array<float>(2);
+  const float* bias = A.array<float>(3, true);
+  const float* wr = A.array<float>(4);
+  const float* r0 = A.array<float>(5);
+  const float* c0 = A.array<float>(6);
+  const float* mask = A.array<float>(7, true);
+  float* out = A.array<float>(8);
+  float* acts = A.array<float>(9);
+  float* cRaw = A.array<float>(10);
+  float* hNew = A.array<float>(11);
+  float* rPrev = A.array<float>(12);
+  float* cPrev = A.array<float>(13);
+  float* rRaw = A.array<float>(14, true);
+  if (!A.ok) return nullptr;
+  const Clip clip{static_cast<float>(m[4]), static_cast<float>(m[5])};
+  // (an empty typed array may come without a data pointer)
+  if (clip.clipsProj() && !rRaw && m[0] * m[1] * m[3] > 0) {
+    A.fail("pretrain native kernels: lstmp needs rRaw with a projection clip");
+    return nullptr;
+  }
+  lstmpForward(static_cast<long>(m[0]), static_cast<long>(m[1]), static_cast<long>(m[2]), static_cast<long>(m[3]), xw, w, bias, wr, r0, c0, mask, clip, out,
+               acts, cRaw, hNew, rPrev, cPrev, clip.clipsProj() ? rRaw : nullptr);
+  return nullptr;
+}
+
+// lstmpBackward(meta as lstmp's, grad, w, wr, mask|null, acts, cRaw, hNew, rPrev, cPrev, rRaw|null, dxw, dw, db|null, dwr, dr0, dc0)
+static napi_value jsLstmpBackward(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const double* m = A.array<double>(0);
+  const float* grad = A.array<float>(1);
+  const float* w = A.array<float>(2);
+  const float* wr = A.array<float>(3);
+  const float* mask = A.array<float>(4, true);
+  const float* acts = A.array<float>(5);
+  const float* cRaw = A.array<float>(6);
+  const float* hNew = A.array<float>(7);
+  const float* rPrev = A.array<float>(8);
+  const float* cPrev = A.array<float>(9);
+  const float* rRaw = A.array<float>(10, true);
+  float* dxw = A.array<float>(11);
+  float* dw = A.array<float>(12);
+  float* db = A.array<float>(13, true);
+  float* dwr = A.array<float>(14);
+  float* dr0 = A.array<float>(15);
+  float* dc0 = A.array<float>(16);
+  if (!A.ok) return nullptr;
+  const Clip clip{static_cast<float>(m[4]), static_cast<float>(m[5])};
+  if (clip.clipsProj() && !rRaw && m[0] * m[1] * m[3] > 0) {
+    A.fail("pretrain native kernels: lstmpBackward needs rRaw with a projection clip");
+    return nullptr;
+  }
+  lstmpBackward(static_cast<long>(m[0]), static_cast<long>(m[1]), static_cast<long>(m[2]), static_cast<long>(m[3]), grad, w, wr, mask, clip, acts, cRaw, hNew,
+                rPrev, cPrev, rRaw, dxw, dw, db, dwr, dr0, dc0);
+  return nullptr;
+}
+
 // scatterRows(out, rows, D, idx, idxOffset, idxStride, N, src) -> first bad position or -1
 static napi_value jsScatterRows(napi_env env, napi_callback_info info) {
   Args A(env, info);
@@ -1798,6 +2022,8 @@ NAPI_MODULE_INIT() {
       {"reduceBlock", nullptr, jsReduceBlock, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lstm", nullptr, jsLstm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lstmBackward", nullptr, jsLstmBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lstmp", nullptr, jsLstmp, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lstmpBackward", nullptr, jsLstmpBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"scatterRows", nullptr, jsScatterRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"im2col", nullptr, jsIm2col, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"im2row", nullptr, jsIm2row, nullptr, nullptr, nullptr, napi_default, nullptr},

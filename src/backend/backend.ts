@@ -169,4 +169,15 @@ export interface Backend {
   lstmSequence?(xw: View, wHh: View, bHh: View | null, h0: View, c0: View, mask: View | null): { packed: Buffer; saved: object };
   /** Its gradients from the gradient of the packed result: dxw [B, T, 4H], dwHh, dbHh (zeros when there is no bias), dh0, dc0. */
   lstmSequenceBackward?(grad: View, wHh: View, mask: View | null, saved: object, hasBias: boolean): { dxw: Buffer; dw: Buffer; db: Buffer; dh0: Buffer; dc0: Buffer };
+  /**
+   * The recurrence of one layer and direction of an LSTM with a projection (LSTMP), as ops.lstmpSequence computes it:
+   * float32 xw [B, T, 4H], wHh [4H, P], bHh [4H] or null, wHr [P, H], r0 [B, P], c0 [B, H], a float32 step mask [B, T]
+   * or null, and the cell and projection clip bounds (null: none). Returns [B, T·P + P + H] (each step's output r,
+   * then the final r and c) and what the backward pass needs (opaque).
+   */
+  lstmpSequence?(xw: View, wHh: View, bHh: View | null, wHr: View, r0: View, c0: View, mask: View | null, cellClip: number | null, projClip: number | null):
+    { packed: Buffer; saved: object };
+  /** Its gradients from the gradient of the packed result: dxw [B, T, 4H], dwHh, dbHh (zeros when there is no bias), dwHr, dr0, dc0. */
+  lstmpSequenceBackward?(grad: View, wHh: View, wHr: View, mask: View | null, saved: object, hasBias: boolean):
+    { dxw: Buffer; dw: Buffer; db: Buffer; dwr: Buffer; dr0: Buffer; dc0: Buffer };
 }

@@ -3,7 +3,7 @@
 // TypeScript loops for contiguous layouts. Results agree with the reference to float32 rounding.
 import type { Backend, View } from '../backend.js';
 import type { TypedArray } from '../../tensor/dtype.js';
-import { VEC_OPS, type AttentionShape, type CpuKernels, type LstmSaved, type Operand3, type Operand4 } from './kernels.js';
+import { VEC_OPS, type AttentionShape, type CpuKernels, type LstmSaved, type LstmpSaved, type Operand3, type Operand4 } from './kernels.js';
 import { WasmKernels } from './wasm-kernels.js';
 import { loadNativeAddon, NativeKernels } from './native.js';
 import { binaryFast, copyFast, gatherFast, reduceBlockFast, reduceLastFast, reductionBlock, scatterAddFast, unaryFast, whereFast } from './loops.js';
@@ -125,6 +125,16 @@ export function createFastCpuBackend(opts: FastCpuOptions = {}): Backend {
       },
       lstmSequenceBackward(grad: View, wHh: View, mask: View | null, saved: object, hasBias: boolean) {
         return kernels.lstmBackward!(dense(grad), dense(wHh), mask && dense(mask), saved as LstmSaved, hasBias);
+      },
+    } : {}),
+    ...(kernels.lstmp && kernels.lstmpBackward ? {
+      lstmpSequence(xw: View, wHh: View, bHh: View | null, wHr: View, r0: View, c0: View, mask: View | null, cellClip: number | null, projClip: number | null) {
+        const [B, T, H4] = xw.shape as [number, number, number];
+        return kernels.lstmp!(B, T, H4 / 4, wHr.shape[0]!, dense(xw), dense(wHh), bHh && dense(bHh), dense(wHr), dense(r0), dense(c0), mask && dense(mask),
+          cellClip, projClip);
+      },
+      lstmpSequenceBackward(grad: View, wHh: View, wHr: View, mask: View | null, saved: object, hasBias: boolean) {
+        return kernels.lstmpBackward!(dense(grad), dense(wHh), dense(wHr), mask && dense(mask), saved as LstmpSaved, hasBias);
       },
     } : {}),
     ...createImageKernels({ matmul: (a, b, into) => (native ? native.matmul(a, b, null, into) : kernels.matmul(a, b)), dense, reference, native: native?.imageLoops() }),

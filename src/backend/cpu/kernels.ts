@@ -26,6 +26,16 @@ export interface Operand4 {
  */
 export interface LstmSaved { B: number; T: number; H: number; acts: Float32Array; cNew: Float32Array; hPrev: Float32Array; cPrev: Float32Array }
 
+/**
+ * What the fused LSTMP recurrence saves for its backward pass: the gate activations [B, T, 4H], the unclipped cells,
+ * h = o·tanh(c) and the incoming cells [B, T, H], the incoming projected states [B, T, P], and with a projection clip
+ * the unclipped projections [B, T, P]; the clip bounds (null: none).
+ */
+export interface LstmpSaved {
+  B: number; T: number; H: number; P: number; cellClip: number | null; projClip: number | null;
+  acts: Float32Array; cRaw: Float32Array; hNew: Float32Array; rPrev: Float32Array; cPrev: Float32Array; rRaw: Float32Array | null;
+}
+
 /** Sizes and settings of a fused attention: q [B, H, Tq, D], k [B, H, Tk, D], v [B, H, Tk, Dv]. */
 export interface AttentionShape {
   B: number; H: number; Tq: number; Tk: number; D: number; Dv: number;
@@ -70,4 +80,14 @@ export interface CpuKernels {
   /** Its gradients from the packed result's gradient (see Backend.lstmSequenceBackward); db is zeros without a bias. */
   lstmBackward?(grad: Float32Array, w: Float32Array, mask: Float32Array | null, saved: LstmSaved, hasBias: boolean):
     { dxw: Float32Array; dw: Float32Array; db: Float32Array; dh0: Float32Array; dc0: Float32Array };
+  /**
+   * One LSTMP layer's recurrence over contiguous arrays (see Backend.lstmpSequence): xw [B, T, 4H], w [4H, P], bias
+   * [4H] or null, wr [P, H], r0 [B, P], c0 [B, H], a step mask [B, T] or null, the clip bounds (null: none); the
+   * packed [B, T·P + P + H] result and what backward needs.
+   */
+  lstmp?(B: number, T: number, H: number, P: number, xw: Float32Array, w: Float32Array, bias: Float32Array | null, wr: Float32Array, r0: Float32Array,
+    c0: Float32Array, mask: Float32Array | null, cellClip: number | null, projClip: number | null): { packed: Float32Array; saved: LstmpSaved };
+  /** Its gradients from the packed result's gradient (see Backend.lstmpSequenceBackward); db is zeros without a bias. */
+  lstmpBackward?(grad: Float32Array, w: Float32Array, wr: Float32Array, mask: Float32Array | null, saved: LstmpSaved, hasBias: boolean):
+    { dxw: Float32Array; dw: Float32Array; db: Float32Array; dwr: Float32Array; dr0: Float32Array; dc0: Float32Array };
 }

@@ -4,7 +4,7 @@
 import { env, isNode, node, packageFile } from '../../platform/node.js';
 import type { AdamWStep, BinaryOp, View } from '../backend.js';
 import { sizeOf } from '../../tensor/shape.js';
-import { VEC_OPS, type AttentionShape, type CpuKernels, type Operand3, type Operand4 } from './kernels.js';
+import { VEC_OPS, type AttentionShape, type CpuKernels, type LstmSaved, type LstmpSaved, type Operand3, type Operand4 } from './kernels.js';
 import type { ImageLoops } from './image.js';
 import type { Window2d } from '../backend.js';
 
@@ -29,6 +29,13 @@ interface Addon {
     out: Float32Array, acts: Float32Array, cNew: Float32Array, hPrev: Float32Array, cPrev: Float32Array): void;
   lstmBackward(meta: Float64Array, grad: Float32Array, w: Float32Array, mask: Float32Array | null, acts: Float32Array, cNew: Float32Array, hPrev: Float32Array,
     cPrev: Float32Array, dxw: Float32Array, dw: Float32Array, db: Float32Array | null, dh0: Float32Array, dc0: Float32Array): void;
+  // The LSTMP recurrence, absent from an addon built before it (the composite stands in). meta: [B, T, H, P, cellClip, projClip], an infinite bound for none.
+  lstmp?(meta: Float64Array, xw: Float32Array, w: Float32Array, bias: Float32Array | null, wr: Float32Array, r0: Float32Array, c0: Float32Array,
+    mask: Float32Array | null, out: Float32Array, acts: Float32Array, cRaw: Float32Array, hNew: Float32Array, rPrev: Float32Array, cPrev: Float32Array,
+    rRaw: Float32Array | null): void;
+  lstmpBackward?(meta: Float64Array, grad: Float32Array, w: Float32Array, wr: Float32Array, mask: Float32Array | null, acts: Float32Array, cRaw: Float32Array,
+    hNew: Float32Array, rPrev: Float32Array, cPrev: Float32Array, rRaw: Float32Array | null, dxw: Float32Array, dw: Float32Array, db: Float32Array | null,
+    dwr: Float32Array, dr0: Float32Array, dc0: Float32Array): void;
   scatterRows(out: Float32Array, rows: number, D: number, idx: Int32Array, idxOffset: number, idxStride: number, N: number, src: Float32Array): number;
   setThreads(n: number): number;
   info(): { vectorBits: number; tile: number };
@@ -67,11 +74,18 @@ export class NativeKernels implements CpuKernels {
   /** The vector width the addon was compiled for, in bits (512 with AVX-512, 256 with AVX2, 128 otherwise). */
   readonly vectorBits: number;
   readonly description: string;
+  /** The LSTMP recurrence (see CpuKernels.lstmp), absent where the addon was built before it. */
+  readonly lstmp?: CpuKernels['lstmp'];
+  readonly lstmpBackward?: CpuKernels['lstmpBackward'];
 
   constructor(private readonly k: Addon, threads: number) {
     this.threads = k.setThreads(Math.max(1, Math.floor(threads)));
     this.vectorBits = k.info().vectorBits;
     this.description = `native ${this.vectorBits}-bit SIMD, ${this.threads} threads`;
+    if (k.lstmp && k.lstmpBackward) {
+      this.lstmp = this.lstmpForward;
+      this.lstmpBackward = this.lstmpGradients;
+    }
   }
 
   /** out[b] = A[b] · B[b] (+ bias, a contiguous [N], on every row) as a new [Bt, M, N] array, or into `into`. */
@@ -184,6 +198,29 @@ export class NativeKernels implements CpuKernels {
   }
 
   /**
+   * One LSTMP layer's recurrence over contiguous arrays (see Backend.lstmpSequence): the packed [B, T·P + P + H]
+   * result and the saved activations, cells, states and (with a projection clip) unclipped projections.
+   */
+  private lstmpForward(B: number, T: number, H: number, P: number, xw: Float32Array, w: Float32Array, bias: Float32Array | null, wr: Float32Array,
+    r0: Float32Array, c0: Float32Array, mask: Float32Array | null, cellClip: number | null, projClip: number | null): { packed: Float32Array; saved: LstmpSaved } {
+    const BTH = B * T * H, BTP = B * T * P;
+    const packed = uninit(B * (T * P + P + H));
+    const saved: LstmpSaved = { B, T, H, P, cellClip, projClip, acts: uninit(4 * BTH), cRaw: uninit(BTH), hNew: uninit(BTH), rPrev: uninit(BTP), cPrev: uninit(BTH),
+      rRaw: projClip === null ? null : uninit(BTP) };
+    this.k.lstmp!(lstmpMeta(saved), xw, w, bias, wr, r0, c0, mask, packed, saved.acts, saved.cRaw, saved.hNew, saved.rPrev, saved.cPrev, saved.rRaw);
+    return { packed, saved };
+  }
+
+  /** The LSTMP recurrence's gradients from the packed result's gradient (see Backend.lstmpSequenceBackward). */
+  private lstmpGradients(grad: Float32Array, w: Float32Array, wr: Float32Array, mask: Float32Array | null, s: LstmpSaved, hasBias: boolean) {
+    const { B, T, H, P } = s;
+    const dxw = uninit(B * T * 4 * H), dw = uninit(4 * H * P), db = new Float32Array(4 * H), dwr = uninit(P * H);
+    const dr0 = uninit(B * P), dc0 = uninit(B * H);
+    this.k.lstmpBackward!(lstmpMeta(s), grad, w, wr, mask, s.acts, s.cRaw, s.hNew, s.rPrev, s.cPrev, s.rRaw, dxw, dw, hasBias ? db : null, dwr, dr0, dc0);
+    return { dxw, dw, db, dwr, dr0, dc0 };
+  }
+
+  /**
    * zeros([rows, D]) with src's rows [N, D] (contiguous) added at rows idx[k] in order: an embedding's gradient;
    * returns null, having added nothing, when an index is out of range, with the offending index.
    */
@@ -249,8 +286,10 @@ export class NativeKernels implements CpuKernels {
   }
 }
 
-/** What the LSTM recurrence saves for its backward pass, each [B, T, ·]. */
-interface LstmSaved { B: number; T: number; H: number; acts: Float32Array; cNew: Float32Array; hPrev: Float32Array; cPrev: Float32Array }
+/** The addon's LSTMP sizes and clip bounds (an infinite bound is no clip). */
+function lstmpMeta(s: LstmpSaved): Float64Array {
+  return Float64Array.of(s.B, s.T, s.H, s.P, s.cellClip ?? Infinity, s.projClip ?? Infinity);
+}
 
 /** The native binary ops' codes (native/kernels.cc BinaryOp); pow stays in TypeScript. */
 const BINARY_CODES: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, eq: 6, ne: 7, lt: 8, le: 9, gt: 10, ge: 11 };

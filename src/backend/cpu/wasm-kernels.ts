@@ -1,13 +1,13 @@
 // The WebAssembly kernels of the fast CPU backend over one shared memory: the GEMM and the fused kernels built on it
-// (build/wasm/gemm.*.wasm: scaled-dot-product attention, the LSTM recurrence), run on the calling thread and a pool
-// of worker threads synchronised with Atomics.wait/notify (idle workers sleep; no busy-waiting), and the vectorised
-// row kernels (build/wasm/vecmath.*.wasm: activations, softmax, cross-entropy, layer norm, AdamW). Operands are
-// copied into the shared memory (strided ones as the span they touch, with their original strides, so transposed
-// views are packed directly) and results copied out.
+// (build/wasm/gemm.*.wasm: scaled-dot-product attention, the LSTM recurrence with and without a projection), run on
+// the calling thread and a pool of worker threads synchronised with Atomics.wait/notify (idle workers sleep; no
+// busy-waiting), and the vectorised row kernels (build/wasm/vecmath.*.wasm: activations, softmax, cross-entropy,
+// layer norm, AdamW). Operands are copied into the shared memory (strided ones as the span they touch, with their
+// original strides, so transposed views are packed directly) and results copied out.
 import type { Worker as NodeWorker } from 'node:worker_threads';
 import { compilePackageWasm, hardwareThreads, isNode, node } from '../../platform/node.js';
 import type { AdamWStep } from '../backend.js';
-import { VEC_OPS, type AttentionShape, type CpuKernels, type LstmSaved, type Operand3, type Operand4 } from './kernels.js';
+import { VEC_OPS, type AttentionShape, type CpuKernels, type LstmSaved, type LstmpSaved, type Operand3, type Operand4 } from './kernels.js';
 
 interface VecmathExports {
   unary(op: number, src: number, dst: number, n: number): void;
@@ -31,7 +31,15 @@ interface GemmExports {
     acts: number, cNew: number, hPrev: number, cPrev: number, out: number): void;
   lstmStepBackward(B: number, T: number, H: number, t: number, grad: number, mask: number, acts: number, cNew: number, cPrev: number,
     dh: number, dc: number, dxw: number): void;
-  lstmCarry(B: number, T: number, H: number, t: number, mask: number, dh: number, dhPrev: number): void;
+  lstmCarry(B: number, T: number, W: number, t: number, mask: number, d: number, dPrev: number): void;
+  lstmpGatesForward(B: number, T: number, H: number, t: number, xw: number, gates: number, bias: number, mask: number, c: number,
+    acts: number, cRaw: number, cPrev: number, hNew: number, cellClip: number): void;
+  lstmpProjectForward(B: number, T: number, H: number, P: number, t: number, proj: number, mask: number, r: number, rPrev: number, rRaw: number,
+    out: number, projClip: number): void;
+  lstmpProjectBackward(B: number, T: number, H: number, P: number, t: number, grad: number, mask: number, rRaw: number, projClip: number,
+    dr: number, dProj: number): void;
+  lstmpGatesBackward(B: number, T: number, H: number, t: number, mask: number, acts: number, cRaw: number, cPrev: number, dh: number, dc: number,
+    dxw: number, cellClip: number): void;
   columnSums(x: number, rows: number, n: number, out: number): void;
 }
 
@@ -293,6 +301,78 @@ export class WasmKernels implements CpuKernels {
     if (hasBias) this.exports.columnSums(pdxw, B * T, H4, pdb);
     return { dxw: this.copyOut(pdxw, B * T * H4), dw: this.copyOut(pdw, H4 * H), db: hasBias ? this.copyOut(pdb, H4) : new Float32Array(H4),
       dh0: this.copyOut(pdh, B * H), dc0: this.copyOut(pdc, B * H) };
+  }
+
+  /**
+   * One LSTMP layer's recurrence (see Backend.lstmpSequence), as lstm's with a second product per step: W_hhᵀ and
+   * W_hrᵀ packed once, then per step r·W_hhᵀ as one GEMM, a gate pass (the new c, clipped, and h), h·W_hrᵀ as one
+   * GEMM and a projection pass (clip, mask, the new r); the packed [B, T·P + P + H] result and the saved tensors.
+   */
+  lstmp(B: number, T: number, H: number, P: number, xw: Float32Array, w: Float32Array, bias: Float32Array | null, wr: Float32Array, r0: Float32Array,
+    c0: Float32Array, mask: Float32Array | null, cellClip: number | null, projClip: number | null): { packed: Float32Array; saved: LstmpSaved } {
+    const H4 = 4 * H, BTH = B * T * H, BTP = B * T * P, width = T * P + P + H;
+    const [pxw, pw, pb, pwr, pr, pc, pm, pg, pproj, pout, pacts, pcr, phn, prp, pcp, prr, pwT, pwrT] = this.stage(
+      [B * T * H4, H4 * P, bias ? H4 : 0, P * H, B * P, B * H, mask ? B * T : 0, B * H4, B * P, B * width, B * T * H4, BTH, BTH, BTP, BTH,
+        projClip === null ? 0 : BTP, this.exports.packedFloats(P, H4), this.exports.packedFloats(H, P)],
+      [xw, w, bias, wr, r0, c0, mask]) as [number, number, number, number, number, number, number, number, number, number, number, number,
+        number, number, number, number, number, number];
+    // W_hhᵀ [P, 4H] and W_hrᵀ [H, P]: element (k, j) = W[j, k]
+    this.exports.packPanels(P, H4, pw, 1, P, pwT);
+    this.exports.packPanels(H, P, pwr, 1, H, pwrT);
+    for (let t = 0; t < T; t++) {
+      this.gemm(1, B, H4, P, pr, [0, P, 1], pwT, 'packed', pg);
+      this.exports.lstmpGatesForward(B, T, H, t, pxw, pg, bias ? pb : 0, mask ? pm : 0, pc, pacts, pcr, pcp, phn, cellClip ?? Infinity);
+      // h_t [B, H], rows T·H apart in hNew, · W_hrᵀ
+      this.gemm(1, B, P, H, phn + 4 * t * H, [0, T * H, 1], pwrT, 'packed', pproj);
+      this.exports.lstmpProjectForward(B, T, H, P, t, pproj, mask ? pm : 0, pr, prp, projClip === null ? 0 : prr, pout, projClip ?? Infinity);
+    }
+    const packed = this.copyOut(pout, B * width);
+    const r = new Float32Array(this.memory.buffer, pr, B * P), c = new Float32Array(this.memory.buffer, pc, B * H);
+    for (let b = 0; b < B; b++) {
+      packed.set(r.subarray(b * P, (b + 1) * P), b * width + T * P);
+      packed.set(c.subarray(b * H, (b + 1) * H), b * width + T * P + P);
+    }
+    return { packed, saved: { B, T, H, P, cellClip, projClip, acts: this.copyOut(pacts, B * T * H4), cRaw: this.copyOut(pcr, BTH), hNew: this.copyOut(phn, BTH),
+      rPrev: this.copyOut(prp, BTP), cPrev: this.copyOut(pcp, BTH), rRaw: projClip === null ? null : this.copyOut(prr, BTP) } };
+  }
+
+  /**
+   * The LSTMP recurrence's gradients (see Backend.lstmpSequenceBackward): W_hh and W_hr packed once, then backward
+   * through time one step at a time (the projection's gradient dR_t through the mask and the clip, dh = dR_t·W_hr as
+   * one GEMM, a gate pass, dr = dG_t·W_hh as one GEMM), then dW = Σ dGᵀ rPrev and dW_hr = Σ dRᵀ h as one GEMM each.
+   */
+  lstmpBackward(grad: Float32Array, w: Float32Array, wr: Float32Array, mask: Float32Array | null, s: LstmpSaved, hasBias: boolean):
+    { dxw: Float32Array; dw: Float32Array; db: Float32Array; dwr: Float32Array; dr0: Float32Array; dc0: Float32Array } {
+    const { B, T, H, P } = s;
+    const H4 = 4 * H, BTH = B * T * H, BTP = B * T * P, width = T * P + P + H;
+    const [pgrad, pw, pwr, pm, pacts, pcr, phn, prp, pcp, prr, pdxw, pdw, pdb, pdwr, pdr, pdc, pdh, pdrp, pdp, pwp, pwrp] = this.stage(
+      [B * width, H4 * P, P * H, mask ? B * T : 0, B * T * H4, BTH, BTH, BTP, BTH, s.rRaw ? BTP : 0, B * T * H4, H4 * P, H4, P * H, B * P, B * H, B * H, B * P,
+        BTP, this.exports.packedFloats(H4, P), this.exports.packedFloats(P, H)],
+      [grad, w, wr, mask, s.acts, s.cRaw, s.hNew, s.rPrev, s.cPrev, s.rRaw]) as [number, number, number, number, number, number, number, number,
+        number, number, number, number, number, number, number, number, number, number, number, number, number];
+    this.exports.packPanels(H4, P, pw, P, 1, pwp);
+    this.exports.packPanels(P, H, pwr, H, 1, pwrp);
+    // The running dr and dc start as the gradients of the final r and c (the end of each packed row).
+    const dr = new Float32Array(this.memory.buffer, pdr, B * P), dc = new Float32Array(this.memory.buffer, pdc, B * H);
+    for (let b = 0; b < B; b++) {
+      dr.set(grad.subarray(b * width + T * P, b * width + T * P + P), b * P);
+      dc.set(grad.subarray(b * width + T * P + P, (b + 1) * width), b * H);
+    }
+    for (let t = T - 1; t >= 0; t--) {
+      this.exports.lstmpProjectBackward(B, T, H, P, t, pgrad, mask ? pm : 0, s.rRaw ? prr : 0, s.projClip ?? Infinity, pdr, pdp);
+      // dh = dR_t [B, P] (rows T·P apart) · W_hr [P, H]
+      this.gemm(1, B, H, P, pdp + 4 * t * P, [0, T * P, 1], pwrp, 'packed', pdh);
+      this.exports.lstmpGatesBackward(B, T, H, t, mask ? pm : 0, pacts, pcr, pcp, pdh, pdc, pdxw, s.cellClip ?? Infinity);
+      // drPrev = dG_t [B, 4H] (rows T·4H apart) · W_hh [4H, P]
+      this.gemm(1, B, P, H4, pdxw + 4 * t * H4, [0, T * H4, 1], pwp, 'packed', pdrp);
+      this.exports.lstmCarry(B, T, P, t, mask ? pm : 0, pdr, pdrp);
+    }
+    // dW [4H, P] = dGᵀ · rPrev and dW_hr [P, H] = dRᵀ · h over all B·T rows; db = the column sums of dG.
+    this.gemm(1, H4, P, B * T, pdxw, [0, 1, H4], prp, [0, P, 1], pdw);
+    this.gemm(1, P, H, B * T, pdp, [0, 1, P], phn, [0, H, 1], pdwr);
+    if (hasBias) this.exports.columnSums(pdxw, B * T, H4, pdb);
+    return { dxw: this.copyOut(pdxw, B * T * H4), dw: this.copyOut(pdw, H4 * P), db: hasBias ? this.copyOut(pdb, H4) : new Float32Array(H4),
+      dwr: this.copyOut(pdwr, P * H), dr0: this.copyOut(pdr, B * P), dc0: this.copyOut(pdc, B * H) };
   }
 
   /** op(x) elementwise over a contiguous float32 array, as a new array. */

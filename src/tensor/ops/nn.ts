@@ -420,7 +420,9 @@ export interface LSTMPSequenceOutput {
  * as a single op with backpropagation through time in its backward. The recurrent state is the projection
  * r = clip(h W_hrᵀ) [B, P] of h = o·tanh(c); the gates read r through W_hh [4H, P]; c is clipped to ±cellClip before
  * the tanh, as bilm-tf's LSTMCell does. `xw` [B, T, 4H] is the input projection of every step; `mask` [B, T] freezes
- * the states on padding. Clipping passes the gradient where the value is inside the bounds, as clamp does.
+ * the states on padding. Clipping passes the gradient where the value is inside the bounds, as clamp does. On a
+ * backend with the fused LSTMP kernels (the native and WebAssembly CPU sets), float32 inputs of these exact shapes
+ * run there; the composite below is the reference they are tested against.
  */
 export function lstmpSequence(xw: Tensor, wHh: Tensor, bHh: Tensor | null, wHr: Tensor, r0: Tensor, c0: Tensor, mask: Tensor | null,
   clip: LSTMPClip = {}): LSTMPSequenceOutput {
@@ -430,6 +432,13 @@ export function lstmpSequence(xw: Tensor, wHh: Tensor, bHh: Tensor | null, wHr: 
     throw new ShapeError(`lstmpSequence: W_hh ${fmt(wHh.shape)} must be [${H4}, ${P}] and W_hr ${fmt(wHr.shape)} [${P}, ${H}] for gates of width ${H4}`);
   }
   const cellClip = clip.cellClip ?? null, projClip = clip.projClip ?? null;
+  const backend = xw.backend;
+  // The kernels take r0, c0, b_hh and the mask at their full shapes (the composite would also broadcast them).
+  const exact = (t: Tensor | null, shape: readonly number[]) => !t || (t.rank === shape.length && t.shape.every((d, i) => d === shape[i]));
+  if (backend.lstmpSequence && backend.lstmpSequenceBackward && exact(r0, [B, P]) && exact(c0, [B, H]) && exact(bHh, [H4]) && exact(mask, [B, T]) &&
+    [xw, wHh, wHr, r0, c0, ...(bHh ? [bHh] : []), ...(mask ? [mask] : [])].every((t) => t.dtype === 'float32')) {
+    return fusedLstmpSequence(xw, wHh, bHh, wHr, r0, c0, mask, cellClip, projClip);
+  }
   const clipped = (x: Tensor, bound: number | null) => (bound === null ? x : minimum(maximum(x, -bound), bound));
   /** 1 where a clipped value is inside its bounds (where the gradient passes), or null without clipping. */
   const passes = (x: Tensor, bound: number | null) => (bound === null ? null : mul(ge(x, -bound), le(x, bound)));
@@ -501,6 +510,28 @@ export function lstmpSequence(xw: Tensor, wHh: Tensor, bHh: Tensor | null, wHr: 
     const dW = matmul(transpose(flatGates), stacked((s) => s.rPrev, P));
     const dWr = matmul(transpose(reshape(concat(dProj, 1), [B * T, P])), stacked((s) => s.hNew, H));
     return [dxw, dW, ...(bHh ? [sum(flatGates, 0)] : []), dWr, dr, dc];
+  });
+  return {
+    output: reshape(slice(out, 1, 0, T * P), [B, T, P]),
+    h: slice(out, 1, T * P, T * P + P),
+    c: slice(out, 1, T * P + P, T * P + P + H),
+  };
+}
+
+/** lstmpSequence through the backend's fused recurrence kernels (forward and backward through time). */
+function fusedLstmpSequence(xw: Tensor, wHh: Tensor, bHh: Tensor | null, wHr: Tensor, r0: Tensor, c0: Tensor, mask: Tensor | null,
+  cellClip: number | null, projClip: number | null): LSTMPSequenceOutput {
+  const backend = xw.backend;
+  const [B, T, H4] = xw.shape as [number, number, number];
+  const H = H4 / 4, P = wHr.shape[0]!;
+  const w = wHh.detach(), wr = wHr.detach(), m = mask?.detach() ?? null;
+  const { packed, saved } = backend.lstmpSequence!(xw.detach().view, w.view, bHh?.detach().view ?? null, wr.view, r0.detach().view, c0.detach().view,
+    m?.view ?? null, cellClip, projClip);
+  const inputs = [xw, wHh, ...(bHh ? [bHh] : []), wHr, r0, c0];
+  const out = record('lstmpSequence', fromKernel('lstmpSequence', packed, [B, T * P + P + H], xw.dtype, backend), inputs, (grad) => {
+    const g = backend.lstmpSequenceBackward!(grad.view, w.view, wr.view, m?.view ?? null, saved, bHh !== null);
+    const t = (buf: object, shape: number[]) => fromKernel('lstmpSequence backward', buf, shape, xw.dtype, backend);
+    return [t(g.dxw, [B, T, H4]), t(g.dw, [H4, P]), ...(bHh ? [t(g.db, [H4])] : []), t(g.dwr, [P, H]), t(g.dr0, [B, P]), t(g.dc0, [B, H])];
   });
   return {
     output: reshape(slice(out, 1, 0, T * P), [B, T, P]),
