@@ -1400,36 +1400,67 @@ static void pool2dBackward(int kind, const float* g, long planes, long H, long W
   });
 }
 
-/** Training-mode batch norm of x [N, C, L]: per channel the mean and biased variance (two passes, in double). */
+/** Σ row[0:L] in float vector lanes (then across them). */
+static inline float rowSum(const float* row, long L) {
+  vf s0 = vf{}, s1 = vf{};
+  long l = 0;
+  for (; l + 2 * VL <= L; l += 2 * VL) {
+    s0 += loadu(row + l);
+    s1 += loadu(row + l + VL);
+  }
+  for (; l + VL <= L; l += VL) s0 += loadu(row + l);
+  if (l < L) s1 += loadPartial(row + l, static_cast<int>(L - l), 0.0f);
+  return hsum(s0 + s1);
+}
+
+/** Σ (row[0:L] - m)² in float vector lanes. */
+static inline float rowSquares(const float* row, long L, float m) {
+  const vf mv = splat(m);
+  vf s0 = vf{}, s1 = vf{};
+  long l = 0;
+  for (; l + 2 * VL <= L; l += 2 * VL) {
+    const vf d0 = loadu(row + l) - mv, d1 = loadu(row + l + VL) - mv;
+    s0 += d0 * d0;
+    s1 += d1 * d1;
+  }
+  for (; l + VL <= L; l += VL) {
+    const vf d = loadu(row + l) - mv;
+    s0 += d * d;
+  }
+  if (l < L) {
+    const vf d = loadPartial(row + l, static_cast<int>(L - l), m) - mv;
+    s1 += d * d;
+  }
+  return hsum(s0 + s1);
+}
+
+/** out[0:L] = row·k + shift. */
+static inline void rowAffine(const float* row, float* out, long L, float k, float shift) {
+  const vf kv = splat(k), sv = splat(shift);
+  long l = 0;
+  for (; l + VL <= L; l += VL) storeu(out + l, loadu(row + l) * kv + sv);
+  for (; l < L; l++) out[l] = row[l] * k + shift;
+}
+
+/**
+ * Training-mode batch norm of x [N, C, L]: per channel the mean and biased variance (two passes, vector lanes in
+ * float, rows added in double), then the affine map. A channel's N rows stay in cache across its three passes.
+ */
 static void batchNorm(const float* x, long N, long C, long L, const float* w, const float* b, float eps, float* y, float* mean, float* var) {
   parallelFor(C, 1, C * N * L * 3, [&](long c0, long c1) {
     for (long c = c0; c < c1; c++) {
       double s = 0;
-      for (long n = 0; n < N; n++) {
-        const float* row = x + (n * C + c) * L;
-        float part = 0.0f;
-        for (long l = 0; l < L; l++) part += row[l];
-        s += part;
-      }
+      for (long n = 0; n < N; n++) s += rowSum(x + (n * C + c) * L, L);
       const double mu = s / static_cast<double>(N * L);
       double v = 0;
-      for (long n = 0; n < N; n++) {
-        const float* row = x + (n * C + c) * L;
-        const float m = static_cast<float>(mu);
-        float part = 0.0f;
-        for (long l = 0; l < L; l++) part += (row[l] - m) * (row[l] - m);
-        v += part;
-      }
+      const float m = static_cast<float>(mu);
+      for (long n = 0; n < N; n++) v += rowSquares(x + (n * C + c) * L, L, m);
       v /= static_cast<double>(N * L);
       mean[c] = static_cast<float>(mu);
       var[c] = static_cast<float>(v);
       const float k = static_cast<float>((w ? w[c] : 1.0f) / std::sqrt(v + eps));
       const float shift = static_cast<float>((b ? b[c] : 0.0f) - mu * k);
-      for (long n = 0; n < N; n++) {
-        const float* row = x + (n * C + c) * L;
-        float* out = y + (n * C + c) * L;
-        for (long l = 0; l < L; l++) out[l] = row[l] * k + shift;
-      }
+      for (long n = 0; n < N; n++) rowAffine(x + (n * C + c) * L, y + (n * C + c) * L, L, k, shift);
     }
   });
 }
@@ -1442,16 +1473,24 @@ static void batchNormBackward(const float* g, const float* x, long N, long C, lo
       const float mu = mean[c];
       const double rs = 1.0 / std::sqrt(static_cast<double>(var[c]) + eps);
       double sg = 0, sgx = 0;
+      const vf muv = splat(mu);
       for (long n = 0; n < N; n++) {
         const float* gr = g + (n * C + c) * L;
         const float* xr = x + (n * C + c) * L;
-        float a = 0.0f, bsum = 0.0f;
-        for (long l = 0; l < L; l++) {
-          a += gr[l];
-          bsum += gr[l] * (xr[l] - mu);
+        vf a = vf{}, bsum = vf{};
+        long l = 0;
+        for (; l + VL <= L; l += VL) {
+          const vf gv = loadu(gr + l);
+          a += gv;
+          bsum += gv * (loadu(xr + l) - muv);
         }
-        sg += a;
-        sgx += bsum;
+        if (l < L) {
+          const vf gv = loadPartial(gr + l, static_cast<int>(L - l), 0.0f);
+          a += gv;
+          bsum += gv * (loadPartial(xr + l, static_cast<int>(L - l), mu) - muv);
+        }
+        sg += hsum(a);
+        sgx += hsum(bsum);
       }
       sgx *= rs;
       db[c] = static_cast<float>(sg);
@@ -1459,11 +1498,14 @@ static void batchNormBackward(const float* g, const float* x, long N, long C, lo
       // dx = k·(g - mean(g) - x̂·mean(g·x̂)) with k = weight·rstd, as k·g + b·x + d
       const double k = (w ? w[c] : 1.0f) * rs, bx = -k * rs * sgx / M, d = -k * sg / M - bx * mu;
       const float kf = static_cast<float>(k), bf = static_cast<float>(bx), df = static_cast<float>(d);
+      const vf kv = splat(kf), bv = splat(bf), dv = splat(df);
       for (long n = 0; n < N; n++) {
         const float* gr = g + (n * C + c) * L;
         const float* xr = x + (n * C + c) * L;
         float* out = dx + (n * C + c) * L;
-        for (long l = 0; l < L; l++) out[l] = kf * gr[l] + bf * xr[l] + df;
+        long l = 0;
+        for (; l + VL <= L; l += VL) storeu(out + l, kv * loadu(gr + l) + bv * loadu(xr + l) + dv);
+        for (; l < L; l++) out[l] = kf * gr[l] + bf * xr[l] + df;
       }
     }
   });
@@ -1493,6 +1535,8 @@ static void swapBlocks(const float* src, long A, long B, long P, const float* bi
     }
   });
 }
+
+#include "conv.h"
 
 // ---------------------------------------------------------------------------------------------------------------
 // N-API bindings. Arrays are passed as typed arrays and used in place; numbers as JavaScript numbers.
@@ -1960,6 +2004,38 @@ static napi_value jsBatchNormBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// conv2d(x, N, C, H, W, weight, O, bias|null, window, y): one group (native/conv.h)
+static napi_value jsConv2d(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const float* x = A.array<float>(0);
+  const long N = A.integer(1), C = A.integer(2), H = A.integer(3), W = A.integer(4);
+  const float* weight = A.array<float>(5);
+  const long O = A.integer(6);
+  const float* bias = A.array<float>(7, true);
+  const double* m = A.array<double>(8);
+  float* y = A.array<float>(9);
+  if (A.ok) conv::forward(x, N, C, H, W, weight, O, bias, Window(m), y);
+  return nullptr;
+}
+
+// conv2dBackward(g, x, weight, N, C, H, W, O, window, dx|null, dweight|null, dbias|null): one group
+static napi_value jsConv2dBackward(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const float* g = A.array<float>(0);
+  const float* x = A.array<float>(1);
+  const float* weight = A.array<float>(2);
+  const long N = A.integer(3), C = A.integer(4), H = A.integer(5), W = A.integer(6), O = A.integer(7);
+  const double* m = A.array<double>(8);
+  float* dx = A.array<float>(9, true);
+  float* dw = A.array<float>(10, true);
+  float* db = A.array<float>(11, true);
+  if (!A.ok) return nullptr;
+  const Window w(m);
+  if (dw || db) conv::weightGrad(g, x, N, C, H, W, O, w, dw, db);
+  if (dx) conv::inputGrad(g, weight, N, C, H, W, O, w, dx);
+  return nullptr;
+}
+
 // swapBlocks(src, A, B, P, bias|null, dst, sums|null)
 static napi_value jsSwapBlocks(napi_env env, napi_callback_info info) {
   Args A(env, info);
@@ -2033,6 +2109,8 @@ NAPI_MODULE_INIT() {
       {"batchNorm", nullptr, jsBatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormBackward", nullptr, jsBatchNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"swapBlocks", nullptr, jsSwapBlocks, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2d", nullptr, jsConv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackward", nullptr, jsConv2dBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, jsSetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, jsInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -5,8 +5,9 @@
 // Layout: the columns of a convolution are [C·kh·kw, N·Ho·Wo] (Caffe's im2col, all images side by side), so the
 // forward pass is one product per group, W [O, C·kh·kw] · cols, whose rows are the output channels; the weight
 // gradient is one product over all N·Ho·Wo pixels (over the patches as rows, im2row), and the input gradient one
-// product followed by col2im.
-import type { Backend, View, Window2d } from '../backend.js';
+// product followed by col2im. Where the native addon has its direct convolution (native/conv.h), convolutions with
+// one group go there instead, whole: no columns at all.
+import type { Backend, Conv2dNeeds, View, Window2d } from '../backend.js';
 import type { Operand3 } from './kernels.js';
 
 /** What the image kernels need from the backend they join. */
@@ -44,6 +45,14 @@ export interface ImageLoops {
    * when given, else a new array.
    */
   swapBlocks(src: Float32Array, A: number, B: number, P: number, bias: Float32Array | null, sums: boolean, out?: Float32Array): { dst: Float32Array; sums: Float32Array | null };
+  /**
+   * A whole convolution with one group, x [N, C, H, W] and weight [O, C, kh, kw] to y [N, O, Ho, Wo] (+ bias), with
+   * no columns (the native direct convolution, native/conv.h); absent where only im2col and the GEMM are on offer.
+   */
+  conv2d?(x: Float32Array, N: number, C: number, H: number, W: number, weight: Float32Array, O: number, bias: Float32Array | null, w: Window2d): Float32Array;
+  /** Its gradients, each computed only when asked for. */
+  conv2dBackward?(g: Float32Array, x: Float32Array, weight: Float32Array, N: number, C: number, H: number, W: number, O: number, w: Window2d, needs: Conv2dNeeds):
+    { dx: Float32Array | null; dweight: Float32Array | null; dbias: Float32Array | null };
 }
 
 /** The range of output columns j whose tap at offset `tap` (b·dilation - padding) lands inside [0, W). */
@@ -227,6 +236,7 @@ export function createImageKernels(host: ImageKernelHost): Required<Pick<Backend
       if (x.dtype !== 'float32') return reference.conv2d!(x, weight, bias, w, groups);
       const [N, C, H, W] = x.shape as [number, number, number, number];
       const [O, Cg, kh, kw] = weight.shape as [number, number, number, number];
+      if (groups === 1 && loops.conv2d) return loops.conv2d(dense(x), N, C, H, W, dense(weight), O, bias && dense(bias), w);
       const P = w.out[0] * w.out[1], NP = N * P, K = Cg * kh * kw, Og = O / groups;
       const cols = scratchArray(0, C * kh * kw * NP);
       loops.im2col(dense(x), N, C, H, W, w, cols);
@@ -242,6 +252,7 @@ export function createImageKernels(host: ImageKernelHost): Required<Pick<Backend
       if (x.dtype !== 'float32') return reference.conv2dBackward!(g, x, weight, w, groups, needs);
       const [N, C, H, W] = x.shape as [number, number, number, number];
       const [O, Cg, kh, kw] = weight.shape as [number, number, number, number];
+      if (groups === 1 && loops.conv2dBackward) return loops.conv2dBackward(dense(g), dense(x), dense(weight), N, C, H, W, O, w, needs);
       const P = w.out[0] * w.out[1], NP = N * P, K = Cg * kh * kw, Og = O / groups;
       // g [N, O, P] to gT [O, N·P] (the layout of the forward's product), summing the bias gradient on the way.
       const { dst: gT, sums: dbias } = loops.swapBlocks(dense(g), N, O, P, null, needs.bias, N === 1 ? undefined : scratchArray(1, O * NP));

@@ -6,7 +6,7 @@ import type { AdamWStep, BinaryOp, View } from '../backend.js';
 import { sizeOf } from '../../tensor/shape.js';
 import { VEC_OPS, type AttentionShape, type CpuKernels, type LstmSaved, type LstmpSaved, type Operand3, type Operand4 } from './kernels.js';
 import type { ImageLoops } from './image.js';
-import type { Window2d } from '../backend.js';
+import type { Conv2dNeeds, Window2d } from '../backend.js';
 
 interface Addon {
   sgemm(batch: number, M: number, N: number, K: number, a: Float32Array, aOffset: number, as0: number, as1: number, as2: number,
@@ -49,6 +49,10 @@ interface Addon {
   batchNormBackward?(g: Float32Array, x: Float32Array, N: number, C: number, L: number, w: Float32Array | null, mean: Float32Array, variance: Float32Array, eps: number,
     dx: Float32Array, dw: Float32Array, db: Float32Array): void;
   swapBlocks?(src: Float32Array, A: number, B: number, P: number, bias: Float32Array | null, dst: Float32Array, sums: Float32Array | null): void;
+  // Direct convolution with one group (native/conv.h), absent from an addon built before it.
+  conv2d?(x: Float32Array, N: number, C: number, H: number, W: number, weight: Float32Array, O: number, bias: Float32Array | null, window: Float64Array, y: Float32Array): void;
+  conv2dBackward?(g: Float32Array, x: Float32Array, weight: Float32Array, N: number, C: number, H: number, W: number, O: number, window: Float64Array,
+    dx: Float32Array | null, dweight: Float32Array | null, dbias: Float32Array | null): void;
 }
 
 let addon: Addon | null | undefined;
@@ -236,7 +240,21 @@ export class NativeKernels implements CpuKernels {
     if (!k.im2col || !k.im2row || !k.col2im || !k.pool2d || !k.pool2dBackward || !k.batchNorm || !k.batchNormBackward || !k.swapBlocks) return null;
     const meta = (w: Window2d) => Float64Array.of(...w.kernel, ...w.stride, ...w.padding, ...w.dilation, ...w.out);
     const P = (w: Window2d) => w.out[0] * w.out[1];
+    const conv = k.conv2d && k.conv2dBackward ? {
+      conv2d(x: Float32Array, N: number, C: number, H: number, W: number, weight: Float32Array, O: number, bias: Float32Array | null, w: Window2d) {
+        const y = uninit(N * O * P(w));
+        k.conv2d!(x, N, C, H, W, weight, O, bias, meta(w), y);
+        return y;
+      },
+      conv2dBackward(g: Float32Array, x: Float32Array, weight: Float32Array, N: number, C: number, H: number, W: number, O: number, w: Window2d, needs: Conv2dNeeds) {
+        const dx = needs.input ? uninit(N * C * H * W) : null;
+        const dweight = needs.weight ? uninit(weight.length) : null, dbias = needs.bias ? new Float32Array(O) : null;
+        k.conv2dBackward!(g, x, weight, N, C, H, W, O, meta(w), dx, dweight, dbias);
+        return { dx, dweight, dbias };
+      },
+    } : {};
     return {
+      ...conv,
       im2col: (x, N, C, H, W, w, out) => k.im2col!(x, N, C, H, W, meta(w), out),
       im2row: (x, N, C, H, W, w, out) => k.im2row!(x, N, C, H, W, meta(w), out),
       col2im(cols, N, C, H, W, w) {
