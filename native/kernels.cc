@@ -1442,11 +1442,38 @@ static inline void rowAffine(const float* row, float* out, long L, float k, floa
   for (; l < L; l++) out[l] = row[l] * k + shift;
 }
 
+/** out[0:L] = max(row·k + shift (+ res), 0), the ReLU's NaN to 0 (as the unary relu). */
+static inline void rowAffineRelu(const float* row, const float* res, float* out, long L, float k, float shift) {
+  const vf kv = splat(k), sv = splat(shift);
+  long l = 0;
+  if (res) {
+    for (; l + VL <= L; l += VL) {
+      const vf v = loadu(row + l) * kv + sv + loadu(res + l);
+      storeu(out + l, v > 0.0f ? v : vf{});
+    }
+    for (; l < L; l++) {
+      const float v = row[l] * k + shift + res[l];
+      out[l] = v > 0.0f ? v : 0.0f;
+    }
+    return;
+  }
+  for (; l + VL <= L; l += VL) {
+    const vf v = loadu(row + l) * kv + sv;
+    storeu(out + l, v > 0.0f ? v : vf{});
+  }
+  for (; l < L; l++) {
+    const float v = row[l] * k + shift;
+    out[l] = v > 0.0f ? v : 0.0f;
+  }
+}
+
 /**
  * Training-mode batch norm of x [N, C, L]: per channel the mean and biased variance (two passes, vector lanes in
  * float, rows added in double), then the affine map. A channel's N rows stay in cache across its three passes.
+ * With `relu`, y = relu(x̂·w + b + res) (res [N, C, L] or null): a residual block's end in the same passes.
  */
-static void batchNorm(const float* x, long N, long C, long L, const float* w, const float* b, float eps, float* y, float* mean, float* var) {
+static void batchNorm(const float* x, long N, long C, long L, const float* w, const float* b, float eps, float* y, float* mean, float* var,
+                      const float* res = nullptr, bool relu = false) {
   parallelFor(C, 1, C * N * L * 3, [&](long c0, long c1) {
     for (long c = c0; c < c1; c++) {
       double s = 0;
@@ -1460,15 +1487,25 @@ static void batchNorm(const float* x, long N, long C, long L, const float* w, co
       var[c] = static_cast<float>(v);
       const float k = static_cast<float>((w ? w[c] : 1.0f) / std::sqrt(v + eps));
       const float shift = static_cast<float>((b ? b[c] : 0.0f) - mu * k);
-      for (long n = 0; n < N; n++) rowAffine(x + (n * C + c) * L, y + (n * C + c) * L, L, k, shift);
+      for (long n = 0; n < N; n++) {
+        const long o = (n * C + c) * L;
+        if (relu) rowAffineRelu(x + o, res ? res + o : nullptr, y + o, L, k, shift);
+        else rowAffine(x + o, y + o, L, k, shift);
+      }
     }
   });
 }
 
+/**
+ * Batch norm's gradients. With the output `yout` of a batchNorm with relu, g is first masked by yout > 0 (the ReLU's
+ * gradient), into `dres` when given (the residual's gradient), else into a row scratch per task.
+ */
 static void batchNormBackward(const float* g, const float* x, long N, long C, long L, const float* w, const float* mean, const float* var, float eps,
-                              float* dx, float* dw, float* db) {
+                              float* dx, float* dw, float* db, const float* yout = nullptr, float* dres = nullptr) {
   const double M = static_cast<double>(N * L);
   parallelFor(C, 1, C * N * L * 3, [&](long c0, long c1) {
+    // The masked gradient of one channel, when there is no dres to hold it.
+    std::vector<float> own(yout && !dres ? static_cast<size_t>(N * L) : 0);
     for (long c = c0; c < c1; c++) {
       const float mu = mean[c];
       const double rs = 1.0 / std::sqrt(static_cast<double>(var[c]) + eps);
@@ -1477,6 +1514,14 @@ static void batchNormBackward(const float* g, const float* x, long N, long C, lo
       for (long n = 0; n < N; n++) {
         const float* gr = g + (n * C + c) * L;
         const float* xr = x + (n * C + c) * L;
+        if (yout) {
+          float* m = dres ? dres + (n * C + c) * L : own.data() + n * L;
+          const float* yr = yout + (n * C + c) * L;
+          long l = 0;
+          for (; l + VL <= L; l += VL) storeu(m + l, loadu(yr + l) > 0.0f ? loadu(gr + l) : vf{});
+          for (; l < L; l++) m[l] = yr[l] > 0.0f ? gr[l] : 0.0f;
+          gr = m;
+        }
         vf a = vf{}, bsum = vf{};
         long l = 0;
         for (; l + VL <= L; l += VL) {
@@ -1500,7 +1545,7 @@ static void batchNormBackward(const float* g, const float* x, long N, long C, lo
       const float kf = static_cast<float>(k), bf = static_cast<float>(bx), df = static_cast<float>(d);
       const vf kv = splat(kf), bv = splat(bf), dv = splat(df);
       for (long n = 0; n < N; n++) {
-        const float* gr = g + (n * C + c) * L;
+        const float* gr = yout ? (dres ? dres + (n * C + c) * L : own.data() + n * L) : g + (n * C + c) * L;
         const float* xr = x + (n * C + c) * L;
         float* out = dx + (n * C + c) * L;
         long l = 0;
@@ -2036,6 +2081,41 @@ static napi_value jsConv2dBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// batchNormRelu(x, N, C, L, w|null, b|null, eps, y, mean, var, residual|null): y = relu(batch norm + residual)
+static napi_value jsBatchNormRelu(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const float* x = A.array<float>(0);
+  const long N = A.integer(1), C = A.integer(2), L = A.integer(3);
+  const float* w = A.array<float>(4, true);
+  const float* b = A.array<float>(5, true);
+  const float eps = static_cast<float>(A.num(6));
+  float* y = A.array<float>(7);
+  float* mean = A.array<float>(8);
+  float* var = A.array<float>(9);
+  const float* res = A.array<float>(10, true);
+  if (A.ok) batchNorm(x, N, C, L, w, b, eps, y, mean, var, res, true);
+  return nullptr;
+}
+
+// batchNormReluBackward(g, x, y, N, C, L, w|null, mean, var, eps, dx, dw, db, dres|null)
+static napi_value jsBatchNormReluBackward(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const float* g = A.array<float>(0);
+  const float* x = A.array<float>(1);
+  const float* y = A.array<float>(2);
+  const long N = A.integer(3), C = A.integer(4), L = A.integer(5);
+  const float* w = A.array<float>(6, true);
+  const float* mean = A.array<float>(7);
+  const float* var = A.array<float>(8);
+  const float eps = static_cast<float>(A.num(9));
+  float* dx = A.array<float>(10);
+  float* dw = A.array<float>(11);
+  float* db = A.array<float>(12);
+  float* dres = A.array<float>(13, true);
+  if (A.ok) batchNormBackward(g, x, N, C, L, w, mean, var, eps, dx, dw, db, y, dres);
+  return nullptr;
+}
+
 // swapBlocks(src, A, B, P, bias|null, dst, sums|null)
 static napi_value jsSwapBlocks(napi_env env, napi_callback_info info) {
   Args A(env, info);
@@ -2109,6 +2189,8 @@ NAPI_MODULE_INIT() {
       {"batchNorm", nullptr, jsBatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormBackward", nullptr, jsBatchNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"swapBlocks", nullptr, jsSwapBlocks, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormRelu", nullptr, jsBatchNormRelu, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormReluBackward", nullptr, jsBatchNormReluBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2d", nullptr, jsConv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackward", nullptr, jsConv2dBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, jsSetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -162,6 +162,17 @@ export interface Backend {
   /** Its gradients from the output gradient g [N, C, L] and the saved per-channel mean and variance. */
   batchNormBackward?(g: View, x: View, weight: View | null, mean: Buffer, variance: Buffer, eps: number): { dx: Buffer; dweight: Buffer; dbias: Buffer };
   /**
+   * batchNorm fused with what follows it in a residual net: y = relu(x̂·weight + bias + residual), residual [N, C, L]
+   * or null; the same statistics.
+   */
+  batchNormRelu?(x: View, weight: View | null, bias: View | null, eps: number, residual: View | null): { y: Buffer; mean: Buffer; var: Buffer };
+  /**
+   * Its gradients from g and its output y (the ReLU passes g where y > 0): batchNormBackward's for the masked g, and
+   * with a residual, the residual's gradient (the masked g itself).
+   */
+  batchNormReluBackward?(g: View, x: View, y: Buffer, weight: View | null, mean: Buffer, variance: Buffer, eps: number, residual: boolean):
+    { dx: Buffer; dweight: Buffer; dbias: Buffer; dresidual: Buffer | null };
+  /**
    * The LSTM recurrence of one layer and direction, as ops.lstmSequence computes it: float32 xw [B, T, 4H] (input
    * projections), wHh [4H, H], bHh [4H] or null, h0 and c0 [B, H], a float32 step mask [B, T] or null. Returns
    * [B, T + 2, H] (each step's output, then the final h and c) and what the backward pass needs (opaque).

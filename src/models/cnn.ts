@@ -170,15 +170,16 @@ export class BasicBlock extends Module {
   }
   forward(x: Tensor): Tensor {
     const shortcut = this.downsample ? this.downsample[1].forward(this.downsample[0].forward(x)) : x;
-    const y = this.bn2.forward(this.conv2.forward(ops.relu(this.bn1.forward(this.conv1.forward(x)))));
-    return ops.relu(ops.add(y, shortcut));
+    // relu(bn1(conv1(x))) and relu(bn2(conv2(.)) + shortcut), each one fused batch norm kernel where the backend has it.
+    const h = this.bn1.forward(this.conv1.forward(x), { relu: true });
+    return this.bn2.forward(this.conv2.forward(h), { relu: true, residual: shortcut });
   }
 }
 
 /** The stem, conv1 and bn1, as one layer of the stack (torchvision keeps them at the top level, so the ResNet does too). */
 class Stem extends Module {
   constructor(readonly conv1: Conv2d, readonly bn1: BatchNorm2d) { super(); }
-  forward(x: Tensor): Tensor { return ops.relu(this.bn1.forward(this.conv1.forward(x))); }
+  forward(x: Tensor): Tensor { return this.bn1.forward(this.conv1.forward(x), { relu: true }); }
 }
 
 /** A stage of blocks as one layer of the stack. */

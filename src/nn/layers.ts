@@ -100,7 +100,8 @@ export class BatchNorm2d extends Module {
     this.running_var = new Buffer(ops.ones([numFeatures]));
     this.num_batches_tracked = new Buffer(ops.zeros([], { dtype: 'int32' }));
   }
-  forward(x: Tensor): Tensor {
+  /** With `act`, relu(batch norm + residual), fused where the backend can (see ops.batchNorm's relu and residual). */
+  forward(x: Tensor, act?: { relu?: boolean; residual?: Tensor | null }): Tensor {
     if (x.rank !== 4) throw new ShapeError(`BatchNorm2d: input must be [N, C, H, W], got [${x.shape.join(', ')}]`);
     if (this.training) {
       const count = this.num_batches_tracked;
@@ -108,6 +109,7 @@ export class BatchNorm2d extends Module {
     }
     return ops.batchNorm(x, this.weight, this.bias, {
       runningMean: this.running_mean, runningVar: this.running_var, training: this.training, momentum: this.momentum, eps: this.eps,
+      relu: act?.relu ?? false, residual: act?.residual ?? null,
     });
   }
 }

@@ -315,6 +315,23 @@ t('batch norm forward and backward over [N, C, L], with and without weight and b
       await same(`${what}: dx`, [N, C, L], (b, side) => bwd(b, side).dx, 1e-4);
       await same(`${what}: dweight`, [C], (b, side) => bwd(b, side).dweight, 1e-5);
       await same(`${what}: dbias`, [C], (b, side) => bwd(b, side).dbias, 1e-5);
+      // Fused with a ReLU, and with a residual added before it (about half the outputs clipped).
+      if (!dev.batchNormRelu) continue;
+      const res = pair([N, C, L], { lo: -1.5, hi: 1.5 });
+      for (const withRes of [false, true]) {
+        const r = withRes ? res : null, rw = `${what} + relu${withRes ? ' with a residual' : ''}`;
+        const fr = (b: Backend, side: 0 | 1) => b.batchNormRelu!(x[side], weight?.[side] ?? null, bias?.[side] ?? null, 1e-5, r?.[side] ?? null);
+        await same(`${rw}: y`, [N, C, L], (b, side) => fr(b, side).y, 1e-5);
+        await same(`${rw}: mean`, [C], (b, side) => fr(b, side).mean, 1e-6);
+        const br = (b: Backend, side: 0 | 1) => {
+          const f = fr(b, side);
+          return b.batchNormReluBackward!(g[side], x[side], f.y, weight?.[side] ?? null, f.mean, f.var, 1e-5, withRes);
+        };
+        await same(`${rw}: dx`, [N, C, L], (b, side) => br(b, side).dx, 1e-4);
+        await same(`${rw}: dweight`, [C], (b, side) => br(b, side).dweight, 1e-5);
+        await same(`${rw}: dbias`, [C], (b, side) => br(b, side).dbias, 1e-5);
+        if (withRes) await same(`${rw}: dresidual`, [N, C, L], (b, side) => br(b, side).dresidual!, 1e-6);
+      }
     }
   }
 });

@@ -21,7 +21,7 @@ export type TestBackend = (typeof BACKENDS)[number] | typeof UNFUSED;
 /** Every optional kernel of the Backend contract (src/backend/backend.ts): the fast paths the ops layer may take. */
 export const FUSED_KERNELS = ['softmax', 'layerNorm', 'layerNormBackward', 'crossEntropy', 'crossEntropyBackward', 'adamw', 'matmulBias',
   'attention', 'attentionBackward', 'lstmSequence', 'lstmSequenceBackward', 'lstmpSequence', 'lstmpSequenceBackward', 'conv2d', 'conv2dBackward',
-  'pool2d', 'pool2dBackward', 'batchNorm', 'batchNormBackward'] as const satisfies readonly (keyof Backend)[];
+  'pool2d', 'pool2dBackward', 'batchNorm', 'batchNormBackward', 'batchNormRelu', 'batchNormReluBackward'] as const satisfies readonly (keyof Backend)[];
 
 registerBackend(UNFUSED, () => {
   const kernels: Partial<Backend> = { ...createReferenceBackend(), name: UNFUSED };

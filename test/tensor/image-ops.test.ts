@@ -61,9 +61,12 @@ forEachBackend('the fused image kernels equal the composites at a LeNet\'s and a
     const conv = T.conv2d(v.x, v.w, v.b);
     const pooled = T.maxPool2d(T.relu(conv), 2);
     const block = T.batchNorm(T.conv2d(v.x, v.w3, null, { stride: 2, padding: 1 }), v.gamma, v.beta, { training: true });
-    const loss = T.add(T.sum(T.mul(pooled, pooled)), T.sum(T.mul(T.avgPool2d(block, 3, 1, 1), block)));
+    // A residual block's two ends: relu(bn(.)) and relu(bn(.) + shortcut), the shortcut from x too.
+    const h = T.batchNorm(T.conv2d(v.x, v.w3, null, { stride: 2, padding: 1 }), v.gamma, v.beta, { training: true, relu: true });
+    const out = T.batchNorm(T.conv2d(h, v.w3, null, { padding: 1 }), v.gamma, null, { training: true, relu: true, residual: T.avgPool2d(v.x, 2) });
+    const loss = T.add(T.add(T.sum(T.mul(pooled, pooled)), T.sum(T.mul(T.avgPool2d(block, 3, 1, 1), block))), T.sum(T.mul(out, T.add(h, 1))));
     loss.backward();
-    return [pooled, block, v.x.grad!, v.w.grad!, v.b.grad!, v.w3.grad!, v.gamma.grad!, v.beta.grad!].map((t) => t.detach());
+    return [pooled, block, h, out, v.x.grad!, v.w.grad!, v.b.grad!, v.w3.grad!, v.gamma.grad!, v.beta.grad!].map((t) => t.detach());
   };
   const fused = values(step);
   const composite = withBackend(UNFUSED, () => values(step));
@@ -86,6 +89,8 @@ test('image ops name the shapes and windows they cannot take', () => {
   assert.throws(() => T.batchNorm(T.zeros([1, 3, 1, 1]), null, null, { training: true }), /more than one value per channel in training mode, got input \[1, 3, 1, 1\]/);
   assert.throws(() => T.batchNorm(x, T.ones([3]), null), /batchNorm: weight \[3\] must be \[4\]/);
   assert.throws(() => T.batchNorm(x, null, null, { runningMean: T.zeros([4]) }), /runningMean and runningVar come together/);
+  assert.throws(() => T.batchNorm(x, null, null, { training: true, residual: x }), /a residual is added before the ReLU, so it needs relu: true/);
+  assert.throws(() => T.batchNorm(x, null, null, { training: true, relu: true, residual: T.zeros([2, 4, 6]) }), /residual \[2, 4, 6\] must have the input's shape \[2, 4, 6, 6\]/);
   assert.throws(() => T.dropout2d(T.zeros([4, 6, 6]), 0.5), /dropout2d: input must be \[N, C, H, W\]/);
   assert.throws(() => new BatchNorm2d(4).forward(T.zeros([4, 6])), /BatchNorm2d: input must be \[N, C, H, W\], got \[4, 6\]/);
 });

@@ -39,6 +39,12 @@ export interface ImageLoops {
   /** Its gradients (see Backend.batchNormBackward). */
   batchNormBackward(g: Float32Array, x: Float32Array, N: number, C: number, L: number, w: Float32Array | null, mean: Float32Array, variance: Float32Array, eps: number):
     { dx: Float32Array; dweight: Float32Array; dbias: Float32Array };
+  /** batchNorm with the residual added and the ReLU applied (see Backend.batchNormRelu). */
+  batchNormRelu(x: Float32Array, N: number, C: number, L: number, w: Float32Array | null, b: Float32Array | null, eps: number, residual: Float32Array | null):
+    { y: Float32Array; mean: Float32Array; var: Float32Array };
+  /** Its gradients from g and its output y (see Backend.batchNormReluBackward). */
+  batchNormReluBackward(g: Float32Array, x: Float32Array, y: Float32Array, N: number, C: number, L: number, w: Float32Array | null, mean: Float32Array,
+    variance: Float32Array, eps: number, residual: boolean): { dx: Float32Array; dweight: Float32Array; dbias: Float32Array; dresidual: Float32Array | null };
   /**
    * dst[b][a] = src[a][b] (+ bias[a]) for blocks of P of src [A, B, P], and with `sums`, each b's total over a and P:
    * the product [O, N, P] to NCHW with the bias, and the output gradient back with the bias gradient. Into `out`
@@ -202,6 +208,17 @@ export const imageLoops: ImageLoops = {
     }
     return { dx, dweight, dbias };
   },
+  batchNormRelu(X, N, C, L, Wt, Bs, eps, R) {
+    const r = imageLoops.batchNorm(X, N, C, L, Wt, Bs, eps);
+    const y = r.y;
+    for (let i = 0; i < y.length; i++) { const v = y[i]! + (R ? R[i]! : 0); y[i] = v > 0 ? v : 0; }
+    return r;
+  },
+  batchNormReluBackward(G, X, Y, N, C, L, Wt, mean, variance, eps, residual) {
+    const masked = new Float32Array(G.length);
+    for (let i = 0; i < G.length; i++) masked[i] = Y[i]! > 0 ? G[i]! : 0;
+    return { ...imageLoops.batchNormBackward(masked, X, N, C, L, Wt, mean, variance, eps), dresidual: residual ? masked : null };
+  },
   swapBlocks(src, A, B, P, bias, withSums, out) {
     const dst = out ?? new Float32Array(A * B * P), sums = withSums ? new Float32Array(B) : null;
     for (let a = 0; a < A; a++) for (let b = 0; b < B; b++) {
@@ -228,7 +245,8 @@ function scratchArray(slot: 0 | 1 | 2, n: number): Float32Array {
 }
 
 /** The image kernels of the fast CPU backend (see the file's header). */
-export function createImageKernels(host: ImageKernelHost): Required<Pick<Backend, 'conv2d' | 'conv2dBackward' | 'pool2d' | 'pool2dBackward' | 'batchNorm' | 'batchNormBackward'>> {
+export function createImageKernels(host: ImageKernelHost):
+  Required<Pick<Backend, 'conv2d' | 'conv2dBackward' | 'pool2d' | 'pool2dBackward' | 'batchNorm' | 'batchNormBackward' | 'batchNormRelu' | 'batchNormReluBackward'>> {
   const { matmul, dense, reference } = host;
   const loops = host.native ?? imageLoops;
   return {
@@ -291,6 +309,16 @@ export function createImageKernels(host: ImageKernelHost): Required<Pick<Backend
       if (x.dtype !== 'float32') return reference.batchNormBackward!(g, x, weight, mean, variance, eps);
       const [N, C, L] = x.shape as [number, number, number];
       return loops.batchNormBackward(dense(g), dense(x), N, C, L, weight && dense(weight), mean as Float32Array, variance as Float32Array, eps);
+    },
+    batchNormRelu(x, weight, bias, eps, residual) {
+      if (x.dtype !== 'float32') return reference.batchNormRelu!(x, weight, bias, eps, residual);
+      const [N, C, L] = x.shape as [number, number, number];
+      return loops.batchNormRelu(dense(x), N, C, L, weight && dense(weight), bias && dense(bias), eps, residual && dense(residual));
+    },
+    batchNormReluBackward(g, x, y, weight, mean, variance, eps, residual) {
+      if (x.dtype !== 'float32') return reference.batchNormReluBackward!(g, x, y, weight, mean, variance, eps, residual);
+      const [N, C, L] = x.shape as [number, number, number];
+      return loops.batchNormReluBackward(dense(g), dense(x), y as Float32Array, N, C, L, weight && dense(weight), mean as Float32Array, variance as Float32Array, eps, residual);
     },
   };
 }

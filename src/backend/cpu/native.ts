@@ -49,6 +49,10 @@ interface Addon {
   batchNormBackward?(g: Float32Array, x: Float32Array, N: number, C: number, L: number, w: Float32Array | null, mean: Float32Array, variance: Float32Array, eps: number,
     dx: Float32Array, dw: Float32Array, db: Float32Array): void;
   swapBlocks?(src: Float32Array, A: number, B: number, P: number, bias: Float32Array | null, dst: Float32Array, sums: Float32Array | null): void;
+  batchNormRelu?(x: Float32Array, N: number, C: number, L: number, w: Float32Array | null, b: Float32Array | null, eps: number, y: Float32Array, mean: Float32Array,
+    variance: Float32Array, residual: Float32Array | null): void;
+  batchNormReluBackward?(g: Float32Array, x: Float32Array, y: Float32Array, N: number, C: number, L: number, w: Float32Array | null, mean: Float32Array, variance: Float32Array,
+    eps: number, dx: Float32Array, dw: Float32Array, db: Float32Array, dres: Float32Array | null): void;
   // Direct convolution with one group (native/conv.h), absent from an addon built before it.
   conv2d?(x: Float32Array, N: number, C: number, H: number, W: number, weight: Float32Array, O: number, bias: Float32Array | null, window: Float64Array, y: Float32Array): void;
   conv2dBackward?(g: Float32Array, x: Float32Array, weight: Float32Array, N: number, C: number, H: number, W: number, O: number, window: Float64Array,
@@ -237,7 +241,8 @@ export class NativeKernels implements CpuKernels {
   /** The native image loops (see image.ts), or null where the addon predates them. */
   imageLoops(): ImageLoops | null {
     const k = this.k;
-    if (!k.im2col || !k.im2row || !k.col2im || !k.pool2d || !k.pool2dBackward || !k.batchNorm || !k.batchNormBackward || !k.swapBlocks) return null;
+    if (!k.im2col || !k.im2row || !k.col2im || !k.pool2d || !k.pool2dBackward || !k.batchNorm || !k.batchNormBackward || !k.swapBlocks || !k.batchNormRelu ||
+      !k.batchNormReluBackward) return null;
     const meta = (w: Window2d) => Float64Array.of(...w.kernel, ...w.stride, ...w.padding, ...w.dilation, ...w.out);
     const P = (w: Window2d) => w.out[0] * w.out[1];
     const conv = k.conv2d && k.conv2dBackward ? {
@@ -281,6 +286,16 @@ export class NativeKernels implements CpuKernels {
         const dx = uninit(x.length), dweight = new Float32Array(C), dbias = new Float32Array(C);
         k.batchNormBackward!(g, x, N, C, L, w, mean, variance, eps, dx, dweight, dbias);
         return { dx, dweight, dbias };
+      },
+      batchNormRelu(x, N, C, L, w, b, eps, residual) {
+        const y = uninit(x.length), mean = new Float32Array(C), variance = new Float32Array(C);
+        k.batchNormRelu!(x, N, C, L, w, b, eps, y, mean, variance, residual);
+        return { y, mean, var: variance };
+      },
+      batchNormReluBackward(g, x, y, N, C, L, w, mean, variance, eps, residual) {
+        const dx = uninit(x.length), dweight = new Float32Array(C), dbias = new Float32Array(C), dresidual = residual ? uninit(x.length) : null;
+        k.batchNormReluBackward!(g, x, y, N, C, L, w, mean, variance, eps, dx, dweight, dbias, dresidual);
+        return { dx, dweight, dbias, dresidual };
       },
       swapBlocks(src, A, B, P, bias, sums, out) {
         const dst = out ?? uninit(A * B * P), total = sums ? new Float32Array(B) : null;

@@ -146,7 +146,7 @@ function forEachTap(w: Window2d, H: number, W: number, i: number, j: number, fn:
 
 /** Creates the reference backend. */
 export function createReferenceBackend(): Backend {
-  return {
+  const backend: Backend = {
     name: 'cpu-reference',
     upload: (data, dtype) => {
       const out = allocArray(dtype, data.length);
@@ -474,6 +474,19 @@ export function createReferenceBackend(): Backend {
       }
       return { dx, dweight, dbias };
     },
+    batchNormRelu(x, weight, bias, eps, residual) {
+      const r = backend.batchNorm!(x, weight, bias, eps) as { y: TypedArray; mean: TypedArray; var: TypedArray };
+      const R = residual && readView(residual, residual.dtype);
+      for (let i = 0; i < r.y.length; i++) { const v = r.y[i]! + (R ? R[i]! : 0); r.y[i] = v > 0 ? v : 0; }
+      return r;
+    },
+    batchNormReluBackward(g, x, y, weight, mean, variance, eps, residual) {
+      const G = readView(g, g.dtype), Y = y as TypedArray;
+      const masked = allocArray(g.dtype, G.length);
+      for (let i = 0; i < G.length; i++) masked[i] = Y[i]! > 0 ? G[i]! : 0;
+      const view = { buf: masked, dtype: g.dtype, shape: g.shape, strides: contiguousStrides(g.shape), offset: 0 };
+      return { ...backend.batchNormBackward!(view, x, weight, mean, variance, eps), dresidual: residual ? masked : null };
+    },
     adamw(param, grad, m, v, size, o: AdamWStep) {
       const p = param as TypedArray, g = readView(grad, grad.dtype), M = m as TypedArray, V = v as TypedArray;
       const bc1 = 1 - Math.pow(o.beta1, o.step), bc2 = 1 - Math.pow(o.beta2, o.step);
@@ -485,6 +498,7 @@ export function createReferenceBackend(): Backend {
       }
     },
   };
+  return backend;
 }
 
 /** A float64 accumulator as a new array of `dtype`. */

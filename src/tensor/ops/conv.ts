@@ -7,7 +7,7 @@ import { noGrad, record } from '../autograd.js';
 import { ShapeError, fmt } from '../shape.js';
 import { fromKernel, type Tensor } from '../tensor.js';
 import { fromArray, rand } from './creation.js';
-import { add, div, ge, mul, sqrt, sub } from './elementwise.js';
+import { add, div, ge, mul, relu, sqrt, sub } from './elementwise.js';
 import { matmul } from './linalg.js';
 import { max, mean } from './reduce.js';
 import { contiguous, expand, gather, indexSelect, permute, reshape } from './shape.js';
@@ -219,15 +219,40 @@ export interface BatchNormOptions {
   /** Weight of the new batch in the running statistics' update (default 0.1). */
   momentum?: number;
   eps?: number;
+  /**
+   * Apply a ReLU to the result, after adding `residual` when given: relu(batchNorm(x) + residual), the end of a
+   * residual block (and relu(batchNorm(x)) the middle of one), in one fused pass where the backend has it.
+   */
+  relu?: boolean;
+  /** Added before the ReLU (with `relu` only): a tensor of x's shape. */
+  residual?: Tensor | null;
 }
 
 /**
  * Batch normalisation of x [N, C, ...] per channel (Ioffe & Szegedy 2015), as torch.nn.functional.batch_norm: in
  * training mode by the batch's mean and biased variance over all but the channel axis, and the running statistics
  * move towards the batch's (the variance unbiased): running = (1 - momentum)·running + momentum·batch. In evaluation
- * the running statistics normalise, or the batch's when there are none. Then y = x̂·weight + bias.
+ * the running statistics normalise, or the batch's when there are none. Then y = x̂·weight + bias, and with `relu`,
+ * relu(y + residual).
  */
 export function batchNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, opts: BatchNormOptions = {}): Tensor {
+  const { relu: withRelu = false, residual = null } = opts;
+  if (residual && !withRelu) throw new ShapeError('batchNorm: a residual is added before the ReLU, so it needs relu: true');
+  if (residual && (residual.rank !== x.rank || residual.shape.some((d, i) => d !== x.shape[i]))) {
+    throw new ShapeError(`batchNorm: residual ${fmt(residual.shape)} must have the input's shape ${fmt(x.shape)}`);
+  }
+  const backend = x.backend;
+  const fused = withRelu && opts.training && x.rank >= 2 && backend.batchNormRelu && backend.batchNormReluBackward &&
+    [weight, bias, residual].every((t) => !t || t.dtype === x.dtype);
+  if (withRelu && !fused) {
+    const y = batchNorm(x, weight, bias, { ...opts, relu: false, residual: null });
+    return relu(residual ? add(y, residual) : y);
+  }
+  return batchNormWith(x, weight, bias, opts, fused ? { residual } : null);
+}
+
+/** batchNorm, with `act` through the fused batch norm + residual + ReLU kernels (training mode only). */
+function batchNormWith(x: Tensor, weight: Tensor | null, bias: Tensor | null, opts: BatchNormOptions, act: { residual: Tensor | null } | null): Tensor {
   const { runningMean = null, runningVar = null, training = false, momentum = 0.1, eps = 1e-5 } = opts;
   if (x.rank < 2) throw new ShapeError(`batchNorm: input must be [N, C, ...], got ${fmt(x.shape)}`);
   const [N, C] = x.shape as [number, number];
@@ -247,7 +272,9 @@ export function batchNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
   if (N * L <= 1) throw new ShapeError(`batchNorm: expected more than one value per channel in training mode, got input ${fmt(x.shape)}`);
   const backend = x.backend;
   let y: Tensor, batchMean: Tensor, batchVar: Tensor;
-  if (backend.batchNorm && backend.batchNormBackward) {
+  if (act) {
+    ({ y, mean: batchMean, var: batchVar } = fusedBatchNormRelu(x3, weight, bias, eps, act.residual && reshape(act.residual, [N, C, L])));
+  } else if (backend.batchNorm && backend.batchNormBackward) {
     ({ y, mean: batchMean, var: batchVar } = fusedBatchNorm(x3, weight, bias, eps));
   } else {
     batchMean = mean(x3, [0, 2], true);
@@ -280,6 +307,22 @@ function fusedBatchNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, e
     const grads = backend.batchNormBackward!(g.view, xd.view, weight?.detach().view ?? null, r.mean, r.var, eps);
     const wrap = (buf: object, s: readonly number[]) => fromKernel('batchNorm backward', buf, s, x.dtype, backend);
     return [wrap(grads.dx, x.shape), ...(weight ? [wrap(grads.dweight, [C])] : []), ...(bias ? [wrap(grads.dbias, [C])] : [])];
+  });
+  return { y, mean, var: variance };
+}
+
+/** relu(batchNorm(x) + residual) of x [N, C, L] in training mode through the backend's fused kernels. */
+function fusedBatchNormRelu(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, residual: Tensor | null): { y: Tensor; mean: Tensor; var: Tensor } {
+  const backend = x.backend;
+  const xd = x.detach(), C = x.shape[1]!;
+  const r = backend.batchNormRelu!(xd.view, weight?.detach().view ?? null, bias?.detach().view ?? null, eps, residual?.detach().view ?? null);
+  const mean = fromKernel('batchNormRelu', r.mean, [C], x.dtype, backend), variance = fromKernel('batchNormRelu', r.var, [C], x.dtype, backend);
+  const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : []), ...(residual ? [residual] : [])];
+  const y = record('batchNormRelu', fromKernel('batchNormRelu', r.y, x.shape, x.dtype, backend), inputs, (g) => {
+    const grads = backend.batchNormReluBackward!(g.view, xd.view, r.y, weight?.detach().view ?? null, r.mean, r.var, eps, residual !== null);
+    const wrap = (buf: object, s: readonly number[]) => fromKernel('batchNormRelu backward', buf, s, x.dtype, backend);
+    return [wrap(grads.dx, x.shape), ...(weight ? [wrap(grads.dweight, [C])] : []), ...(bias ? [wrap(grads.dbias, [C])] : []),
+      ...(residual ? [wrap(grads.dresidual!, x.shape)] : [])];
   });
   return { y, mean, var: variance };
 }
