@@ -25,7 +25,35 @@
 // Images are independent: threads take whole images (the weight gradient keeps a partial sum per thread), and every
 // grid lives in the thread's own scratch, an image (or a few, for the weight gradient) at a time, so it stays in L2.
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 namespace conv {
+
+// Short rows (7 to 30 floats here) copied with whole vectors and a masked last one: memcpy's call and size dispatch
+// cost more than the copy, and these rows are most of the grid building.
+#if defined(__AVX512F__)
+static inline __mmask16 tailMask(long n) { return static_cast<__mmask16>((1u << n) - 1); }
+/** dst[0:n] = src[0:n] + add. */
+static inline void copyRow(float* dst, const float* src, long n, float add = 0.0f) {
+  const __m512 a = _mm512_set1_ps(add);
+  long i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, _mm512_add_ps(_mm512_loadu_ps(src + i), a));
+  if (i < n) _mm512_mask_storeu_ps(dst + i, tailMask(n - i), _mm512_add_ps(_mm512_maskz_loadu_ps(tailMask(n - i), src + i), a));
+}
+static inline void zeroRow(float* dst, long n) {
+  long i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, _mm512_setzero_ps());
+  if (i < n) _mm512_mask_storeu_ps(dst + i, tailMask(n - i), _mm512_setzero_ps());
+}
+#else
+static inline void copyRow(float* dst, const float* src, long n, float add = 0.0f) {
+  if (add == 0.0f) std::memcpy(dst, src, sizeof(float) * n);
+  else for (long i = 0; i < n; i++) dst[i] = src[i] + add;
+}
+static inline void zeroRow(float* dst, long n) { std::memset(dst, 0, sizeof(float) * n); }
+#endif
 
 static inline long floorDiv(long a, long b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 static inline long ceilDiv(long a, long b) { return -floorDiv(-a, b); }
@@ -60,12 +88,12 @@ struct Axis {
   }
 };
 
-/** A scratch array per thread and purpose, kept at the largest size asked for. */
+/** A scratch array per thread and purpose, 64-byte aligned (rows of whole vectors never split a cache line), kept at the largest size asked for. */
 static float* scratch(int slot, size_t n) {
   thread_local std::vector<float> bufs[7];
   std::vector<float>& b = bufs[slot];
-  if (b.size() < n) b.assign(n, 0.0f);
-  return b.data();
+  if (b.size() < n + 16) b.assign(n + 16, 0.0f);
+  return reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(b.data()) + 63) & ~static_cast<uintptr_t>(63));
 }
 
 /**
@@ -76,8 +104,10 @@ static float* scratch(int slot, size_t n) {
 static void buildGrid(const float* x, long C, const Axis& ah, const Axis& aw, float* grid, long slack) {
   const long Hg = ah.grid, Wg = aw.grid, S = Hg * Wg, npw = aw.nph();
   const bool split2 = aw.s == 2;
-  // A padded input row for the split: Wp = W + 2·pw elements, read up to 2·Wg + 1 (+ a vector).
-  const long rowLen = std::max(aw.in + 2 * aw.p, 2 * Wg + 2) + 2 * VL;
+  // A padded input row for the split (W + 2·pw elements, read up to 2·roundUp(Wg, VL) + a vector), then room for
+  // its even and odd halves.
+  const long padW = roundUp(Wg, VL) + VL;
+  const long rowLen = std::max(aw.in + 2 * aw.p, 2 * padW) + 2 * VL + 2 * padW;
   float* rowp = split2 ? scratch(6, static_cast<size_t>(rowLen)) : nullptr;
   if (split2) std::memset(rowp, 0, sizeof(float) * rowLen);
   for (long c = 0; c < C; c++) {
@@ -95,26 +125,22 @@ static void buildGrid(const float* x, long C, const Axis& ah, const Axis& aw, fl
         const float* src = plane + (u * ah.s + rh - ah.p) * aw.in;
         if (split2) {
           // rowp[t] = x[t - pw] (zeros around), then phase r's row v = rowp[2v + r].
-          std::memcpy(rowp + aw.p, src, sizeof(float) * aw.in);
-          float* r0 = dst + u * Wg;
-          float* r1 = npw > 1 ? dst + S + u * Wg : nullptr;
-          const long first = aw.phases[0];
-          long v = 0;
-          for (; v + VL <= Wg; v += VL) {
+          copyRow(rowp + aw.p, src, aw.in);
+          // Whole vectors into the row buffer's two halves (past Wg too: rows are often shorter than a vector), then
+          // the rows' Wg elements out. The phases are {0} or {0, 1}: tap 0 is always in phase 0.
+          float* ev = rowp + rowLen - 2 * padW, * od = ev + padW;
+          for (long v = 0; v < Wg; v += VL) {
             const vf a = loadu(rowp + 2 * v), b = loadu(rowp + 2 * v + VL);
             vi even, odd;
             for (int i = 0; i < VL; i++) {
               even[i] = 2 * i;
               odd[i] = 2 * i + 1;
             }
-            const vf e = __builtin_shuffle(a, b, even), o = __builtin_shuffle(a, b, odd);
-            storeu(r0 + v, first == 0 ? e : o);
-            if (r1) storeu(r1 + v, o);
+            storeu(ev + v, __builtin_shuffle(a, b, even));
+            storeu(od + v, __builtin_shuffle(a, b, odd));
           }
-          for (; v < Wg; v++) {
-            r0[v] = rowp[2 * v + first];
-            if (r1) r1[v] = rowp[2 * v + 1];
-          }
+          copyRow(dst + u * Wg, ev, Wg);
+          if (npw > 1) copyRow(dst + S + u * Wg, od, Wg);
           continue;
         }
         for (long pw = 0; pw < npw; pw++) {
@@ -123,9 +149,13 @@ static void buildGrid(const float* x, long C, const Axis& ah, const Axis& aw, fl
           const long rw = aw.phases[pw];
           float* row = dst + pw * S + u * Wg;
           const float* s0 = src + rw - aw.p;
+          if (aw.s == 1) {
+            zeroRow(row, Wg);
+            copyRow(row + vlo, s0 + vlo, vhi - vlo);
+            continue;
+          }
           for (long v = 0; v < vlo; v++) row[v] = 0.0f;
-          if (aw.s == 1) std::memcpy(row + vlo, s0 + vlo, sizeof(float) * (vhi - vlo));
-          else for (long v = vlo; v < vhi; v++) row[v] = s0[v * aw.s];
+          for (long v = vlo; v < vhi; v++) row[v] = s0[v * aw.s];
           for (long v = vhi; v < Wg; v++) row[v] = 0.0f;
         }
       }
@@ -198,7 +228,7 @@ struct Tile { int R, V; };
  * Cycles per k of an r × v tile, as measured on AVX-512: two FMAs a cycle, or its loads (broadcasts are cheap, the
  * unaligned vectors split cache lines), plus a cycle of loop overhead; big tiles win, tall ones (R = 8) most.
  */
-static inline double tileCycles(long r, long v) { return std::max(static_cast<double>(r * v) / 2, static_cast<double>(r + 3 * v) / 2) + 1; }
+static inline double tileCycles(long r, long v) { return std::max(static_cast<double>(r * v) / 2, static_cast<double>(r + 4 * v) / 2) + 1; }
 
 /** The tile that minimises the estimated cycles for M rows and Q pixels, edges included. */
 static Tile pickShiftTile(long M, long Q) {
@@ -296,8 +326,7 @@ static void forward(const float* x, long N, long C, long H, long W, const float*
         const float add = bias ? bias[o] : 0.0f;
         float* dst = y + (n * O + o) * P;
         const float* src = T + o * Qp;
-        for (long i = 0; i < w.Ho; i++, dst += w.Wo, src += Wg)
-          for (long j = 0; j < w.Wo; j++) dst[j] = src[j] + add;
+        for (long i = 0; i < w.Ho; i++, dst += w.Wo, src += Wg) copyRow(dst, src, w.Wo, add);
       }
     }
   });
@@ -454,11 +483,8 @@ static void weightGrad(const float* g, const float* x, long N, long C, long H, l
             continue;
           }
           const float* src = gn + o * P;
-          for (long u = 0; u < w.Ho; u++) {
-            std::memcpy(row + u * Wg, src + u * w.Wo, sizeof(float) * w.Wo);
-            for (long v = w.Wo; v < Wg; v++) row[u * Wg + v] = 0.0f;
-          }
-          for (long q = Q; q < Qp; q++) row[q] = 0.0f;
+          zeroRow(row, Qp);
+          for (long u = 0; u < w.Ho; u++) copyRow(row + u * Wg, src + u * w.Wo, w.Wo);
         }
       }
       if (!dweight) continue;
@@ -583,7 +609,7 @@ static void inputGrad(const float* g, const float* weight, long N, long C, long 
       for (long o = 0; o < O; o++)
         for (long i = 0; i < w.Ho; i++) {
           const long z = bh.at(i);
-          if (z >= 0 && z < Hgp) std::memcpy(gp + o * Sg + z * Wgp + bw.at(j0), gn + (o * w.Ho + i) * w.Wo + j0, sizeof(float) * (j1 - j0));
+          if (z >= 0 && z < Hgp) copyRow(gp + o * Sg + z * Wgp + bw.at(j0), gn + (o * w.Ho + i) * w.Wo + j0, j1 - j0);
         }
       float* dn = dx + n * C * H * W;
       if (!covered) std::memset(dn, 0, sizeof(float) * C * H * W);
@@ -596,7 +622,7 @@ static void inputGrad(const float* g, const float* weight, long N, long C, long 
           for (long u = 0; u < j.U; u++) {
             float* row = plane + ((j.ph->u0 + u) * w.sh + rh - w.ph) * W + (j.pw->u0 * w.sw + rw - w.pw);
             const float* s = src + u * Wgp;
-            if (w.sw == 1) std::memcpy(row, s, sizeof(float) * j.V);
+            if (w.sw == 1) copyRow(row, s, j.V);
             else for (long v = 0; v < j.V; v++) row[v * w.sw] = s[v];
           }
         }

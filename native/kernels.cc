@@ -1297,8 +1297,18 @@ static void col2im(const float* cols, long N, long C, long H, long W, const Wind
  * Output columns whose windows lie inside the plane go tap by tap across the whole row (independent outputs, so the
  * compare-and-select chains of neighbouring outputs overlap); the edges take the bounds-checked loop.
  */
+static inline float rowSum(const float* row, long L);
+
 static void pool2d(int kind, const float* x, long planes, long H, long W, const Window& w, float* y, int32_t* argmax) {
   const long P = w.Ho * w.Wo;
+  if (kind == 1 && P == 1 && w.kh == H && w.kw == W && w.ph == 0 && w.pw == 0) {
+    // Global average pooling (a ResNet's head): one vector sum per plane.
+    const float inv = 1.0f / static_cast<float>(H * W);
+    parallelFor(planes, 1, planes * H * W, [&](long p0, long p1) {
+      for (long p = p0; p < p1; p++) y[p] = rowSum(x + p * H * W, H * W) * inv;
+    });
+    return;
+  }
   const float inv = 1.0f / static_cast<float>(w.kh * w.kw);
   const long spanW = (w.kw - 1) * w.dw, spanH = (w.kh - 1) * w.dh;
   const long jIn0 = std::min(w.Wo, (w.pw + w.sw - 1) / w.sw);
@@ -1374,6 +1384,12 @@ static void pool2d(int kind, const float* x, long planes, long H, long W, const 
 static void pool2dBackward(int kind, const float* g, long planes, long H, long W, const Window& w, const int32_t* argmax, float* dx) {
   const long P = w.Ho * w.Wo;
   const float inv = 1.0f / static_cast<float>(w.kh * w.kw);
+  if (kind == 1 && P == 1 && w.kh == H && w.kw == W && w.ph == 0 && w.pw == 0) {
+    parallelFor(planes, 1, planes * H * W, [&](long p0, long p1) {
+      for (long p = p0; p < p1; p++) std::fill(dx + p * H * W, dx + (p + 1) * H * W, g[p] * inv);
+    });
+    return;
+  }
   parallelFor(planes, 1, planes * P * (kind == 0 ? 1 : w.kh * w.kw), [&](long p0, long p1) {
     for (long p = p0; p < p1; p++) {
       float* plane = dx + p * H * W;
@@ -1400,8 +1416,29 @@ static void pool2dBackward(int kind, const float* g, long planes, long H, long W
   });
 }
 
-/** Σ row[0:L] in float vector lanes (then across them). */
-static inline float rowSum(const float* row, long L) {
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+/** The first n (< VL) floats at p, the other lanes `fill`: a masked load where the ISA has one. */
+static inline vf loadTail(const float* p, long n, float fill) {
+#if defined(__AVX512F__)
+  return reinterpret_cast<vf>(_mm512_mask_loadu_ps(_mm512_set1_ps(fill), static_cast<__mmask16>((1u << n) - 1), p));
+#else
+  return loadPartial(p, static_cast<int>(n), fill);
+#endif
+}
+/** Stores the first n (< VL) lanes of v at p. */
+static inline void storeTail(float* p, vf v, long n) {
+#if defined(__AVX512F__)
+  _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1), reinterpret_cast<__m512>(v));
+#else
+  storePartial(p, v, static_cast<int>(n));
+#endif
+}
+
+/** Σ row[0:L] in float vector lanes (lane by lane: a row's own rounding). */
+static inline vf rowSumV(const float* row, long L) {
   vf s0 = vf{}, s1 = vf{};
   long l = 0;
   for (; l + 2 * VL <= L; l += 2 * VL) {
@@ -1409,12 +1446,14 @@ static inline float rowSum(const float* row, long L) {
     s1 += loadu(row + l + VL);
   }
   for (; l + VL <= L; l += VL) s0 += loadu(row + l);
-  if (l < L) s1 += loadPartial(row + l, static_cast<int>(L - l), 0.0f);
-  return hsum(s0 + s1);
+  if (l < L) s1 += loadTail(row + l, L - l, 0.0f);
+  return s0 + s1;
 }
+/** Σ row[0:L] in float vector lanes, then across them. */
+static inline float rowSum(const float* row, long L) { return hsum(rowSumV(row, L)); }
 
 /** Σ (row[0:L] - m)² in float vector lanes. */
-static inline float rowSquares(const float* row, long L, float m) {
+static inline vf rowSquaresV(const float* row, long L, float m) {
   const vf mv = splat(m);
   vf s0 = vf{}, s1 = vf{};
   long l = 0;
@@ -1428,69 +1467,48 @@ static inline float rowSquares(const float* row, long L, float m) {
     s0 += d * d;
   }
   if (l < L) {
-    const vf d = loadPartial(row + l, static_cast<int>(L - l), m) - mv;
+    const vf d = loadTail(row + l, L - l, m) - mv;
     s1 += d * d;
   }
-  return hsum(s0 + s1);
+  return s0 + s1;
 }
 
-/** out[0:L] = row·k + shift. */
-static inline void rowAffine(const float* row, float* out, long L, float k, float shift) {
+/** out[0:L] = row·k + shift, or with `relu` max(row·k + shift (+ res), 0), the ReLU's NaN to 0 (as the unary relu). */
+static inline void rowAffine(const float* row, const float* res, float* out, long L, float k, float shift, bool relu) {
   const vf kv = splat(k), sv = splat(shift);
+  auto one = [&](vf v, const float* r, long n) {
+    if (r) v += n == VL ? loadu(r) : loadTail(r, n, 0.0f);
+    return relu ? (v > 0.0f ? v : vf{}) : v;
+  };
   long l = 0;
-  for (; l + VL <= L; l += VL) storeu(out + l, loadu(row + l) * kv + sv);
-  for (; l < L; l++) out[l] = row[l] * k + shift;
-}
-
-/** out[0:L] = max(row·k + shift (+ res), 0), the ReLU's NaN to 0 (as the unary relu). */
-static inline void rowAffineRelu(const float* row, const float* res, float* out, long L, float k, float shift) {
-  const vf kv = splat(k), sv = splat(shift);
-  long l = 0;
-  if (res) {
-    for (; l + VL <= L; l += VL) {
-      const vf v = loadu(row + l) * kv + sv + loadu(res + l);
-      storeu(out + l, v > 0.0f ? v : vf{});
-    }
-    for (; l < L; l++) {
-      const float v = row[l] * k + shift + res[l];
-      out[l] = v > 0.0f ? v : 0.0f;
-    }
-    return;
-  }
-  for (; l + VL <= L; l += VL) {
-    const vf v = loadu(row + l) * kv + sv;
-    storeu(out + l, v > 0.0f ? v : vf{});
-  }
-  for (; l < L; l++) {
-    const float v = row[l] * k + shift;
-    out[l] = v > 0.0f ? v : 0.0f;
-  }
+  for (; l + VL <= L; l += VL) storeu(out + l, one(loadu(row + l) * kv + sv, res ? res + l : nullptr, VL));
+  if (l < L) storeTail(out + l, one(loadTail(row + l, L - l, 0.0f) * kv + sv, res ? res + l : nullptr, L - l), L - l);
 }
 
 /**
- * Training-mode batch norm of x [N, C, L]: per channel the mean and biased variance (two passes, vector lanes in
- * float, rows added in double), then the affine map. A channel's N rows stay in cache across its three passes.
- * With `relu`, y = relu(x̂·w + b + res) (res [N, C, L] or null): a residual block's end in the same passes.
+ * Training-mode batch norm of x [N, C, L]: per channel the mean and biased variance (two passes, each row in float
+ * vector lanes, rows added in double), then the affine map. A channel's N rows stay in cache across its
+ * three passes. With `relu`, y = relu(x̂·w + b + res) (res [N, C, L] or null): a residual block's end in the same
+ * passes.
  */
 static void batchNorm(const float* x, long N, long C, long L, const float* w, const float* b, float eps, float* y, float* mean, float* var,
                       const float* res = nullptr, bool relu = false) {
   parallelFor(C, 1, C * N * L * 3, [&](long c0, long c1) {
     for (long c = c0; c < c1; c++) {
       double s = 0;
-      for (long n = 0; n < N; n++) s += rowSum(x + (n * C + c) * L, L);
+      for (long n = 0; n < N; n++) s += hsum(rowSumV(x + (n * C + c) * L, L));
       const double mu = s / static_cast<double>(N * L);
-      double v = 0;
+      double v2 = 0;
       const float m = static_cast<float>(mu);
-      for (long n = 0; n < N; n++) v += rowSquares(x + (n * C + c) * L, L, m);
-      v /= static_cast<double>(N * L);
+      for (long n = 0; n < N; n++) v2 += hsum(rowSquaresV(x + (n * C + c) * L, L, m));
+      const double v = v2 / static_cast<double>(N * L);
       mean[c] = static_cast<float>(mu);
       var[c] = static_cast<float>(v);
       const float k = static_cast<float>((w ? w[c] : 1.0f) / std::sqrt(v + eps));
       const float shift = static_cast<float>((b ? b[c] : 0.0f) - mu * k);
       for (long n = 0; n < N; n++) {
         const long o = (n * C + c) * L;
-        if (relu) rowAffineRelu(x + o, res ? res + o : nullptr, y + o, L, k, shift);
-        else rowAffine(x + o, y + o, L, k, shift);
+        rowAffine(x + o, res ? res + o : nullptr, y + o, L, k, shift, relu);
       }
     }
   });
@@ -1498,30 +1516,33 @@ static void batchNorm(const float* x, long N, long C, long L, const float* w, co
 
 /**
  * Batch norm's gradients. With the output `yout` of a batchNorm with relu, g is first masked by yout > 0 (the ReLU's
- * gradient), into `dres` when given (the residual's gradient), else into a row scratch per task.
+ * gradient), into `dres` when given (the residual's gradient), else into a scratch channel per task, which the
+ * second pass reads back from cache.
  */
 static void batchNormBackward(const float* g, const float* x, long N, long C, long L, const float* w, const float* mean, const float* var, float eps,
                               float* dx, float* dw, float* db, const float* yout = nullptr, float* dres = nullptr) {
   const double M = static_cast<double>(N * L);
   parallelFor(C, 1, C * N * L * 3, [&](long c0, long c1) {
-    // The masked gradient of one channel, when there is no dres to hold it.
     std::vector<float> own(yout && !dres ? static_cast<size_t>(N * L) : 0);
     for (long c = c0; c < c1; c++) {
       const float mu = mean[c];
       const double rs = 1.0 / std::sqrt(static_cast<double>(var[c]) + eps);
-      double sg = 0, sgx = 0;
+      double sumG = 0, sumGX = 0;
       const vf muv = splat(mu);
+      // The (masked) gradient's row n of this channel.
+      auto gRow = [&](long n) -> const float* {
+        return !yout ? g + (n * C + c) * L : dres ? dres + (n * C + c) * L : own.data() + n * L;
+      };
       for (long n = 0; n < N; n++) {
-        const float* gr = g + (n * C + c) * L;
-        const float* xr = x + (n * C + c) * L;
+        const long o = (n * C + c) * L;
         if (yout) {
-          float* m = dres ? dres + (n * C + c) * L : own.data() + n * L;
-          const float* yr = yout + (n * C + c) * L;
+          float* m = const_cast<float*>(gRow(n));
           long l = 0;
-          for (; l + VL <= L; l += VL) storeu(m + l, loadu(yr + l) > 0.0f ? loadu(gr + l) : vf{});
-          for (; l < L; l++) m[l] = yr[l] > 0.0f ? gr[l] : 0.0f;
-          gr = m;
+          for (; l + VL <= L; l += VL) storeu(m + l, loadu(yout + o + l) > 0.0f ? loadu(g + o + l) : vf{});
+          if (l < L) storeTail(m + l, loadTail(yout + o + l, L - l, 0.0f) > 0.0f ? loadTail(g + o + l, L - l, 0.0f) : vf{}, L - l);
         }
+        const float* gr = gRow(n);
+        const float* xr = x + o;
         vf a = vf{}, bsum = vf{};
         long l = 0;
         for (; l + VL <= L; l += VL) {
@@ -1530,27 +1551,26 @@ static void batchNormBackward(const float* g, const float* x, long N, long C, lo
           bsum += gv * (loadu(xr + l) - muv);
         }
         if (l < L) {
-          const vf gv = loadPartial(gr + l, static_cast<int>(L - l), 0.0f);
+          const vf gv = loadTail(gr + l, L - l, 0.0f);
           a += gv;
-          bsum += gv * (loadPartial(xr + l, static_cast<int>(L - l), mu) - muv);
+          bsum += gv * (loadTail(xr + l, L - l, mu) - muv);
         }
-        sg += hsum(a);
-        sgx += hsum(bsum);
+        sumG += hsum(a);
+        sumGX += hsum(bsum);
       }
-      sgx *= rs;
-      db[c] = static_cast<float>(sg);
-      dw[c] = static_cast<float>(sgx);
+      sumGX *= rs;
+      db[c] = static_cast<float>(sumG);
+      dw[c] = static_cast<float>(sumGX);
       // dx = k·(g - mean(g) - x̂·mean(g·x̂)) with k = weight·rstd, as k·g + b·x + d
-      const double k = (w ? w[c] : 1.0f) * rs, bx = -k * rs * sgx / M, d = -k * sg / M - bx * mu;
-      const float kf = static_cast<float>(k), bf = static_cast<float>(bx), df = static_cast<float>(d);
-      const vf kv = splat(kf), bv = splat(bf), dv = splat(df);
+      const double k = (w ? w[c] : 1.0f) * rs, bx = -k * rs * sumGX / M, d = -k * sumG / M - bx * mu;
+      const vf kv = splat(static_cast<float>(k)), bv = splat(static_cast<float>(bx)), dv = splat(static_cast<float>(d));
       for (long n = 0; n < N; n++) {
-        const float* gr = yout ? (dres ? dres + (n * C + c) * L : own.data() + n * L) : g + (n * C + c) * L;
+        const float* gr = gRow(n);
         const float* xr = x + (n * C + c) * L;
         float* out = dx + (n * C + c) * L;
         long l = 0;
         for (; l + VL <= L; l += VL) storeu(out + l, kv * loadu(gr + l) + bv * loadu(xr + l) + dv);
-        for (; l < L; l++) out[l] = kf * gr[l] + bf * xr[l] + df;
+        if (l < L) storeTail(out + l, kv * loadTail(gr + l, L - l, 0.0f) + bv * loadTail(xr + l, L - l, 0.0f) + dv, L - l);
       }
     }
   });
