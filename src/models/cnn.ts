@@ -130,8 +130,10 @@ export class LeNet5 extends ImageClassifier {
   layers(): Module[] { return [this.conv1, this.conv2, this.fc1, this.fc2, this.fc3]; }
   protected layerForward(i: number, x: Tensor): Tensor {
     switch (i) {
-      case 0: return ops.maxPool2d(ops.relu(this.conv1.forward(x)), 2); // (N, 6, S/2, S/2)
-      case 1: return ops.maxPool2d(ops.relu(this.conv2.forward(x)), 2); // (N, 16, 5, 5) at S = 28
+      // relu(maxPool(x)) is maxPool(relu(x)), values and gradients (ReLU is monotone; a window with no positive
+      // element passes no gradient either way), on a quarter of the elements.
+      case 0: return ops.relu(ops.maxPool2d(this.conv1.forward(x), 2)); // (N, 6, S/2, S/2)
+      case 1: return ops.relu(ops.maxPool2d(this.conv2.forward(x), 2)); // (N, 16, 5, 5) at S = 28
       case 2: return ops.relu(this.fc1.forward(ops.flatten(x, 1))); // (N, 120)
       case 3: return ops.relu(this.fc2.forward(x)); // (N, 84)
       default: return this.fc3.forward(x); // (N, classes)
