@@ -205,7 +205,7 @@ function evaluations(out: string, metric: string): Record<string, number>[] {
 
 const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
 
-async function quality(args: string[]): Promise<BenchRow[]> {
+async function quality(args: string[], save: (rows: BenchRow[]) => void): Promise<BenchRow[]> {
   const budgets: Budgets = {
     bertSteps: Number(flag(args, 'bert-steps', '2000')), gptSteps: Number(flag(args, 'gpt-steps', '2000')),
     w2vEpochs: Number(flag(args, 'w2v-epochs', '5')), dupeFactor: Number(flag(args, 'dupe-factor', '2')),
@@ -261,6 +261,8 @@ async function quality(args: string[]): Promise<BenchRow[]> {
             `scratch's best dev ${t.metric} ${scratchBest.toFixed(4)}; reached in ${reached.length} of ${reach.length} seeds`, null));
         }
         console.error(rows.slice(-3).map((r) => `${r.name}: ${r.value}`).join('\n'));
+        // written after every configuration, so that a long grid stopped part-way keeps the rows it finished
+        save(rows);
       }
     }
   }
@@ -275,10 +277,13 @@ export default async function finetune(args: string[]): Promise<void> {
   const previous = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { results: BenchRow[] }).results : [];
   const isSpeed = (r: BenchRow) => r.name.startsWith('bert-mini-');
   const speedRows = part === 'quality' ? previous.filter(isSpeed) : await speed(args);
-  const qualityRows = part === 'speed' ? [] : await quality(args);
   // quality rows of tasks, sizes or configs not rerun stay from the last run; a rerun row replaces its namesake
-  const rerun = new Set(qualityRows.map((r) => r.name));
-  const rows = [...speedRows, ...previous.filter((r) => !isSpeed(r) && !rerun.has(r.name)), ...qualityRows];
+  const merged = (qualityRows: BenchRow[]) => {
+    const rerun = new Set(qualityRows.map((r) => r.name));
+    return [...speedRows, ...previous.filter((r) => !isSpeed(r) && !rerun.has(r.name)), ...qualityRows];
+  };
+  const qualityRows = part === 'speed' ? [] : await quality(args, (so) => writeResults('finetune', merged(so)));
+  const rows = merged(qualityRows);
   console.table(rows.map(({ name, value, unit, peer_value, ratio }) => ({ name, value, unit, peer_value, ratio })));
   console.log(`wrote ${writeResults('finetune', rows)}`);
 }

@@ -1,5 +1,5 @@
 // Writes a benchmark suite's rows to bench/results/<suite>.json in the shared format.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { choiceIfMade } from './peer.js';
@@ -48,6 +48,8 @@ export function writeResults(suite: string, results: readonly BenchRow[]): strin
   mkdirSync(dir, { recursive: true });
   const path = `${dir}${suite}.json`;
   const peer = choiceIfMade();
-  writeFileSync(path, `${JSON.stringify({ suite, results, machine: machine(), ...(peer ? { peer_openblas: peer } : {}) }, null, 2)}\n`);
+  // through a temporary file and a rename, so that a run stopped while writing leaves the last complete file
+  writeFileSync(`${path}.tmp`, `${JSON.stringify({ suite, results, machine: machine(), ...(peer ? { peer_openblas: peer } : {}) }, null, 2)}\n`);
+  renameSync(`${path}.tmp`, path);
   return path;
 }
