@@ -403,6 +403,10 @@ static void pixelTile(long images, const float* xs, long xImage, const int32_t* 
     for (int v = 0; v < V; v++) storeu(Dt + i * ldd + v * VL, loadu(Dt + i * ldd + v * VL) + acc[i][v]);
 }
 
+using LaneFn = void (*)(long, long, const float*, long, long, const float*, long, const int32_t*, float*, long, int, int);
+struct LTile { int R, J; LaneFn f; };
+static constexpr LTile LANE_TILES[] = {{8, 3, &weightTile<8, 3>}, {6, 4, &weightTile<6, 4>}, {4, 6, &weightTile<4, 6>}};
+
 using PixelFn = void (*)(long, const float*, long, const int32_t*, const float*, long, long, long, long, long, float*, long);
 struct PTile { int R, V; PixelFn f; };
 static constexpr PTile PIXEL_TILES[] = {{16, 1, &pixelTile<16, 1>}, {12, 2, &pixelTile<12, 2>}, {8, 2, &pixelTile<8, 2>}, {8, 3, &pixelTile<8, 3>},
@@ -429,7 +433,17 @@ static void weightGrad(const float* g, const float* x, long N, long C, long H, l
       pt = t;
     }
   }
-  constexpr int LR = 4, LJ = 6;
+  // The lanes kernel's tile: the least padded work over O and K (8 × 3 measured best for O = 16, 6 × 4 for O = 6).
+  LTile lt = LANE_TILES[0];
+  long leastWork = -1;
+  for (const LTile& t : LANE_TILES) {
+    const long work = roundUp(O, t.R) * roundUp(K, t.J);
+    if (leastWork < 0 || work < leastWork) {
+      leastWork = work;
+      lt = t;
+    }
+  }
+  const int LR = lt.R, LJ = lt.J;
   const double lanesCost = static_cast<double>(Qp / VL) * ((O + LR - 1) / LR) * ((K + LJ - 1) / LJ) * tileCycles(LR, LJ);
   const bool pixels = best * static_cast<double>(P) < lanesCost;
   const long Kp = roundUp(K, pixels ? pt.R : LJ), Op = roundUp(O, LR);
@@ -495,8 +509,8 @@ static void weightGrad(const float* g, const float* x, long N, long C, long H, l
       }
       for (long o0 = 0; o0 < O; o0 += LR)
         for (long k0 = 0; k0 < K; k0 += LJ)
-          weightTile<LR, LJ>(nb, Qp, gs + o0 * Qp, gImage, Qp, xs, xImage, off.data() + k0, D + o0 * Kp + k0, Kp,
-                             static_cast<int>(std::min<long>(LR, O - o0)), static_cast<int>(std::min<long>(LJ, K - k0)));
+          lt.f(nb, Qp, gs + o0 * Qp, gImage, Qp, xs, xImage, off.data() + k0, D + o0 * Kp + k0, Kp,
+               static_cast<int>(std::min<long>(LR, O - o0)), static_cast<int>(std::min<long>(LJ, K - k0)));
     }
     for (long o = 0; o < O; o++) partB[t][o] = static_cast<float>(bsum[o]);
   };
