@@ -11,6 +11,7 @@ export * from './checkpoint.js';
 export * from './metrics.js';
 export * from './bleu.js';
 export * from './chrf.js';
+export * from './rouge.js';
 export * from './cove-train.js';
 export * from './image-transfer.js';
 export * from './seq2seq-generate.js';
