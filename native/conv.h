@@ -333,6 +333,132 @@ static void forward(const float* x, long N, long C, long H, long W, const float*
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// The input gradient: per phase of the input, a shifted GEMM of the weight [C, O·taps] with the padded gradient.
+
+/**
+ * One axis of the transposed convolution: per input phase ρ, its taps and the positions u it covers. The padded
+ * gradient's grid holds g at z = i + E - base (E the largest tap shift); `base` drops the leading rows no tap reads.
+ */
+struct BackAxis {
+  long E = 0, base = 0, grid = 0;
+  struct Phase { long rho, u0, u1; std::vector<long> taps; };
+  std::vector<Phase> phases;
+  BackAxis(const Axis& a) {
+    E = a.tmax;
+    long lo = -1, hi = 0;
+    for (long rho = 0; rho < a.s; rho++) {
+      Phase ph{rho, std::max(0L, ceilDiv(a.p - rho, a.s)), floorDiv(a.in + a.p - 1 - rho, a.s) + 1, {}};
+      if (ph.u1 <= ph.u0) continue;
+      for (long t = 0; t < a.k; t++)
+        if ((t * a.d) % a.s == rho) ph.taps.push_back(t);
+      for (long t : ph.taps) {
+        lo = lo < 0 ? ph.u0 + E - a.shift[t] : std::min(lo, ph.u0 + E - a.shift[t]);
+        hi = std::max(hi, ph.u1 + E - a.shift[t]);
+      }
+      phases.push_back(ph);
+    }
+    base = std::max(0L, lo);
+    grid = std::max(hi - base, 1L);
+  }
+  /** Where g's row i lands on the grid (outside [0, grid): no tap reads it). */
+  long at(long i) const { return i + E - base; }
+};
+
+/**
+ * The input gradient's plan for one convolution: per phase pair of the input with taps, its packed weight
+ * [C, O·taps], offsets and output grid; then `image` computes one image's dx from its g.
+ */
+struct InputGradPlan {
+  long C, H, W, O, P, Hgp, Wgp, Sg, j0, j1, gsize = 0, maxT = 1, work = 0;
+  Window w;
+  BackAxis bh, bw;
+  bool covered = true;
+  struct Job { const BackAxis::Phase* ph; const BackAxis::Phase* pw; long K, U, V, Q, Qp; Tile t; std::vector<float> ap; std::vector<int32_t> off; };
+  std::vector<Job> jobs;
+
+  InputGradPlan(const float* weight, long C_, long H_, long W_, long O_, const Window& w_, const Axis& ah, const Axis& aw)
+      : C(C_), H(H_), W(W_), O(O_), P(w_.Ho * w_.Wo), w(w_), bh(ah), bw(aw) {
+    Hgp = bh.grid, Wgp = bw.grid, Sg = Hgp * Wgp;
+    // The columns of g that land on the grid.
+    j0 = std::min(w.Wo, std::max(0L, -bw.at(0)));
+    j1 = std::max(j0, std::min(w.Wo, Wgp - bw.at(0)));
+    long maxRead = 0;
+    for (const auto& ph : bh.phases)
+      for (const auto& pw : bw.phases) {
+        if (ph.taps.empty() || pw.taps.empty()) {
+          covered = false;
+          continue;
+        }
+        Job j{&ph, &pw, O * static_cast<long>(ph.taps.size() * pw.taps.size()), ph.u1 - ph.u0, pw.u1 - pw.u0, 0, 0, {}, {}, {}};
+        j.Q = j.U * Wgp;
+        j.t = pickShiftTile(C, j.Q);
+        j.Qp = roundUp(j.Q, VL);
+        // A [C, K'] with K' = (o, a, b) over the phase's taps: the weight's (o, c, a, b) read per input channel.
+        std::vector<float> a(static_cast<size_t>(C * j.K));
+        j.off.resize(static_cast<size_t>(j.K));
+        long k = 0;
+        for (long o = 0; o < O; o++)
+          for (long ta : ph.taps)
+            for (long tb : pw.taps) {
+              for (long c = 0; c < C; c++) a[c * j.K + k] = weight[((o * C + c) * w.kh + ta) * w.kw + tb];
+              const long at = o * Sg + (ph.u0 + bh.E - ah.shift[ta] - bh.base) * Wgp + (pw.u0 + bw.E - aw.shift[tb] - bw.base);
+              j.off[k++] = static_cast<int32_t>(at);
+              maxRead = std::max(maxRead, at + j.Qp);
+            }
+        j.ap.resize(static_cast<size_t>(C * j.K));
+        packRows(a.data(), C, j.K, j.K, j.t.R, j.ap.data());
+        maxT = std::max(maxT, C * j.Qp);
+        work += C * j.Qp * j.K;
+        jobs.push_back(std::move(j));
+      }
+    if (bh.phases.size() * bw.phases.size() < static_cast<size_t>(w.sh * w.sw)) covered = false;
+    gsize = std::max(O * Sg, maxRead) + VL;
+  }
+
+  /** A thread's padded-gradient grid (zero outside g, which `image` rewrites) and output scratch. */
+  void scratchFor(float*& gp, float*& T) const {
+    gp = scratch(4, static_cast<size_t>(gsize));
+    T = scratch(5, static_cast<size_t>(maxT));
+    std::memset(gp, 0, sizeof(float) * gsize);
+  }
+
+  /** dx [C, H, W] of one image from its g [O, Ho, Wo]. */
+  void image(const float* gn, float* dn, float* gp, float* T) const {
+    for (long o = 0; o < O; o++)
+      for (long i = 0; i < w.Ho; i++) {
+        const long z = bh.at(i);
+        if (z >= 0 && z < Hgp) copyRow(gp + o * Sg + z * Wgp + bw.at(j0), gn + (o * w.Ho + i) * w.Wo + j0, j1 - j0);
+      }
+    if (!covered) std::memset(dn, 0, sizeof(float) * C * H * W);
+    for (const Job& j : jobs) {
+      shiftGemm(j.t, C, j.K, j.ap.data(), gp, j.off.data(), j.Qp, T);
+      const long rh = j.ph->rho, rw = j.pw->rho;
+      for (long c = 0; c < C; c++) {
+        const float* src = T + c * j.Qp;
+        float* plane = dn + c * H * W;
+        for (long u = 0; u < j.U; u++) {
+          float* row = plane + ((j.ph->u0 + u) * w.sh + rh - w.ph) * W + (j.pw->u0 * w.sw + rw - w.pw);
+          const float* s = src + u * Wgp;
+          if (w.sw == 1) copyRow(row, s, j.V);
+          else for (long v = 0; v < j.V; v++) row[v * w.sw] = s[v];
+        }
+      }
+    }
+  }
+};
+
+/** dx [N, C, H, W] from g [N, O, Ho, Wo] and weight [O, C, kh, kw], one group. */
+static void inputGrad(const float* g, const float* weight, long N, long C, long H, long W, long O, const Window& w, float* dx) {
+  const Axis ah(w.kh, w.sh, w.ph, w.dh, H, w.Ho), aw(w.kw, w.sw, w.pw, w.dw, W, w.Wo);
+  const InputGradPlan plan(weight, C, H, W, O, w, ah, aw);
+  overImages(N, N * plan.work, [&](int, long n0, long n1) {
+    float *gp, *T;
+    plan.scratchFor(gp, T);
+    for (long n = n0; n < n1; n++) plan.image(g + n * O * plan.P, dx + n * C * H * W, gp, T);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // The weight gradient: D[o, k] += Σ_q G[o, q] · grid[off[k] + q], accumulators vectors along q.
 
 template <int R, int J>
@@ -418,7 +544,8 @@ static constexpr PTile PIXEL_TILES[] = {{16, 1, &pixelTile<16, 1>}, {12, 2, &pix
  * kernels: along the output pixels in vector lanes (weightTile, any O) or along the output channels (pixelTile, O a
  * multiple of the vector width or close, no dropped columns); the one with the lower estimate runs.
  */
-static void weightGrad(const float* g, const float* x, long N, long C, long H, long W, long O, const Window& w, float* dweight, float* dbias) {
+static void weightGrad(const float* g, const float* x, long N, long C, long H, long W, long O, const Window& w, float* dweight, float* dbias,
+                       const InputGradPlan* ig = nullptr, float* dx = nullptr) {
   const Axis ah(w.kh, w.sh, w.ph, w.dh, H, w.Ho), aw(w.kw, w.sw, w.pw, w.dw, W, w.Wo);
   const long Hg = ah.grid, Wg = aw.grid, S = Hg * Wg, K = C * w.kh * w.kw, P = w.Ho * w.Wo;
   const long Q = w.Ho * Wg, Qp = roundUp(Q, VL), Og = roundUp(O, VL);
@@ -463,7 +590,7 @@ static void weightGrad(const float* g, const float* x, long N, long C, long H, l
   // Per thread: the partial dweight ([Op, Kp] lanes, or transposed [Kp, Og] pixels) and dbias.
   const long partSize = pixels ? Kp * Og : Op * Kp;
   Pool& p = threads();
-  const int T = static_cast<int>(std::min<long>({static_cast<long>(p.size()), N, std::max(1L, (N * O * K * P) >> 17)}));
+  const int T = static_cast<int>(std::min<long>({static_cast<long>(p.size()), N, std::max(1L, (N * O * K * P + (ig ? N * ig->work : 0)) >> 17)}));
   std::vector<std::vector<float>> partW(static_cast<size_t>(T)), partB(static_cast<size_t>(T));
   auto part = [&](int t, long n0, long n1) {
     if (dweight) partW[t].assign(static_cast<size_t>(partSize), 0.0f);
@@ -472,6 +599,13 @@ static void weightGrad(const float* g, const float* x, long N, long C, long H, l
     std::vector<double> bsum(static_cast<size_t>(O), 0.0);
     float* xs = dweight ? scratch(2, static_cast<size_t>(chunk * xImage)) : nullptr;
     float* gs = dweight ? scratch(3, static_cast<size_t>(chunk * gImage)) : nullptr;
+    float *gp = nullptr, *out = nullptr;
+    if (ig) ig->scratchFor(gp, out);
+    // The chunk's input gradients, once its weight-gradient tiles have read its g.
+    auto inputs = [&](long c0, long nb) {
+      if (ig)
+        for (long i = 0; i < nb; i++) ig->image(g + (c0 + i) * O * P, dx + (c0 + i) * C * H * W, gp, out);
+    };
     for (long c0 = n0; c0 < n1; c0 += chunk) {
       const long nb = std::min(chunk, n1 - c0);
       for (long i = 0; i < nb; i++) {
@@ -501,16 +635,21 @@ static void weightGrad(const float* g, const float* x, long N, long C, long H, l
           for (long u = 0; u < w.Ho; u++) copyRow(row + u * Wg, src + u * w.Wo, w.Wo);
         }
       }
-      if (!dweight) continue;
+      if (!dweight) {
+        inputs(c0, nb);
+        continue;
+      }
       if (pixels) {
         for (long k0 = 0; k0 < K; k0 += pt.R)
           for (long o0 = 0; o0 < Og; o0 += pt.V * VL) pt.f(nb, xs, xImage, off.data() + k0, gs + o0, gImage, Og, w.Ho, w.Wo, Wg, D + k0 * Og + o0, Og);
+        inputs(c0, nb);
         continue;
       }
       for (long o0 = 0; o0 < O; o0 += LR)
         for (long k0 = 0; k0 < K; k0 += LJ)
           lt.f(nb, Qp, gs + o0 * Qp, gImage, Qp, xs, xImage, off.data() + k0, D + o0 * Kp + k0, Kp,
                static_cast<int>(std::min<long>(LR, O - o0)), static_cast<int>(std::min<long>(LJ, K - k0)));
+      inputs(c0, nb);
     }
     for (long o = 0; o < O; o++) partB[t][o] = static_cast<float>(bsum[o]);
   };
@@ -539,110 +678,20 @@ static void weightGrad(const float* g, const float* x, long N, long C, long H, l
     }
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// The input gradient: per phase of the input, a shifted GEMM of the weight [C, O·taps] with the padded gradient.
-
 /**
- * One axis of the transposed convolution: per input phase ρ, its taps and the positions u it covers. The padded
- * gradient's grid holds g at z = i + E - base (E the largest tap shift); `base` drops the leading rows no tap reads.
+ * All of a convolution's gradients (each pointer may be null): with both dx and dweight, one pass over the images,
+ * each chunk's input gradients right after its weight-gradient tiles, while its g is still in cache.
  */
-struct BackAxis {
-  long E = 0, base = 0, grid = 0;
-  struct Phase { long rho, u0, u1; std::vector<long> taps; };
-  std::vector<Phase> phases;
-  BackAxis(const Axis& a) {
-    E = a.tmax;
-    long lo = -1, hi = 0;
-    for (long rho = 0; rho < a.s; rho++) {
-      Phase ph{rho, std::max(0L, ceilDiv(a.p - rho, a.s)), floorDiv(a.in + a.p - 1 - rho, a.s) + 1, {}};
-      if (ph.u1 <= ph.u0) continue;
-      for (long t = 0; t < a.k; t++)
-        if ((t * a.d) % a.s == rho) ph.taps.push_back(t);
-      for (long t : ph.taps) {
-        lo = lo < 0 ? ph.u0 + E - a.shift[t] : std::min(lo, ph.u0 + E - a.shift[t]);
-        hi = std::max(hi, ph.u1 + E - a.shift[t]);
-      }
-      phases.push_back(ph);
-    }
-    base = std::max(0L, lo);
-    grid = std::max(hi - base, 1L);
+static void backward(const float* g, const float* x, const float* weight, long N, long C, long H, long W, long O, const Window& w, float* dx,
+                     float* dweight, float* dbias) {
+  if (dx && (dweight || dbias)) {
+    const Axis ah(w.kh, w.sh, w.ph, w.dh, H, w.Ho), aw(w.kw, w.sw, w.pw, w.dw, W, w.Wo);
+    const InputGradPlan plan(weight, C, H, W, O, w, ah, aw);
+    weightGrad(g, x, N, C, H, W, O, w, dweight, dbias, &plan, dx);
+    return;
   }
-  /** Where g's row i lands on the grid (outside [0, grid): no tap reads it). */
-  long at(long i) const { return i + E - base; }
-};
-
-/** dx [N, C, H, W] from g [N, O, Ho, Wo] and weight [O, C, kh, kw], one group. */
-static void inputGrad(const float* g, const float* weight, long N, long C, long H, long W, long O, const Window& w, float* dx) {
-  const Axis ah(w.kh, w.sh, w.ph, w.dh, H, w.Ho), aw(w.kw, w.sw, w.pw, w.dw, W, w.Wo);
-  const BackAxis bh(ah), bw(aw);
-  const long Hgp = bh.grid, Wgp = bw.grid, Sg = Hgp * Wgp, P = w.Ho * w.Wo;
-  // The columns of g that land on the grid.
-  const long j0 = std::min(w.Wo, std::max(0L, -bw.at(0))), j1 = std::max(j0, std::min(w.Wo, Wgp - bw.at(0)));
-  // The phase pairs with taps, each with its packed weight, offsets and output grid.
-  struct Job { const BackAxis::Phase* ph; const BackAxis::Phase* pw; long K, U, V, Q, Qp; Tile t; std::vector<float> ap; std::vector<int32_t> off; };
-  std::vector<Job> jobs;
-  long maxRead = 0, maxT = 0;
-  bool covered = true;
-  for (const auto& ph : bh.phases)
-    for (const auto& pw : bw.phases) {
-      if (ph.taps.empty() || pw.taps.empty()) {
-        covered = false;
-        continue;
-      }
-      Job j{&ph, &pw, O * static_cast<long>(ph.taps.size() * pw.taps.size()), ph.u1 - ph.u0, pw.u1 - pw.u0, 0, 0, {}, {}, {}};
-      j.Q = j.U * Wgp;
-      j.t = pickShiftTile(C, j.Q);
-      j.Qp = roundUp(j.Q, VL);
-      // A [C, K'] with K' = (o, a, b) over the phase's taps: the weight's (o, c, a, b) read per input channel.
-      std::vector<float> a(static_cast<size_t>(C * j.K));
-      j.off.resize(static_cast<size_t>(j.K));
-      long k = 0;
-      for (long o = 0; o < O; o++)
-        for (long ta : ph.taps)
-          for (long tb : pw.taps) {
-            for (long c = 0; c < C; c++) a[c * j.K + k] = weight[((o * C + c) * w.kh + ta) * w.kw + tb];
-            const long at = o * Sg + (ph.u0 + bh.E - ah.shift[ta] - bh.base) * Wgp + (pw.u0 + bw.E - aw.shift[tb] - bw.base);
-            j.off[k++] = static_cast<int32_t>(at);
-            maxRead = std::max(maxRead, at + j.Qp);
-          }
-      j.ap.resize(static_cast<size_t>(C * j.K));
-      packRows(a.data(), C, j.K, j.K, j.t.R, j.ap.data());
-      maxT = std::max(maxT, C * j.Qp);
-      jobs.push_back(std::move(j));
-    }
-  if (bh.phases.size() * bw.phases.size() < static_cast<size_t>(w.sh * w.sw)) covered = false;
-  const long gsize = std::max(O * Sg, maxRead) + VL;
-  long work = 0;
-  for (const Job& j : jobs) work += C * j.Qp * j.K;
-  overImages(N, N * work, [&](int, long n0, long n1) {
-    float* gp = scratch(4, static_cast<size_t>(gsize));
-    float* T = scratch(5, static_cast<size_t>(std::max(1L, maxT)));
-    std::memset(gp, 0, sizeof(float) * gsize);
-    for (long n = n0; n < n1; n++) {
-      const float* gn = g + n * O * P;
-      for (long o = 0; o < O; o++)
-        for (long i = 0; i < w.Ho; i++) {
-          const long z = bh.at(i);
-          if (z >= 0 && z < Hgp) copyRow(gp + o * Sg + z * Wgp + bw.at(j0), gn + (o * w.Ho + i) * w.Wo + j0, j1 - j0);
-        }
-      float* dn = dx + n * C * H * W;
-      if (!covered) std::memset(dn, 0, sizeof(float) * C * H * W);
-      for (const Job& j : jobs) {
-        shiftGemm(j.t, C, j.K, j.ap.data(), gp, j.off.data(), j.Qp, T);
-        const long rh = j.ph->rho, rw = j.pw->rho;
-        for (long c = 0; c < C; c++) {
-          const float* src = T + c * j.Qp;
-          float* plane = dn + c * H * W;
-          for (long u = 0; u < j.U; u++) {
-            float* row = plane + ((j.ph->u0 + u) * w.sh + rh - w.ph) * W + (j.pw->u0 * w.sw + rw - w.pw);
-            const float* s = src + u * Wgp;
-            if (w.sw == 1) copyRow(row, s, j.V);
-            else for (long v = 0; v < j.V; v++) row[v * w.sw] = s[v];
-          }
-        }
-      }
-    }
-  });
+  if (dweight || dbias) weightGrad(g, x, N, C, H, W, O, w, dweight, dbias);
+  if (dx) inputGrad(g, weight, N, C, H, W, O, w, dx);
 }
 
 }  // namespace conv

@@ -2095,9 +2095,7 @@ static napi_value jsConv2dBackward(napi_env env, napi_callback_info info) {
   float* dw = A.array<float>(10, true);
   float* db = A.array<float>(11, true);
   if (!A.ok) return nullptr;
-  const Window w(m);
-  if (dw || db) conv::weightGrad(g, x, N, C, H, W, O, w, dw, db);
-  if (dx) conv::inputGrad(g, weight, N, C, H, W, O, w, dx);
+  conv::backward(g, x, weight, N, C, H, W, O, Window(m), dx, dw, db);
   return nullptr;
 }
 
