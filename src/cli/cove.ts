@@ -1,5 +1,6 @@
 // `pretrain cove`: train CoVe's attentional translation model English→German (Multi30k by default), translate with
-// it (and score BLEU with sacrebleu's semantics), and write its [GloVe; CoVe] features of sentences as safetensors.
+// it (and score BLEU with sacrebleu's semantics, ROUGE with rouge-score's), and write its [GloVe; CoVe] features of
+// sentences as safetensors.
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -11,6 +12,7 @@ import { CoveModel, coveConfig } from '../models/cove.js';
 import { modelFromConfig } from '../models/pretrained.js';
 import { WordVectors } from '../models/vectors.js';
 import { BLEU, formatBleu, type BleuTokenizerName } from '../tasks/bleu.js';
+import { corpusRouge, formatRouge } from '../tasks/rouge.js';
 import {
   COVE_TRAIN, CoveTrainTask, gloveVocabulary, loadCove, readCoveVocabularies, readParallel, saveCoveVocabularies, sourceOovRate, sourceTokens,
   trainSourceGlove, translateSentences, type CoveVocabularies, type ParallelText,
@@ -140,7 +142,7 @@ function trainCommand() {
 
 function translateCommand() {
   return new Command('translate')
-    .description('Translate sentences (one a line) with a trained CoVe model, greedily; with --bleu, score them against references (sacrebleu\'s corpus BLEU).')
+    .description('Translate sentences (one a line) with a trained CoVe model, greedily; with --bleu, score them against references (sacrebleu\'s corpus BLEU; and rouge-score\'s ROUGE-1, ROUGE-2 and ROUGE-L, the mean over the non-empty input lines).')
     .requiredOption('--model <dir>', 'a model directory pretrain cove train wrote (its best or checkpoint)')
     .requiredOption('--input <file>', 'source sentences, one a line (.gz allowed); an empty line translates to an empty line')
     .option('--out <file>', 'write the translations here (default: standard output)')
@@ -150,7 +152,7 @@ function translateCommand() {
     .option('--batch <n>', 'sentences per batch', positive, 64)
     .option('--max-length <n>', 'most target tokens per sentence (default: twice the source\'s, plus 10)', positive)
     .addOption(backendOption())
-    .option('--json', 'print {"sentences", "empty_lines", "out", "bleu"} (and "translations" without --out)')
+    .option('--json', 'print {"sentences", "empty_lines", "out", "bleu", "rouge"} (and "translations" without --out)')
     .action(async (o) => {
       const quiet = Boolean(o.json);
       await useBackend(o.backend, quiet);
@@ -170,8 +172,10 @@ function translateCommand() {
       if (o.out) await writeFile(o.out, translations.map((t) => `${t}\n`).join(''));
       else if (!quiet) process.stdout.write(translations.map((t) => `${t}\n`).join(''));
       const bleu = refs.length ? new BLEU({ tokenize: o.tokenize as BleuTokenizerName, lowercase: Boolean(o.lowercase) }).corpusScore(translations, refs) : undefined;
-      if (quiet) console.log(JSON.stringify({ sentences: lines.length, empty_lines: lines.length - kept.length, ...(o.out ? { out: resolve(o.out) } : { translations }), ...(bleu ? { bleu } : {}) }));
-      else if (bleu) console.error(formatBleu(bleu));
+      // ROUGE averages over sentences, so the empty input lines (empty translations) are left out of it
+      const rouge = refs.length && kept.length ? corpusRouge(kept.map(([, i]) => translations[i]!), refs.map((r) => kept.map(([, i]) => r[i]!)), { rougeTypes: ['rouge1', 'rouge2', 'rougeL'] }) : undefined;
+      if (quiet) console.log(JSON.stringify({ sentences: lines.length, empty_lines: lines.length - kept.length, ...(o.out ? { out: resolve(o.out) } : { translations }), ...(bleu ? { bleu } : {}), ...(rouge ? { rouge } : {}) }));
+      else if (bleu) console.error([formatBleu(bleu), ...(rouge ? [formatRouge(rouge)] : [])].join('\n'));
     });
 }
 

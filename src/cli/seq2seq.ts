@@ -1,12 +1,14 @@
 // `pretrain seq2seq`: train an encoder-decoder (each side BERT or GPT-2, warm-started from a model directory or from
 // scratch) or GPT as a conditional generator on parallel text (Multi30k English→German by default), translate with
-// it (greedy, beam search or sampling), and evaluate translations by BLEU, chrF and chrF++ with sacrebleu's semantics.
+// it (greedy, beam search or sampling), and evaluate translations by BLEU, chrF and chrF++ with sacrebleu's semantics
+// and by ROUGE-1, ROUGE-2 and ROUGE-L with rouge-score's.
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import { formatBleu } from '../tasks/bleu.js';
 import { formatChrf } from '../tasks/chrf.js';
+import { formatRouge } from '../tasks/rouge.js';
 import { findCheckpoint } from '../tasks/checkpoint.js';
 import type { Seq2SeqGenerateOptions } from '../tasks/seq2seq-generate.js';
 import { SEQ2SEQ_TRAIN, Seq2SeqTrainTask, scoreTranslations, type TranslationScores } from '../tasks/seq2seq-train.js';
@@ -58,18 +60,21 @@ function describeBuild(report: BuildReport, spec: { encoder?: string; decoder?: 
   if (other.length) console.error(`also new: ${other.slice(0, 6).join(', ')}${other.length > 6 ? `, ... (${other.length} in all)` : ''}`);
 }
 
-/** The scores' table rows and sacrebleu score lines. */
+/** The scores' table rows and sacrebleu score lines (ROUGE's mean F times 100, as BLEU and chrF are percentages). */
 function scoreRows(scores: TranslationScores, decoding: string) {
+  const rouge = scores.rouge.mean;
   return [
     { metric: 'BLEU', score: Number(scores.bleu.score.toFixed(2)), decoding, signature: scores.bleu.signature },
     { metric: scores.chrf.name, score: Number(scores.chrf.score.toFixed(2)), decoding, signature: scores.chrf.signature },
     { metric: scores.chrfpp.name, score: Number(scores.chrfpp.score.toFixed(2)), decoding, signature: scores.chrfpp.signature },
+    ...([['ROUGE-1', rouge.rouge1], ['ROUGE-2', rouge.rouge2], ['ROUGE-L', rouge.rougeL]] as const).map(([metric, s]) => ({ metric, score: Number((100 * s!.fmeasure).toFixed(2)), decoding })),
   ];
 }
 
+/** The table, sacrebleu's score lines and ROUGE's line, and the samples. */
 function printScores(scores: TranslationScores, decoding: string, samples: { source: string; translation: string; reference: string }[]): void {
   console.log(table(scoreRows(scores, decoding), ['metric', 'score', 'decoding']));
-  console.log([formatBleu(scores.bleu), formatChrf(scores.chrf), formatChrf(scores.chrfpp)].join('\n'));
+  console.log([formatBleu(scores.bleu), formatChrf(scores.chrf), formatChrf(scores.chrfpp), formatRouge(scores.rouge)].join('\n'));
   if (samples.length) console.log(table(samples));
 }
 
@@ -135,7 +140,7 @@ async function translateLines(seq2seq: Seq2Seq, lines: readonly string[], path: 
 
 function trainCommand() {
   return trainingCommand('train', SEQ2SEQ_TRAIN)
-    .description('Train a Transformer encoder-decoder (transformers\' EncoderDecoderModel: BERT or GPT-2 sides, each warm-started from a model directory or from scratch, the decoder\'s cross-attention new) or GPT on "source [SEP] target" (loss on the target only) on parallel text; validation loss, BLEU and chrF at each evaluation, the best BLEU kept in --out/best; a BLEU/chrF table and sample translations at the end.')
+    .description('Train a Transformer encoder-decoder (transformers\' EncoderDecoderModel: BERT or GPT-2 sides, each warm-started from a model directory or from scratch, the decoder\'s cross-attention new) or GPT on "source [SEP] target" (loss on the target only) on parallel text; validation loss, BLEU and chrF at each evaluation, the best BLEU kept in --out/best; a BLEU/chrF/ROUGE table and sample translations at the end.')
     .option('--data <dir>', 'a folder with train.SRC, train.TGT, val.SRC, val.TGT (.gz allowed), line i translating line i (default: ../shared/data/multi30k-en-de)')
     .option('--src-lang <code>', "the source files' suffix", 'en')
     .option('--tgt-lang <code>', "the target files' suffix", 'de')
@@ -216,7 +221,7 @@ function trainCommand() {
       printSummary({
         steps: result.steps, train_loss: result.finalLoss, val_loss: result.eval.val_loss, perplexity: result.eval.perplexity,
         bleu: scores.bleu.score, chrf: scores.chrf.score, chrfpp: scores.chrfpp.score, decoding: decodingName(final), eval_pairs: n,
-        ...(quiet ? { bleu_detail: scores.bleu, samples } : {}), best_bleu: result.best?.value, best_step: result.best?.step,
+        ...(quiet ? { bleu_detail: scores.bleu, rouge: scores.rouge, samples } : {}), best_bleu: result.best?.value, best_step: result.best?.step,
         truncated_pairs: trainSet.truncated + valSet.truncated, skipped_empty: train.skippedEmpty + val.skippedEmpty,
         wall_seconds: result.wallSeconds, checkpoint: join(out, 'checkpoint'), best: result.best?.dir, loss_curve: result.lossCurve,
       }, quiet);
@@ -248,12 +253,13 @@ function translateCommand() {
 
 function evaluateCommand() {
   return decodingCommand('evaluate')
-    .description('Translate a source file with a model and score it against references by BLEU, chrF and chrF++ (sacrebleu\'s corpus scores); or score given --hypotheses. Prints a table, sacrebleu\'s score lines and sample translations.')
+    .description('Translate a source file with a model and score it against references by BLEU, chrF and chrF++ (sacrebleu\'s corpus scores) and ROUGE-1, ROUGE-2 and ROUGE-L (rouge-score\'s, the mean over sentences and its bootstrap interval); or score given --hypotheses. Prints a table, the score lines and sample translations.')
     .requiredOption('--source <file>', 'source sentences, one a line')
     .requiredOption('--references <files...>', 'reference translations, one file per reference, each parallel to --source')
     .option('--hypotheses <file>', 'score these translations (parallel to --source) instead of translating; --model is then not read')
     .option('--samples <n>', 'sample translations shown', parse.count, 3)
-    .option('--json', 'print {"sentences", "empty_lines", "decoding", "bleu", "chrf", "chrfpp", "samples"}');
+    .option('--rouge-stemmer', "ROUGE with NLTK's Porter stemmer (rouge-score's use_stemmer)")
+    .option('--json', 'print {"sentences", "empty_lines", "decoding", "bleu", "chrf", "chrfpp", "rouge", "samples"}');
 }
 
 function evaluateAction(cmd: ReturnType<typeof evaluateCommand>) {
@@ -281,9 +287,9 @@ function evaluateAction(cmd: ReturnType<typeof evaluateCommand>) {
     const keep = lines.map((_, i) => i).filter((i) => lines[i]!.trim() !== '');
     if (keep.length === 0) throw new Error(`${o.source}: every line is empty`);
     if (!quiet && empty) console.error(`${o.source}: ${formatNumber(empty)} empty line(s) skipped`);
-    const scores = scoreTranslations(keep.map((i) => translations[i]!), refs.map((r) => keep.map((i) => r[i]!)));
+    const scores = scoreTranslations(keep.map((i) => translations[i]!), refs.map((r) => keep.map((i) => r[i]!)), { useStemmer: Boolean(o.rougeStemmer), bootstrap: true });
     const samples = keep.slice(0, o.samples).map((i) => ({ source: lines[i]!, translation: translations[i]!, reference: refs[0]![i]! }));
-    if (quiet) console.log(JSON.stringify({ sentences: keep.length, empty_lines: empty, decoding, bleu: scores.bleu, chrf: scores.chrf, chrfpp: scores.chrfpp, samples }));
+    if (quiet) console.log(JSON.stringify({ sentences: keep.length, empty_lines: empty, decoding, bleu: scores.bleu, chrf: scores.chrf, chrfpp: scores.chrfpp, rouge: scores.rouge, samples }));
     else printScores(scores, decoding, samples);
   });
 }

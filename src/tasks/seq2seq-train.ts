@@ -1,11 +1,12 @@
 // Training a seq2seq model (encoder-decoder or GPT, seq2seq.ts) on parallel text as a TrainTask: teacher forcing on
 // batches bucketed by length and seeded per epoch (so a resumed run draws the same batches), the loss on the target's
-// tokens only, and evaluation by held-out loss and by BLEU and chrF (sacrebleu's semantics) of decoded translations
-// against the raw references.
+// tokens only, and evaluation by held-out loss and by BLEU and chrF (sacrebleu's semantics) and ROUGE (rouge-score's)
+// of decoded translations against the raw references.
 import { Generator, hash32 } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { corpusBleu, type BleuScore } from './bleu.js';
 import { corpusChrf, type ChrfScore } from './chrf.js';
+import { corpusRouge, type CorpusRougeOptions, type RougeCorpusScore } from './rouge.js';
 import type { Seq2SeqGenerateOptions } from './seq2seq-generate.js';
 import type { EncodedPair, Seq2Seq } from './seq2seq.js';
 import { LOOP_DEFAULTS, type TrainConfig, type TrainTask } from './trainer.js';
@@ -19,17 +20,25 @@ export const SEQ2SEQ_TRAIN: TrainConfig = {
   beta1: 0.9, beta2: 0.98, eps: 1e-8, clipNorm: 1, evalEvery: 500, checkpointEvery: 500,
 };
 
-/** BLEU, chrF and chrF++ of translations, with sacrebleu's defaults. */
+/** BLEU, chrF and chrF++ of translations, with sacrebleu's defaults, and ROUGE with rouge-score's. */
 export interface TranslationScores {
   bleu: BleuScore;
   chrf: ChrfScore;
   /** chrF++: word order 2. */
   chrfpp: ChrfScore;
+  /** rouge1, rouge2 and rougeL (rouge-score's default tokenizer, unstemmed unless asked; in [0, 1]), the mean over the sentences. */
+  rouge: RougeCorpusScore;
 }
 
-/** Corpus BLEU, chrF and chrF++ of hypotheses against reference streams (each parallel to the hypotheses). */
-export function scoreTranslations(hypotheses: readonly string[], references: readonly (readonly (string | null)[])[]): TranslationScores {
-  return { bleu: corpusBleu(hypotheses, references), chrf: corpusChrf(hypotheses, references), chrfpp: corpusChrf(hypotheses, references, { wordOrder: 2 }) };
+/**
+ * Corpus BLEU, chrF, chrF++ and ROUGE of hypotheses against reference streams (each parallel to the hypotheses);
+ * `rouge` adds to or overrides the ROUGE options (its bootstrap interval, say).
+ */
+export function scoreTranslations(hypotheses: readonly string[], references: readonly (readonly (string | null)[])[], rouge: CorpusRougeOptions = {}): TranslationScores {
+  return {
+    bleu: corpusBleu(hypotheses, references), chrf: corpusChrf(hypotheses, references), chrfpp: corpusChrf(hypotheses, references, { wordOrder: 2 }),
+    rouge: corpusRouge(hypotheses, references, { rougeTypes: ['rouge1', 'rouge2', 'rougeL'], ...rouge }),
+  };
 }
 
 /**

@@ -69,14 +69,18 @@ test('pretrain cove train, resume, translate --bleu and embed', () => {
     // translating the validation set with the best model gives the BLEU training recorded for it
     const translated = run('cove', 'translate', '--model', join(out, 'best'), '--input', join(dir, 'val.en'), '--bleu', join(dir, 'val.de'), '--json');
     assert.equal(translated.status, 0, translated.stderr);
-    const t = json(translated) as { sentences: number; translations: string[]; bleu: { score: number; signature: string } };
+    const t = json(translated) as { sentences: number; translations: string[]; bleu: { score: number; signature: string }; rouge: { mean: Record<string, { fmeasure: number }>; pairs: number } };
     assert.equal(t.sentences, 12);
     assert.equal(t.bleu.score, summary.best_bleu);
+    assert.deepEqual(Object.keys(t.rouge.mean), ['rouge1', 'rouge2', 'rougeL']);
+    assert.equal(t.rouge.pairs, 12);
+    assert.ok(t.rouge.mean.rougeL!.fmeasure > 0.5 && t.rouge.mean.rougeL!.fmeasure <= 1, `ROUGE-L ${t.rouge.mean.rougeL!.fmeasure}`);
     assert.ok(t.translations.some((s) => /^ein (großer|kleiner|roter) (Hund|Mann) (rennt|sitzt|schläft)\.$/.test(s)), t.translations.join(' | '));
     const plain = run('cove', 'translate', '--model', join(out, 'best'), '--input', join(dir, 'val.en'), '--bleu', join(dir, 'val.de'), join(dir, 'val.de'));
     assert.equal(plain.status, 0, plain.stderr);
     assert.equal(plain.stdout.trim().split('\n').length, 12);
     assert.match(plain.stderr, /BLEU\|nrefs:2\|/);
+    assert.match(plain.stderr, /ROUGE \(rouge-score, no stemmer, mean F of 12 pairs x 100\): rouge1 \d+\.\d\d rouge2 \d+\.\d\d rougeL \d+\.\d\d/);
 
     // embed: three states of GloVe (8) + 2 x 16 per token; the empty line is skipped and counted
     writeFileSync(join(dir, 'embed.txt'), 'a big dog runs.\n\na man sleeps\n');

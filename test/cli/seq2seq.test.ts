@@ -112,6 +112,41 @@ test('warm start from a BERT made here: its tokenizer on both sides, the cross-a
   }
 });
 
+test('pretrain seq2seq evaluate --hypotheses: ROUGE-1, ROUGE-2 and ROUGE-L beside BLEU and chrF, with and without the stemmer', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'seq2seq-rouge-'));
+  try {
+    writeFileSync(join(dir, 'src.txt'), 'one\n\ntwo\nthree\n');
+    writeFileSync(join(dir, 'ref.txt'), 'the cat sat on the mat\n\na dog barked\nthe dogs were running\n');
+    writeFileSync(join(dir, 'hyp.txt'), 'the cat sat on a mat\n\na dog\nthe dog was running\n');
+    const args = ['seq2seq', 'evaluate', '--model', join(dir, 'unused'), '--source', join(dir, 'src.txt'), '--references', join(dir, 'ref.txt'), '--hypotheses', join(dir, 'hyp.txt')];
+    type Rouge = { mean: Record<string, { precision: number; recall: number; fmeasure: number }>; bootstrap: Record<string, { low: { fmeasure: number }; mid: { fmeasure: number }; high: { fmeasure: number } }>; pairs: number; useStemmer: boolean };
+    const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 1e-12, `${what}: ${a} vs ${b}`);
+    // per pair (the empty line left out): rouge1 F 5/6, 4/5, 1/2; rouge2 3/5, 2/3, 0; rougeL as rouge1
+    const plain = json(run(...args, '--json')) as { sentences: number; rouge: Rouge };
+    assert.equal(plain.sentences, 3);
+    assert.deepEqual([plain.rouge.pairs, plain.rouge.useStemmer, Object.keys(plain.rouge.mean)], [3, false, ['rouge1', 'rouge2', 'rougeL']]);
+    close(plain.rouge.mean.rouge1!.fmeasure, (5 / 6 + 4 / 5 + 1 / 2) / 3, 'rouge1');
+    close(plain.rouge.mean.rouge2!.fmeasure, (3 / 5 + 2 / 3 + 0) / 3, 'rouge2');
+    close(plain.rouge.mean.rougeL!.fmeasure, (5 / 6 + 4 / 5 + 1 / 2) / 3, 'rougeL');
+    const b = plain.rouge.bootstrap.rougeL!;
+    assert.ok(b.low.fmeasure <= b.mid.fmeasure && b.mid.fmeasure <= b.high.fmeasure, 'bootstrap interval');
+    // stemmed, 'dogs' meets 'dog' ('were' stays, 'was' is too short to stem): the third pair's F 3/4, 1/3, 3/4
+    const stemmed = json(run(...args, '--rouge-stemmer', '--json')) as { rouge: Rouge };
+    assert.equal(stemmed.rouge.useStemmer, true);
+    close(stemmed.rouge.mean.rouge1!.fmeasure, (5 / 6 + 4 / 5 + 3 / 4) / 3, 'stemmed rouge1');
+    close(stemmed.rouge.mean.rouge2!.fmeasure, (3 / 5 + 2 / 3 + 1 / 3) / 3, 'stemmed rouge2');
+    const table = run(...args);
+    assert.equal(table.status, 0, table.stderr);
+    assert.match(table.stdout, /BLEU\|nrefs:1\|case:mixed\|eff:no\|tok:13a\|smooth:exp\|version:2\.6\.0 = /);
+    assert.match(table.stdout, /ROUGE-1\s+71\.11/);
+    assert.match(table.stdout, /ROUGE-2\s+42\.22/);
+    assert.match(table.stdout, /ROUGE-L\s+71\.11/);
+    assert.match(table.stdout, /^ROUGE \(rouge-score, no stemmer, mean F of 3 pairs x 100\): rouge1 71\.11 rouge2 42\.22 rougeL 71\.11$/m);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('bad input: mismatched line counts name both files; empty lines are skipped and counted; long sources stop or are cut and counted', () => {
   const dir = mkdtempSync(join(tmpdir(), 'seq2seq-bad-'));
   try {
