@@ -188,8 +188,7 @@ async function quality(args: string[]): Promise<{ rows: BenchRow[]; scratchDir?:
   let scratchDir: string | undefined;
   for (const size of sizes) {
     const steps = Number(flag(args, `steps-${size}`, size >= 29000 ? '450' : '300'));
-    // at the full size only the scratch and warm-started encoders run: the budget is the limit there
-    for (const config of configs.filter((c) => size < 29000 || c === 'scratch' || c === 'bert-encoder')) {
+    for (const config of configs) {
       const { dir, summary } = await qualityRun(config, size, steps, bert);
       if (config === 'scratch' && size === Math.min(...sizes)) scratchDir = join(dir, 'run', 'best');
       const name = `multi30k-val-${config}-${size}`;
