@@ -1299,8 +1299,55 @@ static void col2im(const float* cols, long N, long C, long H, long W, const Wind
  */
 static inline float rowSum(const float* row, long L);
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+/**
+ * 2×2 max pooling with stride 2 and no padding (LeNet's), 16 outputs a step: each input row pair's even and odd
+ * columns split by permutes, the four taps compared in window order with pooling's rule (the first largest, a NaN
+ * wins, the last NaN when there are several), masked loads and stores at the row's end.
+ */
+static void maxPool2x2(const float* plane, long W, long Ho, long Wo, float* y, int32_t* am) {
+  const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  const __m512i even = _mm512_slli_epi32(lane, 1), odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  for (long i = 0; i < Ho; i++) {
+    const float* r0 = plane + 2 * i * W;
+    const float* r1 = r0 + W;
+    for (long j = 0; j < Wo; j += 16) {
+      const long n = std::min(16L, Wo - j), m = 2 * n;
+      const __mmask16 lo = m >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << m) - 1);
+      const __mmask16 hi = m >= 32 ? 0xFFFF : m > 16 ? static_cast<__mmask16>((1u << (m - 16)) - 1) : 0;
+      const __m512 alo = _mm512_maskz_loadu_ps(lo, r0 + 2 * j), ahi = _mm512_maskz_loadu_ps(hi, r0 + 2 * j + 16);
+      const __m512 blo = _mm512_maskz_loadu_ps(lo, r1 + 2 * j), bhi = _mm512_maskz_loadu_ps(hi, r1 + 2 * j + 16);
+      const __m512i pos = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(2 * i * W + 2 * j)), even);
+      __m512 best = _mm512_permutex2var_ps(alo, even, ahi);
+      __m512i arg = pos;
+      auto tap = [&](__m512 v, __m512i at) {
+        const __mmask16 take = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        best = _mm512_mask_mov_ps(best, take, v);
+        arg = _mm512_mask_mov_epi32(arg, take, at);
+      };
+      tap(best, pos);
+      tap(_mm512_permutex2var_ps(alo, odd, ahi), _mm512_add_epi32(pos, _mm512_set1_epi32(1)));
+      tap(_mm512_permutex2var_ps(blo, even, bhi), _mm512_add_epi32(pos, _mm512_set1_epi32(static_cast<int>(W))));
+      tap(_mm512_permutex2var_ps(blo, odd, bhi), _mm512_add_epi32(pos, _mm512_set1_epi32(static_cast<int>(W + 1))));
+      const __mmask16 out = n >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << n) - 1);
+      _mm512_mask_storeu_ps(y + i * Wo + j, out, best);
+      _mm512_mask_storeu_epi32(am + i * Wo + j, out, arg);
+    }
+  }
+}
+#endif
+
 static void pool2d(int kind, const float* x, long planes, long H, long W, const Window& w, float* y, int32_t* argmax) {
   const long P = w.Ho * w.Wo;
+#if defined(__AVX512F__)
+  if (kind == 0 && w.kh == 2 && w.kw == 2 && w.sh == 2 && w.sw == 2 && w.ph == 0 && w.pw == 0 && w.dh == 1 && w.dw == 1) {
+    parallelFor(planes, 1, planes * P * 4, [&](long p0, long p1) {
+      for (long p = p0; p < p1; p++) maxPool2x2(x + p * H * W, W, w.Ho, w.Wo, y + p * P, argmax + p * P);
+    });
+    return;
+  }
+#endif
   if (kind == 1 && P == 1 && w.kh == H && w.kw == W && w.ph == 0 && w.pw == 0) {
     // Global average pooling (a ResNet's head): one vector sum per plane.
     const float inv = 1.0f / static_cast<float>(H * W);
