@@ -1,7 +1,7 @@
 // The encoder-decoder Transformer, as Hugging Face's EncoderDecoderModel builds it: any encoder (BERT or GPT-2,
 // the base model) and any decoder (BERT or GPT-2 with causal self-attention and a cross-attention block in every
 // layer, plus its LM head), joined by the encoder's last states; a projection between them when their widths
-// differ; optionally the encoder's weights tied to the decoder's. Each side may start from a pretrained checkpoint
+// differ (unless the decoder's config sets cross_attention_hidden_size, which must then be both widths); optionally the encoder's weights tied to the decoder's. Each side may start from a pretrained checkpoint
 // (warm-start.ts), or from scratch for baselines of the same shape.
 //
 // References: Rothe, Narayan & Severyn 2020 "Leveraging Pre-trained Checkpoints for Sequence Generation Tasks";
@@ -16,11 +16,21 @@ import { noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { BertLMHeadModel, BertModel, bertConfig, bertFamily, type BertConfig } from './bert.js';
 import { GPT, GPT2Model, gpt2Family, gptConfig, type GPTConfig } from './gpt.js';
-import { headLinear } from './heads.js';
 import type { ModelFamily } from './family.js';
 
-/** One side's config: BERT's or GPT-2's, tagged with its model_type as config.json's nested configs are. */
-export type SideConfig = ({ model_type: 'bert' } & BertConfig) | ({ model_type: 'gpt2' } & GPTConfig);
+/**
+ * One side's config: BERT's or GPT-2's, tagged with its model_type as config.json's nested configs are, with
+ * PretrainedConfig's `cross_attention_hidden_size` (read on the decoder only; see `encoderDecoderConfig`).
+ */
+export type SideConfig = (({ model_type: 'bert' } & BertConfig) | ({ model_type: 'gpt2' } & GPTConfig)) & {
+  /**
+   * The width of the states the decoder's cross-attention reads, when it is not the decoder's own (transformers'
+   * PretrainedConfig field; null or absent: unset). Set, it must equal the encoder's width, and there is no
+   * enc_to_dec_proj. BERT's and GPT-2's cross-attention project from their own hidden size whatever it says, so
+   * for them it can only equal both widths.
+   */
+  cross_attention_hidden_size?: number | null;
+};
 
 /** The model types a side can be. */
 export type SideType = SideConfig['model_type'];
@@ -69,6 +79,7 @@ export function encoderDecoderConfig(fields: Pick<EncoderDecoderConfig, 'encoder
     eos_token_id: null, tie_encoder_decoder: false, ...fields,
     encoder: sideConfig(fields.encoder, 'encoder', `${where}: encoder`), decoder: sideConfig(fields.decoder, 'decoder', `${where}: decoder`),
   };
+  checkCrossAttentionWidth(cfg.encoder, cfg.decoder, where);
   const V = cfg.decoder.vocab_size;
   for (const name of ['decoder_start_token_id', 'pad_token_id', 'eos_token_id'] as const) {
     const id = cfg[name];
@@ -81,6 +92,29 @@ export function encoderDecoderConfig(fields: Pick<EncoderDecoderConfig, 'encoder
     if (shape(e) !== shape(d)) throw new Error(`${where}: tie_encoder_decoder needs an encoder and a decoder of one type and shape (type, width, vocabulary, positions, layers), got ${shape(e)} and ${shape(d)}`);
   }
   return cfg;
+}
+
+/**
+ * transformers' EncoderDecoderModel: a decoder config's cross_attention_hidden_size, when set, must be the encoder's
+ * width (its ValueError). And since BertSelfAttention's key/value (nn.Linear(hidden_size, ...)) and
+ * GPT2Attention(is_cross_attention=True)'s c_attn (Conv1D(2 * n_embd, n_embd)) take the decoder's own width whatever
+ * the field says, a value that is not also the decoder's width gives a model that transformers builds (without
+ * enc_to_dec_proj) but cannot run: that is refused here, when the config is read, rather than at the first forward.
+ */
+function checkCrossAttentionWidth(encoder: SideConfig, decoder: SideConfig, where: string): void {
+  const c = decoder.cross_attention_hidden_size;
+  if (c === undefined || c === null) return;
+  if (!(Number.isInteger(c) && c > 0)) throw new Error(`${where}: decoder: cross_attention_hidden_size must be a positive integer or null, got ${JSON.stringify(c)}`);
+  const [e, d] = [hiddenSize(encoder), hiddenSize(decoder)];
+  if (c !== e) {
+    throw new Error(`${where}: if cross_attention_hidden_size is specified in the decoder's configuration, it has to be equal to the encoder's hidden_size; got ${c} for decoder.cross_attention_hidden_size and ${e} for encoder.hidden_size (as transformers' EncoderDecoderModel raises)`);
+  }
+  if (c !== d) {
+    const kv = decoder.model_type === 'bert' ? 'crossattention.self.key/value (nn.Linear(hidden_size, hidden_size))' : 'crossattention.c_attn (Conv1D(2 * n_embd, n_embd))';
+    throw new Error(`${where}: decoder: cross_attention_hidden_size ${c} is the encoder's width but not the decoder's (${d}): a ${decoder.model_type} decoder's ${kv} reads ` +
+      `states of its own width whatever cross_attention_hidden_size says, in transformers as here, and with the field set there is no enc_to_dec_proj, so transformers builds this model but cannot run it; ` +
+      `leave cross_attention_hidden_size unset (null) to map the encoder's ${e}-wide states to ${d} through enc_to_dec_proj`);
+  }
 }
 
 /** Inputs of the encoder-decoder. */
@@ -154,7 +188,11 @@ function buildDecoder(side: SideConfig): BertLMHeadModel | GPT {
 export class EncoderDecoderModel extends Module {
   encoder: BertModel | GPT2Model;
   decoder: BertLMHeadModel | GPT;
-  /** Maps the encoder's states to the decoder's width when the two differ (transformers' enc_to_dec_proj). */
+  /**
+   * Maps the encoder's states to the decoder's width when the two differ and the decoder's config sets no
+   * cross_attention_hidden_size (transformers' enc_to_dec_proj: nn.Linear(encoder width, decoder width), which keeps
+   * PyTorch's initialisation there, as here).
+   */
   enc_to_dec_proj: Linear | null;
 
   constructor(readonly config: EncoderDecoderConfig) {
@@ -162,7 +200,8 @@ export class EncoderDecoderModel extends Module {
     this.encoder = buildEncoder(config.encoder);
     this.decoder = buildDecoder(config.decoder);
     const [e, d] = [hiddenSize(config.encoder), hiddenSize(config.decoder)];
-    this.enc_to_dec_proj = e === d ? null : headLinear(e, d, config.decoder.initializer_range);
+    const crossWidth = config.decoder.cross_attention_hidden_size ?? null;
+    this.enc_to_dec_proj = e !== d && crossWidth === null ? new Linear(e, d) : null;
     if (config.tie_encoder_decoder) this.tieEncoderDecoder();
   }
 
@@ -229,19 +268,25 @@ function sideFromJson(raw: unknown, role: 'encoder' | 'decoder', where: string):
   const at = `${where}: ${role}`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${at}: missing, or not an object`);
   const fields = raw as Record<string, unknown>;
-  if (fields.cross_attention_hidden_size !== undefined && fields.cross_attention_hidden_size !== null) {
-    throw new Error(`${at}: cross_attention_hidden_size is not implemented (the encoder's states reach a wider or narrower decoder through enc_to_dec_proj)`);
-  }
-  if (fields.model_type === 'bert') return sideConfig({ model_type: 'bert', ...bertFamily.configFromJson(fields, at) }, role, at);
-  if (fields.model_type === 'gpt2') return sideConfig({ model_type: 'gpt2', ...gpt2Family.configFromJson(fields, at) }, role, at);
+  const cross = crossAttentionHiddenSize(fields, at);
+  if (fields.model_type === 'bert') return sideConfig({ model_type: 'bert', ...bertFamily.configFromJson(fields, at), ...cross }, role, at);
+  if (fields.model_type === 'gpt2') return sideConfig({ model_type: 'gpt2', ...gpt2Family.configFromJson(fields, at), ...cross }, role, at);
   throw new Error(`${at}: model_type ${fields.model_type === undefined ? 'is missing' : `'${String(fields.model_type)}' is not implemented`} (an encoder or decoder is bert or gpt2)`);
+}
+
+/** A config.json's cross_attention_hidden_size, as a SideConfig field when it is set. */
+export function crossAttentionHiddenSize(fields: Record<string, unknown>, where: string): Pick<SideConfig, 'cross_attention_hidden_size'> {
+  const v = fields.cross_attention_hidden_size;
+  if (v === undefined || v === null) return {};
+  if (!(Number.isInteger(v) && (v as number) > 0)) throw new Error(`${where}: field 'cross_attention_hidden_size' is ${JSON.stringify(v)}, expected a positive integer or null`);
+  return { cross_attention_hidden_size: v as number };
 }
 
 /** A side's config.json fields, with its model_type and its role's flags as transformers writes them. */
 function sideToJson(side: SideConfig, role: 'encoder' | 'decoder'): Record<string, unknown> {
-  const { model_type, ...rest } = side;
+  const { model_type, cross_attention_hidden_size: cross, ...rest } = side;
   const fields = model_type === 'bert' ? bertFamily.configToJson(rest as BertConfig) : gpt2Family.configToJson(rest as GPTConfig);
-  return { ...fields, model_type, is_decoder: role === 'decoder', add_cross_attention: role === 'decoder' };
+  return { ...fields, model_type, is_decoder: role === 'decoder', add_cross_attention: role === 'decoder', ...(cross === undefined || cross === null ? {} : { cross_attention_hidden_size: cross }) };
 }
 
 /**

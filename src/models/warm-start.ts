@@ -1,10 +1,11 @@
 // Warm-starting an encoder-decoder from pretrained checkpoints (Rothe et al. 2020; transformers'
 // EncoderDecoderModel.from_encoder_decoder_pretrained): each side from a model directory (ours or transformers',
-// BERT or GPT-2, with or without a head) or from scratch, the decoder's cross-attention always new. Kept apart from
-// encoder-decoder.ts because it loads through pretrained.ts, which registers that file's family.
+// BERT or GPT-2, with or without a head) or from scratch, the decoder's cross-attention always new, and so is
+// enc_to_dec_proj when the two widths differ. Kept apart from encoder-decoder.ts because it loads through
+// pretrained.ts, which registers that file's family.
 import { readHfCheckpoint } from '../io/hf.js';
 import type { Module } from '../nn/module.js';
-import { EncoderDecoderModel, encoderDecoderConfig, type EncoderDecoderConfig, type SideConfig } from './encoder-decoder.js';
+import { EncoderDecoderModel, crossAttentionHiddenSize, encoderDecoderConfig, type EncoderDecoderConfig, type SideConfig } from './encoder-decoder.js';
 import { loadTensors, modelFamily, type LoadReport } from './pretrained.js';
 
 /** Where one side comes from: a model directory, or a config (a side from scratch). */
@@ -30,7 +31,11 @@ async function sideOf(source: SideSource, role: string) {
     throw new Error(`${checkpoint.configPath}: model_type '${String(type)}' cannot be the ${role} of an encoder-decoder (bert or gpt2)` +
       (type === 'encoder-decoder' ? '; it is one already: load it with loadPretrained' : ''));
   }
-  const config = { model_type: type, ...modelFamily(type).configFromJson({ ...checkpoint.config, is_decoder: false, add_cross_attention: false }, checkpoint.configPath) } as SideConfig;
+  // cross_attention_hidden_size comes along as transformers' AutoConfig keeps it (EncoderDecoderModel then checks it)
+  const config = {
+    model_type: type, ...modelFamily(type).configFromJson({ ...checkpoint.config, is_decoder: false, add_cross_attention: false }, checkpoint.configPath),
+    ...crossAttentionHiddenSize(checkpoint.config, checkpoint.configPath),
+  } as SideConfig;
   return { config, checkpoint };
 }
 

@@ -1,20 +1,22 @@
 // The encoder-decoder against transformers 4.40's EncoderDecoderModel (test/fixtures/encoder-decoder/bert2bert, copied
 // from ../shared/fixtures/hf: a BERT encoder and a BERT decoder with cross-attention, random weights perturbed, with
-// the logits, loss and hidden states transformers computed), its saved layout, warm starting, tying and the caches.
+// the logits, loss and hidden states transformers computed), its saved layout, warm starting, tying and the caches;
+// sides of different widths (enc_to_dec_proj, cross_attention_hidden_size) against the plain-torch model of
+// scripts/gen_encoder_decoder_widths_fixture.py (test/fixtures/encoder-decoder/widths.json).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as T from '../../src/tensor/index.js';
-import { readSafetensors } from '../../src/io/safetensors.js';
+import { readSafetensors, type SafetensorsTensor } from '../../src/io/safetensors.js';
 import { BertForPreTraining, BertLMHeadModel, BertModel, bertConfig } from '../../src/models/bert.js';
 import { GPT, gptConfig } from '../../src/models/gpt.js';
 import {
   EncoderDecoderModel, encoderDecoderConfig, encoderDecoderFamily, shiftTokensRight, type DecoderCache, type SideConfig,
 } from '../../src/models/encoder-decoder.js';
-import { loadPretrained, savePretrained } from '../../src/models/pretrained.js';
+import { loadPretrained, loadTensors, savePretrained } from '../../src/models/pretrained.js';
 import { warmStartEncoderDecoder } from '../../src/models/warm-start.js';
 import { relativeError } from '../../scripts/hf-reference.js';
 
@@ -194,6 +196,128 @@ test('bad configs are errors that name the field', () => {
   assert.throws(() => encoderDecoderFamily.configFromJson(noStart, 'x/config.json'), /x\/config.json: decoder_start_token_id is not set/);
   assert.throws(() => encoderDecoderFamily.configFromJson({ ...raw, decoder_start_token_id: 500 }, 'x/config.json'), /decoder_start_token_id must be a token id of the decoder's vocabulary \(0..98\), got 500/);
   assert.throws(() => encoderDecoderFamily.configFromJson({ ...raw, encoder: { ...raw.encoder, model_type: 't5' } }, 'x/config.json'), /x\/config.json: encoder: model_type 't5' is not implemented/);
-  assert.throws(() => encoderDecoderFamily.configFromJson({ ...raw, decoder: { ...raw.decoder, cross_attention_hidden_size: 32 } }, 'x/config.json'), /cross_attention_hidden_size is not implemented/);
+  assert.throws(() => encoderDecoderFamily.configFromJson({ ...raw, decoder: { ...raw.decoder, cross_attention_hidden_size: 32 } }, 'x/config.json'),
+    /x\/config.json: if cross_attention_hidden_size is specified in the decoder's configuration, it has to be equal to the encoder's hidden_size; got 32 for decoder.cross_attention_hidden_size and 64 for encoder.hidden_size/);
+  assert.throws(() => encoderDecoderFamily.configFromJson({ ...raw, decoder: { ...raw.decoder, cross_attention_hidden_size: 'wide' } }, 'x/config.json'), /x\/config.json: decoder: field 'cross_attention_hidden_size' is "wide", expected a positive integer or null/);
   assert.throws(() => encoderDecoderFamily.configFromJson({ ...raw, decoder: { ...raw.decoder, hidden_size: 62 } }, 'x/config.json'), /x\/config.json: decoder: hidden_size 62 is not divisible/);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sides of different widths
+
+interface WidthCase {
+  name: string; config: Record<string, unknown>; weights: Record<string, { shape: number[]; data: number[] }>;
+  decoder_input_ids: number[][]; logits: number[]; loss: number; grads: Record<string, number[]>;
+}
+const widths = JSON.parse(readFileSync(new URL('../fixtures/encoder-decoder/widths.json', import.meta.url), 'utf8')) as {
+  input_ids: number[][]; attention_mask: number[][]; labels: number[][]; cases: WidthCase[];
+};
+
+function closeTo(what: string, got: ArrayLike<number>, want: readonly number[], tol: number): void {
+  assert.equal(got.length, want.length, `${what}: ${got.length} values, expected ${want.length}`);
+  for (let i = 0; i < want.length; i++) {
+    const d = Math.abs(got[i]! - want[i]!);
+    assert.ok(d <= tol * Math.max(1, Math.abs(want[i]!)), `${what}[${i}]: ${got[i]} vs ${want[i]} (diff ${d})`);
+  }
+}
+
+/** The fixture's model: its config.json fields read by the family, its weights loaded by their checkpoint names. */
+function widthsModel(c: WidthCase): EncoderDecoderModel {
+  const model = new EncoderDecoderModel(encoderDecoderFamily.configFromJson(c.config, `widths.json ${c.name}`));
+  const tensors = new Map<string, SafetensorsTensor>(Object.entries(c.weights).map(([k, w]) => [k, { dtype: 'F32', shape: w.shape, data: Float32Array.from(w.data) }]));
+  const report = loadTensors(model, tensors, `widths.json ${c.name}`);
+  assert.deepEqual(report.unexpected, [], 'every fixture tensor has a place');
+  assert.deepEqual(report.newlyInitialized, [], 'every parameter comes from the fixture');
+  return model.eval();
+}
+
+for (const c of widths.cases) {
+  test(`${c.name}, widths ${c.name === 'bert2gpt2' ? '8 -> 12' : '12 -> 8'}: enc_to_dec_proj, the logits, the loss and every gradient match the plain-torch EncoderDecoderModel`, async () => {
+    const model = widthsModel(c);
+    const [e, d] = c.name === 'bert2gpt2' ? [8, 12] : [12, 8];
+    assert.ok(model.enc_to_dec_proj, 'widths differ and no cross_attention_hidden_size: the projection is there');
+    assert.deepEqual(model.enc_to_dec_proj.weight.shape, [d, e]);
+    assert.deepEqual(model.enc_to_dec_proj.bias!.shape, [d]);
+    const out = model.forward({ inputIds: int(widths.input_ids), attentionMask: float(widths.attention_mask), labels: int(widths.labels) });
+    assert.deepEqual(out.logits.shape, [2, 4, model.config.decoder.vocab_size]);
+    assert.deepEqual(out.encoderHiddenStates.at(-1)!.shape.at(-1), e, "the encoder's states keep its width");
+    assert.deepEqual(Array.from(await shiftTokensRight(int(widths.labels), 0, 1).data()), c.decoder_input_ids.flat(), 'decoder inputs: the labels shifted right');
+    closeTo('logits', await out.logits.data(), c.logits, 2e-5);
+    closeTo('loss', [await out.loss!.item()], [c.loss], 2e-5);
+    out.loss!.backward();
+    const params = new Map(model.namedParameters());
+    assert.deepEqual([...params.keys()].filter((k) => params.get(k)!.grad).sort(), Object.keys(c.grads).sort(), 'the parameters on the loss\'s path');
+    for (const [name, grad] of Object.entries(c.grads)) closeTo(`d ${name}`, await params.get(name)!.grad!.data(), grad, 1e-4);
+  });
+}
+
+test('widths that differ: saved with enc_to_dec_proj.weight [decoder, encoder] and each side\'s own width in config.json, reloaded to the same logits', async () => {
+  const model = widthsModel(widths.cases.find((c) => c.name === 'bert2gpt2')!);
+  const dir = tmp();
+  await savePretrained(model, dir);
+  const saved = (await readSafetensors(join(dir, 'model.safetensors'))).tensors;
+  assert.deepEqual(saved.get('enc_to_dec_proj.weight')!.shape, [12, 8]);
+  assert.deepEqual(saved.get('enc_to_dec_proj.bias')!.shape, [12]);
+  assert.deepEqual(saved.get('decoder.transformer.h.0.crossattention.c_attn.weight')!.shape, [12, 24], 'GPT-2 cross-attention keys and values from the projected (decoder-wide) states');
+  assert.deepEqual([...saved.keys()].sort(), Object.keys(widths.cases[0]!.weights).sort(), 'the keys transformers saves: no tied LM-head copy');
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  assert.equal(config.encoder.hidden_size, 8);
+  assert.equal(config.decoder.n_embd, 12);
+  assert.ok(!('cross_attention_hidden_size' in config.decoder), 'unset, so not written');
+  const back = (await loadPretrained(dir)).model as EncoderDecoderModel;
+  const inputs = { inputIds: int(widths.input_ids), attentionMask: float(widths.attention_mask), labels: int(widths.labels) };
+  await assertClose(T.noGrad(() => back.forward(inputs).logits), T.noGrad(() => model.forward(inputs).logits), 0, 'reloaded logits');
+});
+
+test('cross_attention_hidden_size: must be the encoder\'s width (transformers\' error); for BERT and GPT-2 decoders also the decoder\'s; then no projection', async () => {
+  const cfg = (encoder: SideConfig, decoder: SideConfig) => encoderDecoderConfig({ encoder, decoder, decoder_start_token_id: 1, pad_token_id: 0 });
+  // bert 16 -> gpt2 24
+  assert.throws(() => cfg(bertSide(), gptSide({ cross_attention_hidden_size: 24 })),
+    /if cross_attention_hidden_size is specified in the decoder's configuration, it has to be equal to the encoder's hidden_size; got 24 for decoder.cross_attention_hidden_size and 16 for encoder.hidden_size/);
+  assert.throws(() => cfg(bertSide(), gptSide({ cross_attention_hidden_size: 16 })),
+    /decoder: cross_attention_hidden_size 16 is the encoder's width but not the decoder's \(24\): a gpt2 decoder's crossattention.c_attn \(Conv1D\(2 \* n_embd, n_embd\)\) reads states of its own width/);
+  assert.throws(() => cfg(gptSide(), bertSide({ cross_attention_hidden_size: 24 })), /a bert decoder's crossattention.self.key\/value \(nn.Linear\(hidden_size, hidden_size\)\)/);
+  assert.throws(() => cfg(bertSide(), bertSide({ cross_attention_hidden_size: 0 })), /cross_attention_hidden_size must be a positive integer or null, got 0/);
+  // equal widths: accepted, the same model as without it, and written back
+  const model = tiny(bertSide(), bertSide({ cross_attention_hidden_size: 16 }));
+  assert.equal(model.enc_to_dec_proj, null);
+  assert.equal(model.config.decoder.cross_attention_hidden_size, 16);
+  const dir = tmp();
+  await savePretrained(model, dir);
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  assert.equal(config.decoder.cross_attention_hidden_size, 16);
+  assert.ok(!('cross_attention_hidden_size' in config.encoder));
+  const back = (await loadPretrained(dir)).model as EncoderDecoderModel;
+  assert.equal(back.config.decoder.cross_attention_hidden_size, 16);
+  const inputs = { inputIds: int([[3, 4, 5]]), labels: int([[6, 7, 2]]) };
+  await assertClose(T.noGrad(() => back.forward(inputs).logits), T.noGrad(() => model.forward(inputs).logits), 0, 'reloaded logits');
+  // a decoder checkpoint's config.json brings its cross_attention_hidden_size into a warm start, as AutoConfig does
+  T.manualSeed(4);
+  const gptDir = tmp(), bertDir = tmp();
+  await savePretrained(new GPT(gptConfig({ vocab_size: 30, n_positions: 24, n_embd: 24, n_layer: 2, n_head: 2 })), gptDir);
+  await savePretrained(new BertModel(bertConfig({ vocab_size: 40, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 24 })), bertDir);
+  const gptConfigPath = join(gptDir, 'config.json');
+  const raw = JSON.parse(readFileSync(gptConfigPath, 'utf8'));
+  writeFileSync(gptConfigPath, JSON.stringify({ ...raw, cross_attention_hidden_size: 32 }));
+  await assert.rejects(() => warmStartEncoderDecoder({ dir: bertDir }, { dir: gptDir }, { decoder_start_token_id: 0, pad_token_id: 0 }), /got 32 for decoder.cross_attention_hidden_size and 16 for encoder.hidden_size/);
+});
+
+test('warm start from checkpoints of different widths (BERT 16, GPT-2 24): enc_to_dec_proj and the cross-attention new and listed; it trains', async () => {
+  T.manualSeed(5);
+  const bertDir = tmp(), gptDir = tmp();
+  await savePretrained(new BertForPreTraining(bertConfig({ vocab_size: 40, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 24 })), bertDir);
+  await savePretrained(new GPT(gptConfig({ vocab_size: 30, n_positions: 24, n_embd: 24, n_layer: 2, n_head: 2 })), gptDir);
+  for (const [encoder, decoder, e, d] of [[bertDir, gptDir, 16, 24], [gptDir, bertDir, 24, 16]] as const) {
+    const { model, report } = await warmStartEncoderDecoder({ dir: encoder }, { dir: decoder }, { decoder_start_token_id: 1, pad_token_id: 0, eos_token_id: 2 });
+    assert.deepEqual(model.enc_to_dec_proj!.weight.shape, [d, e]);
+    const notCross = report.newlyInitialized.filter((n) => !/crossattention|ln_cross_attn/.test(n));
+    assert.deepEqual(notCross, ['enc_to_dec_proj.weight', 'enc_to_dec_proj.bias'], `${e} -> ${d}`);
+    assert.ok(report.newlyInitialized.length > 2);
+    model.train();
+    const out = model.forward({ inputIds: int([[3, 4, 5, 6], [7, 8, 0, 0]]), attentionMask: float([[1, 1, 1, 1], [1, 1, 0, 0]]), labels: int([[5, 6, 2], [9, 2, -100]]) });
+    out.loss!.backward();
+    assert.ok(Number.isFinite(await out.loss!.item()));
+    const g = await model.enc_to_dec_proj!.weight.grad!.data();
+    assert.ok(g.some((x) => x !== 0), 'the projection receives a gradient');
+  }
 });
