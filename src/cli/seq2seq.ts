@@ -13,6 +13,7 @@ import { findCheckpoint } from '../tasks/checkpoint.js';
 import type { Seq2SeqGenerateOptions } from '../tasks/seq2seq-generate.js';
 import { SEQ2SEQ_TRAIN, Seq2SeqTrainTask, scoreTranslations, type TranslationScores } from '../tasks/seq2seq-train.js';
 import { Seq2Seq, buildSeq2Seq, readParallelCorpus, readTextLines, type BuildReport, type ParallelCorpus } from '../tasks/seq2seq.js';
+import { EncoderDecoderModel } from '../models/encoder-decoder.js';
 import { Generator, manualSeed } from '../tensor/random.js';
 import { packageRoot } from './assets.js';
 import { printSummary, runTraining, trainConfigFromOptions, trainingCommand, useBackend } from './train-options.js';
@@ -41,8 +42,11 @@ async function readSplit(dir: string, split: string, src: string, tgt: string, q
   return corpus;
 }
 
-/** Says once what warm starting loaded and what starts new (the decoder's cross-attention, at least). */
-function describeBuild(report: BuildReport, spec: { encoder?: string; decoder?: string }): void {
+/**
+ * Says once what warm starting loaded and what starts new (the decoder's cross-attention, at least, and
+ * enc_to_dec_proj between sides of different widths).
+ */
+function describeBuild(report: BuildReport, spec: { encoder?: string; decoder?: string }, model: Seq2Seq['model']): void {
   const ws = report.warmStart;
   if (report.trainedTokenizers.length) console.error(`tokenizers trained here (WordPiece, cased): ${report.trainedTokenizers.join(', ')}`);
   if (!ws) return;
@@ -56,7 +60,11 @@ function describeBuild(report: BuildReport, spec: { encoder?: string; decoder?: 
   const cross = ws.newlyInitialized.filter((n) => /crossattention|ln_cross_attn/.test(n));
   const layers = new Set(cross.map((n) => n.match(/\.(?:layer|h)\.(\d+)\./)?.[1]));
   if (ws.decoder && cross.length) console.error(`decoder (${spec.decoder}): its checkpoint has no cross-attention; ${cross.length} cross-attention parameters in ${layers.size} layers initialised new (train them)`);
-  const other = ws.newlyInitialized.filter((n) => !cross.includes(n) && ((n.startsWith('encoder.') && ws.encoder) || (n.startsWith('decoder.') && ws.decoder) || n.startsWith('enc_to_dec_proj')));
+  if ((ws.encoder || ws.decoder) && model instanceof EncoderDecoderModel && model.enc_to_dec_proj && ws.newlyInitialized.includes('enc_to_dec_proj.weight')) {
+    const [d, e] = model.enc_to_dec_proj.weight.shape;
+    console.error(`enc_to_dec_proj (the encoder's ${e}-wide states to the decoder's width, ${d}): initialised new (train it)`);
+  }
+  const other = ws.newlyInitialized.filter((n) => !cross.includes(n) && ((n.startsWith('encoder.') && ws.encoder) || (n.startsWith('decoder.') && ws.decoder)));
   if (other.length) console.error(`also new: ${other.slice(0, 6).join(', ')}${other.length > 6 ? `, ... (${other.length} in all)` : ''}`);
 }
 
@@ -187,7 +195,7 @@ function trainCommand() {
           sourceTokenizer: o.sourceTokenizer, targetTokenizer: o.targetTokenizer, vocabSize: o.vocabSize,
         };
         const built = await buildSeq2Seq(spec, { source: trainPairs.map((p) => p.source), target: trainPairs.map((p) => p.target) });
-        if (!quiet) describeBuild(built.report, spec);
+        if (!quiet) describeBuild(built.report, spec, built.seq2seq.model);
         seq2seq = built.seq2seq;
       }
       const where = (c: ParallelCorpus) => ({ source: c.sourcePath, target: c.targetPath });

@@ -89,7 +89,7 @@ test('pretrain seq2seq train --model gpt: GPT on "source [SEP] target" learns th
   }
 });
 
-test('warm start from a BERT made here: its tokenizer on both sides, the cross-attention initialised and said once', async () => {
+test('warm start from a BERT made here: its tokenizer on both sides, the cross-attention initialised and said once; a wider decoder gets enc_to_dec_proj', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'seq2seq-warm-'));
   try {
     dataset(dir);
@@ -107,6 +107,13 @@ test('warm start from a BERT made here: its tokenizer on both sides, the cross-a
     assert.match(r.stderr, /encoder \(.*\): 7 checkpoint tensors unused \(its pretraining heads\)/);
     assert.ok(!r.stderr.includes('tokenizers trained here'), 'the BERT\'s tokenizer reads and writes');
     assert.ok(!existsSync(join(dir, 'run', 'checkpoint', 'target_tokenizer.json')), 'one tokenizer for both sides');
+    // the BERT (32 wide) as the encoder of a scratch decoder 48 wide: enc_to_dec_proj between them, said once
+    const wider = run('seq2seq', 'train', '--data', dir, '--encoder', bertDir, '--layers', '1', '--dim', '48', '--heads', '2', '--ffn', '64', '--positions', '24', '--vocab-size', '60',
+      '--steps', '2', '--eval-every', '2', '--batch', '16', '--eval-pairs', '4', '--beams', '1', '--samples', '0', '--out', join(dir, 'wider'));
+    assert.equal(wider.status, 0, wider.stderr);
+    assert.equal((wider.stderr.match(/enc_to_dec_proj \(the encoder's 32-wide states to the decoder's width, 48\): initialised new \(train it\)/g) ?? []).length, 1, wider.stderr);
+    const config = JSON.parse(readFileSync(join(dir, 'wider', 'checkpoint', 'config.json'), 'utf8'));
+    assert.deepEqual([config.encoder.hidden_size, config.decoder.hidden_size], [32, 48]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
