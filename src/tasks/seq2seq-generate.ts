@@ -9,6 +9,10 @@
 // sum / generated_len ** length_penalty (generated_len counting the end token); early_stopping true stops a source
 // at num_beams hypotheses, false when the best open score over the current length cannot beat the worst kept,
 // 'never' when it cannot over the longest length allowed; at max_new_tokens the open beams join the hypotheses.
+//
+// num_return_sequences as transformers has it: beam search returns each source's best N finished hypotheses (N at
+// most num_beams), best first; sampling draws N independent samples, each source expanded N times; greedy decoding
+// returns one. The results are laid out as transformers' sequences are: batch·N rows, the N of source i contiguous.
 import type { EncoderDecoderModel, DecoderCache, EncoderOutput } from '../models/encoder-decoder.js';
 import { maxPositions } from '../models/encoder-decoder.js';
 import type { GPT } from '../models/gpt.js';
@@ -152,6 +156,12 @@ export interface Seq2SeqGenerateOptions {
   /** > 1 discourages tokens already in the row (CTRL's penalty). */
   repetitionPenalty?: number;
   /**
+   * Sequences returned per source (transformers' num_return_sequences), rows i·N..i·N+N-1 for source i. Beam search:
+   * the N best hypotheses by score, best first (N <= numBeams). Sampling: N samples, the source expanded N times.
+   * Greedy decoding: 1 only. Default 1.
+   */
+  numReturnSequences?: number;
+  /**
    * Constrained decoding (transformers' prefix_allowed_tokens_fn): the tokens allowed after a row's sequence so far
    * (its prompt included) for source `source`; null allows every token.
    */
@@ -183,7 +193,7 @@ export function checkSeq2SeqOptions(opts: Seq2SeqGenerateOptions): void {
     const v = opts[name];
     if (v !== undefined && !(Number.isInteger(v) && (v as number) >= min)) throw bad(name, v, `an integer >= ${min}`);
   };
-  int('maxNewTokens', 1); int('numBeams', 1); int('noRepeatNgramSize', 0); int('topK', 1); int('batchSize', 1);
+  int('maxNewTokens', 1); int('numBeams', 1); int('noRepeatNgramSize', 0); int('topK', 1); int('batchSize', 1); int('numReturnSequences', 1);
   const { temperature, topP, lengthPenalty, repetitionPenalty, earlyStopping } = opts;
   if (temperature !== undefined && !(temperature > 0 && Number.isFinite(temperature))) throw bad('temperature', temperature, 'a positive number');
   if (topP !== undefined && !(topP > 0 && topP <= 1)) throw bad('topP', topP, 'in (0, 1]');
@@ -191,6 +201,12 @@ export function checkSeq2SeqOptions(opts: Seq2SeqGenerateOptions): void {
   if (repetitionPenalty !== undefined && !(repetitionPenalty > 0 && Number.isFinite(repetitionPenalty))) throw bad('repetitionPenalty', repetitionPenalty, 'a positive number');
   if (earlyStopping !== undefined && earlyStopping !== true && earlyStopping !== false && earlyStopping !== 'never') throw bad('earlyStopping', earlyStopping, "true, false or 'never'");
   if ((opts.numBeams ?? 1) > 1 && sampling(opts)) throw new Error('generate: sampling with beams (beam-sample) is not implemented; use numBeams 1 to sample, or no sampling options for beam search');
+  // transformers' GenerationConfig.validate
+  const n = opts.numReturnSequences ?? 1, beams = opts.numBeams ?? 1;
+  if (n !== 1 && beams === 1 && !sampling(opts)) {
+    throw new Error(`generate: greedy methods without beam search do not support numReturnSequences different than 1 (got ${n}); use beams (numBeams >= ${n}) or sampling`);
+  }
+  if (n > beams && beams > 1) throw new Error(`generate: numReturnSequences (${n}) has to be smaller or equal to numBeams (${beams})`);
 }
 
 function sampling(opts: Seq2SeqGenerateOptions): boolean {
@@ -236,15 +252,27 @@ function logSoftmax(x: Float32Array): Float64Array {
 // Decoding
 
 /**
- * Generates a target for each source (token ids) with the options' strategy, batched; the results are in the
- * sources' order. The model is switched to evaluation mode for the call.
+ * Generates numReturnSequences targets (default 1) for each source (token ids) with the options' strategy, batched;
+ * the results are in the sources' order, the N of source i at i·N..i·N+N-1. The model is switched to evaluation
+ * mode for the call.
  */
 export async function generateSequences(model: ConditionalGenerator, sources: readonly (readonly number[])[], opts: Seq2SeqGenerateOptions = {}): Promise<GeneratedSequence[]> {
   checkSeq2SeqOptions(opts);
   const empty = sources.findIndex((s) => s.length === 0);
   if (empty >= 0) throw new Error(`generate: source ${empty + 1} is empty`);
+  const n = opts.numReturnSequences ?? 1;
+  if (n > 1 && (opts.numBeams ?? 1) === 1) {
+    // sampling (validated above): as transformers' _expand_inputs_for_generation, every source N times in a row,
+    // each copy drawn on its own; the constraint is still asked about the source, and progress counts sources
+    const { prefixAllowedTokens: allowed, onProgress } = opts;
+    return generateSequences(model, sources.flatMap((s) => new Array<readonly number[]>(n).fill(s)), {
+      ...opts, numReturnSequences: 1,
+      prefixAllowedTokens: allowed && ((i, seq) => allowed(Math.floor(i / n), seq)),
+      onProgress: onProgress && ((done) => onProgress(Math.floor(done / n))),
+    });
+  }
   const order = sources.map((_, i) => i).sort((a, b) => sources[a]!.length - sources[b]!.length);
-  const out = new Array<GeneratedSequence>(sources.length);
+  const out = new Array<GeneratedSequence>(sources.length * n);
   const batchSize = opts.batchSize ?? 32;
   for (let start = 0; start < order.length; start += batchSize) {
     const rows = order.slice(start, start + batchSize);
@@ -254,8 +282,8 @@ export async function generateSequences(model: ConditionalGenerator, sources: re
     // the constraint is asked about sources by their index in `sources`, not in this batch
     const allowed = opts.prefixAllowedTokens;
     const batchOpts = allowed ? { ...opts, prefixAllowedTokens: (i: number, seq: readonly number[]) => allowed(rows[i]!, seq) } : opts;
-    const results = (opts.numBeams ?? 1) > 1 ? await beamSearch(model, batch, limit, batchOpts) : await greedyOrSample(model, batch, limit, batchOpts);
-    rows.forEach((i, k) => { out[i] = results[k]!; });
+    const results = (opts.numBeams ?? 1) > 1 ? await beamSearch(model, batch, limit, batchOpts, n) : (await greedyOrSample(model, batch, limit, batchOpts)).map((r) => [r]);
+    rows.forEach((i, k) => results[k]!.forEach((r, j) => { out[i * n + j] = r; }));
     opts.onProgress?.(start + rows.length);
   }
   return out;
@@ -316,14 +344,19 @@ class BeamHypotheses {
     return this.worst >= bestSumLogprobs / length ** this.lengthPenalty;
   }
 
-  /** The best hypothesis (the last added among equals, as popping a stable sort gives there). */
-  best(): { score: number; tokens: number[]; finished: boolean } {
-    return this.beams.reduce((a, b) => (b.score >= a.score ? b : a));
+  /**
+   * The n best hypotheses, best first: as BeamSearchScorer.finalize pops them off the hypotheses sorted by score
+   * (a stable sort, so among equals the last added comes first).
+   */
+  top(n: number): { score: number; tokens: number[]; finished: boolean }[] {
+    if (n > this.beams.length) throw new Error(`generate: ${n} sequences asked of a source with ${this.beams.length} hypotheses`);
+    const ascending = this.beams.map((b, i) => [b, i] as const).sort((a, b) => a[0].score - b[0].score || a[1] - b[1]);
+    return ascending.slice(ascending.length - n).reverse().map(([b]) => b);
   }
 }
 
-/** Beam search, every source's beams in one batch (see the file's header). */
-async function beamSearch(model: ConditionalGenerator, sources: readonly (readonly number[])[], limit: number, opts: Seq2SeqGenerateOptions): Promise<GeneratedSequence[]> {
+/** Beam search, every source's beams in one batch (see the file's header): each source's `numReturn` best hypotheses. */
+async function beamSearch(model: ConditionalGenerator, sources: readonly (readonly number[])[], limit: number, opts: Seq2SeqGenerateOptions, numReturn = 1): Promise<GeneratedSequence[][]> {
   const k = opts.numBeams!, eos = model.eosTokenId;
   const hyps = sources.map(() => new BeamHypotheses(k, opts.lengthPenalty ?? 1, opts.earlyStopping ?? false, limit));
   const { prompts, session } = model.begin(sources);
@@ -373,10 +406,7 @@ async function beamSearch(model: ConditionalGenerator, sources: readonly (readon
     live = nextLive;
     logits = await session.step(live.flatMap((b) => beams[b]!.map((x) => [x.tokens.at(-1)!])));
   }
-  return hyps.map((h) => {
-    const best = h.best();
-    return { tokens: best.tokens, finished: best.finished, score: best.score };
-  });
+  return hyps.map((h) => h.top(numReturn).map((b) => ({ tokens: b.tokens, finished: b.finished, score: b.score })));
 }
 
 /** The indices of a row's n largest values, largest first (the lower index first among equals); O(V·n), n small. */

@@ -1,7 +1,8 @@
 // Decoding with transformers' semantics, checked where the answer is known: beam search with enough beams and
 // early_stopping 'never' is exhaustive search, so it must find what brute-force enumeration of every target finds
 // (scored as transformers scores hypotheses, with the length penalty and no_repeat_ngram_size); a batch decodes as
-// its rows would alone (left-padded GPT prompts included); one beam is greedy; top-k 1 sampling is greedy.
+// its rows would alone (left-padded GPT prompts included); one beam is greedy; top-k 1 sampling is greedy;
+// num_return_sequences: beam search's N best against the N best of the enumeration, sampling's N draws per source.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as T from '../../src/tensor/index.js';
@@ -43,11 +44,12 @@ async function logProbs(gen: ConditionalGenerator, source: number[], target: num
 }
 
 /**
- * The best target by enumeration: every sequence of non-end tokens up to maxNew, ended by EOS or cut at maxNew,
- * scored sum log p / length ** lengthPenalty (the end token counted), skipping any with a repeated n-gram.
+ * Every target by enumeration, best first (the first enumerated among equals): every sequence of non-end tokens up
+ * to maxNew, ended by EOS or cut at maxNew, scored sum log p / length ** lengthPenalty (the end token counted),
+ * skipping any with a repeated n-gram.
  */
-async function bruteForce(gen: ConditionalGenerator, source: number[], prompt: number[], maxNew: number, lengthPenalty: number, ngram = 0) {
-  let best = { tokens: [] as number[], score: -Infinity };
+async function enumerate(gen: ConditionalGenerator, source: number[], prompt: number[], maxNew: number, lengthPenalty: number, ngram = 0) {
+  const all: { tokens: number[]; score: number; finished: boolean }[] = [];
   const words = Array.from({ length: V }, (_, i) => i).filter((t) => t !== EOS);
   const visit = async (prefix: number[]) => {
     for (const ending of prefix.length < maxNew ? [[EOS], []] : [[]]) {
@@ -55,13 +57,17 @@ async function bruteForce(gen: ConditionalGenerator, source: number[], prompt: n
       if (target.length === 0 || (ending.length === 0 && prefix.length < maxNew)) continue;
       if (ngram && target.some((tok, i) => bannedNgramTokens([...prompt, ...target.slice(0, i)], ngram).includes(tok))) continue;
       const lp = await logProbs(gen, source, target);
-      const score = lp.reduce((a, b) => a + b, 0) / target.length ** lengthPenalty;
-      if (score > best.score) best = { tokens: prefix, score };
+      all.push({ tokens: prefix, score: lp.reduce((a, b) => a + b, 0) / target.length ** lengthPenalty, finished: ending.length > 0 });
     }
     if (prefix.length < maxNew) for (const w of words) await visit([...prefix, w]);
   };
   await visit([]);
-  return best;
+  return all.sort((a, b) => b.score - a.score);
+}
+
+/** The best target by enumeration. */
+async function bruteForce(gen: ConditionalGenerator, source: number[], prompt: number[], maxNew: number, lengthPenalty: number, ngram = 0) {
+  return (await enumerate(gen, source, prompt, maxNew, lengthPenalty, ngram))[0]!;
 }
 
 for (const [kind, make] of [['encoder-decoder', () => encoderDecoderGenerator(tinyEncoderDecoder())],
@@ -79,6 +85,72 @@ for (const [kind, make] of [['encoder-decoder', () => encoderDecoderGenerator(ti
     });
   }
 }
+
+// With 3 new tokens over 4 words and the end token, at most 16 beams are open before the last step and 80
+// continuations compete in it; 80 beams take every one (an end token is kept only within the first num_beams), so
+// the hypotheses are every target, and the N best returned must be the enumeration's N best, in its order.
+for (const [kind, make] of [['encoder-decoder', () => encoderDecoderGenerator(tinyEncoderDecoder(4))],
+  ['GPT (source <sep> target)', () => gptConditionalGenerator(tinyGpt(4), { sep: SEP, eos: EOS })]] as const) {
+  for (const [lengthPenalty, ngram] of [[1, 0], [0, 0], [2, 2]] as const) {
+    test(`${kind}: numReturnSequences 6 with enough beams returns the brute-force 6 best, best first (length_penalty ${lengthPenalty}${ngram ? `, no_repeat_ngram_size ${ngram}` : ''})`, async () => {
+      const gen = make();
+      const sources = [[4, 3, 0, 4], [0, 0]];
+      const got = await generateSequences(gen, sources, { numBeams: 80, numReturnSequences: 6, maxNewTokens: 3, lengthPenalty, earlyStopping: 'never', noRepeatNgramSize: ngram });
+      assert.equal(got.length, 12, 'batch x N rows');
+      for (const [i, source] of sources.entries()) {
+        const want = (await enumerate(gen, source, gen.begin([source]).prompts[0]!, 3, lengthPenalty, ngram)).slice(0, 6);
+        const mine = got.slice(6 * i, 6 * i + 6);
+        assert.deepEqual(mine.map((r) => r.tokens), want.map((w) => w.tokens), `source ${i}`);
+        assert.deepEqual(mine.map((r) => r.finished), want.map((w) => w.finished));
+        mine.forEach((r, j) => assert.ok(Math.abs(r.score - want[j]!.score) < 1e-5, `source ${i}, sequence ${j}: score ${r.score} vs ${want[j]!.score}`));
+        for (let j = 1; j < 6; j++) assert.ok(mine[j - 1]!.score >= mine[j]!.score, 'ordered by score');
+      }
+    });
+  }
+}
+
+test('numReturnSequences with beams: the first of the N is the one-sequence result; a batch decodes as each source alone; N = numBeams is allowed', async () => {
+  const gen = encoderDecoderGenerator(tinyEncoderDecoder(5));
+  const sources = [[4], [3, 0, 4, 4, 0], [0, 4, 3]];
+  for (const opts of [{ numBeams: 3 }, { numBeams: 4, lengthPenalty: 0.5, earlyStopping: true }, { numBeams: 3, noRepeatNgramSize: 2 }] as const) {
+    const one = await generateSequences(gen, sources, { maxNewTokens: 6, ...opts });
+    const n = opts.numBeams;
+    const many = await generateSequences(gen, sources, { maxNewTokens: 6, ...opts, numReturnSequences: n, batchSize: 2 });
+    assert.equal(many.length, sources.length * n);
+    for (const [i, s] of sources.entries()) {
+      assert.deepEqual(many[i * n]!.tokens, one[i]!.tokens, `${JSON.stringify(opts)}: source ${i}'s best`);
+      const alone = await generateSequences(gen, [s], { maxNewTokens: 6, ...opts, numReturnSequences: n });
+      assert.deepEqual(many.slice(i * n, (i + 1) * n).map((r) => r.tokens), alone.map((r) => r.tokens), `${JSON.stringify(opts)}: source ${i} alone`);
+      const scores = alone.map((r) => r.score);
+      assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'best first');
+      assert.equal(new Set(alone.map((r) => JSON.stringify(r.tokens))).size, n, 'distinct hypotheses');
+    }
+  }
+});
+
+test('numReturnSequences with sampling: N draws per source, as the source given N times; seeded draws repeat', async () => {
+  for (const gen of [encoderDecoderGenerator(tinyEncoderDecoder(6)), gptConditionalGenerator(tinyGpt(6), { sep: SEP, eos: EOS })]) {
+    const sources = [[4, 3], [0, 4, 4]];
+    const opts = { maxNewTokens: 5, doSample: true, temperature: 2 } as const;
+    const draw = (seed: number) => generateSequences(gen, sources, { ...opts, numReturnSequences: 4, generator: new T.Generator(seed) });
+    const a = await draw(7);
+    assert.equal(a.length, 8);
+    assert.deepEqual(a.map((r) => r.tokens), (await draw(7)).map((r) => r.tokens), 'the same seed, the same samples');
+    const expanded = await generateSequences(gen, sources.flatMap((s) => [s, s, s, s]), { ...opts, generator: new T.Generator(7) });
+    assert.deepEqual(a.map((r) => [r.tokens, r.score]), expanded.map((r) => [r.tokens, r.score]), 'source i at rows 4i..4i+3, drawn as the expanded batch');
+    const distinct = new Set(a.slice(0, 4).map((r) => JSON.stringify(r.tokens))).size + new Set(a.slice(4).map((r) => JSON.stringify(r.tokens))).size;
+    assert.ok(distinct > 2, 'independent draws (at temperature 2 they differ)');
+    // each row's score is the sum of its tokens' log-probabilities, as one draw's is
+    const [r] = a;
+    const logp = await logProbs(gen, sources[0]!, [...r!.tokens, ...(r!.finished ? [EOS] : [])]);
+    assert.ok(Math.abs(logp.reduce((x, y) => x + y, 0) - r!.score) < 1e-4);
+  }
+  // the constraint is asked about the source, whichever copy is drawn
+  const gen = encoderDecoderGenerator(tinyEncoderDecoder(3));
+  const allow = (i: number, seq: readonly number[]) => (seq.length - 1 > i ? [EOS] : seq.at(-1) === 4 ? [0] : [4]);
+  const out = await generateSequences(gen, [[4, 3, 4], [0]], { maxNewTokens: 6, prefixAllowedTokens: allow, doSample: true, numReturnSequences: 3, generator: new T.Generator(1) });
+  assert.deepEqual(out.map((r) => r.tokens), [[4], [4], [4], [4, 0], [4, 0], [4, 0]]);
+});
 
 test('no_repeat_ngram_size bans what would complete an n-gram already in the sequence, as transformers does', () => {
   assert.deepEqual(bannedNgramTokens([1, 4, 3, 4], 2), [3]);
@@ -144,6 +216,10 @@ test('bad options and sources are errors that say what is wrong', async () => {
   await assert.rejects(() => generateSequences(gen, [[4]], { numBeams: 0 }), /numBeams must be an integer >= 1, got 0/);
   await assert.rejects(() => generateSequences(gen, [[4]], { numBeams: 2, temperature: 0.5 }), /sampling with beams/);
   await assert.rejects(() => generateSequences(gen, [[4]], { topP: 1.5 }), /topP must be in \(0, 1\]/);
+  // transformers' GenerationConfig.validate: greedy returns one sequence, beams at most num_beams
+  await assert.rejects(() => generateSequences(gen, [[4]], { numReturnSequences: 2 }), /greedy methods without beam search do not support numReturnSequences different than 1 \(got 2\)/);
+  await assert.rejects(() => generateSequences(gen, [[4]], { numBeams: 2, numReturnSequences: 3 }), /numReturnSequences \(3\) has to be smaller or equal to numBeams \(2\)/);
+  await assert.rejects(() => generateSequences(gen, [[4]], { numReturnSequences: 0, doSample: true }), /numReturnSequences must be an integer >= 1, got 0/);
   await assert.rejects(() => generateSequences(gen, [[4], []]), /source 2 is empty/);
   await assert.rejects(() => generateSequences(gen, [new Array(13).fill(4)]), /source 1 has 13 tokens, more than the encoder's 12 positions/);
   const gpt = gptConditionalGenerator(tinyGpt(), { sep: SEP, eos: EOS });
