@@ -122,10 +122,11 @@ function decodingName(g: Seq2SeqGenerateOptions): string {
 }
 
 /**
- * Translates lines: empty ones stay empty (counted), a source over the model's positions is an error naming the file
- * and line unless `truncate` cuts it (counted).
+ * Translates lines, `numReturn` translations each (beam search's best first, or that many samples): empty ones stay
+ * empty (counted), a source over the model's positions is an error naming the file and line unless `truncate` cuts
+ * it (counted).
  */
-async function translateLines(seq2seq: Seq2Seq, lines: readonly string[], path: string, o: DecodingValues, quiet: boolean) {
+async function translateLines(seq2seq: Seq2Seq, lines: readonly string[], path: string, o: DecodingValues, quiet: boolean, numReturn = 1) {
   const kept: { index: number; ids: number[] }[] = [];
   let truncated = 0;
   lines.forEach((line, index) => {
@@ -137,11 +138,11 @@ async function translateLines(seq2seq: Seq2Seq, lines: readonly string[], path: 
     kept.push({ index, ids: fitted });
   });
   const bar = progressBar('translate', kept.length, { unit: 'sentences', quiet });
-  const opts = generateOptions(o, (n) => bar.update(n));
+  const opts = { ...generateOptions(o, (n) => bar.update(n)), numReturnSequences: numReturn };
   const hyps = await seq2seq.translateIds(kept.map((k) => k.ids), opts);
   bar.stop();
-  const translations = new Array<string>(lines.length).fill('');
-  kept.forEach((k, i) => { translations[k.index] = hyps[i]!; });
+  const translations = lines.map(() => new Array<string>(numReturn).fill(''));
+  kept.forEach((k, i) => { translations[k.index] = hyps.slice(i * numReturn, (i + 1) * numReturn); });
   if (!quiet && truncated) console.error(`${path}: ${formatNumber(truncated)} source(s) cut to the model's ${seq2seq.limits.source} tokens`);
   return { translations, empty: lines.length - kept.length, truncated, decoding: decodingName(opts) };
 }
@@ -238,23 +239,30 @@ function trainCommand() {
 
 function translateCommand() {
   return decodingCommand('translate')
-    .description('Translate sentences (one a line) with a model pretrain seq2seq train wrote: beam search by default, greedy with --beams 1, or sampling.')
+    .description('Translate sentences (one a line) with a model pretrain seq2seq train wrote: beam search by default, greedy with --beams 1, or sampling; --num-return-sequences N writes N translations per sentence.')
     .requiredOption('--input <file>', 'source sentences, one a line (.gz allowed); an empty line translates to an empty line (counted)')
     .option('--out <file>', 'write the translations here (default: standard output)')
-    .option('--json', 'print {"sentences", "empty_lines", "truncated", "decoding", "out"} (and "translations" without --out)')
+    .option('--num-return-sequences <n>', "translations per sentence, on N lines in a row (transformers' num_return_sequences): beam search's N best, best first (N <= --beams), or N samples with --sample", positive, 1)
+    .option('--json', 'print {"sentences", "empty_lines", "truncated", "decoding", "num_return_sequences", "out"} (and "translations" without --out: a string per sentence, or with N > 1 an array of N)')
     .action(async (o) => {
       const quiet = Boolean(o.json);
+      const n = o.numReturnSequences;
+      const sample = generateOptions(o).doSample;
+      if (n > 1 && !sample && o.beams === 1) throw new Error(`--num-return-sequences ${n} needs beam search (--beams ${n} or more) or --sample: greedy decoding gives one translation (transformers raises the same)`);
+      if (n > 1 && !sample && n > o.beams) throw new Error(`--num-return-sequences ${n} is more than --beams ${o.beams}: beam search returns at most one translation per beam (transformers raises the same)`);
       await useBackend(o.backend, quiet);
       const seq2seq = await Seq2Seq.load(o.model);
       const { lines, stats } = await readTextLines(o.input);
       if (!quiet) warnInvalidUtf8(stats);
-      const t = await translateLines(seq2seq, lines, o.input, o, quiet);
-      if (!quiet && t.empty) console.error(`${o.input}: ${formatNumber(t.empty)} empty line(s) left empty`);
-      const text = t.translations.map((x) => `${x}\n`).join('');
+      const t = await translateLines(seq2seq, lines, o.input, o, quiet, n);
+      if (!quiet && t.empty) console.error(`${o.input}: ${formatNumber(t.empty)} empty line(s) left empty${n > 1 ? ` (${n} empty lines each)` : ''}`);
+      // N lines per input line, those of line i at i·N+1..i·N+N
+      const text = t.translations.flat().map((x) => `${x}\n`).join('');
       if (o.out) await writeFile(o.out, text);
       else if (!quiet) process.stdout.write(text);
       if (quiet) {
-        console.log(JSON.stringify({ sentences: lines.length, empty_lines: t.empty, truncated: t.truncated, decoding: t.decoding, ...(o.out ? { out: resolve(o.out) } : { translations: t.translations }) }));
+        const translations = n === 1 ? t.translations.map(([x]) => x) : t.translations;
+        console.log(JSON.stringify({ sentences: lines.length, empty_lines: t.empty, truncated: t.truncated, decoding: t.decoding, num_return_sequences: n, ...(o.out ? { out: resolve(o.out) } : { translations }) }));
       }
     });
 }
@@ -289,7 +297,8 @@ function evaluateAction(cmd: ReturnType<typeof evaluateCommand>) {
     } else {
       await useBackend(o.backend, quiet);
       const t = await translateLines(await Seq2Seq.load(o.model), lines, o.source, o, quiet);
-      ({ translations, empty, decoding } = t);
+      ({ empty, decoding } = t);
+      translations = t.translations.map(([x]) => x!);
     }
     // empty source lines are left out of the scores (their translations are empty), and counted
     const keep = lines.map((_, i) => i).filter((i) => lines[i]!.trim() !== '');

@@ -256,7 +256,10 @@ export class Seq2Seq {
       : encoderDecoderGenerator(this.model);
   }
 
-  /** Translates source ids (within the limits) into target text, in evaluation mode. */
+  /**
+   * Translates source ids (within the limits) into target text, in evaluation mode: opts.numReturnSequences (N,
+   * default 1) translations per source, those of source i at i·N..i·N+N-1 (beam search's best first).
+   */
   async translateIds(sources: readonly (readonly number[])[], opts: Seq2SeqGenerateOptions = {}): Promise<string[]> {
     const wasTraining = this.model.training;
     this.model.eval();

@@ -67,9 +67,33 @@ test('pretrain seq2seq train (encoder-decoder), resume, translate and evaluate',
     assert.equal(translated.status, 0, translated.stderr);
     assert.equal(translated.stdout, 'ein großer Hund rennt.\n\nein roter Mann schläft.\n');
     assert.match(translated.stderr, /1 empty line\(s\) left empty/);
+    // --num-return-sequences: N lines per input line (an empty one gives N empty lines), beam search's best first
+    const model = ['seq2seq', 'translate', '--model', join(out, 'checkpoint'), '--input', join(dir, 'in.en')];
+    const best = run(...model, '--beams', '3').stdout.split('\n');
+    const three = run(...model, '--beams', '3', '--num-return-sequences', '3');
+    assert.equal(three.status, 0, three.stderr);
+    const lines = three.stdout.split('\n');
+    assert.equal(lines.length, 3 * 3 + 1);
+    assert.deepEqual([lines[0], lines[6]], [best[0], best[2]], "each input's first line is the one-sequence translation");
+    assert.deepEqual(lines.slice(3, 6), ['', '', '']);
+    assert.equal(new Set(lines.slice(0, 3)).size, 3, 'three different hypotheses');
+    const asJson = json(run(...model, '--beams', '3', '--num-return-sequences', '3', '--json'));
+    assert.equal(asJson.num_return_sequences, 3);
+    assert.deepEqual(asJson.translations, [lines.slice(0, 3), ['', '', ''], lines.slice(6, 9)]);
+    const sampled = run(...model, '--sample', '--temperature', '3', '--seed', '4', '--num-return-sequences', '2');
+    assert.equal(sampled.status, 0, sampled.stderr);
+    assert.equal(sampled.stdout.split('\n').length, 3 * 2 + 1);
+    assert.equal(run(...model, '--sample', '--temperature', '3', '--seed', '4', '--num-return-sequences', '2').stdout, sampled.stdout, 'seeded samples repeat');
+    const greedyTwo = run(...model, '--beams', '1', '--num-return-sequences', '2');
+    assert.equal(greedyTwo.status, 1);
+    assert.match(greedyTwo.stderr, /--num-return-sequences 2 needs beam search \(--beams 2 or more\) or --sample/);
+    const tooMany = run(...model, '--num-return-sequences', '5');
+    assert.equal(tooMany.status, 1);
+    assert.match(tooMany.stderr, /--num-return-sequences 5 is more than --beams 4/);
     const help = run('seq2seq', 'translate', '--help');
     assert.match(help.stdout, /--length-penalty/);
     assert.match(help.stdout, /--block-repeat-ngram/);
+    assert.match(help.stdout, /--num-return-sequences/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
