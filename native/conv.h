@@ -293,6 +293,23 @@ static void overImages(long n, long work, const std::function<void(int, long, lo
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+/**
+ * Each tap's (channel, a, b) offset into the phase-split grid that buildGrid writes (C planes of nph(h)·nph(w)
+ * phases of Hg·Wg), written to off[(c·kh + a)·kw + b]; returns the largest, which sizes the grid's slack.
+ */
+static long tapOffsets(long C, const Window& w, const Axis& ah, const Axis& aw, int32_t* off) {
+  const long Wg = aw.grid, S = ah.grid * Wg;
+  long maxOff = 0;
+  for (long c = 0; c < C; c++)
+    for (long a = 0; a < w.kh; a++)
+      for (long b = 0; b < w.kw; b++) {
+        const long o = ((c * ah.nph() + ah.phaseOf[a]) * aw.nph() + aw.phaseOf[b]) * S + ah.shift[a] * Wg + aw.shift[b];
+        off[(c * w.kh + a) * w.kw + b] = static_cast<int32_t>(o);
+        maxOff = std::max(maxOff, o);
+      }
+  return maxOff;
+}
+
 // The forward pass.
 
 /** y [N, O, Ho, Wo] = conv(x [N, C, H, W], weight [O, C, kh, kw]) (+ bias [O]), one group. */
@@ -303,16 +320,8 @@ static void forward(const float* x, long N, long C, long H, long W, const float*
   const Tile t = pickShiftTile(O, Q);
   const long Qp = roundUp(Q, VL), Mp = O;
   std::vector<int32_t> off(static_cast<size_t>(K));
-  long maxOff = 0;
-  for (long c = 0; c < C; c++)
-    for (long a = 0; a < w.kh; a++)
-      for (long b = 0; b < w.kw; b++) {
-        const long o = ((c * ah.nph() + ah.phaseOf[a]) * aw.nph() + aw.phaseOf[b]) * S + ah.shift[a] * Wg + aw.shift[b];
-        off[(c * w.kh + a) * w.kw + b] = static_cast<int32_t>(o);
-        maxOff = std::max(maxOff, o);
-      }
   const long planes = C * ah.nph() * aw.nph() * S;
-  const long slack = std::max(0L, maxOff + Qp - planes) + VL;
+  const long slack = std::max(0L, tapOffsets(C, w, ah, aw, off.data()) + Qp - planes) + VL;
   std::vector<float> ap(static_cast<size_t>(Mp * K));
   packRows(weight, O, K, K, t.R, ap.data());
   const long P = w.Ho * w.Wo;
@@ -575,16 +584,8 @@ static void weightGrad(const float* g, const float* x, long N, long C, long H, l
   const bool pixels = best * static_cast<double>(P) < lanesCost;
   const long Kp = roundUp(K, pixels ? pt.R : LJ), Op = roundUp(O, LR);
   std::vector<int32_t> off(static_cast<size_t>(Kp), 0);
-  long maxOff = 0;
-  for (long c = 0; c < C; c++)
-    for (long a = 0; a < w.kh; a++)
-      for (long b = 0; b < w.kw; b++) {
-        const long o = ((c * ah.nph() + ah.phaseOf[a]) * aw.nph() + aw.phaseOf[b]) * S + ah.shift[a] * Wg + aw.shift[b];
-        off[(c * w.kh + a) * w.kw + b] = static_cast<int32_t>(o);
-        maxOff = std::max(maxOff, o);
-      }
   const long planes = C * ah.nph() * aw.nph() * S;
-  const long slack = std::max(0L, maxOff + Qp - planes) + VL;
+  const long slack = std::max(0L, tapOffsets(C, w, ah, aw, off.data()) + Qp - planes) + VL;
   const long xImage = roundUp(planes + slack, VL), gImage = pixels ? P * Og : Op * Qp;
   const long chunk = std::max(1L, std::min(N, (256L << 10) / (xImage + gImage)));
   // Per thread: the partial dweight ([Op, Kp] lanes, or transposed [Kp, Og] pixels) and dbias.
