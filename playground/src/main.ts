@@ -47,18 +47,22 @@ const panel = (title: string, ...children: (Node | string)[]) => h('div', { clas
 const button = (id: string, label: string, onclick: () => unknown, primary = true) => h('button', { id, class: primary ? 'primary' : '', onclick }, label);
 
 // ---- Corpus ----
+type CorpusArgs = { text: string } | { bytes: ArrayBuffer };
 /** Hands the worker a corpus (pasted text or a file's bytes); `where` names it in the status line. */
-const useCorpus = (args: { text: string } | { bytes: ArrayBuffer }, where: string) => act('corpus-status', 'reading the corpus', () => worker.call('corpus', args),
+// `args` may be a promise (a file still being read): the status shows running from the first moment, so that no
+// reader sees the previous corpus's answer in between.
+const useCorpus = (args: CorpusArgs | Promise<CorpusArgs>, where: string) => act('corpus-status', 'reading the corpus', async () => worker.call('corpus', await args),
   (c) => `${where}: ${count(c.chars)} characters, ${count(c.lines)} lines, ${count(c.words)} words (${count(c.distinctWords)} distinct)` +
     (c.invalidSequences > 0 ? `; ${count(c.invalidSequences)} invalid UTF-8 sequences (${count(c.invalidBytes)} bytes) replaced with U+FFFD` : ''));
 
 function corpusPage(): HTMLElement {
-  const onFile = async (e: Event) => {
+  const onFile = (e: Event) => {
     const file = (e.target as HTMLInputElement).files?.[0];
     if (!file) return;
-    const bytes = await file.arrayBuffer();
-    ($('corpus-text') as HTMLTextAreaElement).value = new TextDecoder('utf-8').decode(bytes);
-    await useCorpus({ bytes }, file.name);
+    return useCorpus(file.arrayBuffer().then((bytes) => {
+      ($('corpus-text') as HTMLTextAreaElement).value = new TextDecoder('utf-8').decode(bytes);
+      return { bytes };
+    }), file.name);
   };
   return h('section', { class: 'page', id: 'page-corpus' },
     panel('Corpus',
