@@ -67,6 +67,7 @@ function finetuneCommand() {
     .addOption(new Option('--head <head>', 'frozen features and word vectors: the top over them').choices(['linear', 'bilstm', 'bilstm-crf'] as const).default('linear' as const))
     .option('--crf', 'tagging: a BiLSTM-CRF top (the same as --head bilstm-crf)')
     .option('--layer <layer>', 'frozen: "mix" (a learned scalar mix of all layers, ELMo) or a layer index (-1: the top)', 'mix')
+    .option('--layer-norm', 'frozen: normalise each layer over the batch\'s real tokens before the mix (AllenNLP\'s do_layer_norm)')
     .option('--train-size <n>', 'keep a stratified sample of this many training examples (learning curves)', parse.positiveInt)
     .option('--epochs <n>', 'passes over the training data', parse.positiveInt, 3)
     .option('--batch <n>', 'examples per batch', parse.positiveInt, 32)
@@ -88,7 +89,7 @@ function finetuneCommand() {
       const head = o.crf ? 'bilstm-crf' : o.head;
       const spec: TransferSpec = {
         model: o.model, kind: 'classification', labels: [], mode: o.mode, tokenizer: o.tokenizer, resetHead: o.resetHead,
-        layer: o.layer === 'mix' ? 'mix' : Number(o.layer), separator: train.format === 'char-bio' ? '' : ' ',
+        layer: o.layer === 'mix' ? 'mix' : Number(o.layer), layerNorm: Boolean(o.layerNorm), separator: train.format === 'char-bio' ? '' : ' ',
       };
       const probe = transferData(train, dev);
       if (o.task && o.task !== probe.kind && !(o.task === 'regression' && probe.kind === 'pair')) {

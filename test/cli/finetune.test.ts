@@ -49,4 +49,12 @@ test('pretrain finetune reaches 0.9 dev accuracy, scores --test with the best mo
     '--layer-lr-decay', '2.6', '--out', join(dir, 'ulmfit'), '--json').stdout.trim().split('\n').pop()!) as Record<string, number>;
   assert.equal(ulmfit['steps'], 10);
   assert.equal(JSON.parse(readFileSync(join(dir, 'ulmfit', 'log.jsonl'), 'utf8').trim().split('\n').pop()!).lr, 1e-3);
+  // frozen with a layer-normalised mix: the choice is saved, and evaluate rebuilds the same model (the same scores)
+  const frozenOut = join(dir, 'frozen');
+  const frozen = JSON.parse(pretrain('finetune', '--model', dir, '--mode', 'frozen', '--layer-norm', '--train', train, '--dev', dev, '--steps', '20',
+    '--batch', '8', '--eval-every', '20', '--out', frozenOut, '--json').stdout.trim().split('\n').pop()!) as Record<string, number | string>;
+  const saved = JSON.parse(readFileSync(join(frozenOut, 'best', 'transfer.json'), 'utf8')) as Record<string, unknown>;
+  assert.deepEqual([saved['mode'], saved['layer'], saved['layerNorm']], ['frozen', 'mix', true]);
+  const again = JSON.parse(pretrain('evaluate', '--model', join(frozenOut, 'best'), '--data', dev, '--json').stdout) as Record<string, number>;
+  assert.equal(again['accuracy'], frozen['best_accuracy']);
 });

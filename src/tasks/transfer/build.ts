@@ -41,6 +41,8 @@ export interface TransferSpec {
   lmWeight?: number;
   /** Frozen features: a scalar mix of all layers (default) or one layer by index. */
   layer?: 'mix' | number;
+  /** Frozen features: normalise each layer before the mix (AllenNLP's do_layer_norm). */
+  layerNorm?: boolean;
   /** Word vectors: how out-of-vocabulary words are handled. */
   oov?: OovPolicy;
   /** How words join into the text the tokenizer reads: ' ' (default), or '' for character-level Chinese. */
@@ -151,7 +153,7 @@ export async function buildTaskModel(spec: TransferSpec): Promise<BuiltModel> {
       : (await loadPretrained(dir, { architecture: modelType === 'bert' ? 'BertModel' : 'GPT2Model' })).model;
     const encoder = encoderOf(base, tokenizer, spec.separator);
     const outputs = spec.kind === 'regression' ? 1 : spec.labels.length;
-    const taskModel = new FeatureModel(spec.kind, encoder, outputs, { frozen: true, layer: spec.layer, head: spec.head, constraints: crfConstraints(spec) });
+    const taskModel = new FeatureModel(spec.kind, encoder, outputs, { frozen: true, layer: spec.layer, layerNorm: spec.layerNorm, head: spec.head, constraints: crfConstraints(spec) });
     return {
       taskModel, newWeights: taskModel.head.namedParameters().map(([n]) => `head.${n}`),
       saveExtras: async (out) => {
@@ -242,7 +244,7 @@ async function featureModel(spec: TransferSpec, dir: string, config: Record<stri
   if (typeof spec.mode === 'object') freezeBelow(encoder, spec.mode.freezeBelow);
   const frozen = spec.mode === 'frozen';
   const taskModel = new FeatureModel(spec.kind, encoder, spec.kind === 'regression' ? 1 : spec.labels.length, {
-    frozen, layer: spec.layer, head: spec.head, constraints: crfConstraints(spec),
+    frozen, layer: spec.layer, layerNorm: spec.layerNorm, head: spec.head, constraints: crfConstraints(spec),
   });
   return {
     taskModel, newWeights: taskModel.head.namedParameters().map(([n]) => `head.${n}`),
@@ -294,8 +296,8 @@ export async function loadEncoder(model: string, opts: LoadEncoderOptions = {}):
 
 /** transfer.json: how a saved task model was built (task, labels, mode, the encoder it reads). */
 async function writeTransferJson(dir: string, spec: TransferSpec, extra: Record<string, unknown>): Promise<void> {
-  const { model, kind, labels, mode, layer, oov, separator, lmWeight, head } = spec;
-  await fsp.writeFile(nodePath.join(dir, 'transfer.json'), `${JSON.stringify({ format: 'pretrain.transfer', version: 1, model, kind, labels, mode, layer, oov, separator, lmWeight, head, ...extra }, null, 2)}\n`);
+  const { model, kind, labels, mode, layer, layerNorm, oov, separator, lmWeight, head } = spec;
+  await fsp.writeFile(nodePath.join(dir, 'transfer.json'), `${JSON.stringify({ format: 'pretrain.transfer', version: 1, model, kind, labels, mode, layer, layerNorm, oov, separator, lmWeight, head, ...extra }, null, 2)}\n`);
 }
 
 /** Reads transfer.json and rebuilds the task model with the saved weights (for evaluate and predict). */
