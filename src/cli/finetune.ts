@@ -9,7 +9,7 @@ import { entityScores, formatConllevalReport } from '../tasks/metrics.js';
 import { lossCurveSvg } from '../tasks/loss-curve.js';
 import { buildTaskModel, loadTaskModel, type TransferSpec } from '../tasks/transfer/build.js';
 import { transferData, labelledExamples } from '../tasks/transfer/data.js';
-import { FINETUNE, FROZEN, FinetuneTask, layerwiseOptimizer, scoreTask, type TransferData } from '../tasks/transfer/finetune.js';
+import { FINETUNE, FROZEN, FinetuneTask, gradualUnfreezing, layerwiseOptimizer, scoreTask, type TransferData } from '../tasks/transfer/finetune.js';
 import type { TaskKind, TransferMode } from '../tasks/transfer/task-model.js';
 import { manualSeed } from '../tensor/random.js';
 import { printSummary, runTraining, trainConfigFromOptions, trainingCommand, useBackend } from './train-options.js';
@@ -76,10 +76,12 @@ function finetuneCommand() {
     .option('--metric <name>', 'the dev metric for the best checkpoint and early stopping (default: f1 for entity tagging, pearson for regression, else accuracy)')
     .option('--tokenizer <file>', 'a tokenizer for a model directory without one beside it')
     .option('--layer-lr-decay <x>', 'fine-tuning: each encoder layer learns at the rate of the one above divided by x (ULMFiT: 2.6); 1 is off', parse.atLeastOne, 1)
+    .option('--gradual-unfreeze [steps]', 'fine-tuning: start with the encoder fixed and unfreeze one layer, top first, every N steps (default: an epoch), as ULMFiT', parse.positiveInt)
     .option('--reset-head', 'the checkpoint already has a head with other labels: start a new one on its encoder')
     .option('--out <dir>', 'output directory: best/ (the best model), checkpoint/, log.jsonl, loss.svg, dev.svg', 'runs/finetune')
     .action(async (o, cmd) => {
       const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
+      if (o.gradualUnfreeze !== undefined && o.mode !== 'finetune') throw new Error(`--gradual-unfreeze is for --mode finetune (the mode given fixes its layers for the whole run)`);
       await useBackend(o.backend, Boolean(o.json));
       manualSeed(o.seed);
       const read = readOptions(o);
@@ -123,6 +125,7 @@ function finetuneCommand() {
         {
           ...(o.dev ? { best: { metric, mode: metric === 'val_loss' ? 'min' : 'max', patience: o.patience } } : {}),
           ...(o.layerLrDecay > 1 ? { optimizer: layerwiseOptimizer(built.taskModel, cfg, o.layerLrDecay) } : {}),
+          ...(o.gradualUnfreeze !== undefined ? { beforeStep: gradualUnfreezing(built.taskModel, o.gradualUnfreeze === true ? stepsPerEpoch : o.gradualUnfreeze) } : {}),
         });
       const devCurve = result.history.filter((r) => r[metric] !== undefined).map((r) => ({ step: r.step, value: r[metric]!, series: `dev ${metric}` }));
       if (devCurve.length > 0) writeFileSync(join(resolve(o.out), 'dev.svg'), await lossCurveSvg(devCurve, { title: `Dev ${metric}`, yLabel: metric }));

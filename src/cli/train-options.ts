@@ -72,7 +72,7 @@ function resumeCommand(): string {
  * caller's summary, after printing the loss curve (unless --json).
  */
 export async function runTraining(label: string, task: TrainTask, cfg: TrainConfig, o: TrainOptionValues, describe: (p: Progress) => string,
-  extra: Pick<TrainOptions, 'best' | 'optimizer'> = {}): Promise<TrainResult> {
+  extra: Pick<TrainOptions, 'best' | 'optimizer' | 'beforeStep'> = {}): Promise<TrainResult> {
   setAnomalyDetection(Boolean(o.detectAnomaly));
   const bar = progressBar(label, cfg.maxSteps, { unit: 'steps', quiet: o.json });
   let step = 0;

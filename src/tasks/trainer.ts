@@ -166,6 +166,11 @@ export interface TrainOptions {
   optimizer?: Optimizer<{ lr: number }>;
   /** With `outDir`: start a new run where one was (its checkpoint, log and loss curve are deleted first). */
   overwrite?: boolean;
+  /**
+   * Called before each optimizer step with the number of steps taken so far (e.g. to change what is trainable, as
+   * gradual unfreezing does). A resumed run calls it from the checkpoint's step, so it should follow from the step alone.
+   */
+  beforeStep?: (step: number) => void;
   /** Called once before the first step: the step training starts from (0, or the checkpoint's when resuming). */
   onStart?: (info: { step: number; resumedFrom: string | null }) => void;
   /** Called after each checkpoint is written, with its directory and step. */
@@ -264,6 +269,7 @@ async function runLoop(task: TrainTask, config: TrainConfig, opts: TrainOptions,
   let lastLoss = NaN;
   let lastEval: Record<string, number> = {};
   while (step < config.maxSteps) {
+    opts.beforeStep?.(step);
     for (let micro = 0; micro < config.gradAccumSteps; micro++) {
       const { loss, tokens } = await task.trainLoss(dataRng);
       (config.gradAccumSteps > 1 ? ops.div(loss, config.gradAccumSteps) : loss).backward();

@@ -49,6 +49,13 @@ test('pretrain finetune reaches 0.9 dev accuracy, scores --test with the best mo
     '--layer-lr-decay', '2.6', '--out', join(dir, 'ulmfit'), '--json').stdout.trim().split('\n').pop()!) as Record<string, number>;
   assert.equal(ulmfit['steps'], 10);
   assert.equal(JSON.parse(readFileSync(join(dir, 'ulmfit', 'log.jsonl'), 'utf8').trim().split('\n').pop()!).lr, 1e-3);
+  // gradual unfreezing through the CLI, and refused where the mode fixes layers already
+  const gradual = JSON.parse(pretrain('finetune', '--model', dir, '--train', train, '--steps', '6', '--gradual-unfreeze', '2', '--out', join(dir, 'gradual'), '--json')
+    .stdout.trim().split('\n').pop()!) as Record<string, number>;
+  assert.equal(gradual['steps'], 6);
+  const refused = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'finetune', '--model', dir, '--train', train, '--mode', 'frozen', '--gradual-unfreeze', '--out', join(dir, 'no')], { encoding: 'utf8' });
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /--gradual-unfreeze is for --mode finetune/);
   // frozen with a layer-normalised mix: the choice is saved, and evaluate rebuilds the same model (the same scores)
   const frozenOut = join(dir, 'frozen');
   const frozen = JSON.parse(pretrain('finetune', '--model', dir, '--mode', 'frozen', '--layer-norm', '--train', train, '--dev', dev, '--steps', '20',

@@ -17,7 +17,7 @@ import { trainConfig } from '../../src/tasks/trainer.js';
 import { train } from '../../src/tasks/trainer.js';
 import { buildTaskModel, loadTaskModel, type TransferSpec } from '../../src/tasks/transfer/build.js';
 import { transferData } from '../../src/tasks/transfer/data.js';
-import { FINETUNE, FROZEN, FinetuneTask, layerwiseLrGroups } from '../../src/tasks/transfer/finetune.js';
+import { FINETUNE, FROZEN, FinetuneTask, gradualUnfreezing, layerwiseLrGroups } from '../../src/tasks/transfer/finetune.js';
 import { tokenizeExamples } from '../../src/tasks/transfer/inputs.js';
 import { FeatureModel } from '../../src/tasks/transfer/task-model.js';
 import { Parameter } from '../../src/nn/module.js';
@@ -207,4 +207,27 @@ test('layer-wise learning rates (ULMFiT): head and top layer at the base rate, e
   assert.equal(groups[0]!.lr, 1e-3, 'the head comes first (the logged rate is the base one)');
   assert.ok(groups.every((g) => g.weightDecay === 0 || g.params.every(([, p]) => p.rank >= 2)), 'no decay on biases and norms');
   assert.throws(() => layerwiseLrGroups(built.taskModel, 1e-3, 0.5, 0), /decay must be >= 1/);
+});
+
+test('gradual unfreezing (ULMFiT): the head trains alone, then one encoder layer more every N steps, top first, the embeddings last', async () => {
+  const d = await data('sentiment');
+  const built = await buildTaskModel({ model: await tinyBert(4), mode: 'finetune', kind: d.kind, labels: d.labels });
+  const task = new FinetuneTask(built.taskModel, d, { batchSize: 8 });
+  const layers = built.taskModel.encoder.layers;
+  const L = layers.length;
+  const weights = () => Promise.all(layers.map(async (m) => (await Promise.all(m.parameters().map(async (p) => Array.from(await p.data())))).flat()));
+  const before = await weights();
+  const unfreeze = gradualUnfreezing(built.taskModel, 2);
+  const trainingAt: boolean[][] = [];
+  // L stages of 2 steps: the head alone, then the top layer too, ..., all but the embeddings
+  await train(task, trainConfig(FINETUNE, { maxSteps: 2 * L, lr: 1e-3, evalEvery: 0, logEvery: 2 * L, seed: 3 }), {
+    beforeStep: (step) => { unfreeze(step); trainingAt.push(layers.map((m) => m.parameters().every((p) => p.requiresGrad))); },
+  });
+  trainingAt.forEach((flags, step) => assert.deepEqual(flags, layers.map((_, i) => i >= L - Math.floor(step / 2)), `step ${step}`));
+  const after = await weights();
+  assert.deepEqual(after[0], before[0], 'the embeddings never trained');
+  for (let i = 1; i < L; i++) assert.notDeepEqual(after[i], before[i], `encoder module ${i} trained once unfrozen`);
+  unfreeze(2 * L);
+  assert.ok(built.taskModel.module.parameters().every((p) => p.requiresGrad), 'after L stages everything trains');
+  assert.throws(() => gradualUnfreezing(built.taskModel, 0), /positive integer/);
 });

@@ -49,6 +49,25 @@ export function layerwiseOptimizer(model: TaskModel, config: TrainConfig, decay:
   return new AdamW(layerwiseLrGroups(model, config.lr, decay, config.weightDecay), { lr: config.lr, betas: [config.beta1, config.beta2], eps: config.eps, weightDecay: config.weightDecay });
 }
 
+/**
+ * ULMFiT's gradual unfreezing (Howard & Ruder 2018), as a `beforeStep` hook for `train`: the encoder starts fixed under
+ * the trainable head, and every `stepsPerLayer` steps the next layer down starts training (the top encoder layer
+ * first, the embeddings last) until all do. What trains follows from the step alone, so a resumed run agrees. The
+ * optimizer must be built before the first step, while every parameter still requires its gradient: the fixed ones
+ * get none and are skipped.
+ */
+export function gradualUnfreezing(model: TaskModel, stepsPerLayer: number): (step: number) => void {
+  if (!(Number.isInteger(stepsPerLayer) && stepsPerLayer >= 1)) throw new RangeError(`gradualUnfreezing: stepsPerLayer must be a positive integer, got ${stepsPerLayer}`);
+  const layers = model.encoder.layers; // the embeddings first, the top layer last
+  let training = -1;
+  return (step) => {
+    const n = Math.min(layers.length, Math.floor(step / stepsPerLayer));
+    if (n === training) return;
+    training = n;
+    layers.forEach((m, i) => m.requireGrad(i >= layers.length - n));
+  };
+}
+
 /** Frozen features under a new top: the same, at 1e-3 (only the small top trains, as AllenNLP's ELMo configs). */
 export const FROZEN: TrainConfig = { ...FINETUNE, lr: 1e-3 };
 import type { TokenizedInput, TokenizeReport, WordsInput } from './inputs.js';
