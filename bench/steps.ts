@@ -8,6 +8,7 @@ import { ElmoBiLM, charIds, elmoConfig, type ElmoBatch } from '../src/models/elm
 import { GPT, gptConfig } from '../src/models/gpt.js';
 import { AdamW } from '../src/optim/index.js';
 import * as T from '../src/tensor/index.js';
+import { transformerFlopsPerToken } from './fma-peak.js';
 
 /** torch_cpu.py's defaults for the Transformer steps and the LSTM step. */
 export const SHAPES = {
@@ -22,8 +23,8 @@ export const SHAPES = {
 /** The step workloads by name. */
 export type StepKind = 'gpt' | 'bert' | 'lstm' | 'elmo' | 'lenet5' | 'resnet8';
 
-/** What a timed workload reports. */
-export interface StepReport { tokensPerSec: number; msPerStep: number; maxRssMb: number }
+/** What a timed workload reports; the Transformer steps also give their model FLOPs per token (for MFU). */
+export interface StepReport { tokensPerSec: number; msPerStep: number; maxRssMb: number; flopsPerToken?: number }
 
 const ids = (rng: T.Generator, n: number, vocab: number) => Int32Array.from({ length: n }, () => Math.floor(rng.random() * vocab));
 
@@ -55,8 +56,15 @@ export function elmoBatch(rng: T.Generator, vocab: number, batch: number, seq: n
   };
 }
 
+/** nanoGPT's count for a Transformer step: its parameters without the position table, at SHAPES.transformer. */
+function transformerFlops(model: Module): number {
+  const { layers, dim, seq } = SHAPES.transformer;
+  const params = model.namedParameters().filter(([name]) => !/\.wpe\.|position_embeddings/.test(name)).reduce((n, [, p]) => n + p.size, 0);
+  return transformerFlopsPerToken(params, layers, dim, seq);
+}
+
 /** A function that runs one AdamW training step on random tokens. */
-export function makeStep(kind: StepKind): { step: () => Promise<void>; tokens: number } {
+export function makeStep(kind: StepKind): { step: () => Promise<void>; tokens: number; flopsPerToken?: number } {
   const rng = new T.Generator(0);
   T.manualSeed(0);
   if (kind === 'lenet5' || kind === 'resnet8') {
@@ -110,7 +118,7 @@ export function makeStep(kind: StepKind): { step: () => Promise<void>; tokens: n
     const model = new GPT(gptConfig({ vocab_size: vocab, n_positions: seq, n_embd: dim, n_layer: layers, n_head: heads, n_inner: ffn, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 }));
     const opt = new AdamW(model.parameters(), { lr: 3e-4 });
     return {
-      tokens: batch * seq,
+      tokens: batch * seq, flopsPerToken: transformerFlops(model),
       step: async () => {
         const x = T.fromArray(ids(rng, batch * (seq + 1), vocab), [batch, seq + 1], { dtype: 'int32' });
         const loss = model.forward({ inputIds: x.slice(1, 0, seq), targets: x.slice(1, 1, seq + 1) }).loss!;
@@ -123,7 +131,7 @@ export function makeStep(kind: StepKind): { step: () => Promise<void>; tokens: n
     intermediate_size: ffn, max_position_embeddings: seq, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }));
   const opt = new AdamW(model.parameters(), { lr: 3e-4 });
   return {
-    tokens: batch * seq,
+    tokens: batch * seq, flopsPerToken: transformerFlops(model),
     step: async () => {
       const x = ids(rng, batch * seq, vocab);
       // MLM labels on ~15% of positions, logits at every position: the peer's layout.
@@ -154,9 +162,9 @@ export async function medianStepMs(step: () => Promise<void>, steps: number, war
 
 /** Tokens/s and peak RSS of one of the workloads. */
 export async function timeSteps(kind: StepKind, steps: number, warmup: number): Promise<StepReport> {
-  const { step, tokens } = makeStep(kind);
+  const { step, tokens, flopsPerToken } = makeStep(kind);
   const ms = await medianStepMs(step, steps, warmup);
-  return { tokensPerSec: tokens / (ms / 1000), msPerStep: ms, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+  return { tokensPerSec: tokens / (ms / 1000), msPerStep: ms, maxRssMb: process.resourceUsage().maxRSS / 1024, ...(flopsPerToken ? { flopsPerToken } : {}) };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
