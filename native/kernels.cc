@@ -1563,42 +1563,39 @@ static void batchNorm(const float* x, long N, long C, long L, const float* w, co
 
 /**
  * Batch norm's gradients. With the output `yout` of a batchNorm with relu, g is first masked by yout > 0 (the ReLU's
- * gradient), into `dres` when given (the residual's gradient), else into a scratch channel per task, which the
- * second pass reads back from cache.
+ * gradient), and written to `dres` when given (the residual's gradient). Without dres the second pass masks g again
+ * rather than keep the masked channel: its rows of g and yout are still in cache, and a buffer per call and task
+ * (200 KB for a 28×28 ResNet stage) cost an allocation and a zero-fill on every thread.
  */
 static void batchNormBackward(const float* g, const float* x, long N, long C, long L, const float* w, const float* mean, const float* var, float eps,
                               float* dx, float* dw, float* db, const float* yout = nullptr, float* dres = nullptr) {
   const double M = static_cast<double>(N * L);
+  // The (masked) gradient at o + l, n lanes (n < VL: a row's tail, the other lanes 0).
+  auto grad = [&](long o, long l, long n) -> vf {
+    const vf gv = n == VL ? loadu(g + o + l) : loadTail(g + o + l, n, 0.0f);
+    if (!yout) return gv;
+    return (n == VL ? loadu(yout + o + l) : loadTail(yout + o + l, n, 0.0f)) > 0.0f ? gv : vf{};
+  };
   parallelFor(C, 1, C * N * L * 3, [&](long c0, long c1) {
-    std::vector<float> own(yout && !dres ? static_cast<size_t>(N * L) : 0);
     for (long c = c0; c < c1; c++) {
       const float mu = mean[c];
       const double rs = 1.0 / std::sqrt(static_cast<double>(var[c]) + eps);
       double sumG = 0, sumGX = 0;
       const vf muv = splat(mu);
-      // The (masked) gradient's row n of this channel.
-      auto gRow = [&](long n) -> const float* {
-        return !yout ? g + (n * C + c) * L : dres ? dres + (n * C + c) * L : own.data() + n * L;
-      };
       for (long n = 0; n < N; n++) {
         const long o = (n * C + c) * L;
-        if (yout) {
-          float* m = const_cast<float*>(gRow(n));
-          long l = 0;
-          for (; l + VL <= L; l += VL) storeu(m + l, loadu(yout + o + l) > 0.0f ? loadu(g + o + l) : vf{});
-          if (l < L) storeTail(m + l, loadTail(yout + o + l, L - l, 0.0f) > 0.0f ? loadTail(g + o + l, L - l, 0.0f) : vf{}, L - l);
-        }
-        const float* gr = gRow(n);
         const float* xr = x + o;
         vf a = vf{}, bsum = vf{};
         long l = 0;
         for (; l + VL <= L; l += VL) {
-          const vf gv = loadu(gr + l);
+          const vf gv = grad(o, l, VL);
+          if (dres) storeu(dres + o + l, gv);
           a += gv;
           bsum += gv * (loadu(xr + l) - muv);
         }
         if (l < L) {
-          const vf gv = loadTail(gr + l, L - l, 0.0f);
+          const vf gv = grad(o, l, L - l);
+          if (dres) storeTail(dres + o + l, gv, L - l);
           a += gv;
           bsum += gv * (loadTail(xr + l, L - l, mu) - muv);
         }
@@ -1612,12 +1609,12 @@ static void batchNormBackward(const float* g, const float* x, long N, long C, lo
       const double k = (w ? w[c] : 1.0f) * rs, bx = -k * rs * sumGX / M, d = -k * sumG / M - bx * mu;
       const vf kv = splat(static_cast<float>(k)), bv = splat(static_cast<float>(bx)), dv = splat(static_cast<float>(d));
       for (long n = 0; n < N; n++) {
-        const float* gr = gRow(n);
-        const float* xr = x + (n * C + c) * L;
-        float* out = dx + (n * C + c) * L;
+        const long o = (n * C + c) * L;
+        const float* xr = x + o;
+        float* out = dx + o;
         long l = 0;
-        for (; l + VL <= L; l += VL) storeu(out + l, kv * loadu(gr + l) + bv * loadu(xr + l) + dv);
-        if (l < L) storeTail(out + l, kv * loadTail(gr + l, L - l, 0.0f) + bv * loadTail(xr + l, L - l, 0.0f) + dv, L - l);
+        for (; l + VL <= L; l += VL) storeu(out + l, kv * (dres ? loadu(dres + o + l) : grad(o, l, VL)) + bv * loadu(xr + l) + dv);
+        if (l < L) storeTail(out + l, kv * (dres ? loadTail(dres + o + l, L - l, 0.0f) : grad(o, l, L - l)) + bv * loadTail(xr + l, L - l, 0.0f) + dv, L - l);
       }
     }
   });
