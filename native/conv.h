@@ -90,7 +90,7 @@ struct Axis {
 
 /** A scratch array per thread and purpose, 64-byte aligned (rows of whole vectors never split a cache line), kept at the largest size asked for. */
 static float* scratch(int slot, size_t n) {
-  thread_local std::vector<float> bufs[7];
+  thread_local std::vector<float> bufs[8];
   std::vector<float>& b = bufs[slot];
   if (b.size() < n + 16) b.assign(n + 16, 0.0f);
   return reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(b.data()) + 63) & ~static_cast<uintptr_t>(63));
@@ -588,15 +588,18 @@ static void weightGrad(const float* g, const float* x, long N, long C, long H, l
   const long slack = std::max(0L, tapOffsets(C, w, ah, aw, off.data()) + Qp - planes) + VL;
   const long xImage = roundUp(planes + slack, VL), gImage = pixels ? P * Og : Op * Qp;
   const long chunk = std::max(1L, std::min(N, (256L << 10) / (xImage + gImage)));
-  // Per thread: the partial dweight ([Op, Kp] lanes, or transposed [Kp, Og] pixels) and dbias.
-  const long partSize = pixels ? Kp * Og : Op * Kp;
+  // Per thread: the partial dweight ([Op, Kp] lanes, or transposed [Kp, Og] pixels), then dbias, side by side in
+  // the calling thread's scratch (not each worker's: a caller that runs all the parts itself needs them all).
+  const long wSize = pixels ? Kp * Og : Op * Kp, partSize = wSize + O;
   Pool& p = threads();
   const int T = static_cast<int>(std::min<long>({static_cast<long>(p.size()), N, std::max(1L, (N * O * K * P + (ig ? N * ig->work : 0)) >> 17)}));
-  std::vector<std::vector<float>> partW(static_cast<size_t>(T)), partB(static_cast<size_t>(T));
+  float* parts = scratch(7, static_cast<size_t>(T * partSize));
+  auto partW = [&](int t) { return parts + t * partSize; };
+  auto partB = [&](int t) { return parts + t * partSize + wSize; };
+  auto zeroPart = [&](int t) { std::memset(dweight ? partW(t) : partB(t), 0, sizeof(float) * (dweight ? partSize : O)); };
   auto part = [&](int t, long n0, long n1) {
-    if (dweight) partW[t].assign(static_cast<size_t>(partSize), 0.0f);
-    float* D = dweight ? partW[t].data() : nullptr;
-    partB[t].assign(static_cast<size_t>(O), 0.0f);
+    zeroPart(t);
+    float* D = dweight ? partW(t) : nullptr;
     std::vector<double> bsum(static_cast<size_t>(O), 0.0);
     float* xs = dweight ? scratch(2, static_cast<size_t>(chunk * xImage)) : nullptr;
     float* gs = dweight ? scratch(3, static_cast<size_t>(chunk * gImage)) : nullptr;
@@ -652,29 +655,26 @@ static void weightGrad(const float* g, const float* x, long N, long C, long H, l
                static_cast<int>(std::min<long>(LR, O - o0)), static_cast<int>(std::min<long>(LJ, K - k0)));
       inputs(c0, nb);
     }
-    for (long o = 0; o < O; o++) partB[t][o] = static_cast<float>(bsum[o]);
+    for (long o = 0; o < O; o++) partB(t)[o] = static_cast<float>(bsum[o]);
   };
   if (T <= 1) part(0, 0, N);
   else
     p.run(T, [&](int t) {
       const long b = t * N / T, e = (t + 1) * N / T;
       if (b < e) part(t, b, e);
-      else {
-        partW[t].assign(static_cast<size_t>(partSize), 0.0f);
-        partB[t].assign(static_cast<size_t>(O), 0.0f);
-      }
+      else zeroPart(t);
     });
   if (dweight)
     for (long o = 0; o < O; o++)
       for (long k = 0; k < K; k++) {
         float s = 0.0f;
-        for (int t = 0; t < T; t++) s += pixels ? partW[t][k * Og + o] : partW[t][o * Kp + k];
+        for (int t = 0; t < T; t++) s += pixels ? partW(t)[k * Og + o] : partW(t)[o * Kp + k];
         dweight[o * K + k] = s;
       }
   if (dbias)
     for (long o = 0; o < O; o++) {
       double s = 0.0;
-      for (int t = 0; t < T; t++) s += partB[t][o];
+      for (int t = 0; t < T; t++) s += partB(t)[o];
       dbias[o] = static_cast<float>(s);
     }
 }
