@@ -278,18 +278,14 @@ static void shiftGemm(Tile t, long M, long K, const float* ap, const float* in, 
   }
 }
 
-/** Splits [0, n) images over the pool's threads (about 128k multiply-adds each at least), f(t, begin, end) each. */
-static void overImages(long n, long work, const std::function<void(int, long, long)>& f) {
-  Pool& p = threads();
-  const int T = static_cast<int>(std::min<long>({static_cast<long>(p.size()), n, std::max(1L, work >> 17)}));
+/** Runs f(begin, end) over [0, n) images on the pool's threads (about 128k multiply-adds each at least), an image at a time in turn. */
+static void overImages(long n, long work, const std::function<void(long, long)>& f) {
+  const int T = static_cast<int>(std::min<long>({static_cast<long>(threads().size()), n, std::max(1L, work >> 17)}));
   if (T <= 1) {
-    f(0, 0, n);
+    f(0, n);
     return;
   }
-  p.run(T, [&](int t) {
-    const long b = t * n / T, e = (t + 1) * n / T;
-    if (b < e) f(t, b, e);
-  });
+  parallelBlocks(T, n, [&](int, long i) { f(i, i + 1); });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -325,7 +321,7 @@ static void forward(const float* x, long N, long C, long H, long W, const float*
   std::vector<float> ap(static_cast<size_t>(Mp * K));
   packRows(weight, O, K, K, t.R, ap.data());
   const long P = w.Ho * w.Wo;
-  overImages(N, N * O * Qp * K, [&](int, long n0, long n1) {
+  overImages(N, N * O * Qp * K, [&](long n0, long n1) {
     float* grid = scratch(0, static_cast<size_t>(planes + slack));
     float* T = scratch(1, static_cast<size_t>(Mp * Qp));
     for (long n = n0; n < n1; n++) {
@@ -460,7 +456,7 @@ struct InputGradPlan {
 static void inputGrad(const float* g, const float* weight, long N, long C, long H, long W, long O, const Window& w, float* dx) {
   const Axis ah(w.kh, w.sh, w.ph, w.dh, H, w.Ho), aw(w.kw, w.sw, w.pw, w.dw, W, w.Wo);
   const InputGradPlan plan(weight, C, H, W, O, w, ah, aw);
-  overImages(N, N * plan.work, [&](int, long n0, long n1) {
+  overImages(N, N * plan.work, [&](long n0, long n1) {
     float *gp, *T;
     plan.scratchFor(gp, T);
     for (long n = n0; n < n1; n++) plan.image(g + n * O * plan.P, dx + n * C * H * W, gp, T);
@@ -588,18 +584,18 @@ static void weightGrad(const float* g, const float* x, long N, long C, long H, l
   const long slack = std::max(0L, tapOffsets(C, w, ah, aw, off.data()) + Qp - planes) + VL;
   const long xImage = roundUp(planes + slack, VL), gImage = pixels ? P * Og : Op * Qp;
   const long chunk = std::max(1L, std::min(N, (256L << 10) / (xImage + gImage)));
-  // Per thread: the partial dweight ([Op, Kp] lanes, or transposed [Kp, Og] pixels), then dbias, side by side in
-  // the calling thread's scratch (not each worker's: a caller that runs all the parts itself needs them all).
+  // The images in G parts, four a thread, taken in turn (parallelBlocks); per part the partial dweight ([Op, Kp]
+  // lanes, or transposed [Kp, Og] pixels), then dbias, side by side in the calling thread's scratch (not each
+  // worker's: a caller that runs all the parts itself needs them all).
   const long wSize = pixels ? Kp * Og : Op * Kp, partSize = wSize + O;
-  Pool& p = threads();
-  const int T = static_cast<int>(std::min<long>({static_cast<long>(p.size()), N, std::max(1L, (N * O * K * P + (ig ? N * ig->work : 0)) >> 17)}));
-  float* parts = scratch(7, static_cast<size_t>(T * partSize));
-  auto partW = [&](int t) { return parts + t * partSize; };
-  auto partB = [&](int t) { return parts + t * partSize + wSize; };
-  auto zeroPart = [&](int t) { std::memset(dweight ? partW(t) : partB(t), 0, sizeof(float) * (dweight ? partSize : O)); };
-  auto part = [&](int t, long n0, long n1) {
-    zeroPart(t);
-    float* D = dweight ? partW(t) : nullptr;
+  const int T = static_cast<int>(std::min<long>({static_cast<long>(threads().size()), N, std::max(1L, (N * O * K * P + (ig ? N * ig->work : 0)) >> 17)}));
+  const long G = T <= 1 ? 1 : std::min(N, 4L * T);
+  float* parts = scratch(7, static_cast<size_t>(G * partSize));
+  auto partW = [&](long j) { return parts + j * partSize; };
+  auto partB = [&](long j) { return parts + j * partSize + wSize; };
+  auto part = [&](long j, long n0, long n1) {
+    std::memset(dweight ? partW(j) : partB(j), 0, sizeof(float) * (dweight ? partSize : O));
+    float* D = dweight ? partW(j) : nullptr;
     std::vector<double> bsum(static_cast<size_t>(O), 0.0);
     float* xs = dweight ? scratch(2, static_cast<size_t>(chunk * xImage)) : nullptr;
     float* gs = dweight ? scratch(3, static_cast<size_t>(chunk * gImage)) : nullptr;
@@ -655,26 +651,20 @@ static void weightGrad(const float* g, const float* x, long N, long C, long H, l
                static_cast<int>(std::min<long>(LR, O - o0)), static_cast<int>(std::min<long>(LJ, K - k0)));
       inputs(c0, nb);
     }
-    for (long o = 0; o < O; o++) partB(t)[o] = static_cast<float>(bsum[o]);
+    for (long o = 0; o < O; o++) partB(j)[o] = static_cast<float>(bsum[o]);
   };
-  if (T <= 1) part(0, 0, N);
-  else
-    p.run(T, [&](int t) {
-      const long b = t * N / T, e = (t + 1) * N / T;
-      if (b < e) part(t, b, e);
-      else zeroPart(t);
-    });
+  parallelBlocks(T, G, [&](int, long j) { part(j, j * N / G, (j + 1) * N / G); });
   if (dweight)
     for (long o = 0; o < O; o++)
       for (long k = 0; k < K; k++) {
         float s = 0.0f;
-        for (int t = 0; t < T; t++) s += pixels ? partW(t)[k * Og + o] : partW(t)[o * Kp + k];
+        for (long j = 0; j < G; j++) s += pixels ? partW(j)[k * Og + o] : partW(j)[o * Kp + k];
         dweight[o * K + k] = s;
       }
   if (dbias)
     for (long o = 0; o < O; o++) {
       double s = 0.0;
-      for (int t = 0; t < T; t++) s += partB(t)[o];
+      for (long j = 0; j < G; j++) s += partB(j)[o];
       dbias[o] = static_cast<float>(s);
     }
 }

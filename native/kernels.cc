@@ -100,8 +100,13 @@ class Pool {
   }
   int size() const { return size_; }
 
-  /** Runs f(t) for t in [0, n) on n threads (t = 0 on the caller) and returns when all are done. */
-  void run(int n, const std::function<void(int)>& f) {
+  /**
+   * Runs f(t) for t in [0, n) on n threads (t = 0 on the caller) and returns when all are done. With `shared`, f is
+   * a loop over work that the threads share out among themselves (parallelBlocks), so once the caller's f(0)
+   * returns nothing is left to start: the job is closed, and only the workers already in it are waited for. A
+   * worker that has not been scheduled yet (preempted by V8's GC threads or by other processes) then costs nothing.
+   */
+  void run(int n, const std::function<void(int)>& f, bool shared = false) {
     n = std::min(n, size_);
     // A second JavaScript thread calling in while the pool is busy runs its job alone rather than waiting.
     std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
@@ -109,23 +114,43 @@ class Pool {
       for (int t = 0; t < n; t++) f(t);
       return;
     }
+    joined_.store(tagOf(generation_.load(std::memory_order_relaxed) + 1), std::memory_order_relaxed);
     task_.store(&f, std::memory_order_relaxed);
     active_.store(n, std::memory_order_relaxed);
-    pending_.store(n - 1, std::memory_order_relaxed);
+    shared_.store(shared, std::memory_order_relaxed);
+    pending_.store(shared ? 0 : n - 1, std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> lk(mu_);
       generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     f(0);
-    for (int i = 0; i < SPIN && pending_.load(std::memory_order_acquire) != 0; i++) cpuRelax();
-    if (pending_.load(std::memory_order_acquire) != 0) {
-      std::unique_lock<std::mutex> lk(mu_);
-      done_.wait(lk, [this] { return pending_.load(std::memory_order_acquire) == 0; });
-    }
+    // Every worker's part done (a shared job has none of its own), then closed to latecomers, then none inside.
+    waitFor([this] { return pending_.load(std::memory_order_acquire) == 0; });
+    joined_.fetch_or(CLOSED, std::memory_order_acq_rel);
+    waitFor([this] { return (joined_.load(std::memory_order_acquire) & INSIDE) == 0; });
   }
 
  private:
+  // joined_: the job's tag (its generation in the high 32 bits), CLOSED once the caller is done, and the number of
+  // workers inside. A worker reads the job only after entering, and the caller returns only after all have left, so
+  // no worker ever runs a job that is over, or reads a later job's fields for an earlier one.
+  static constexpr uint64_t CLOSED = 1ull << 31, INSIDE = CLOSED - 1;
+  static uint64_t tagOf(uint64_t generation) { return (generation & 0xffffffffu) << 32; }
+
+  template <typename Done>
+  void waitFor(const Done& done) {
+    for (int i = 0; i < SPIN && !done(); i++) cpuRelax();
+    if (done()) return;
+    std::unique_lock<std::mutex> lk(mu_);
+    done_.wait(lk, done);
+  }
+
+  void notifyDone() {
+    std::lock_guard<std::mutex> lk(mu_);
+    done_.notify_one();
+  }
+
   void work(int id) {
     uint64_t seen = 0;
     for (;;) {
@@ -140,26 +165,29 @@ class Pool {
         g = generation_.load(std::memory_order_acquire);
       }
       seen = g;
-      const int active = active_.load(std::memory_order_relaxed);
-      const std::function<void(int)>* task = task_.load(std::memory_order_relaxed);
-      // A worker left out of job g may read these after the caller published job g+1; it then takes g+1 next round.
-      if (id >= active || generation_.load(std::memory_order_acquire) != g) continue;
-      (*task)(id);
-      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        std::lock_guard<std::mutex> lk(mu_);
-        done_.notify_one();
+      // Enter job g unless it is closed or over (a later job's tag: this worker then takes that job next round).
+      const uint64_t tag = tagOf(g);
+      uint64_t s = joined_.load(std::memory_order_acquire);
+      while ((s & ~INSIDE) == tag && !joined_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel)) {}
+      if ((s & ~INSIDE) != tag) continue;
+      if (id < active_.load(std::memory_order_relaxed)) {
+        (*task_.load(std::memory_order_relaxed))(id);
+        if (!shared_.load(std::memory_order_relaxed) && pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) notifyDone();
       }
+      if (joined_.fetch_sub(1, std::memory_order_acq_rel) == (tag | CLOSED | 1)) notifyDone();
     }
   }
 
   const int size_;
   std::mutex busy_, mu_;
   std::condition_variable wake_, done_;
-  // Written by the caller before the generation's release store, read by workers after its acquire load.
+  // The job: written by the caller before the generation's release store, read by workers that entered it.
   std::atomic<const std::function<void(int)>*> task_{nullptr};
   std::atomic<int> active_{0};
-  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> shared_{false};
   std::atomic<int> pending_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<uint64_t> joined_{0};
 };
 
 // One pool per process (worker_threads that load the addon share it); created with the first setThreads call.
@@ -172,7 +200,23 @@ static Pool& threads() {
   return *pool;
 }
 
-/** Splits [0, n) into `parts` ranges aligned to `align`, runs f(begin, end) on each in parallel. */
+/**
+ * Runs f(t, i) for every i in [0, n) on up to `parts` threads (t the thread's index in the job), each thread taking
+ * the next i in turn: a thread that starts late (woken from sleep) or is preempted (by V8's GC threads, or by other
+ * processes on a busy machine) leaves the rest to the others instead of holding up the whole job with a fixed share.
+ */
+static void parallelBlocks(int parts, long n, const std::function<void(int, long)>& f) {
+  if (parts <= 1 || n <= 1) {
+    for (long i = 0; i < n; i++) f(0, i);
+    return;
+  }
+  std::atomic<long> next{0};
+  threads().run(parts, [&](int t) {
+    for (long i = next.fetch_add(1, std::memory_order_relaxed); i < n; i = next.fetch_add(1, std::memory_order_relaxed)) f(t, i);
+  }, true);
+}
+
+/** Splits [0, n) into ranges aligned to `align`, a few per thread, and runs f(begin, end) on each in parallel. */
 static void parallelFor(long n, long align, long work, const std::function<void(long, long)>& f) {
   Pool& p = threads();
   // About 64k multiply-adds per thread at least: below that a wake-up costs more than it saves (and on a many-core
@@ -182,9 +226,11 @@ static void parallelFor(long n, long align, long work, const std::function<void(
     f(0, n);
     return;
   }
-  p.run(parts, [&](int t) {
-    long b = std::min(n, align * ((t * n / parts + align / 2) / align));
-    long e = t == parts - 1 ? n : std::min(n, align * (((t + 1) * n / parts + align / 2) / align));
+  // Four blocks a thread: enough for one delayed thread's share to be taken over, few enough to keep blocks long.
+  const long blocks = std::min((n + align - 1) / align, 4L * parts);
+  parallelBlocks(parts, blocks, [&](int, long i) {
+    const long b = std::min(n, align * ((i * n / blocks + align / 2) / align));
+    const long e = i == blocks - 1 ? n : std::min(n, align * (((i + 1) * n / blocks + align / 2) / align));
     if (b < e) f(b, e);
   });
 }
