@@ -9,13 +9,16 @@ gradient's dY^T), op(B) [K, N] as the transpose of a contiguous [N, K] tensor wh
 layouts the backward passes hand to BLAS, which takes them without copies. Prints one JSON line per shape with the
 median GFLOP/s of repeated products into a preallocated output.
 """
-import argparse, json, statistics, time
-import torch
+import argparse, json, os, statistics, time
 
 p = argparse.ArgumentParser()
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--shapes", required=True)
 a = p.parse_args()
+# torch.set_num_threads does not reach OpenBLAS's own thread pool (measured: a "1-thread" product used more than one
+# core's FMA peak of CPU time), so its pool is sized before torch loads it
+os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(a.threads)
+import torch
 torch.set_num_threads(a.threads); torch.manual_seed(0)
 
 for spec in a.shapes.split(";"):
