@@ -754,6 +754,38 @@ static void adamw(float* p, const float* g, float* m, float* v, long n, float ke
   });
 }
 
+typedef uint32_t vu __attribute__((vector_size(VL * 4)));
+
+/**
+ * out[i] = uniformAt(key, i) of tensor/random.ts for i in [0, n): its hash of (key, i) in 32-bit vector lanes, the
+ * top 24 bits scaled to [0, 1), exact in float32, so the draws (T.rand, dropout masks) are the reference's bit for bit.
+ */
+static void uniformKernel(uint32_t key, float* out, long n) {
+  parallelFor(n, 4096, n * 16, [&](long b, long e) {
+    vu lane;
+    for (int j = 0; j < VL; j++) lane[j] = static_cast<uint32_t>(j);
+    const vu k = vu{} + key;
+    for (long i = b; i < e; i += VL) {
+      vu h = k ^ ((lane + static_cast<uint32_t>(i)) * 0x9e3779b9u);
+      h ^= h >> 16;
+      h *= 0x85ebca6bu;
+      h ^= h >> 13;
+      h *= 0xc2b2ae35u;
+      h ^= h >> 16;
+      h += k;
+      h ^= h >> 15;
+      h *= 0x2c1b3c6du;
+      h ^= h >> 12;
+      h *= 0x297a2d39u;
+      h ^= h >> 15;
+      // 24 bits convert exactly through signed lanes (a plain instruction on every ISA, unlike unsigned).
+      const vf u = __builtin_convertvector(reinterpret_cast<vi>(h >> 8), vf) * (1.0f / 16777216.0f);
+      if (i + VL <= e) storeu(out + i, u);
+      else storePartial(out + i, u, static_cast<int>(e - i));
+    }
+  });
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Strided elementwise kernels over broadcast views (binary ops, where, copies): the caller collapses the views to at
 // most 8 dims; rows (all but the last dim) are split across threads, and each row's loop is specialised for unit and
@@ -1762,6 +1794,16 @@ static napi_value jsUnary(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// uniform(key, out, n): seeded draws in [0, 1)
+static napi_value jsUniform(napi_env env, napi_callback_info info) {
+  Args A(env, info);
+  const uint32_t key = static_cast<uint32_t>(A.integer(0));
+  float* out = A.array<float>(1);
+  const long n = A.integer(2);
+  if (A.ok) uniformKernel(key, out, n);
+  return nullptr;
+}
+
 // softmaxRows(x, y, rows, n, log)
 static napi_value jsSoftmax(napi_env env, napi_callback_info info) {
   Args A(env, info);
@@ -2272,6 +2314,7 @@ NAPI_MODULE_INIT() {
   const napi_property_descriptor fns[] = {
       {"sgemm", nullptr, jsSgemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"unary", nullptr, jsUnary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"uniform", nullptr, jsUniform, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"softmaxRows", nullptr, jsSoftmax, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"crossEntropyRows", nullptr, jsCrossEntropy, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"crossEntropyGradRows", nullptr, jsCrossEntropyGrad, nullptr, nullptr, nullptr, napi_default, nullptr},

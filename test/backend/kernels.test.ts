@@ -173,6 +173,8 @@ t('concat, gather and scatterAdd (float and int, strided indices)', async () => 
 
 t('random draws match the reference generator', async () => {
   await same('uniform', [5000], (k) => k.random('float32', 5000, 'uniform', 0xdeadbeef, -1, 3), 1e-6);
+  // [0, 1), which the native kernels draw themselves: bit for bit, over block and vector tails, a key past 2^31 too.
+  for (const [n, key] of [[3, 1], [8193 + 7, 0xfedcba98]] as const) await same('uniform [0, 1)', [n], (k) => k.random('float32', n, 'uniform', key, 0, 1), 0);
   await same('normal', [5000], (k) => k.random('float32', 5000, 'normal', 12345, 0.5, 2), 2e-5);
 });
 

@@ -37,6 +37,8 @@ interface Addon {
     hNew: Float32Array, rPrev: Float32Array, cPrev: Float32Array, rRaw: Float32Array | null, dxw: Float32Array, dw: Float32Array, db: Float32Array | null,
     dwr: Float32Array, dr0: Float32Array, dc0: Float32Array): void;
   scatterRows(out: Float32Array, rows: number, D: number, idx: Int32Array, idxOffset: number, idxStride: number, N: number, src: Float32Array): number;
+  // Seeded uniform draws in [0, 1) (tensor/random.ts's uniformAt), absent from an addon built before them.
+  uniform?(key: number, out: Float32Array, n: number): void;
   setThreads(n: number): number;
   info(): { vectorBits: number; tile: number };
   // The image kernels, absent from an addon built before them (the TypeScript loops stand in).
@@ -176,6 +178,14 @@ export class NativeKernels implements CpuKernels {
     if (!meta) return false;
     this.k.copy(meta, out, x.buf as Float32Array | Int32Array);
     return true;
+  }
+
+  /** n seeded draws in [0, 1), uniformAt(key, i) bit for bit, or null where the addon predates the kernel. */
+  uniform(key: number, n: number): Float32Array | null {
+    if (!this.k.uniform) return null;
+    const out = uninit(n);
+    this.k.uniform(key, out, n);
+    return out;
   }
 
   /** Sum, max or min over the middle axis of a contiguous float32 [outer, red, inner] array (red >= 1). */
