@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
@@ -91,20 +90,8 @@ static inline void cpuRelax() {
 #endif
 }
 
-/**
- * Spins until done() or about 100 µs have passed; returns done(). Timed by the clock, not a count of pauses: a pause
- * takes ~10 ns on some x86 cores and ~50 on others (2,000 of them were 20 µs here, shorter than most gaps between a
- * step's kernels, so the workers slept and woke around every tenth kernel).
- */
-template <typename Done>
-static bool spin(const Done& done) {
-  const auto end = std::chrono::steady_clock::now() + std::chrono::microseconds(100);
-  for (int i = 1; !done(); i++) {
-    if (i % 64 == 0 && std::chrono::steady_clock::now() >= end) return done();
-    cpuRelax();
-  }
-  return true;
-}
+/** Spin iterations before sleeping (~100 µs of pause instructions). */
+constexpr int SPIN = 2000;
 
 class Pool {
  public:
@@ -153,7 +140,8 @@ class Pool {
 
   template <typename Done>
   void waitFor(const Done& done) {
-    if (spin(done)) return;
+    for (int i = 0; i < SPIN && !done(); i++) cpuRelax();
+    if (done()) return;
     std::unique_lock<std::mutex> lk(mu_);
     done_.wait(lk, done);
   }
@@ -166,8 +154,12 @@ class Pool {
   void work(int id) {
     uint64_t seen = 0;
     for (;;) {
-      uint64_t g = seen;
-      if (!spin([&] { return (g = generation_.load(std::memory_order_acquire)) != seen; })) {
+      uint64_t g = generation_.load(std::memory_order_acquire);
+      for (int i = 0; i < SPIN && g == seen; i++) {
+        cpuRelax();
+        g = generation_.load(std::memory_order_acquire);
+      }
+      if (g == seen) {
         std::unique_lock<std::mutex> lk(mu_);
         wake_.wait(lk, [&] { return generation_.load(std::memory_order_acquire) != seen; });
         g = generation_.load(std::memory_order_acquire);
