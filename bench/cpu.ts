@@ -10,9 +10,8 @@
 // WebAssembly ones).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createCpuKernels } from '../src/backend/cpu/fast.js';
-import type { CpuKernels } from '../src/backend/cpu/kernels.js';
 import { fmaPeak } from './fma-peak.js';
+import { MODEL_SHAPES, SQUARE, type GemmShape } from './gemm.js';
 import { PYTHON, SHARED_PEERS, peerEnv, runPython } from './peer.js';
 import { figure, throughput, writeResults, type BenchRow } from './results.js';
 import type { StepReport } from './steps.js';
@@ -22,45 +21,20 @@ const arg = (args: string[], name: string, fallback: string) => {
   return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
 };
 
-/** C[M, N] = op(A) op(B), op(A) [M, K] the transpose of a stored [K, M] when ta, op(B) [K, N] of a stored [N, K] when tb. */
-interface GemmShape { name: string; m: number; n: number; k: number; ta: boolean; tb: boolean }
-
-const SQUARE: GemmShape[] = [256, 512, 1024, 2048].map((n) => ({ name: `gemm-${n}`, m: n, n, k: n, ta: false, tb: false }));
-
-/**
- * The GPT-mini step's GEMMs (bench/steps.ts: B·T = 2048 rows, d 256, FFN 1024, vocab 8000), in the layouts its
- * passes hand over: nn.Linear's x·Wᵀ forward, dY·W for the input's gradient, dYᵀ·x for the weight's.
- */
-const MODEL_SHAPES: GemmShape[] = [
-  { name: 'gemm-ffn-up', m: 2048, n: 1024, k: 256, ta: false, tb: true },
-  { name: 'gemm-ffn-down', m: 2048, n: 256, k: 1024, ta: false, tb: true },
-  { name: 'gemm-lm-head', m: 2048, n: 8000, k: 256, ta: false, tb: true },
-  { name: 'gemm-ffn-up-grad-input', m: 2048, n: 256, k: 1024, ta: false, tb: false },
-  { name: 'gemm-ffn-up-grad-weight', m: 1024, n: 256, k: 2048, ta: true, tb: false },
-  { name: 'gemm-lm-head-grad-weight', m: 8000, n: 256, k: 2048, ta: true, tb: false },
-];
-
-/** Median GFLOP/s of one shape on a kernel set, the operands laid out as the shape says. */
-function gemmGflops(gemm: CpuKernels, s: GemmShape): number {
-  const random = (n: number) => Float32Array.from({ length: n }, () => Math.random() - 0.5);
-  const a = random(s.m * s.k), b = random(s.k * s.n);
-  const aStrides: [number, number, number] = s.ta ? [0, 1, s.m] : [0, s.k, 1];
-  const bStrides: [number, number, number] = s.tb ? [0, 1, s.k] : [0, s.n, 1];
-  const run = () => gemm.matmul({ data: a, shape: [1, s.m, s.k], strides: aStrides, offset: 0 }, { data: b, shape: [1, s.k, s.n], strides: bStrides, offset: 0 });
-  run();
-  const flops = 2 * s.m * s.n * s.k;
-  const reps = Math.max(5, Math.round(1e10 / flops));
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) { const t = performance.now(); run(); times.push(performance.now() - t); }
-  times.sort((x, y) => x - y);
-  return flops / (times[Math.floor(times.length / 2)]! / 1000) / 1e9;
-}
-
 /** The peer's GFLOP/s per shape name (bench/peers/torch_gemm.py), or an empty map without it. */
 function peerGemm(shapes: GemmShape[], threads: number): Map<string, number> {
   const spec = shapes.map((s) => `${s.name}:${s.m},${s.n},${s.k},${Number(s.ta)},${Number(s.tb)}`).join(';');
   const lines = runPython(fileURLToPath(new URL('./peers/torch_gemm.py', import.meta.url)), ['--threads', String(threads), '--shapes', spec]) ?? [];
   return new Map(lines.map((l) => [String(l['name']), Number(l['value'])]));
+}
+
+/** Our GFLOP/s per shape on `threads` threads, from a child process (bench/gemm.ts), with the kernel set's description. */
+function oursGemm(threads: number, kernels: 'default' | 'wasm', which: 'all' | 'square' = 'all'): { description: string; gflops: Record<string, number> } | null {
+  const script = fileURLToPath(new URL('./gemm.ts', import.meta.url));
+  const res = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', script, String(threads), kernels, which], { encoding: 'utf8' });
+  if (res.status !== 0) { console.error(`ours gemm (${kernels}, ${threads} threads) failed:\n${res.stderr}`); return null; }
+  const { description, ...gflops } = JSON.parse(res.stdout.trim().split('\n').pop()!) as Record<string, number> & { description: string };
+  return { description, gflops: gflops as Record<string, number> };
 }
 
 function oursStep(kind: string, steps: string, warmup: string, threads: string): StepReport | null {
@@ -94,26 +68,25 @@ export default async function cpu(args: string[]): Promise<void> {
   for (const t of threadCounts) rows.push(figure(`fma-peak-${t}t`, peak.get(t) ?? NaN, 'GFLOP/s'));
   const shapes = [...SQUARE, ...MODEL_SHAPES];
   for (const t of threadCounts) {
-    const gemm = createCpuKernels({ threads: t });
-    console.error(`ours: ${gemm.description}; ${rounds} round(s)`);
     const ours = new Map<string, number>(), peer = new Map<string, number>();
+    let description = '';
     for (let r = 0; r < rounds; r++) {
-      for (const s of shapes) ours.set(s.name, Math.max(ours.get(s.name) ?? 0, gemmGflops(gemm, s)));
+      const run = oursGemm(t, 'default');
+      if (run) { description = run.description; for (const s of shapes) ours.set(s.name, Math.max(ours.get(s.name) ?? 0, run.gflops[s.name]!)); }
       for (const [name, v] of peerGemm(shapes, t)) peer.set(name, Math.max(peer.get(name) ?? 0, v));
     }
+    console.error(`ours: ${description}; ${rounds} round(s)`);
     const who = `torch-cpu 1.13 (${t} thread${t > 1 ? 's' : ''})`;
-    for (const s of shapes) rows.push(throughput(`${s.name}-${t}t`, ours.get(s.name)!, 'GFLOP/s', peer.has(s.name) ? who : null, peer.get(s.name) ?? null));
+    for (const s of shapes) if (ours.has(s.name)) rows.push(throughput(`${s.name}-${t}t`, ours.get(s.name)!, 'GFLOP/s', peer.has(s.name) ? who : null, peer.get(s.name) ?? null));
     const p = peak.get(t);
-    if (p) {
+    if (p && ours.size) {
       // how close each side's best GEMM comes to the machine's ceiling
       const best = (m: Map<string, number>) => (m.size ? Math.max(...m.values()) / p : null);
       rows.push(figure(`gemm-best-${t}t-of-fma-peak`, best(ours)!, 'fraction', peer.size ? who : null, best(peer)));
     }
     // the kernels a browser gets, against the native ones on the same shapes
-    if (gemm.description.includes('native')) {
-      const wasm = createCpuKernels({ threads: t, kernels: 'wasm' });
-      for (const s of SQUARE) rows.push(throughput(`${s.name}-wasm-${t}t`, gemmGflops(wasm, s), 'GFLOP/s', `ours, native kernels (${t}t)`, ours.get(s.name)!));
-    }
+    const wasm = description.startsWith('native') ? oursGemm(t, 'wasm', 'square') : null;
+    if (wasm) for (const s of SQUARE) rows.push(throughput(`${s.name}-wasm-${t}t`, wasm.gflops[s.name]!, 'GFLOP/s', `ours, native kernels (${t}t)`, ours.get(s.name)!));
   }
   for (const kind of ['gpt', 'bert', 'lstm']) {
     let ours: StepReport | null = null;
