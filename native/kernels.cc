@@ -24,6 +24,7 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+#include <unistd.h>
 
 // ---------------------------------------------------------------------------------------------------------------
 // Vector width and GEMM register tile, chosen by the instruction set the compiler targets.
@@ -47,12 +48,31 @@ typedef float vf __attribute__((vector_size(VL * 4)));
 typedef float vfu __attribute__((vector_size(VL * 4), aligned(4)));
 typedef int32_t vi __attribute__((vector_size(VL * 4)));
 
-/** K block: an MR×KC panel of A and a KC×NR panel of B stay in L1 while the micro-kernel runs. */
+/**
+ * K block: an MR×KC panel of A (6 KiB) stays in L1 while the micro-kernel runs, and the KC×NR panel of B it is
+ * multiplied with (64 KiB at NR = 64) is reused from L1 and L2 by the MC/MR panels of A below it. KC ∈ {128, 192,
+ * 256, 384} × MC ∈ {4, 8, 16, 32}·MR measured none better than 256 × 8·MR (docs/cpu-backend.md#the-gemm).
+ */
 constexpr int KC = 256;
-/** M block: an MC×KC block of packed A stays in L2. */
+/** M block: an MC×KC block of packed A (48 KiB) stays in L1/L2. */
 constexpr int MC = MR * 8;
-/** N block: a KC×NC block of packed B (1 MiB) stays in L2; larger blocks measured slower with two threads. */
-constexpr int NC = 1024;
+
+/**
+ * N block: a KC×NC block of packed B fills half of this CPU's L2 (read at run time; 1,024 columns, 1 MiB, with the
+ * 2 MiB L2 it was measured on, where larger blocks were slower with two threads). A multiple of NR, 4·NR to 4,096.
+ */
+static int ncBlock() {
+  static const int nc = [] {
+    long l2 = 0;
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+    l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+    if (l2 <= 0) l2 = 2L << 20;  // not reported: the L2 the blocking was measured on
+    const long columns = l2 / 2 / static_cast<long>(KC * sizeof(float));
+    return static_cast<int>(std::clamp(columns / NR * NR, 4L * NR, 4096L));
+  }();
+  return nc;
+}
 
 static inline vf splat(float x) { return vf{} + x; }
 static inline vf loadu(const float* p) { return *reinterpret_cast<const vfu*>(p); }
@@ -319,7 +339,7 @@ struct Scratch {
   float* b = nullptr;
   Scratch() {
     a = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * MC * KC));
-    b = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * KC * NC));
+    b = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * KC * ncBlock()));
   }
   ~Scratch() {
     std::free(a);
@@ -361,6 +381,7 @@ static void gemmRange(long m0, long m1, long n0, long n1, long K, const float* a
     return;
   }
   thread_local Scratch scratch;
+  const int NC = ncBlock();
   for (long jc = n0; jc < n1; jc += NC) {
     const int nc = static_cast<int>(std::min<long>(NC, n1 - jc));
     for (long pc = 0; pc < K; pc += KC) {
