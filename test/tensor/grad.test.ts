@@ -106,6 +106,15 @@ describe('shape ops', () => {
     return T.concat(parts.map((p, i) => T.mul(p, i + 1)), 1);
   }, () => [randF64([2, 6])]);
   check('split into equal pieces', (x) => T.stack(T.split(x, 2, 0).map((p, i) => T.mul(p, i - 1)), 0), () => [randF64([4, 3])]);
+  // the pieces share one gradient buffer: some pieces unused, x read besides the pieces, a transposed x split on a
+  // middle axis, and a piece read twice
+  check('split with a piece unused', (x) => { const [a, , c] = T.split(x, [2, 1, 3], 1); return T.concat([T.mul(a, 2), T.exp(c)], 1); }, () => [randF64([3, 6])]);
+  check('split beside another use of x', (x) => { const [a, b] = T.split(x, 2, 0); return T.add(T.mul(a, b), T.sum(T.mul(x, x), 0)); }, () => [randF64([4, 3])]);
+  check('split of a transposed view on a middle axis', (x) => {
+    const [a, b] = T.split(T.transpose(x, 0, 2), [1, 2], 1);
+    return T.add(T.sum(T.mul(a, a), 1), T.sum(T.tanh(b), 1));
+  }, () => [randF64([2, 3, 4])]);
+  check('split with a piece read twice', (x) => { const [a, b] = T.split(x, [1, 2], 0); return T.concat([T.mul(a, a), T.mul(b, a)], 0); }, () => [randF64([3, 2])]);
   check('expand', (x) => T.mul(T.expand(x, [2, 3, 4]), randF64([2, 3, 4], { seed: 11 })), () => [randF64([3, 1])]);
   check('squeeze and unsqueeze', (x) => T.unsqueeze(T.squeeze(T.mul(x, x), 1), 0), () => [randF64([3, 1, 2])]);
   check('squeeze every size-1 dim', (x) => T.squeeze(x), () => [randF64([1, 3, 1, 2])]);
