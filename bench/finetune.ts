@@ -15,7 +15,8 @@
 // budgets of the flags below, and cached in bench/cache/finetune (PRETRAIN_BENCH_CACHE) under a key of their
 // settings, so a rerun pretrains only what changed. Each run trains max(3 epochs, --min-steps) steps, at most
 // --max-steps, evaluates 8 times and reports its best dev score (model selection on dev, as GLUE dev figures are).
-// Fine-tuning runs at --ft-lr 3e-4 (Turc et al. 2019 searched 1e-4 to 5e-4 for the small BERTs), frozen tops at 1e-3.
+// Transformer fine-tuning runs at --ft-lr 3e-4 (Turc et al. 2019 searched 1e-4 to 5e-4 for the small BERTs); frozen
+// tops and word vectors (fine-tuned or not, under a new BiLSTM) at the CLI's 1e-3.
 // For the convergence claim, each pretrained run also reports the steps it took to reach the best dev score of the
 // scratch run at the same size (null if it never did). Tasks without a dev split (MRPC, MSRA, ChnSentiCorp) hold
 // out a seeded, stratified 10% of their training file, and the rows say so.
@@ -239,7 +240,8 @@ async function quality(args: string[], save: (rows: BenchRow[]) => void): Promis
         const reach: (number | null)[] = [];
         for (let seed = 1; seed <= seeds; seed++) {
           const out = join(runs, `${name}-${config}-${size}-${seed}`);
-          const lr = config === 'scratch' || config.endsWith('-finetune') ? ['--lr', ftLr] : [];
+          // word vectors take the CLI's rate for a new top (1e-3), fine-tuned or not
+          const lr = config === 'scratch' || (config.endsWith('-finetune') && !config.startsWith('w2v')) ? ['--lr', ftLr] : [];
           const summary = pretrain(['finetune', ...model, ...lr, '--train', files.train, '--dev', files.dev, ...files.args, ...(size === 'all' ? [] : ['--train-size', String(n)]),
             '--steps', String(steps), '--eval-every', String(Math.max(1, Math.round(steps / 8))), '--batch', String(batch), '--seed', String(seed), '--out', out, '--overwrite']);
           const evals = evaluations(out, t.metric);

@@ -10,7 +10,7 @@ import { lossCurveSvg } from '../tasks/loss-curve.js';
 import { buildTaskModel, loadTaskModel, type TransferSpec } from '../tasks/transfer/build.js';
 import { transferData, labelledExamples } from '../tasks/transfer/data.js';
 import { FINETUNE, FROZEN, FinetuneTask, gradualUnfreezing, layerwiseOptimizer, scoreTask, type TransferData } from '../tasks/transfer/finetune.js';
-import type { TaskKind, TransferMode } from '../tasks/transfer/task-model.js';
+import { FinetunedModel, type TaskKind, type TransferMode } from '../tasks/transfer/task-model.js';
 import { manualSeed } from '../tensor/random.js';
 import { printSummary, runTraining, trainConfigFromOptions, trainingCommand, useBackend } from './train-options.js';
 import { formatNumber, parse, table } from './ui.js';
@@ -104,8 +104,10 @@ function finetuneCommand() {
       const data = transferData(train, dev, built.taskModel.encoder.splitText?.bind(built.taskModel.encoder));
       const task = new FinetuneTask(built.taskModel, { ...data, kind }, { batchSize: o.batch, saveExtras: built.saveExtras, maxLength: o.maxLength });
       const stepsPerEpoch = Math.ceil(task.train.inputs.length / o.batch);
-      const recipe = o.mode === 'finetune' || typeof o.mode === 'object' ? FINETUNE : FROZEN;
-      // the number of steps and the evaluation interval follow the data unless given; frozen tops train at FROZEN's rate
+      // a Transformer body fine-tuned takes transformers' rate; a new top over features or word vectors (frozen or not)
+      // takes AllenNLP's 1e-3, at which a BiLSTM from random weights learns in a few hundred steps
+      const recipe = built.taskModel instanceof FinetunedModel ? FINETUNE : FROZEN;
+      // the number of steps and the evaluation interval follow the data unless given
       const cfg = trainConfigFromOptions(o, recipe, resolve(o.out), {
         maxSteps: given('steps') ? o.steps : stepsPerEpoch * o.epochs,
         evalEvery: given('evalEvery') ? o.evalEvery : stepsPerEpoch,

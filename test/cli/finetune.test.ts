@@ -64,4 +64,16 @@ test('pretrain finetune reaches 0.9 dev accuracy, scores --test with the best mo
   assert.deepEqual([saved['mode'], saved['layer'], saved['layerNorm']], ['frozen', 'mix', true]);
   const again = JSON.parse(pretrain('evaluate', '--model', join(frozenOut, 'best'), '--data', dev, '--json').stdout) as Record<string, number>;
   assert.equal(again['accuracy'], frozen['best_accuracy']);
+  // the rate a run takes by default follows what trains: a Transformer body fine-tuned takes 5e-5, a new top over word
+  // vectors 1e-3 whether the vectors are fine-tuned with it or fixed
+  const words = [...new Set(readFileSync(train, 'utf8').split('\n').slice(1).flatMap((l) => l.split('\t')[1]?.split(' ') ?? []))].filter(Boolean);
+  const vectors = join(dir, 'vectors.vec');
+  writeFileSync(vectors, `${words.length} 4\n${words.map((w, i) => `${w} ${[1, 2, 3, 4].map((k) => Math.sin(i * k).toFixed(3)).join(' ')}\n`).join('')}`);
+  const rateOf = (name: string, ...args: string[]) => {
+    pretrain('finetune', ...args, '--train', train, '--steps', '3', '--schedule', 'constant', '--out', join(dir, name));
+    return JSON.parse(readFileSync(join(dir, name, 'log.jsonl'), 'utf8').trim().split('\n').pop()!).lr as number;
+  };
+  assert.equal(rateOf('bert-rate', '--model', dir), 5e-5);
+  assert.equal(rateOf('vectors-finetune-rate', '--model', vectors, '--mode', 'finetune'), 1e-3);
+  assert.equal(rateOf('vectors-frozen-rate', '--model', vectors, '--mode', 'frozen'), 1e-3);
 });
